@@ -1,0 +1,98 @@
+// The application droplet, its reserved IP and the IP's assignment.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+
+export const DEFAULT_DROPLET_SIZE = "s-4vcpu-8gb";
+export const DEFAULT_DROPLET_IMAGE = "ubuntu-24-04-x64";
+
+export interface HostArgs {
+    /** DigitalOcean region slug; must match the VPC's region. */
+    region: string;
+    /** Environment name (`prod`, `dr`, `drill-…`), used in the droplet name. */
+    environment: string;
+    /** Droplet size slug. Default `s-4vcpu-8gb` (the plan's 4 vCPU / 8 GB). */
+    size?: string;
+    /** Image slug or id. Default `ubuntu-24-04-x64`. */
+    image?: string;
+    /** VPC the droplet joins (private traffic to the managed databases). */
+    vpcId: pulumi.Input<string>;
+    /**
+     * Tags for the droplet. The first is the host tag that the cloud firewall and the
+     * database firewalls trust; the rest are labels (environment).
+     */
+    tags: pulumi.Input<string>[];
+    /**
+     * MD5 fingerprints or ids of SSH keys in the DigitalOcean account. Changing them
+     * replaces the droplet (DigitalOcean installs keys only at creation).
+     */
+    sshKeys: string[];
+    /** DigitalOcean weekly droplet backups. Default false; on in prod. */
+    backups?: boolean;
+    /**
+     * Rendered `#cloud-config` user-data. It must contain no secret. Any change to it
+     * replaces the droplet: DigitalOcean runs user-data only on first boot.
+     */
+    userData: pulumi.Input<string>;
+    /** Protect the reserved IP (the address DNS and allowlists point at). Default false. */
+    protectIp?: boolean;
+}
+
+export class Host extends pulumi.ComponentResource {
+    readonly droplet: digitalocean.Droplet;
+    readonly reservedIp: digitalocean.ReservedIp;
+    readonly ipAssignment: digitalocean.ReservedIpAssignment;
+    /** The stable public IPv4 address (the reserved IP), for DNS and SSH. */
+    readonly publicIp: pulumi.Output<string>;
+    /** The droplet id; recovery commands use it as their re-run trigger. */
+    readonly dropletId: pulumi.Output<string>;
+
+    constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("income-fortress:host:Host", name, {}, opts);
+        const size = args.size ?? DEFAULT_DROPLET_SIZE;
+        const image = args.image ?? DEFAULT_DROPLET_IMAGE;
+        if (args.sshKeys.length === 0) throw new Error(`Host ${name}: sshKeys is empty; the droplet would have no way in`);
+
+        this.droplet = new digitalocean.Droplet(
+            `${name}-droplet`,
+            {
+                name: `income-fortress-${args.environment}`,
+                region: args.region,
+                size,
+                image,
+                vpcUuid: args.vpcId,
+                ipv6: true,
+                monitoring: true,
+                backups: args.backups ?? false,
+                sshKeys: args.sshKeys,
+                tags: args.tags,
+                userData: args.userData,
+                // Let the OS stop docker and flush PostgreSQL clients before power-off.
+                gracefulShutdown: true,
+            },
+            { parent: this },
+        );
+
+        // The reserved IP outlives droplets: a rebuilt droplet takes over the same
+        // address, so DNS and client allowlists do not change.
+        this.reservedIp = new digitalocean.ReservedIp(
+            `${name}-ip`,
+            { region: args.region },
+            { parent: this, protect: args.protectIp ?? false },
+        );
+
+        this.ipAssignment = new digitalocean.ReservedIpAssignment(
+            `${name}-ip-assignment`,
+            {
+                ipAddress: this.reservedIp.ipAddress,
+                dropletId: this.droplet.id.apply((id) => Number(id)),
+            },
+            // The old assignment must go before the new one: an address is assigned to
+            // one droplet at a time.
+            { parent: this, deleteBeforeReplace: true },
+        );
+
+        this.publicIp = this.reservedIp.ipAddress;
+        this.dropletId = this.droplet.id;
+        this.registerOutputs({ publicIp: this.publicIp, dropletId: this.dropletId });
+    }
+}

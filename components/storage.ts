@@ -1,0 +1,115 @@
+// Backup buckets in Spaces (the stack's own bucket and the offsite vault) and the
+// scoped Spaces key the host uses to reach them.
+import * as digitalocean from "@pulumi/digitalocean";
+import * as pulumi from "@pulumi/pulumi";
+import { spacesEndpoint } from "../config/regions";
+import { keyGrants, lifecycleRules } from "./storage-rules";
+
+export interface StorageArgs {
+    /** Environment name, used in the key's name. */
+    environment: string;
+    /** The stack's own backup bucket, beside the droplet. */
+    backup: {
+        /** Bucket name (3–63 lowercase letters, digits, hyphens). Explicit, so runbooks and the dr stack can name it. */
+        name: string;
+        /** Spaces region of the bucket. */
+        region: string;
+    };
+    /** The offsite vault bucket, in another region than the primary site. */
+    vault: {
+        /** Bucket name. */
+        name: string;
+        /** Spaces region of the vault. */
+        region: string;
+        /**
+         * True: this stack creates the vault and may write it (role primary).
+         * False: the vault belongs to the primary stack; this stack's key may only read it (role dr).
+         */
+        owned: boolean;
+    };
+    /** Days a backup lives before lifecycle expiry. Default 7 (the plan's retention). */
+    retentionDays?: number;
+    /** Days an overwritten or expired object version lives. Default 7. */
+    noncurrentVersionDays?: number;
+    /** Days before an unfinished multipart upload is aborted. Default 1. */
+    abortMultipartDays?: number;
+    /** Protect the buckets from deletion, and refuse to empty them on destroy. Default false. */
+    protect?: boolean;
+    /** Rotation counter: a new value replaces the Spaces key, which issues new credentials. Default 1. */
+    credentialsEpoch?: number;
+}
+
+export class Storage extends pulumi.ComponentResource {
+    readonly backupBucket: digitalocean.SpacesBucket;
+    /** The vault, when this stack owns it; undefined for a dr stack. */
+    readonly vaultBucket?: digitalocean.SpacesBucket;
+    /** The host's key: readwrite on the owned buckets, read on a vault it does not own. */
+    readonly hostKey: digitalocean.SpacesKey;
+    readonly backupBucketName: pulumi.Output<string>;
+    readonly vaultBucketName: pulumi.Output<string>;
+    readonly backupEndpoint: string;
+    readonly vaultEndpoint: string;
+    /** Spaces access key id of the host key (secret). */
+    readonly accessKeyId: pulumi.Output<string>;
+    /** Spaces secret key of the host key (secret). */
+    readonly secretAccessKey: pulumi.Output<string>;
+
+    constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("income-fortress:storage:Storage", name, {}, opts);
+        const protect = args.protect ?? false;
+        const rules = lifecycleRules({
+            retentionDays: args.retentionDays ?? 7,
+            noncurrentVersionDays: args.noncurrentVersionDays ?? 7,
+            abortMultipartDays: args.abortMultipartDays ?? 1,
+        });
+        const bucket = (role: string, bucketName: string, region: string) =>
+            new digitalocean.SpacesBucket(
+                `${name}-${role}`,
+                {
+                    name: bucketName,
+                    region,
+                    acl: "private",
+                    // Versioning can be suspended but never removed once on; the
+                    // noncurrent-version expiry above keeps old versions from piling up.
+                    versioning: { enabled: true },
+                    lifecycleRules: rules,
+                    // A protected bucket must never be emptied by a destroy; an unprotected
+                    // (dr, drill) one must be, or its destroy fails on the first object.
+                    forceDestroy: !protect,
+                },
+                { parent: this, protect },
+            );
+
+        this.backupBucket = bucket("backups", args.backup.name, args.backup.region);
+        if (args.vault.owned) this.vaultBucket = bucket("vault", args.vault.name, args.vault.region);
+
+        this.backupBucketName = this.backupBucket.name;
+        this.vaultBucketName = this.vaultBucket ? this.vaultBucket.name : pulumi.output(args.vault.name);
+        this.backupEndpoint = spacesEndpoint(args.backup.region);
+        this.vaultEndpoint = spacesEndpoint(args.vault.region);
+
+        const grants = args.vault.owned
+            ? keyGrants({ readwrite: [this.backupBucketName, this.vaultBucketName] })
+            : keyGrants({ readwrite: [this.backupBucketName], read: [this.vaultBucketName] });
+        this.hostKey = new digitalocean.SpacesKey(
+            `${name}-host-key`,
+            // The epoch is in the name too, so the key's console entry says which rotation it is.
+            { name: `income-fortress-${args.environment}-host-e${args.credentialsEpoch ?? 1}`, grants },
+            {
+                parent: this,
+                additionalSecretOutputs: ["accessKey", "secretKey"],
+                // Bumping credentialsEpoch replaces the key: new credentials, old ones revoked.
+                replacementTrigger: args.credentialsEpoch ?? 1,
+            },
+        );
+        this.accessKeyId = pulumi.secret(this.hostKey.accessKey);
+        this.secretAccessKey = pulumi.secret(this.hostKey.secretKey);
+
+        this.registerOutputs({
+            backupBucketName: this.backupBucketName,
+            vaultBucketName: this.vaultBucketName,
+            accessKeyId: this.accessKeyId,
+            secretAccessKey: this.secretAccessKey,
+        });
+    }
+}

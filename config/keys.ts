@@ -1,0 +1,275 @@
+// Every config key of the `income-fortress` project: type, default and meaning. This
+// table mirrors the project-level `config:` block of Pulumi.yaml (a test keeps the two
+// equal) and is the source for the README's config reference.
+
+/** Pulumi project-config types (https://www.pulumi.com/docs/iac/concepts/projects/project-file/). */
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+export type ConfigDefault = string | number | boolean | string[];
+
+export interface ConfigKey {
+    /** Key without the project namespace, e.g. `region` for `income-fortress:region`. */
+    name: string;
+    /** Declared type; arrays are arrays of strings. */
+    type: ConfigType;
+    /** Default applied when a stack does not set the key; absent means required. */
+    default?: ConfigDefault;
+    /** One line for Pulumi.yaml and the README. */
+    description: string;
+    /** An example value for error messages about a missing key. */
+    example?: string;
+}
+
+export const PROJECT = "income-fortress";
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+    {
+        name: "role",
+        type: "string",
+        default: "primary",
+        description:
+            "primary: the stack owns its vault bucket. dr: the stack rebuilds the platform in another region and only reads the primary stack's vault.",
+    },
+    {
+        name: "region",
+        type: "string",
+        default: "nyc3",
+        description: "DigitalOcean region of the droplet, VPC, databases and backup bucket. Must have Spaces.",
+    },
+    {
+        name: "primaryRegion",
+        type: "string",
+        default: "",
+        description: "Region of the primary site. Empty for role primary (it is `region`); required for role dr and must differ from `region`.",
+        example: "nyc3",
+    },
+    {
+        name: "vaultRegion",
+        type: "string",
+        default: "sfo3",
+        description: "Spaces region of the offsite vault bucket. Must differ from the primary region so the vault survives losing it.",
+    },
+    {
+        name: "vaultBucket",
+        type: "string",
+        default: "",
+        description:
+            "Name of the offsite vault bucket. Empty derives income-fortress-<stack>-vault (role primary); role dr must name the primary stack's vault.",
+        example: "incomefortress-backups-vault",
+    },
+    {
+        name: "backupBucket",
+        type: "string",
+        default: "",
+        description: "Name of this stack's backup bucket in `region`. Empty derives income-fortress-<stack>-backups.",
+    },
+    {
+        name: "primaryStack",
+        type: "string",
+        default: "prod",
+        description: "Role dr: the stack whose backups are restored from the vault (object prefix postgresql/<primaryStack>).",
+    },
+    {
+        name: "backupRetentionDays",
+        type: "integer",
+        default: 7,
+        description: "Days a backup object is kept in each bucket before lifecycle expiry (the plan's 7-day rolling retention).",
+    },
+    {
+        name: "noncurrentVersionDays",
+        type: "integer",
+        default: 7,
+        description: "Days an overwritten or deleted object version is kept (buckets are versioned; versioning can only be suspended).",
+    },
+    {
+        name: "backupSchedule",
+        type: "string",
+        default: "hourly",
+        description: "systemd OnCalendar schedule of fortress-backup on the host (hourly meets the plan's 1 h RPO).",
+    },
+    {
+        name: "verifySchedule",
+        type: "string",
+        default: "Sun *-*-* 08:00:00",
+        description: "systemd OnCalendar schedule of fortress-verify (the plan's Sunday restore test, 03:00 EST).",
+    },
+    {
+        name: "ageRecipients",
+        type: "array",
+        default: [],
+        description: "age public keys backups are encrypted to. Empty stores backups unencrypted.",
+    },
+    {
+        name: "protect",
+        type: "boolean",
+        default: false,
+        description: "Protect stateful resources (database clusters, app database, firewalls, buckets, reserved IP, DNS record) from deletion.",
+    },
+    {
+        name: "domain",
+        type: "string",
+        description: "DNS zone, already managed in DigitalOcean DNS, that holds the service record.",
+        example: "incomefortress.com",
+    },
+    {
+        name: "hostname",
+        type: "string",
+        description: "Record name inside `domain` that this stack owns (api for prod, api-dr for dr; drill stacks use drill-…).",
+        example: "api",
+    },
+    {
+        name: "dnsTtl",
+        type: "integer",
+        default: 60,
+        description: "TTL of the service record in seconds (DigitalOcean's minimum is 30).",
+    },
+    {
+        name: "adminCidrs",
+        type: "array",
+        description: "IPv4/IPv6 CIDRs allowed to reach SSH (port 22).",
+        example: '["203.0.113.0/24"]',
+    },
+    {
+        name: "allowSshFromAnywhere",
+        type: "boolean",
+        default: false,
+        description: "Explicit opt-in to let adminCidrs contain 0.0.0.0/0 or ::/0.",
+    },
+    {
+        name: "isolate",
+        type: "boolean",
+        default: false,
+        description: "Breach response: close inbound 80/443; only admin SSH stays open.",
+    },
+    {
+        name: "vpcIpRange",
+        type: "string",
+        default: "",
+        description: "Private IPv4 CIDR (/16 to /28) of the VPC. Empty lets DigitalOcean choose.",
+    },
+    {
+        name: "dropletSize",
+        type: "string",
+        default: "s-4vcpu-8gb",
+        description: "Droplet size slug (the plan's 4 vCPU / 8 GB).",
+    },
+    {
+        name: "dropletImage",
+        type: "string",
+        default: "ubuntu-24-04-x64",
+        description: "Droplet image slug or id (Ubuntu 24.04 LTS).",
+    },
+    {
+        name: "dropletBackups",
+        type: "boolean",
+        default: false,
+        description: "Enable DigitalOcean's weekly droplet backups.",
+    },
+    {
+        name: "sshKeyFingerprints",
+        type: "array",
+        description: "MD5 fingerprints (or ids) of SSH keys already in the DigitalOcean account. DigitalOcean installs them for root at creation; cloud-init then disables root SSH login.",
+        example: '["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]',
+    },
+    {
+        name: "deployerPublicKeys",
+        type: "array",
+        description: "OpenSSH public keys authorised for the deployer user (the user recovery commands log in as).",
+        example: '["ssh-ed25519 AAAA... ops@example.com"]',
+    },
+    {
+        name: "postgresVersion",
+        type: "string",
+        default: "17",
+        description: "Managed PostgreSQL major version.",
+    },
+    {
+        name: "dbSize",
+        type: "string",
+        default: "db-s-1vcpu-2gb",
+        description: "Managed PostgreSQL node size slug.",
+    },
+    {
+        name: "dbNodeCount",
+        type: "integer",
+        default: 1,
+        description: "Managed PostgreSQL node count (1 to 3; more than 1 adds standby nodes).",
+    },
+    {
+        name: "dbMaintenanceDay",
+        type: "string",
+        default: "sunday",
+        description: "Weekday of the database maintenance window.",
+    },
+    {
+        name: "dbMaintenanceHour",
+        type: "string",
+        default: "08:00",
+        description: "Start of the database maintenance window, HH:MM UTC.",
+    },
+    {
+        name: "dbName",
+        type: "string",
+        default: "income_platform",
+        description: "Application database name.",
+    },
+    {
+        name: "dbUser",
+        type: "string",
+        default: "income_platform",
+        description: "Application database user.",
+    },
+    {
+        name: "valkeySize",
+        type: "string",
+        default: "db-s-1vcpu-1gb",
+        description: "Managed Valkey (cache) node size slug.",
+    },
+    {
+        name: "appRepoUrl",
+        type: "string",
+        default: "https://github.com/AlbertoDBP/Agentic.git",
+        description: "Git URL of the application the host checks out.",
+    },
+    {
+        name: "appRef",
+        type: "string",
+        default: "v1.0.0",
+        description: "Pinned git tag or commit of the application.",
+    },
+    {
+        name: "appDir",
+        type: "string",
+        default: "/opt/income-fortress/app",
+        description: "Directory on the host the application is checked out into.",
+    },
+    {
+        name: "appComposeSubdir",
+        type: "string",
+        default: "income-platform",
+        description: "Directory of the docker compose project inside the checkout (the plan's Agentic/income-platform).",
+    },
+    {
+        name: "credentialsEpoch",
+        type: "integer",
+        default: 1,
+        description: "Bump to rotate the generated credentials (the host's Spaces key and the app secret key) on the next pulumi up.",
+    },
+    {
+        name: "projectEnvironment",
+        type: "string",
+        default: "Production",
+        description: "Environment label of the DigitalOcean project (Development, Staging or Production).",
+    },
+];
+
+/** Looks a key up by name. */
+export function configKey(name: string): ConfigKey | undefined {
+    return CONFIG_KEYS.find((k) => k.name === name);
+}
+
+/** The default as the CLI would hand it to the program (strings; arrays as JSON). */
+export function rawDefault(key: ConfigKey): string | undefined {
+    if (key.default === undefined) return undefined;
+    return typeof key.default === "string" ? key.default : JSON.stringify(key.default);
+}

@@ -1,0 +1,423 @@
+// The one zod schema every config value goes through. Input: the raw strings the Pulumi
+// CLI hands the program (project defaults from Pulumi.yaml merged under the stack's
+// values). Output: a typed FortressConfig with every derived value resolved, or the
+// complete list of problems, each naming the key, the bad value and what is allowed.
+import { z } from "zod";
+import { CONFIG_KEYS, PROJECT, configKey, rawDefault } from "./keys";
+import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
+import {
+    WEEKDAYS,
+    isAnywhere,
+    parseAgeRecipient,
+    parseBoolean,
+    parseBucketName,
+    parseCalendar,
+    parseCidr,
+    parseDatabaseSize,
+    parseDomain,
+    parseDropletSize,
+    parseGitRef,
+    parseGitUrl,
+    parseHostPath,
+    parseHostname,
+    parseImage,
+    parseInteger,
+    parseMaintenanceHour,
+    parseOneOf,
+    parseOpenSshPublicKey,
+    parsePgIdentifier,
+    parsePostgresVersion,
+    parseRegion,
+    parseRelativeDir,
+    parseSpacesRegion,
+    parseSshKeyRef,
+    parseStackName,
+    parseStackRegion,
+    parseStringArray,
+    parseVpcRange,
+    type Check,
+} from "./validators";
+
+/** Raw config as the program receives it: key (without namespace) → string value. */
+export type RawConfig = Readonly<Record<string, string | undefined>>;
+
+/** One problem: the full config key (`income-fortress:region`) and a sentence about it. */
+export interface ConfigProblem {
+    key: string;
+    message: string;
+}
+
+export const ROLES = ["primary", "dr"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PROJECT_ENVIRONMENTS = ["Development", "Staging", "Production"] as const;
+
+const RESERVED_DB_NAMES = ["defaultdb", "postgres", "template0", "template1", "_dodb"];
+const RESERVED_DB_USERS = ["doadmin", "postgres", "_dodb", "replicator", "public"];
+
+/** The typed configuration the program builds the platform from. */
+export interface FortressConfig {
+    project: string;
+    /** Stack name; also the environment name in tags, names and object prefixes. */
+    stack: string;
+    role: Role;
+    region: DropletRegion & SpacesRegion;
+    /** Region of the primary site (equals `region` for role primary). */
+    primaryRegion: DropletRegion;
+    protect: boolean;
+    credentialsEpoch: number;
+    projectEnvironment: (typeof PROJECT_ENVIRONMENTS)[number];
+    dns: { domain: string; hostname: string; ttl: number; fqdn: string };
+    network: { adminCidrs: string[]; isolate: boolean; vpcIpRange?: string };
+    host: { size: string; image: string; backups: boolean; sshKeys: string[]; deployerPublicKeys: string[] };
+    database: {
+        version: PostgresVersion;
+        size: string;
+        nodeCount: number;
+        maintenanceWindow: { day: (typeof WEEKDAYS)[number]; hour: string };
+        name: string;
+        user: string;
+        valkeySize: string;
+    };
+    storage: {
+        backupBucket: string;
+        vaultBucket: string;
+        vaultRegion: SpacesRegion;
+        /** True when this stack creates the vault (role primary); role dr only reads it. */
+        ownsVault: boolean;
+        retentionDays: number;
+        noncurrentVersionDays: number;
+        /** Object prefix this stack's backups are written under, `postgresql/<stack>`. */
+        backupPrefix: string;
+        /** Object prefix a restore reads from: own prefix (primary) or the primary stack's (dr). */
+        restorePrefix: string;
+    };
+    backup: { schedule: string; verifySchedule: string; ageRecipients: string[] };
+    app: { repoUrl: string; ref: string; dir: string; composeSubdir: string };
+}
+
+// ---------------------------------------------------------------- field helpers
+
+const missing = (key: string): string => {
+    const meta = configKey(key);
+    const example = meta?.example ? ` ${meta.example.startsWith("[") ? `'${meta.example}'` : meta.example}` : " <value>";
+    return `is not set; ${meta?.description ?? "it is required"} Set it with: pulumi config set ${key}${example}`;
+};
+
+/** A string field validated by a pure check; a missing value is reported as unset. */
+function field<T>(check: (raw: string) => Check<T>) {
+    return z
+        .string({ error: (iss) => (iss.input === undefined ? "__missing__" : `${JSON.stringify(iss.input)} is not text`) })
+        .transform((raw, ctx): T => {
+            const result = check(raw);
+            if (!result.ok) {
+                ctx.addIssue({ code: "custom", message: result.problem, input: raw });
+                return z.NEVER;
+            }
+            return result.value;
+        });
+}
+
+/** An empty string means "not set" for optional text; otherwise the check applies. */
+function optional<T>(check: (raw: string) => Check<T>) {
+    return field((raw): Check<T | undefined> => (raw === "" ? { ok: true, value: undefined } : check(raw)));
+}
+
+/** A JSON list of strings; every bad item is reported, with its position. */
+function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: string }) {
+    return field((raw): Check<T[]> => {
+        const items = parseStringArray(raw);
+        if (!items.ok) return items;
+        if (items.value.length < opts.min) {
+            return { ok: false, problem: `[] is empty; list at least ${opts.min} ${opts.what}` };
+        }
+        const problems: string[] = [];
+        const values: T[] = [];
+        items.value.forEach((item, i) => {
+            const r = check(item);
+            if (r.ok) values.push(r.value);
+            else problems.push(`item ${i}: ${r.problem}`);
+        });
+        return problems.length ? { ok: false, problem: problems.join("; ") } : { ok: true, value: values };
+    });
+}
+
+const bool = () => field(parseBoolean);
+const int = (min: number, max: number, why?: string) => field((raw) => parseInteger(raw, min, max, why));
+
+// ---------------------------------------------------------------- the schema
+
+const fields = {
+    role: field((raw) => parseOneOf(raw, ROLES)),
+    region: field(parseStackRegion),
+    primaryRegion: optional(parseRegion),
+    vaultRegion: field(parseSpacesRegion),
+    vaultBucket: optional(parseBucketName),
+    backupBucket: optional(parseBucketName),
+    primaryStack: field(parseStackName),
+    backupRetentionDays: int(1, 3650),
+    noncurrentVersionDays: int(1, 3650),
+    backupSchedule: field(parseCalendar),
+    verifySchedule: field(parseCalendar),
+    ageRecipients: list(parseAgeRecipient, { min: 0, what: "age recipients" }),
+    protect: bool(),
+    domain: field(parseDomain),
+    hostname: field(parseHostname),
+    dnsTtl: int(30, 86400, "DigitalOcean rejects DNS TTLs under 30 seconds"),
+    adminCidrs: list(parseCidr, { min: 1, what: "admin CIDR, or nobody can reach SSH" }),
+    allowSshFromAnywhere: bool(),
+    isolate: bool(),
+    vpcIpRange: optional(parseVpcRange),
+    dropletSize: field(parseDropletSize),
+    dropletImage: field(parseImage),
+    dropletBackups: bool(),
+    sshKeyFingerprints: list(parseSshKeyRef, { min: 1, what: "SSH key already in the DigitalOcean account" }),
+    deployerPublicKeys: list(parseOpenSshPublicKey, { min: 1, what: "OpenSSH public key for the deployer user" }),
+    postgresVersion: field(parsePostgresVersion),
+    dbSize: field(parseDatabaseSize),
+    dbNodeCount: int(1, 3, "DigitalOcean PostgreSQL clusters have 1 to 3 nodes"),
+    dbMaintenanceDay: field((raw) => parseOneOf(raw, WEEKDAYS)),
+    dbMaintenanceHour: field(parseMaintenanceHour),
+    dbName: field((raw) => parsePgIdentifier(raw, RESERVED_DB_NAMES)),
+    dbUser: field((raw) => parsePgIdentifier(raw, RESERVED_DB_USERS)),
+    valkeySize: field(parseDatabaseSize),
+    appRepoUrl: field(parseGitUrl),
+    appRef: field(parseGitRef),
+    appDir: field(parseHostPath),
+    appComposeSubdir: field(parseRelativeDir),
+    credentialsEpoch: int(1, 1_000_000),
+    projectEnvironment: field((raw) => parseOneOf(raw, PROJECT_ENVIRONMENTS)),
+};
+
+type Fields = z.output<z.ZodObject<typeof fields>>;
+type FieldName = keyof typeof fields;
+
+export const SCHEMA_KEYS = Object.keys(fields) as FieldName[];
+
+/**
+ * A rule across several keys. It runs whenever its own keys parsed cleanly, even if
+ * other keys failed, so one run reports every problem there is.
+ */
+interface CrossRule {
+    keys: FieldName[];
+    check: (v: Fields, add: (key: FieldName, message: string) => void, stack: string) => void;
+}
+
+const derivedBackupBucket = (stack: string) => `${PROJECT}-${stack}-backups`;
+const derivedVaultBucket = (stack: string) => `${PROJECT}-${stack}-vault`;
+
+const CROSS_RULES: CrossRule[] = [
+    {
+        keys: ["role", "region", "primaryRegion"],
+        check: (v, add) => {
+            if (v.role === "dr" && v.primaryRegion === undefined) {
+                add("primaryRegion", `is not set; role dr needs the primary site's region to stay out of it. Set it with: pulumi config set primaryRegion nyc3`);
+            } else if (v.role === "dr" && v.primaryRegion === v.region) {
+                add(
+                    "region",
+                    `"${v.region}" is the primary region too (primaryRegion); a dr stack must run in a different region, such as ${v.region === "sfo3" ? "tor1" : "sfo3"}`,
+                );
+            } else if (v.role === "primary" && v.primaryRegion !== undefined && v.primaryRegion !== v.region) {
+                add("primaryRegion", `"${v.primaryRegion}" differs from region "${v.region}"; for role primary leave primaryRegion empty (it is region)`);
+            }
+        },
+    },
+    {
+        keys: ["role", "region", "primaryRegion", "vaultRegion"],
+        check: (v, add) => {
+            const primary = v.role === "primary" ? v.region : v.primaryRegion;
+            if (primary !== undefined && v.vaultRegion === primary) {
+                add("vaultRegion", `"${v.vaultRegion}" is the primary region; the offsite vault must be in another Spaces region so it survives losing ${primary}`);
+            }
+        },
+    },
+    {
+        keys: ["adminCidrs", "allowSshFromAnywhere"],
+        check: (v, add) => {
+            const open = v.adminCidrs.filter(isAnywhere).map((c) => c.text);
+            if (open.length && !v.allowSshFromAnywhere) {
+                add(
+                    "adminCidrs",
+                    `${open.map((c) => `"${c}"`).join(", ")} opens SSH to the whole internet; list your office/VPN CIDRs instead, or set allowSshFromAnywhere true to accept that risk explicitly`,
+                );
+            }
+        },
+    },
+    {
+        keys: ["role", "vaultBucket"],
+        check: (v, add) => {
+            if (v.role === "dr" && v.vaultBucket === undefined) {
+                add("vaultBucket", `is not set; a dr stack reads the primary stack's vault and must name it. Set it with: pulumi config set vaultBucket incomefortress-backups-vault`);
+            }
+        },
+    },
+    {
+        keys: ["backupBucket", "vaultBucket"],
+        check: (v, add, stack) => {
+            const backup = v.backupBucket ?? derivedBackupBucket(stack);
+            const vault = v.vaultBucket ?? derivedVaultBucket(stack);
+            if (backup === vault) {
+                add("vaultBucket", `"${vault}" is also the backup bucket; the vault must be a separate bucket in another region`);
+            }
+        },
+    },
+    {
+        keys: ["role", "primaryStack"],
+        check: (v, add, stack) => {
+            if (v.role === "dr" && v.primaryStack === stack) {
+                add("primaryStack", `"${v.primaryStack}" is this stack; a dr stack restores the primary stack's backups, such as prod`);
+            }
+        },
+    },
+    {
+        keys: ["hostname", "protect"],
+        check: (v, add, stack) => {
+            // Drills are throwaway copies of dr: they must never claim a public record,
+            // and they must stay destroyable.
+            if (!stack.startsWith("drill-")) return;
+            if (!v.hostname.startsWith("drill-")) {
+                add("hostname", `"${v.hostname}" is not a drill name; drill stacks may only own records named drill-…, such as ${stack}`);
+            }
+            if (v.protect) add("protect", `true would stop the drill from being destroyed; drill stacks must set protect false`);
+        },
+    },
+];
+
+const KNOWN_KEYS = new Set<string>(SCHEMA_KEYS);
+
+function editDistance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+    }
+    return d[a.length][b.length];
+}
+
+/** Builds the schema for one stack; the stack name feeds derived names and drill rules. */
+export function configSchema(stack: string) {
+    let schema = z.looseObject(fields).superRefine(
+        (value, ctx) => {
+            // A typo'd key would otherwise be ignored silently while its default applies.
+            for (const key of Object.keys(value)) {
+                if (KNOWN_KEYS.has(key)) continue;
+                const near = SCHEMA_KEYS.map((k) => [k, editDistance(k.toLowerCase(), key.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+                const hint = near && near[1] <= 3 ? `did you mean ${near[0]}?` : `known keys are listed in Pulumi.yaml`;
+                ctx.addIssue({ code: "custom", path: [key], message: `is not a config key of this project; ${hint}` });
+            }
+        },
+        { when: () => true },
+    );
+    for (const rule of CROSS_RULES) {
+        schema = schema.superRefine(
+            (value, ctx) =>
+                rule.check(value as Fields, (key, message) => ctx.addIssue({ code: "custom", path: [key], message }), stack),
+            { when: (payload) => !payload.issues.some((i) => rule.keys.includes(i.path?.[0] as FieldName)) },
+        );
+    }
+    return schema.transform((v): FortressConfig => resolve(v as Fields, stack));
+}
+
+function resolve(v: Fields, stack: string): FortressConfig {
+    const ownsVault = v.role === "primary";
+    return {
+        project: PROJECT,
+        stack,
+        role: v.role,
+        region: v.region,
+        primaryRegion: v.role === "primary" ? v.region : (v.primaryRegion as DropletRegion),
+        protect: v.protect,
+        credentialsEpoch: v.credentialsEpoch,
+        projectEnvironment: v.projectEnvironment,
+        dns: { domain: v.domain, hostname: v.hostname, ttl: v.dnsTtl, fqdn: `${v.hostname}.${v.domain}` },
+        network: {
+            adminCidrs: v.adminCidrs.map((c) => c.text),
+            isolate: v.isolate,
+            ...(v.vpcIpRange !== undefined ? { vpcIpRange: v.vpcIpRange } : {}),
+        },
+        host: {
+            size: v.dropletSize,
+            image: v.dropletImage,
+            backups: v.dropletBackups,
+            sshKeys: v.sshKeyFingerprints,
+            deployerPublicKeys: v.deployerPublicKeys,
+        },
+        database: {
+            version: v.postgresVersion,
+            size: v.dbSize,
+            nodeCount: v.dbNodeCount,
+            maintenanceWindow: { day: v.dbMaintenanceDay, hour: v.dbMaintenanceHour },
+            name: v.dbName,
+            user: v.dbUser,
+            valkeySize: v.valkeySize,
+        },
+        storage: {
+            backupBucket: v.backupBucket ?? derivedBackupBucket(stack),
+            vaultBucket: v.vaultBucket ?? derivedVaultBucket(stack),
+            vaultRegion: v.vaultRegion,
+            ownsVault,
+            retentionDays: v.backupRetentionDays,
+            noncurrentVersionDays: v.noncurrentVersionDays,
+            backupPrefix: `postgresql/${stack}`,
+            restorePrefix: `postgresql/${ownsVault ? stack : v.primaryStack}`,
+        },
+        backup: { schedule: v.backupSchedule, verifySchedule: v.verifySchedule, ageRecipients: v.ageRecipients },
+        app: { repoUrl: v.appRepoUrl, ref: v.appRef, dir: v.appDir, composeSubdir: v.appComposeSubdir },
+    };
+}
+
+/** Fills keys the stack does not set from the project defaults, as the Pulumi CLI does. */
+export function withDefaults(raw: RawConfig): Record<string, string | undefined> {
+    const merged: Record<string, string | undefined> = {};
+    for (const key of CONFIG_KEYS) merged[key.name] = rawDefault(key);
+    for (const [k, v] of Object.entries(raw)) if (v !== undefined) merged[k] = v;
+    return merged;
+}
+
+export type ParseResult = { ok: true; config: FortressConfig } | { ok: false; problems: ConfigProblem[] };
+
+/**
+ * Parses raw config for a stack. Pure: no Pulumi runtime, no environment.
+ * Every problem is returned at once; nothing is partially applied.
+ */
+export function parseConfig(raw: RawConfig, stack: string): ParseResult {
+    const problems: ConfigProblem[] = [];
+    const stackName = parseStackName(stack);
+    if (!stackName.ok) problems.push({ key: "stack", message: stackName.problem });
+    const result = configSchema(stack).safeParse(withDefaults(raw));
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const key = String(issue.path[0] ?? "");
+            problems.push({
+                key: `${PROJECT}:${key}`,
+                message: issue.message === "__missing__" ? missing(key) : issue.message,
+            });
+        }
+    }
+    if (problems.length || !result.success) return { ok: false, problems };
+    return { ok: true, config: result.data };
+}
+
+/** One readable block listing every problem; what the program prints when config is bad. */
+export function formatProblems(stack: string, problems: readonly ConfigProblem[]): string {
+    const n = problems.length;
+    const lines = problems.map((p) => `  - ${p.key}: ${p.message}`);
+    return [
+        `Invalid configuration for stack "${stack}" (${n} problem${n === 1 ? "" : "s"}); nothing was created or changed:`,
+        ...lines,
+        `Fix the values with pulumi config set, or edit Pulumi.${stack}.yaml, then run the command again.`,
+    ].join("\n");
+}
+
+/** Thrown by parseOrThrow; `problems` carries the structured list. */
+export class ConfigError extends Error {
+    constructor(
+        readonly stack: string,
+        readonly problems: readonly ConfigProblem[],
+    ) {
+        super(formatProblems(stack, problems));
+        this.name = "ConfigError";
+    }
+}

@@ -1,0 +1,55 @@
+// The Income Fortress program. This file is the only reader of Pulumi config: it reads
+// the raw values, validates all of them at once (config/), and only then builds the
+// platform. Bad config stops the run before a single resource is registered.
+import * as pulumi from "@pulumi/pulumi";
+import { validateUserDataArgs } from "./cloud-init/render";
+import { loadToolkitFiles } from "./cloud-init/toolkit-files";
+import { PROJECT, SCHEMA_KEYS, collectRawConfig, formatProblems, parseConfig, projectKeys, toPlatformArgs } from "./config";
+import { Platform, userDataArgsFor } from "./components/platform";
+
+const stack = pulumi.getStack();
+const config = new pulumi.Config(PROJECT);
+
+// Every key the schema knows, plus every key the stack sets, so a typo'd key is
+// reported instead of silently ignored.
+const raw = collectRawConfig([...SCHEMA_KEYS, ...projectKeys(Object.keys(pulumi.runtime.allConfig()))], (key) => config.get(key));
+const parsed = parseConfig(raw, stack);
+if (!parsed.ok) {
+    // RunError prints the message alone, without a stack trace of this file.
+    throw new pulumi.RunError(formatProblems(stack, parsed.problems));
+}
+const cfg = parsed.config;
+const args = toPlatformArgs(cfg, loadToolkitFiles());
+
+// The renderer checks its own input too, but inside an apply, when resources already
+// exist; checking here keeps "nothing is created from bad input" true.
+const userDataProblems = validateUserDataArgs(
+    userDataArgsFor(args, { backup: cfg.storage.backupBucket, vault: cfg.storage.vaultBucket }),
+);
+if (userDataProblems.length > 0) {
+    throw new pulumi.RunError(
+        [`The host user-data for stack "${stack}" cannot be rendered; nothing was created or changed:`, ...userDataProblems.map((p) => `  - ${p}`)].join("\n"),
+    );
+}
+
+const platform = new Platform("fortress", args);
+
+export const environment = cfg.stack;
+export const region = cfg.region;
+export const publicIp = platform.publicIp;
+export const hostname = platform.fqdn;
+export const dropletId = platform.dropletId;
+export const backupBucket = platform.backupBucketName;
+export const backupEndpoint = platform.backupEndpoint;
+export const vaultBucket = platform.vaultBucketName;
+export const vaultEndpoint = platform.vaultEndpoint;
+export const restorePrefix = platform.restorePrefix;
+export const databaseHost = platform.databaseHost;
+export const databasePrivateHost = platform.databasePrivateHost;
+export const databaseClusterName = platform.postgresCluster.name;
+// Connection strings and keys are secrets: encrypted in state, masked in output.
+export const databaseUrl = pulumi.secret(platform.databaseUrl);
+export const cacheUrl = pulumi.secret(platform.cacheUrl);
+export const spacesAccessKeyId = pulumi.secret(platform.spacesAccessKeyId);
+export const spacesSecretAccessKey = pulumi.secret(platform.spacesSecretAccessKey);
+export const appSecretKey = pulumi.secret(platform.appSecretKey);

@@ -1,0 +1,59 @@
+// Layer 2: the breach and drill switches, under mocks, starting from the real stack
+// files: `isolate` closes 80/443, `credentialsEpoch` rotates generated credentials, and
+// a drill stack made from the dr config stays off public records and stays destroyable.
+import { describe, expect, it } from "vitest";
+import { PROJECT, T, byType, loadStackConfig, one, runProgram, type ProgramRun } from "./harness";
+
+async function run(stack: string, from: "prod" | "dr", edit: Record<string, string>): Promise<ProgramRun> {
+    const config = loadStackConfig(from);
+    for (const [k, v] of Object.entries(edit)) config[`${PROJECT}:${k}`] = v;
+    const result = await runProgram(stack, config);
+    if (result.error) throw result.error;
+    return result;
+}
+
+type Inbound = { protocol: string; portRange?: string; sourceAddresses: string[] };
+
+describe("switches", () => {
+    it("isolate closes 80/443 and keeps admin SSH open", async () => {
+        const open = await run("prod", "prod", {});
+        const isolated = await run("prod", "prod", { isolate: "true" });
+        const ports = (r: ProgramRun) => (one(r, T.firewall).inputs.inboundRules as Inbound[]).map((x) => `${x.protocol}/${x.portRange ?? "*"}`);
+        expect(ports(open)).toEqual(expect.arrayContaining(["tcp/80", "tcp/443", "tcp/22"]));
+        expect(ports(isolated)).toEqual(["tcp/22", "icmp/*"]);
+        const ssh = (one(isolated, T.firewall).inputs.inboundRules as Inbound[])[0];
+        expect(ssh.sourceAddresses).toEqual(["203.0.113.0/24", "198.51.100.17/32", "2001:db8:4f10::/48"]);
+        // Isolation changes the firewall only: the droplet and its data stay as they are.
+        expect(one(isolated, T.droplet).inputs).toEqual(one(open, T.droplet).inputs);
+    });
+
+    it("bumping credentialsEpoch rotates the Spaces key and the app secret, and nothing else", async () => {
+        const before = await run("prod", "prod", {});
+        const after = await run("prod", "prod", { credentialsEpoch: "2" });
+        expect(one(before, T.spacesKey).replacementTrigger).toBe(1);
+        expect(one(after, T.spacesKey).replacementTrigger).toBe(2);
+        expect(one(before, T.spacesKey).inputs.name).toBe("income-fortress-prod-host-e1");
+        expect(one(after, T.spacesKey).inputs.name).toBe("income-fortress-prod-host-e2");
+        expect(one(before, T.password).inputs.keepers).toEqual({ credentialsEpoch: "1" });
+        expect(one(after, T.password).inputs.keepers).toEqual({ credentialsEpoch: "2" });
+        for (const type of [T.droplet, T.cluster, T.bucket, T.record, T.dbUser]) {
+            expect(byType(after, type).map((r) => r.inputs)).toEqual(byType(before, type).map((r) => r.inputs));
+        }
+    });
+
+    it("vpcIpRange reaches the VPC when set, and is left to DigitalOcean when empty", async () => {
+        expect(one(await run("dr", "dr", {}), T.vpc).inputs.ipRange).toBeUndefined();
+        expect(one(await run("dr", "dr", { vpcIpRange: "10.120.0.0/20" }), T.vpc).inputs.ipRange).toBe("10.120.0.0/20");
+    });
+
+    it("a drill stack from the dr config owns only its drill record, protects nothing and can be destroyed", async () => {
+        const stack = "drill-20260203t1000z";
+        const drill = await run(stack, "dr", { hostname: stack });
+        expect(one(drill, T.record).inputs).toMatchObject({ name: stack, domain: "incomefortress.com" });
+        expect(drill.registrations.filter((r) => r.protect)).toEqual([]);
+        const bucket = one(drill, T.bucket);
+        expect(bucket.inputs).toMatchObject({ name: "incomefortress-dr-backups", forceDestroy: true });
+        expect(one(drill, T.spacesKey).inputs.grants).toContainEqual({ bucket: "incomefortress-backups-vault", permission: "read" });
+        expect(one(drill, T.project).inputs.name).toBe(`income-fortress-${stack}`);
+    });
+});

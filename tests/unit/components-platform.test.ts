@@ -1,0 +1,72 @@
+// Layer 1: the pure helpers beside the components: the user-data arguments each stack
+// renders, and the PostgreSQL URL builder.
+import { describe, expect, it } from "vitest";
+import { renderUserData, validateUserDataArgs } from "../../cloud-init/render";
+import { postgresUrl } from "../../components/database";
+import { userDataArgsFor } from "../../components/platform";
+import { parseConfig, toPlatformArgs, type FortressConfig } from "../../config";
+import { rawStackConfig } from "../stack/harness";
+
+const TOOLKIT = [
+    { path: "/usr/local/bin/fortress-backup", content: "#!/usr/bin/env bash\n", permissions: "0755" },
+    { path: "/usr/local/bin/fortress-verify", content: "#!/usr/bin/env bash\n", permissions: "0755" },
+];
+
+function stackConfig(stack: string): FortressConfig {
+    const r = parseConfig(rawStackConfig(stack), stack);
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    return r.config;
+}
+
+describe("userDataArgsFor", () => {
+    const prod = toPlatformArgs(stackConfig("prod"), TOOLKIT);
+    const dr = toPlatformArgs(stackConfig("dr"), TOOLKIT);
+
+    it("a primary stack backs up to its bucket and to the vault in the other region", () => {
+        const args = userDataArgsFor(prod, { backup: "incomefortress-backups", vault: "incomefortress-backups-vault" });
+        expect(args.backup).toEqual({
+            s3Endpoint: "https://nyc3.digitaloceanspaces.com",
+            bucket: "incomefortress-backups",
+            prefix: "postgresql/prod",
+            offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com",
+            offsiteBucket: "incomefortress-backups-vault",
+            ageRecipients: ["age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg"],
+        });
+        expect(args.environment).toBe("prod");
+        expect(args.postgresMajorVersion).toBe("17");
+        expect(args.app).toEqual({ repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
+    });
+
+    it("a dr stack writes only its own bucket: its key may only read the vault", () => {
+        const args = userDataArgsFor(dr, { backup: "incomefortress-dr-backups", vault: "incomefortress-backups-vault" });
+        expect(args.backup).toMatchObject({
+            s3Endpoint: "https://sfo3.digitaloceanspaces.com",
+            bucket: "incomefortress-dr-backups",
+            prefix: "postgresql/dr",
+            offsiteS3Endpoint: "",
+            offsiteBucket: "",
+        });
+    });
+
+    it.each([
+        ["prod", prod, "incomefortress-backups"],
+        ["dr", dr, "incomefortress-dr-backups"],
+    ])("%s renders valid #cloud-config with no secret in it", (_stack, args, bucket) => {
+        const udArgs = userDataArgsFor(args, { backup: bucket, vault: "incomefortress-backups-vault" });
+        expect(validateUserDataArgs(udArgs)).toEqual([]);
+        const text = renderUserData(udArgs);
+        expect(text.split("\n")[0]).toBe("#cloud-config");
+        expect(text).not.toMatch(/AWS_SECRET_ACCESS_KEY=\S|DATABASE_URL=\S|postgresql:\/\/|AGE-SECRET-KEY|PRIVATE KEY/);
+    });
+});
+
+describe("postgresUrl", () => {
+    it.each([
+        [{ user: "income_platform", password: "AVNS_abc123", host: "private-db.example", port: 25060, database: "income_platform" },
+            "postgresql://income_platform:AVNS_abc123@private-db.example:25060/income_platform?sslmode=require"],
+        [{ user: "app", password: "p@ss:w/rd?#", host: "h", port: 1, database: "db" },
+            "postgresql://app:p%40ss%3Aw%2Frd%3F%23@h:1/db?sslmode=require"],
+    ])("builds a TLS URL with encoded credentials (%#)", (parts, url) => {
+        expect(postgresUrl(parts)).toBe(url);
+    });
+});
