@@ -1,0 +1,131 @@
+// Builds the systemd units that run the toolkit on a schedule. Pure: the renderer
+// writes what these return into /etc/systemd/system and enables the timers.
+import type { ToolkitFile } from "../toolkit-files";
+
+/** Where the renderer writes the non-secret settings (see DESIGN.md, host toolkit). */
+export const SETTINGS_FILE = "/etc/income-fortress/backup.env";
+/** Where the recovery step writes secrets over SSH; never part of user-data. */
+export const CREDENTIALS_FILE = "/etc/income-fortress/credentials.env";
+
+export const BACKUP_SERVICE = "fortress-backup.service";
+export const BACKUP_TIMER = "fortress-backup.timer";
+export const VERIFY_SERVICE = "fortress-verify.service";
+export const VERIFY_TIMER = "fortress-verify.timer";
+
+/** Default backup schedule: hourly, the plan's RPO target for user data. */
+export const DEFAULT_BACKUP_SCHEDULE = "hourly";
+/** Default verify schedule: weekly, as the plan's restore test. */
+export const DEFAULT_VERIFY_SCHEDULE = "weekly";
+
+const UNIT_DIR = "/etc/systemd/system";
+const HEADER = "# Written by cloud-init (income-fortress). Local edits are lost when the droplet is rebuilt.";
+
+interface ServiceSpec {
+    description: string;
+    execStart: string;
+    /** Upper bound for one run, so a hung pg_dump or upload cannot block the next one forever. */
+    timeoutStartSec: string;
+    nice: number;
+}
+
+function service(spec: ServiceSpec): string {
+    return [
+        HEADER,
+        "[Unit]",
+        `Description=${spec.description}`,
+        "Wants=network-online.target",
+        "After=network-online.target",
+        // Secrets arrive over SSH after boot. Until they do there is nothing to run
+        // with, so a due run is skipped (not failed) and cloud-init stays clean.
+        `ConditionPathExists=${CREDENTIALS_FILE}`,
+        "",
+        "[Service]",
+        "Type=oneshot",
+        // No EnvironmentFile=: the toolkit reads backup.env and credentials.env itself
+        // (environment first, then the files), so one parser decides what a line means.
+        `ExecStart=${spec.execStart}`,
+        `TimeoutStartSec=${spec.timeoutStartSec}`,
+        `Nice=${spec.nice}`,
+        "IOSchedulingClass=best-effort",
+        "IOSchedulingPriority=7",
+        "UMask=0077",
+        "PrivateTmp=true",
+        "ProtectSystem=full",
+        // read-only, not true: tools may read ~/.config (rclone) and must not fail on it.
+        "ProtectHome=read-only",
+        "NoNewPrivileges=true",
+        "",
+    ].join("\n");
+}
+
+interface TimerSpec {
+    description: string;
+    onCalendar: string;
+    /** Spreads the start a little so many hosts do not hit Spaces at the same second. */
+    randomizedDelaySec: string;
+}
+
+function timer(spec: TimerSpec): string {
+    return [
+        HEADER,
+        "[Unit]",
+        `Description=${spec.description}`,
+        "",
+        "[Timer]",
+        `OnCalendar=${spec.onCalendar}`,
+        // Catch up a run that was due while the droplet was off or being rebuilt.
+        "Persistent=true",
+        `RandomizedDelaySec=${spec.randomizedDelaySec}`,
+        "AccuracySec=1min",
+        "",
+        "[Install]",
+        "WantedBy=timers.target",
+        "",
+    ].join("\n");
+}
+
+/** Schedules for the fortress timers (systemd OnCalendar expressions). */
+export interface FortressSchedules {
+    /** When `fortress-backup` runs. Default {@link DEFAULT_BACKUP_SCHEDULE}. */
+    backup: string;
+    /** When `fortress-verify` runs. Default {@link DEFAULT_VERIFY_SCHEDULE}. */
+    verify: string;
+}
+
+/** The four unit files (two services, two timers), in a fixed order. */
+export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
+    const unit = (name: string, content: string): ToolkitFile => ({ path: `${UNIT_DIR}/${name}`, content, permissions: "0644" });
+    return [
+        unit(
+            BACKUP_SERVICE,
+            service({
+                description: "Income Fortress: back up PostgreSQL to the backup and offsite buckets",
+                execStart: "/usr/local/bin/fortress-backup",
+                timeoutStartSec: "2h",
+                nice: 10,
+            }),
+        ),
+        unit(
+            BACKUP_TIMER,
+            timer({ description: "Income Fortress: scheduled PostgreSQL backup", onCalendar: schedules.backup, randomizedDelaySec: "3min" }),
+        ),
+        unit(
+            VERIFY_SERVICE,
+            service({
+                description: "Income Fortress: restore the latest backup into a throwaway database and compare row counts",
+                execStart: "/usr/local/bin/fortress-verify",
+                timeoutStartSec: "6h",
+                nice: 15,
+            }),
+        ),
+        unit(
+            VERIFY_TIMER,
+            timer({ description: "Income Fortress: scheduled backup verification", onCalendar: schedules.verify, randomizedDelaySec: "30min" }),
+        ),
+    ];
+}
+
+/** Reads the OnCalendar= value back out of a rendered timer (for tests and tooling). */
+export function onCalendarOf(timerContent: string): string | undefined {
+    return /^OnCalendar=(.*)$/m.exec(timerContent)?.[1];
+}

@@ -1,0 +1,87 @@
+// The fortress timers and services: schedules as given, Persistent=true, oneshot
+// services that run the toolkit with the settings and (later) the credentials.
+import { describe, expect, it } from "vitest";
+import {
+    BACKUP_SERVICE,
+    BACKUP_TIMER,
+    CREDENTIALS_FILE,
+    fortressUnits,
+    onCalendarOf,
+    VERIFY_SERVICE,
+    VERIFY_TIMER,
+} from "../../cloud-init/systemd/units";
+
+/** Parses a unit file into section -> key -> values (keys may repeat). */
+function parseUnit(text: string): Map<string, Map<string, string[]>> {
+    const sections = new Map<string, Map<string, string[]>>();
+    let current: Map<string, string[]> | undefined;
+    for (const line of text.split("\n")) {
+        if (line === "" || line.startsWith("#")) continue;
+        const header = /^\[(.+)\]$/.exec(line);
+        if (header) {
+            current = new Map();
+            sections.set(header[1], current);
+            continue;
+        }
+        const eq = line.indexOf("=");
+        if (current === undefined || eq < 0) throw new Error(`unexpected unit line: ${line}`);
+        const key = line.slice(0, eq);
+        current.set(key, [...(current.get(key) ?? []), line.slice(eq + 1)]);
+    }
+    return sections;
+}
+
+function unitByName(units: ReturnType<typeof fortressUnits>, name: string) {
+    const unit = units.find((u) => u.path === `/etc/systemd/system/${name}`);
+    if (unit === undefined) throw new Error(`missing ${name}`);
+    return { ...unit, parsed: parseUnit(unit.content) };
+}
+
+describe("fortressUnits", () => {
+    const schedules: [string, string][] = [
+        ["hourly", "weekly"],
+        ["*:0/30", "Sun *-*-* 08:00:00 UTC"],
+        ["*-*-* 02:00:00 America/New_York", "monthly"],
+    ];
+
+    it.each(schedules)("backup %j / verify %j: timers carry the schedule and Persistent=true", (backup, verify) => {
+        const units = fortressUnits({ backup, verify });
+        expect(units.map((u) => u.path)).toEqual([BACKUP_SERVICE, BACKUP_TIMER, VERIFY_SERVICE, VERIFY_TIMER].map((n) => `/etc/systemd/system/${n}`));
+        for (const [timerName, schedule] of [
+            [BACKUP_TIMER, backup],
+            [VERIFY_TIMER, verify],
+        ] as const) {
+            const t = unitByName(units, timerName);
+            const timer = t.parsed.get("Timer");
+            expect(timer?.get("OnCalendar")).toEqual([schedule]);
+            expect(timer?.get("Persistent")).toEqual(["true"]);
+            expect(timer?.get("RandomizedDelaySec")?.[0]).toMatch(/^\d+min$/);
+            expect(t.parsed.get("Install")?.get("WantedBy")).toEqual(["timers.target"]);
+            expect(onCalendarOf(t.content)).toBe(schedule);
+            expect(t.permissions).toBe("0644");
+        }
+    });
+
+    it.each([
+        [BACKUP_SERVICE, "/usr/local/bin/fortress-backup"],
+        [VERIFY_SERVICE, "/usr/local/bin/fortress-verify"],
+    ])("%s is a oneshot running %s once the credentials exist", (name, exec) => {
+        const s = unitByName(fortressUnits({ backup: "hourly", verify: "weekly" }), name);
+        const service = s.parsed.get("Service");
+        expect(service?.get("Type")).toEqual(["oneshot"]);
+        expect(service?.get("ExecStart")).toEqual([exec]);
+        // The toolkit reads the settings files itself; a second parser (systemd's) could disagree.
+        expect(service?.get("EnvironmentFile")).toBeUndefined();
+        expect(service?.get("TimeoutStartSec")?.[0]).toMatch(/^\d+h$/);
+        // Skipped, not failed, until the recovery step has delivered the secrets.
+        expect(s.parsed.get("Unit")?.get("ConditionPathExists")).toEqual([CREDENTIALS_FILE]);
+        expect(s.parsed.get("Unit")?.get("After")).toEqual(["network-online.target"]);
+    });
+
+    it("the backup timer spreads starts by minutes, not by a large part of the RPO hour", () => {
+        const t = unitByName(fortressUnits({ backup: "hourly", verify: "weekly" }), BACKUP_TIMER);
+        const delay = Number(/^(\d+)min$/.exec(t.parsed.get("Timer")?.get("RandomizedDelaySec")?.[0] ?? "")?.[1]);
+        expect(delay).toBeGreaterThan(0);
+        expect(delay).toBeLessThanOrEqual(5);
+    });
+});
