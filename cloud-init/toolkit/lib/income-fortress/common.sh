@@ -1,0 +1,589 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # globals set here are read by the commands that source this file
+#
+# Shared library of the Income Fortress backup toolkit (fortress-backup, fortress-restore,
+# fortress-verify, fortress-backups, fortress-status). Sourced by each command, never run.
+#
+# It holds what every command needs: exit codes, logging and `die`, dependency checks,
+# settings loading, the rclone remotes (configured through the environment only), database
+# helpers, and manifest helpers. The object layout and the manifest are described in
+# DESIGN.md ("Backup objects"); keep the two in step.
+
+# Exit codes (DESIGN.md "Host toolkit"). Tests and systemd units rely on them.
+readonly EX_OK=0
+readonly EX_FAILURE=1   # anything else: server unreachable, no backup found, pg_* failed
+readonly EX_USAGE=2     # bad option, bad or missing setting, missing command
+readonly EX_INTEGRITY=3 # checksum, size, decrypt or row-count mismatch
+readonly EX_REFUSED=4   # target database is not empty and --force was not given
+
+readonly BACKUP_FORMAT="income-fortress-backup/1"
+
+PROG=${PROG:-$(basename "$0")}
+
+# Settings a file may set. Anything else in backup.env / credentials.env is ignored with a
+# warning (except RCLONE_* tuning variables, which rclone reads itself).
+readonly FORTRESS_SETTING_KEYS=(
+    DATABASE_URL
+    BACKUP_S3_ENDPOINT BACKUP_BUCKET BACKUP_PREFIX BACKUP_S3_REGION
+    BACKUP_OFFSITE_S3_ENDPOINT BACKUP_OFFSITE_BUCKET BACKUP_OFFSITE_S3_REGION
+    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    BACKUP_OFFSITE_ACCESS_KEY_ID BACKUP_OFFSITE_SECRET_ACCESS_KEY
+    BACKUP_AGE_RECIPIENTS BACKUP_AGE_IDENTITY_FILE
+    BACKUP_ZSTD_LEVEL FORTRESS_RESTORE_JOBS FORTRESS_STATUS_MAX_AGE
+)
+
+# Debian package that provides each command we may need, for the "missing command" error.
+declare -A FORTRESS_DEP_PACKAGE=(
+    [pg_dump]=postgresql-client [pg_restore]=postgresql-client [psql]=postgresql-client
+    [rclone]=rclone [age]=age [zstd]=zstd [jq]=jq [flock]=util-linux
+    [sha256sum]=coreutils [mkfifo]=coreutils [mktemp]=coreutils [tee]=coreutils
+    [wc]=coreutils [date]=coreutils [stat]=coreutils [nproc]=coreutils
+)
+
+# ---------------------------------------------------------------------------------------
+# Logging and errors
+
+# Progress line to stderr (stdout is reserved for each command's result).
+log() {
+    printf '%s: %s\n' "$PROG" "$*" >&2
+}
+
+warn() {
+    printf '%s: warning: %s\n' "$PROG" "$*" >&2
+}
+
+# die CODE MESSAGE: exit with CODE after one error line that says what to do. Once
+# init_workdir has set the exit trap, the line is printed by the trap after the cleanup hooks
+# (whose warnings would otherwise follow it), so the error is always the last line.
+die() {
+    local code=$1
+    shift
+    local message="$*"
+    message=${message//$'\n'/ }
+    message=${message//$'\t'/ }
+    if [[ ${FORTRESS_TRAP_PID:-} == "$BASHPID" ]]; then
+        FORTRESS_ERROR=$message
+    else
+        printf '%s: error: %s\n' "$PROG" "$message" >&2
+    fi
+    exit "$code"
+}
+
+usage_error() {
+    die "$EX_USAGE" "$* (see $PROG --help)"
+}
+
+# Print the script's leading comment block (the "# Usage:" header) as its help text.
+print_help() {
+    local script line
+    script=$(readlink -f "$0")
+    while IFS= read -r line; do
+        case $line in
+            '#!'*) continue ;;
+            '#') printf '\n' ;;
+            '# '*) printf '%s\n' "${line#'# '}" ;;
+            *) break ;;
+        esac
+    done <"$script"
+}
+
+# Require a value after an option: need_value OPTION "${2-}".
+need_value() {
+    [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"
+}
+
+# First informative line of a tool's captured stderr, flattened to one line.
+error_summary() {
+    local file=$1 line=""
+    if [[ -s $file ]]; then
+        line=$(grep -m1 -E -i 'error|fatal|failed|denied|refused|not found|no such' "$file" || true)
+        [[ -n $line ]] || line=$(grep -v '^[[:space:]]*$' "$file" | tail -n 1 || true)
+    fi
+    line=${line//$'\t'/ }
+    # psql prefixes errors from script files with "psql:FILE:LINE: ".
+    [[ $line =~ ^psql:[^[:space:]]*:[0-9]+:\ (.*)$ ]] && line=${BASH_REMATCH[1]}
+    # rclone prefixes its log lines with a local timestamp.
+    [[ $line =~ ^[0-9]{4}/[0-9]{2}/[0-9]{2}\ [0-9:]{8}\ (.*)$ ]] && line=${BASH_REMATCH[1]}
+    printf '%s' "${line:0:400}"
+}
+
+# With FORTRESS_DEBUG=1, copy captured tool output to stderr before an error line.
+debug_dump() {
+    [[ ${FORTRESS_DEBUG:-0} == 1 ]] || return 0
+    local file
+    for file in "$@"; do
+        [[ -s $file ]] || continue
+        printf '%s: debug: --- %s ---\n' "$PROG" "$(basename "$file")" >&2
+        cat "$file" >&2
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Dependencies
+
+# check_dependencies CMD...: exit 2 naming every missing command and its Debian package.
+check_dependencies() {
+    local cmd package missing=() packages=()
+    for cmd in "$@"; do
+        if ! command -v "$cmd" >/dev/null 2>&1; then
+            missing+=("$cmd")
+            package=${FORTRESS_DEP_PACKAGE[$cmd]:-$cmd}
+            [[ " ${packages[*]} " == *" $package "* ]] || packages+=("$package")
+        fi
+    done
+    if ((${#missing[@]})); then
+        die "$EX_USAGE" "missing command(s) on PATH: ${missing[*]}: install the Debian package(s) ${packages[*]} (apt-get install ${packages[*]})"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# Settings
+
+is_setting_key() {
+    local key=$1 known
+    [[ $key == RCLONE_* ]] && return 0
+    for known in "${FORTRESS_SETTING_KEYS[@]}"; do
+        [[ $key == "$known" ]] && return 0
+    done
+    return 1
+}
+
+# read_settings_file FILE ENV_KEYS_NAME: set each KEY=value line of FILE unless the key was
+# already in the environment. Format (what cloud-init writes): KEY=value per line, optional
+# `export `, optional single or double quotes around the whole value, `#` comments. No
+# expansion and no escapes: the file is data, never sourced.
+read_settings_file() {
+    local file=$1
+    local -n preset=$2
+    local line key value lineno=0
+    while IFS= read -r line || [[ -n $line ]]; do
+        lineno=$((lineno + 1))
+        line=${line%$'\r'}
+        [[ $line =~ ^[[:space:]]*(#.*)?$ ]] && continue
+        if [[ ! $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]]; then
+            die "$EX_USAGE" "$file line $lineno is not KEY=value: fix or remove that line"
+        fi
+        key=${BASH_REMATCH[2]}
+        value=${BASH_REMATCH[3]}
+        if [[ $value =~ ^\"(.*)\"[[:space:]]*$ || $value =~ ^\'(.*)\'[[:space:]]*$ ]]; then
+            value=${BASH_REMATCH[1]}
+        fi
+        if ! is_setting_key "$key"; then
+            warn "ignoring unknown setting $key in $file"
+            continue
+        fi
+        [[ -n ${preset[$key]:-} ]] && continue
+        printf -v "$key" '%s' "$value"
+        if [[ $key == RCLONE_* ]]; then export "${key?}"; fi
+    done <"$file"
+}
+
+# load_settings: environment first, then ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env
+# (non-secret, from cloud-init), then credentials.env (secrets, mode 600, written over SSH).
+# A variable already set in the environment always wins over both files.
+load_settings() {
+    local dir=${FORTRESS_CONFIG_DIR:-/etc/income-fortress} file key mode
+    local -A from_env=()
+    for key in "${FORTRESS_SETTING_KEYS[@]}"; do
+        if [[ -n ${!key:-} ]]; then from_env[$key]=1; fi
+    done
+    while IFS='=' read -r key _; do
+        if [[ $key == RCLONE_* ]]; then from_env[$key]=1; fi
+    done < <(env)
+    for file in "$dir/backup.env" "$dir/credentials.env"; do
+        [[ -e $file ]] || continue
+        [[ -r $file ]] || die "$EX_USAGE" "cannot read $file: run as root or fix its permissions"
+        if [[ $file == */credentials.env ]]; then
+            mode=$(stat -c '%a' "$file")
+            [[ $mode =~ ^[0-7]?[0-7]00$ ]] || warn "$file has mode $mode; secrets belong in a file only root can read (chmod 600 $file)"
+        fi
+        read_settings_file "$file" from_env
+    done
+    # Every known setting is defined from here on (empty when not given), for `set -u`.
+    for key in "${FORTRESS_SETTING_KEYS[@]}"; do
+        printf -v "$key" '%s' "${!key:-}"
+    done
+    BACKUP_PREFIX=${BACKUP_PREFIX:-}
+    while [[ $BACKUP_PREFIX == /* ]]; do BACKUP_PREFIX=${BACKUP_PREFIX#/}; done
+    while [[ $BACKUP_PREFIX == */ ]]; do BACKUP_PREFIX=${BACKUP_PREFIX%/}; done
+    if [[ -n $BACKUP_PREFIX && ! $BACKUP_PREFIX =~ ^[A-Za-z0-9._/-]+$ ]]; then
+        die "$EX_USAGE" "BACKUP_PREFIX '$BACKUP_PREFIX' may hold only letters, digits, '.', '_', '-' and '/': fix it in $dir/backup.env"
+    fi
+}
+
+# require_setting KEY: exit 2 when a setting is empty.
+require_setting() {
+    local key=$1
+    [[ -n ${!key:-} ]] || die "$EX_USAGE" "$key is not set: set it in the environment or in ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env"
+}
+
+# Parse a duration such as 7200, 90s, 45m, 2h or 1d into seconds (stdout). Returns 1 if bad.
+parse_duration() {
+    local value=$1
+    [[ $value =~ ^([0-9]+)([smhd]?)$ ]] || return 1
+    local n=$((10#${BASH_REMATCH[1]}))
+    case ${BASH_REMATCH[2]} in
+        "" | s) printf '%d' "$n" ;;
+        m) printf '%d' $((n * 60)) ;;
+        h) printf '%d' $((n * 3600)) ;;
+        d) printf '%d' $((n * 86400)) ;;
+    esac
+}
+
+# Seconds to a short human string (e.g. 1h 05m).
+human_duration() {
+    local s=$1
+    if ((s < 0)); then printf -- '-'; s=$((-s)); fi
+    if ((s >= 86400)); then
+        printf '%dd %02dh' $((s / 86400)) $((s % 86400 / 3600))
+    elif ((s >= 3600)); then
+        printf '%dh %02dm' $((s / 3600)) $((s % 3600 / 60))
+    elif ((s >= 60)); then
+        printf '%dm %02ds' $((s / 60)) $((s % 60))
+    else
+        printf '%ds' "$s"
+    fi
+}
+
+human_bytes() {
+    local b=$1
+    if ((b >= 1073741824)); then
+        printf '%d.%02d GiB' $((b / 1073741824)) $((b % 1073741824 * 100 / 1073741824))
+    elif ((b >= 1048576)); then
+        printf '%d.%02d MiB' $((b / 1048576)) $((b % 1048576 * 100 / 1048576))
+    elif ((b >= 1024)); then
+        printf '%d.%02d KiB' $((b / 1024)) $((b % 1024 * 100 / 1024))
+    else
+        printf '%d B' "$b"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# Private scratch space
+
+# init_workdir: create a private temporary directory ($WORK_DIR) removed on exit. Big
+# restores need room for the object and the decompressed dump: point TMPDIR at a roomy disk.
+init_workdir() {
+    umask 077
+    WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$PROG.XXXXXXXX") ||
+        die "$EX_FAILURE" "cannot create a temporary directory in ${TMPDIR:-/tmp}: check free space or set TMPDIR"
+    FORTRESS_CLEANUP_HOOKS=()
+    FORTRESS_ERROR=""
+    FORTRESS_TRAP_PID=$BASHPID
+    trap fortress_exit_trap EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# Register a command string run (in reverse order) when the script exits.
+on_exit() {
+    FORTRESS_CLEANUP_HOOKS+=("$1")
+}
+
+fortress_exit_trap() {
+    local status=$? i
+    set +e
+    for ((i = ${#FORTRESS_CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
+        eval "${FORTRESS_CLEANUP_HOOKS[i]}"
+    done
+    [[ -n ${WORK_DIR:-} && -d $WORK_DIR ]] && rm -rf -- "$WORK_DIR"
+    [[ -n ${FORTRESS_ERROR:-} ]] && printf '%s: error: %s\n' "$PROG" "$FORTRESS_ERROR" >&2
+    exit "$status"
+}
+
+# ---------------------------------------------------------------------------------------
+# Object storage (rclone, configured only through environment variables)
+
+# rclone gives up on an unreachable endpoint only after minutes with its defaults (10
+# low-level retries with backoff, 3 whole retries). A backup that cannot reach storage
+# should fail fast and loudly; the timer runs again within the hour. Override any of these
+# with the RCLONE_* variable of the same name.
+export RCLONE_LOW_LEVEL_RETRIES=${RCLONE_LOW_LEVEL_RETRIES:-3}
+export RCLONE_RETRIES=${RCLONE_RETRIES:-2}
+export RCLONE_CONTIMEOUT=${RCLONE_CONTIMEOUT:-15s}
+export RCLONE_TIMEOUT=${RCLONE_TIMEOUT:-2m}
+
+# rclone with no config file (remotes come from RCLONE_CONFIG_<NAME>_* variables, so no
+# secret is ever written to disk) and only errors on stderr.
+rclone_cmd() {
+    rclone --config /dev/null --log-level ERROR "$@"
+}
+
+# configure_remote NAME ENDPOINT ACCESS_KEY SECRET_KEY REGION: define an S3 remote in the
+# environment of later rclone calls.
+configure_remote() {
+    local name=${1^^} endpoint=$2 key=$3 secret=$4 region=$5
+    export "RCLONE_CONFIG_${name}_TYPE=s3"
+    export "RCLONE_CONFIG_${name}_PROVIDER=Other"
+    export "RCLONE_CONFIG_${name}_ENDPOINT=$endpoint"
+    export "RCLONE_CONFIG_${name}_REGION=$region"
+    export "RCLONE_CONFIG_${name}_ENV_AUTH=false"
+    export "RCLONE_CONFIG_${name}_ACCESS_KEY_ID=$key"
+    export "RCLONE_CONFIG_${name}_SECRET_ACCESS_KEY=$secret"
+    # Path-style addressing works on DigitalOcean Spaces and is the only style a loopback
+    # test server (no wildcard DNS) can serve.
+    export "RCLONE_CONFIG_${name}_FORCE_PATH_STYLE=true"
+    # The droplet's scoped keys may write objects but not create buckets (Pulumi owns them).
+    export "RCLONE_CONFIG_${name}_NO_CHECK_BUCKET=true"
+    # Streamed uploads buffer one chunk per concurrent part; 16 MiB x 4 keeps memory modest
+    # while allowing objects up to ~156 GiB (10,000 parts).
+    export "RCLONE_CONFIG_${name}_CHUNK_SIZE=${BACKUP_S3_CHUNK_SIZE:-16M}"
+}
+
+validate_endpoint() {
+    local key=$1
+    [[ ${!key} =~ ^https?://[^[:space:]/]+/?$ ]] ||
+        die "$EX_USAGE" "$key '${!key}' is not an endpoint URL like https://nyc3.digitaloceanspaces.com: fix it in the environment or backup.env"
+}
+
+validate_bucket() {
+    local key=$1
+    [[ ${!key} =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] ||
+        die "$EX_USAGE" "$key '${!key}' is not a valid bucket name (3-63 lower-case letters, digits, '.', '-'): fix it in the environment or backup.env"
+}
+
+# setup_remotes: configure the primary and offsite remotes that the settings describe and
+# fill STORE_NAMES (primary first), STORE_PATH[name] (remote:bucket/prefix) and
+# STORE_LABEL[name] (s3://bucket/prefix, for messages). Needs at least one bucket.
+setup_remotes() {
+    STORE_NAMES=()
+    declare -gA STORE_PATH=() STORE_LABEL=()
+    local region=${BACKUP_S3_REGION:-us-east-1} sub=""
+    [[ -n $BACKUP_PREFIX ]] && sub="/$BACKUP_PREFIX"
+    if [[ -n ${BACKUP_BUCKET:-} ]]; then
+        require_setting BACKUP_S3_ENDPOINT
+        validate_endpoint BACKUP_S3_ENDPOINT
+        validate_bucket BACKUP_BUCKET
+        require_setting AWS_ACCESS_KEY_ID
+        require_setting AWS_SECRET_ACCESS_KEY
+        configure_remote ifprimary "$BACKUP_S3_ENDPOINT" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$region"
+        STORE_NAMES+=(primary)
+        STORE_PATH[primary]="ifprimary:$BACKUP_BUCKET$sub"
+        STORE_LABEL[primary]="s3://$BACKUP_BUCKET$sub"
+    fi
+    if [[ -n ${BACKUP_OFFSITE_BUCKET:-} ]]; then
+        BACKUP_OFFSITE_S3_ENDPOINT=${BACKUP_OFFSITE_S3_ENDPOINT:-${BACKUP_S3_ENDPOINT:-}}
+        require_setting BACKUP_OFFSITE_S3_ENDPOINT
+        validate_endpoint BACKUP_OFFSITE_S3_ENDPOINT
+        validate_bucket BACKUP_OFFSITE_BUCKET
+        local key=${BACKUP_OFFSITE_ACCESS_KEY_ID:-${AWS_ACCESS_KEY_ID:-}}
+        local secret=${BACKUP_OFFSITE_SECRET_ACCESS_KEY:-${AWS_SECRET_ACCESS_KEY:-}}
+        [[ -n $key && -n $secret ]] ||
+            die "$EX_USAGE" "no credentials for the offsite bucket: set BACKUP_OFFSITE_ACCESS_KEY_ID and BACKUP_OFFSITE_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in credentials.env"
+        configure_remote ifoffsite "$BACKUP_OFFSITE_S3_ENDPOINT" "$key" "$secret" "${BACKUP_OFFSITE_S3_REGION:-$region}"
+        STORE_NAMES+=(offsite)
+        STORE_PATH[offsite]="ifoffsite:$BACKUP_OFFSITE_BUCKET$sub"
+        STORE_LABEL[offsite]="s3://$BACKUP_OFFSITE_BUCKET$sub"
+    fi
+    ((${#STORE_NAMES[@]})) ||
+        die "$EX_USAGE" "no backup bucket configured: set BACKUP_BUCKET (and/or BACKUP_OFFSITE_BUCKET) with its endpoint in ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env"
+}
+
+# select_stores SOURCE: narrow STORE_NAMES to primary, offsite, or all configured (auto/all).
+select_stores() {
+    local source=$1
+    case $source in
+        auto | all) ;;
+        primary | offsite)
+            [[ -n ${STORE_PATH[$source]:-} ]] || {
+                local key=BACKUP_BUCKET
+                [[ $source == offsite ]] && key=BACKUP_OFFSITE_BUCKET
+                die "$EX_USAGE" "--source $source needs $key to be set: set it in the environment or backup.env"
+            }
+            STORE_NAMES=("$source")
+            ;;
+        *) usage_error "--source must be primary, offsite or auto, not '$source'" ;;
+    esac
+}
+
+# fetch_small STORE KEY DEST ERRFILE: download a small object. Returns 0 when found, 4 when
+# the object does not exist, 1 when storage could not be read (reason in ERRFILE).
+# `rclone cat` of a missing key exits 0 with no output, so an empty result means missing.
+fetch_small() {
+    local store=$1 key=$2 dest=$3 errfile=$4 status=0
+    rclone_cmd cat "${STORE_PATH[$store]}/$key" >"$dest" 2>"$errfile" || status=$?
+    if ((status == 3 || status == 4)); then
+        return 4
+    elif ((status)); then
+        return 1
+    fi
+    [[ -s $dest ]] || return 4
+    return 0
+}
+
+# upload_small STORE KEY FILE: upload a small object. rcat always rewrites, where copyto
+# would skip a same-size object modified within the same second (second-precision
+# Last-Modified on some S3 servers), and latest.json must always move.
+upload_small() {
+    local store=$1 key=$2 file=$3
+    rclone_cmd rcat "${STORE_PATH[$store]}/$key" <"$file"
+}
+
+# object_size STORE KEY: print the stored size of an object, or fail if it does not exist.
+object_size() {
+    local store=$1 key=$2 listing
+    listing=$(rclone_cmd lsjson --files-only --no-modtime --no-mimetype "${STORE_PATH[$store]}/$key") || return 1
+    jq -er 'if length == 1 then .[0].Size else empty end' <<<"$listing"
+}
+
+# list_backup_ids STORE: print the ids of all backups with a manifest, newest first.
+list_backup_ids() {
+    local store=$1
+    rclone_cmd lsf --files-only --max-depth 1 --include '*.manifest.json' "${STORE_PATH[$store]}" |
+        sed -n 's/\.manifest\.json$//p' | LC_ALL=C sort -r
+}
+
+# ---------------------------------------------------------------------------------------
+# Manifests
+
+# validate_manifest FILE: the manifest has every field restore relies on, in the right form.
+validate_manifest() {
+    jq -e --arg format "$BACKUP_FORMAT" '
+        .format == $format
+        and (.id | type == "string" and test("^[0-9]{8}T[0-9]{6}Z(-[A-Za-z0-9._-]+)?$"))
+        and (.createdAt | type == "string")
+        and (.object | type == "string" and test("^([A-Za-z0-9._/-]+/)?[A-Za-z0-9._-]+$"))
+        and (.bytes | type == "number" and . > 0)
+        and (.sha256 | type == "string" and test("^[0-9a-f]{64}$"))
+        and (.compression == "zstd")
+        and (.encryption == "age" or .encryption == "none")
+        and (.tables | type == "object" and all(.[]; type == "number"))
+    ' "$1" >/dev/null 2>&1
+}
+
+# manifest_get FILE FIELD: print one field (jq path without the leading dot).
+manifest_get() {
+    jq -r ".$2 // empty" "$1"
+}
+
+# Object file name (no prefix) of a backup id and encryption mode.
+object_name() {
+    local id=$1 encryption=$2
+    if [[ $encryption == age ]]; then
+        printf '%s.dump.zst.age' "$id"
+    else
+        printf '%s.dump.zst' "$id"
+    fi
+}
+
+# ISO timestamp to epoch milliseconds (stdout); returns 1 when unparsable. A time without a
+# zone is taken as UTC.
+iso_to_epoch_ms() {
+    local value=$1
+    [[ $value =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}([T\ ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$ ]] ||
+        return 1
+    TZ=UTC date -d "$value" +%s%3N 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL
+
+# use_database_url URL: keep the password out of argv (any local user can read argv with
+# ps). Sets DB_URL to the URL without its password and exports PGPASSWORD for libpq.
+use_database_url() {
+    local url=$1
+    if [[ $url =~ ^(postgres(ql)?://[^:@/?]*):([^@/?]*)@(.*)$ ]]; then
+        local password=${BASH_REMATCH[3]}
+        url="${BASH_REMATCH[1]}@${BASH_REMATCH[4]}"
+        # Percent-decode (RFC 3986) the password for libpq; a literal backslash stays one.
+        password=${password//\\/\\\\}
+        printf -v password '%b' "${password//%/\\x}"
+        export PGPASSWORD=$password
+    fi
+    DB_URL=$url
+    export PGAPPNAME=${PGAPPNAME:-$PROG}
+    export PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-15}
+}
+
+# url_with_dbname URL NAME: the same server and credentials, another database.
+url_with_dbname() {
+    local url=$1 name=$2
+    if [[ $url =~ ^(postgres(ql)?://[^/?]*)(/[^?]*)?(\?.*)?$ ]]; then
+        printf '%s/%s%s' "${BASH_REMATCH[1]}" "$name" "${BASH_REMATCH[4]}"
+    else
+        # key=value connection string: a later keyword overrides an earlier one.
+        printf "%s dbname='%s'" "$url" "$name"
+    fi
+}
+
+# A URL safe to print: no password, even one given as a query parameter.
+display_url() {
+    local url=$1
+    url=$(sed -E 's#(://[^:@/]*):[^@/]*@#\1:***@#; s#(password=)[^& ]*#\1***#g' <<<"$url")
+    printf '%s' "$url"
+}
+
+# pg_query CONTEXT URL SQL [psql options...]: run SQL (psql variables allowed: pass -v
+# name=value), print tuples unaligned. On failure print one error line and exit 1.
+pg_query() {
+    local context=$1 url=$2 sql=$3 status=0
+    shift 3
+    local errfile="${WORK_DIR:?init_workdir first}/psql.$BASHPID.err"
+    psql -X -q -A -t -v ON_ERROR_STOP=1 "$@" -d "$url" <<<"$sql" 2>"$errfile" || status=$?
+    if ((status)); then
+        debug_dump "$errfile"
+        die "$EX_FAILURE" "$context failed: $(error_summary "$errfile"): check that $(display_url "$url") is reachable and the user may do this"
+    fi
+}
+
+# SQL that prints {"schema.table": exact row count} for user tables of the current database
+# (ordinary and partitioned tables; no catalogs, temp tables or extension members). A
+# partitioned table counts the rows of all its partitions; an ordinary table only its own
+# rows. Set psql variable `only` to a JSON array of keys to count just those, or to ''.
+# shellcheck disable=SC2016 # psql variables, not shell expansions
+readonly TABLE_COUNTS_SQL='
+SELECT coalesce(json_object_agg(k, n ORDER BY k), $${}$$)::text FROM (
+  SELECT format($$%s.%s$$, ns.nspname, c.relname) AS k,
+         (xpath($$/row/c/text()$$, query_to_xml(format(
+            CASE WHEN c.relkind = $$p$$ THEN $$SELECT count(*) AS c FROM %I.%I$$
+                 ELSE $$SELECT count(*) AS c FROM ONLY %I.%I$$ END,
+            ns.nspname, c.relname), false, true, $$$$)))[1]::text::bigint AS n
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+  WHERE c.relkind IN ($$r$$, $$p$$) AND c.relpersistence <> $$t$$
+    AND ns.nspname NOT IN ($$pg_catalog$$, $$information_schema$$)
+    AND ns.nspname !~ $$^pg_(toast|temp_)$$
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                    WHERE d.classid = $$pg_catalog.pg_class$$::regclass
+                      AND d.objid = c.oid AND d.deptype = $$e$$)
+    AND (nullif(:'"'"'only'"'"', $$$$) IS NULL
+         OR nullif(:'"'"'only'"'"', $$$$)::jsonb ? format($$%s.%s$$, ns.nspname, c.relname))
+) t;'
+
+# Number of user tables in a database (same filter as the counts).
+# shellcheck disable=SC2016
+readonly USER_TABLES_SQL='
+SELECT count(*) FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+WHERE c.relkind IN ($$r$$, $$p$$) AND c.relpersistence <> $$t$$
+  AND ns.nspname NOT IN ($$pg_catalog$$, $$information_schema$$)
+  AND ns.nspname !~ $$^pg_(toast|temp_)$$
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = $$pg_catalog.pg_class$$::regclass
+                    AND d.objid = c.oid AND d.deptype = $$e$$);'
+
+# table_counts URL [JSON_ARRAY_OF_KEYS]: print the counts JSON of a database.
+table_counts() {
+    local url=$1 only=${2:-}
+    pg_query "counting rows" "$url" "$TABLE_COUNTS_SQL" -v only="$only"
+}
+
+# compare_counts EXPECTED_JSON ACTUAL_JSON: print one "table: expected X, got Y" per
+# mismatch (tables in EXPECTED only); print nothing when all match.
+compare_counts() {
+    jq -rn --argjson want "$1" --argjson got "$2" '
+        $want | to_entries[]
+        | select(.value != ($got[.key] // null))
+        | "\(.key): expected \(.value), got \($got[.key] // "no table")"'
+}
+
+# Positive integer check for options such as --jobs.
+is_positive_int() {
+    [[ $1 =~ ^[1-9][0-9]{0,5}$ ]]
+}
+
+# Database name check for --into and throwaway databases (plain identifiers only, so they
+# never need quoting and cannot collide with case-folded names).
+is_plain_identifier() {
+    [[ $1 =~ ^[a-z_][a-z0-9_]{0,62}$ ]]
+}

@@ -1,0 +1,234 @@
+// Helpers to run the host toolkit (cloud-init/toolkit/bin/fortress-*) from tests, exactly as
+// the droplet runs it: real bash, real pg_dump/rclone/age/zstd, settings from the
+// environment (or from a settings folder), and a clean environment without AWS_CA_BUNDLE.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
+import { cleanEnv, makeTempDir, run, RunOptions, RunResult, runOk } from "./process";
+import { PostgresCluster } from "./postgres";
+import { S3Server, S3RVER_CREDENTIALS } from "./s3";
+
+/** Folder holding the fortress-* commands in this repository. */
+export const TOOLKIT_BIN = resolve(__dirname, "../../cloud-init/toolkit/bin");
+
+/** The toolkit's commands. */
+export type ToolkitCommand = "fortress-backup" | "fortress-restore" | "fortress-verify" | "fortress-backups" | "fortress-status";
+
+/** Every toolkit command, for table-driven tests. */
+export const TOOLKIT_COMMANDS: readonly ToolkitCommand[] = [
+    "fortress-backup", "fortress-restore", "fortress-verify", "fortress-backups", "fortress-status",
+];
+
+/** Exit codes of the toolkit (DESIGN.md "Host toolkit"). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, integrity: 3, refused: 4 } as const;
+
+/** Toolkit settings (DESIGN.md): DATABASE_URL, BACKUP_*, AWS_*, FORTRESS_*, RCLONE_*. */
+export type ToolkitSettings = Record<string, string | undefined>;
+
+/**
+ * Settings for a primary bucket on one server and an offsite bucket on another (or the same)
+ * server, with s3rver's credentials and a key prefix.
+ */
+export function storageSettings(args: {
+    /** Server of the primary bucket. */
+    primary: S3Server;
+    /** Primary bucket name. */
+    bucket: string;
+    /** Server of the offsite bucket (omit for no offsite bucket). */
+    offsite?: S3Server;
+    /** Offsite bucket name (required with `offsite`). */
+    offsiteBucket?: string;
+    /** Object key prefix, e.g. `postgresql/test`. */
+    prefix: string;
+}): ToolkitSettings {
+    const s: ToolkitSettings = {
+        BACKUP_S3_ENDPOINT: args.primary.endpoint,
+        BACKUP_BUCKET: args.bucket,
+        BACKUP_PREFIX: args.prefix,
+        AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    };
+    if (args.offsite) {
+        s.BACKUP_OFFSITE_S3_ENDPOINT = args.offsite.endpoint;
+        s.BACKUP_OFFSITE_BUCKET = args.offsiteBucket;
+    }
+    return s;
+}
+
+let scratch: string | undefined;
+/**
+ * A folder for this test process's helper files (empty settings folder, backup locks, PATH
+ * shims). Call {@link removeToolkitScratch} in afterAll: test workers may end without
+ * Node's exit event.
+ */
+function scratchDir(sub: string): string {
+    if (!scratch) {
+        const dir = makeTempDir("fortress-harness");
+        scratch = dir;
+        process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    }
+    const path = join(scratch, sub);
+    mkdirSync(path, { recursive: true });
+    return path;
+}
+
+/** Removes the helper files made by {@link toolkitEnv} and {@link makeShimPath} so far. */
+export function removeToolkitScratch(): void {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    scratch = undefined;
+}
+
+/**
+ * The complete environment for a toolkit run: {@link cleanEnv} (so no AWS_CA_BUNDLE), an
+ * empty settings folder unless FORTRESS_CONFIG_DIR is given (so /etc/income-fortress on the
+ * test machine is never read), backup locks in a private folder rather than /run/lock, and
+ * the settings. A setting of undefined is left out.
+ */
+export function toolkitEnv(settings: ToolkitSettings): NodeJS.ProcessEnv {
+    return cleanEnv({
+        FORTRESS_CONFIG_DIR: scratchDir("empty-config"),
+        FORTRESS_LOCK_DIR: scratchDir("locks"),
+        ...settings,
+    });
+}
+
+/** Runs a toolkit command with exactly this environment (see {@link toolkitEnv}). */
+export function runToolkit(
+    command: ToolkitCommand,
+    args: readonly string[],
+    env: NodeJS.ProcessEnv,
+    opts: Omit<RunOptions, "env"> = {},
+): Promise<RunResult> {
+    return run(join(TOOLKIT_BIN, command), args, { timeoutMs: 180_000, ...opts, env });
+}
+
+/** The toolkit's error lines (`fortress-x: error: ...`) in a stderr text. */
+export function errorLines(stderr: string): string[] {
+    return stderr.split("\n").filter((l) => /^fortress-[a-z]+: error: /.test(l));
+}
+
+/** The last non-empty line of a text. */
+export function lastLine(text: string): string {
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    return lines[lines.length - 1] ?? "";
+}
+
+/** An age identity file and its public recipient, made with the real age-keygen. */
+export interface AgeIdentity {
+    /** Path of the identity (secret key) file, mode 600. */
+    identityFile: string;
+    /** Public key (age1...). */
+    recipient: string;
+}
+
+/** Creates an age identity in `dir` under `name`. */
+export async function createAgeIdentity(dir: string, name = "identity.txt"): Promise<AgeIdentity> {
+    const identityFile = join(dir, name);
+    await runOk("age-keygen", ["-o", identityFile]);
+    chmodSync(identityFile, 0o600);
+    const r = await runOk("age-keygen", ["-y", identityFile]);
+    return { identityFile, recipient: r.stdout.trim() };
+}
+
+/**
+ * A PATH for fault injection: a folder with a symlink to every command found on `basePath`,
+ * except those in `hide`, plus executable scripts from `wrappers` (name -> script text) that
+ * shadow the real commands. Returns the new PATH value (the folder alone).
+ */
+export function makeShimPath(args: {
+    /** Commands left out, e.g. ["zstd"] for a "missing dependency" fault. */
+    hide?: readonly string[];
+    /** Scripts that replace commands, e.g. a pg_dump that gets killed mid-stream. */
+    wrappers?: Record<string, string>;
+    /** PATH to mirror (default: the test runner's PATH). */
+    basePath?: string;
+}): string {
+    const bin = mkdtempSync(join(scratchDir("shims"), "bin-"));
+    const hide = new Set(args.hide ?? []);
+    const wrappers = args.wrappers ?? {};
+    const seen = new Set<string>();
+    for (const folder of (args.basePath ?? process.env.PATH ?? "").split(delimiter)) {
+        if (!folder || !existsSync(folder)) continue;
+        for (const name of readdirSync(folder)) {
+            if (seen.has(name) || hide.has(name) || name in wrappers) continue;
+            const target = join(folder, name);
+            try {
+                if (!statSync(target).isFile()) continue;
+            } catch {
+                continue;
+            }
+            seen.add(name);
+            symlinkSync(target, join(bin, name));
+        }
+    }
+    for (const [name, script] of Object.entries(wrappers)) {
+        writeFileSync(join(bin, name), script, { mode: 0o755 });
+    }
+    return bin;
+}
+
+/** md5 of a table's rows in a stable order: equal checksums mean equal contents. */
+export async function tableChecksum(pg: PostgresCluster, database: string, table: string): Promise<string> {
+    return pg.psql(`SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM ${table} t;`, database);
+}
+
+/** User tables (`schema.table`, quoted for SQL) of a database, ordinary and partitioned. */
+export async function userTables(pg: PostgresCluster, database: string): Promise<string[]> {
+    const out = await pg.psql(
+        `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+         ORDER BY 1;`,
+        database,
+    );
+    return out.split("\n").filter(Boolean);
+}
+
+/**
+ * Checksums of every user table and materialized view of a database, keyed by name. A
+ * materialized view that was never refreshed (WITH NO DATA) is recorded as "unpopulated".
+ */
+export async function databaseChecksums(pg: PostgresCluster, database: string): Promise<Record<string, string>> {
+    const rels = (await pg.psql(
+        `SELECT format('%I.%I', n.nspname, c.relname) || '|' || (c.relkind <> 'm' OR c.relispopulated)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r','p','m') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+         ORDER BY 1;`,
+        database,
+    )).split("\n").filter(Boolean);
+    const sums: Record<string, string> = {};
+    for (const line of rels) {
+        const [rel, readable] = line.split("|") as [string, string];
+        sums[rel] = readable === "true" ? await tableChecksum(pg, database, rel) : "unpopulated";
+    }
+    return sums;
+}
+
+/** Every sequence's `last_value,is_called`, read from the sequence itself, keyed by name. */
+export async function sequenceValues(pg: PostgresCluster, database: string): Promise<Record<string, string>> {
+    const names = (await pg.psql(
+        `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1;`,
+        database,
+    )).split("\n").filter(Boolean);
+    const values: Record<string, string> = {};
+    for (const name of names) {
+        values[name] = await pg.psql(`SELECT last_value || ',' || is_called FROM ${name};`, database);
+    }
+    return values;
+}
+
+/** Exact row counts keyed as the manifest keys them (`schema.table`, unquoted). */
+export async function exactCounts(pg: PostgresCluster, database: string): Promise<Record<string, number>> {
+    const out = await pg.psql(
+        `SELECT format('%s.%s', n.nspname, c.relname) || '=' ||
+                (xpath('/row/c/text()', query_to_xml(format(
+                   CASE WHEN c.relkind = 'p' THEN 'SELECT count(*) AS c FROM %I.%I' ELSE 'SELECT count(*) AS c FROM ONLY %I.%I' END,
+                   n.nspname, c.relname), false, true, '')))[1]::text
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+         ORDER BY 1;`,
+        database,
+    );
+    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => {
+        const i = l.lastIndexOf("=");
+        return [l.slice(0, i), Number(l.slice(i + 1))];
+    }));
+}

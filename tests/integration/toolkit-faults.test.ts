@@ -1,0 +1,286 @@
+// Faults, each injected into real services or real binaries: every one must end with one
+// clear error line, the documented exit code, an untouched target (the buckets' latest.json
+// for a backup, the database for a restore), and a previous backup that still verifies.
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedPlanDatabase } from "../harness/datasets";
+import { startPostgres, PostgresCluster } from "../harness/postgres";
+import { makeTempDir, RunResult, runOk } from "../harness/process";
+import { startS3Server, S3Server } from "../harness/s3";
+import {
+    AgeIdentity, createAgeIdentity, databaseChecksums, errorLines, EXIT, lastLine, makeShimPath, removeToolkitScratch, runToolkit,
+    storageSettings, toolkitEnv, ToolkitSettings, userTables,
+} from "../harness/toolkit";
+
+const PREFIX = "postgresql/faults";
+const PRIMARY_BUCKET = "faults-primary";
+const OFFSITE_BUCKET = "faults-vault";
+const EMPTY_BUCKET = "faults-empty";
+
+/** Exactly one error line, last on stderr, matching `pattern`; nothing on stdout. */
+function expectOneLineError(r: RunResult, code: number, pattern: RegExp): void {
+    const errors = errorLines(r.stderr);
+    expect(errors, r.stderr).toHaveLength(1);
+    expect(lastLine(r.stderr)).toBe(errors[0]);
+    expect(errors[0]).toMatch(pattern);
+    expect(r.code, r.stderr).toBe(code);
+    expect(r.stdout).toBe("");
+}
+
+describe("fortress toolkit faults", () => {
+    let pg: PostgresCluster;
+    let primary: S3Server;
+    let offsite: S3Server;
+    let work: string;
+    let age: AgeIdentity;
+    let settings: ToolkitSettings;
+    let env: NodeJS.ProcessEnv;
+    /** The good backup every backup fault must leave as latest. */
+    let good: { id: string; latest: string };
+    let keysBefore: { primary: string[]; offsite: string[] };
+    let realPgDump: string;
+
+    const latestOf = async (server: S3Server, bucket: string) =>
+        (await server.getObject(bucket, `${PREFIX}/latest.json`))?.toString("utf8");
+    const objectKey = (id: string) => `${PREFIX}/${id}.dump.zst.age`;
+
+    /** A failed backup leaves latest.json and every object exactly as they were. */
+    const expectNoTrace = async () => {
+        expect(await latestOf(primary, PRIMARY_BUCKET)).toBe(good.latest);
+        expect(await latestOf(offsite, OFFSITE_BUCKET)).toBe(good.latest);
+        expect(await primary.listKeys(PRIMARY_BUCKET, PREFIX)).toEqual(keysBefore.primary);
+        expect(await offsite.listKeys(OFFSITE_BUCKET, PREFIX)).toEqual(keysBefore.offsite);
+    };
+    const expectVerifies = async (id: string, args: string[] = [], e = env) => {
+        const r = await runToolkit("fortress-verify", args, e);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toMatch(new RegExp(`^verified ${id}: `));
+        return r;
+    };
+    const expectTargetEmpty = async () => {
+        expect(await userTables(pg, "target")).toEqual([]);
+    };
+    const restoreToTarget = (args: string[], e = env) =>
+        runToolkit("fortress-restore", [...args, "--target", pg.url("target")], e);
+
+    beforeAll(async () => {
+        [pg, primary, offsite] = await Promise.all([
+            startPostgres(),
+            startS3Server({ buckets: [PRIMARY_BUCKET, EMPTY_BUCKET] }),
+            startS3Server({ buckets: [OFFSITE_BUCKET] }),
+        ]);
+        work = makeTempDir("fortress-faults");
+        age = await createAgeIdentity(work);
+        await pg.createDatabase("app");
+        await seedPlanDatabase(pg, "app");
+        await pg.createDatabase("target");
+        settings = {
+            DATABASE_URL: pg.url("app"),
+            ...storageSettings({ primary, bucket: PRIMARY_BUCKET, offsite, offsiteBucket: OFFSITE_BUCKET, prefix: PREFIX }),
+            BACKUP_AGE_RECIPIENTS: age.recipient,
+            BACKUP_AGE_IDENTITY_FILE: age.identityFile,
+        };
+        env = toolkitEnv(settings);
+        const b = await runToolkit("fortress-backup", [], env);
+        expect(b.code, b.stderr).toBe(EXIT.ok);
+        good = { id: b.stdout.trim(), latest: (await latestOf(primary, PRIMARY_BUCKET))! };
+        keysBefore = {
+            primary: await primary.listKeys(PRIMARY_BUCKET, PREFIX),
+            offsite: await offsite.listKeys(OFFSITE_BUCKET, PREFIX),
+        };
+        realPgDump = (await runOk("bash", ["-c", "command -v pg_dump"])).stdout.trim();
+    });
+
+    afterAll(async () => {
+        await Promise.all([pg?.stop(), primary?.stop(), offsite?.stop()]);
+        if (work) rmSync(work, { recursive: true, force: true });
+        removeToolkitScratch();
+    });
+
+    describe("during a backup", () => {
+        it("pg_dump killed mid-stream: exit 1, latest.json unchanged, no partial objects left", async () => {
+            // The real pg_dump, SIGKILLed once it has streamed 64 KiB (its reader stays open, so
+            // it dies of the KILL, not of a broken pipe).
+            const path = makeShimPath({
+                wrappers: {
+                    pg_dump: `#!/usr/bin/env bash
+set -u
+dir=$(mktemp -d)
+mkfifo "$dir/out"
+"${realPgDump}" "$@" >"$dir/out" &
+pid=$!
+exec 3<"$dir/out"
+head -c 65536 <&3
+kill -KILL "$pid" 2>/dev/null
+wait "$pid"
+status=$?
+exec 3<&-
+rm -rf "$dir"
+exit "$status"
+`,
+                },
+            });
+            const r = await runToolkit("fortress-backup", [], { ...env, PATH: path });
+            expectOneLineError(r, EXIT.failure, /pg_dump was killed by signal 9 mid-stream.*latest\.json was not changed/);
+            await expectNoTrace();
+            await expectVerifies(good.id);
+        });
+
+        it("the primary S3 server stopped mid-upload: exit 1, latest.json unchanged in both regions", async () => {
+            // Throttled so the ~3 MB upload takes seconds; the server is killed while it runs.
+            let killed: Promise<void> | undefined;
+            let r: RunResult;
+            try {
+                r = await runToolkit("fortress-backup", [], { ...env, RCLONE_BWLIMIT: "1M" }, {
+                    onStderr: (chunk) => {
+                        if (!killed && chunk.includes("streaming pg_dump")) {
+                            killed = new Promise((resolve) => setTimeout(() => void primary.kill().then(resolve), 1_500));
+                        }
+                    },
+                });
+                expect(killed).toBeDefined();
+                await killed;
+            } finally {
+                await killed;
+                await primary.start();
+            }
+            expectOneLineError(r, EXIT.failure,
+                new RegExp(`upload to s3://${PRIMARY_BUCKET}/${PREFIX} failed .*latest\\.json was not changed`));
+            expect(r.stderr).toMatch(/could not delete the partial object/); // primary was down
+            await expectNoTrace(); // the offsite copy of the stream was removed again
+            await expectVerifies(good.id);
+        });
+
+        it("a missing command on PATH: exit 2 naming the command and its Debian package", async () => {
+            const noZstd = { ...env, PATH: makeShimPath({ hide: ["zstd"] }) };
+            const backup = await runToolkit("fortress-backup", [], noZstd);
+            expectOneLineError(backup, EXIT.usage, /missing command\(s\) on PATH: zstd: install the Debian package\(s\) zstd/);
+            const restore = await restoreToTarget([], noZstd);
+            expectOneLineError(restore, EXIT.usage, /zstd.*apt-get install zstd/);
+            const noAge = await runToolkit("fortress-backup", [], { ...env, PATH: makeShimPath({ hide: ["age"] }) });
+            expectOneLineError(noAge, EXIT.usage, /missing command\(s\) on PATH: age: .*apt-get install age/);
+            const noPg = await runToolkit("fortress-backup", [], { ...env, PATH: makeShimPath({ hide: ["pg_dump", "psql"] }) });
+            expectOneLineError(noPg, EXIT.usage, /pg_dump psql: install the Debian package\(s\) postgresql-client \(apt-get install postgresql-client\)/);
+            await expectNoTrace();
+            await expectTargetEmpty();
+        });
+    });
+
+    describe("during a restore (the target database must stay untouched)", () => {
+        let second: { id: string; object: Buffer };
+
+        beforeAll(async () => {
+            const b = await runToolkit("fortress-backup", [], env);
+            expect(b.code, b.stderr).toBe(EXIT.ok);
+            const id = b.stdout.trim();
+            second = { id, object: (await primary.getObject(PRIMARY_BUCKET, objectKey(id)))! };
+        });
+
+        it("a truncated object: exit 3 before the target is touched; the offsite copy still verifies", async () => {
+            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object.subarray(0, second.object.length >> 1));
+            const r = await restoreToTarget(["--backup", second.id, "--source", "primary"]);
+            expectOneLineError(r, EXIT.integrity, /is \d+ bytes but its manifest says \d+: the object is truncated.*--source offsite/);
+            await expectTargetEmpty();
+            await expectVerifies(second.id, ["--backup", second.id, "--source", "offsite"]);
+            await expectVerifies(good.id, ["--backup", good.id]);
+            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
+        });
+
+        it("a flipped byte: exit 3 on the sha256 mismatch before the target is touched", async () => {
+            const flipped = Buffer.from(second.object);
+            const at = flipped.length >> 1;
+            flipped[at] = flipped[at]! ^ 0x01;
+            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), flipped);
+            const r = await restoreToTarget(["--backup", second.id]);
+            expectOneLineError(r, EXIT.integrity, /sha256 of .* is [0-9a-f]{64} but its manifest says [0-9a-f]{64}: the object is corrupt/);
+            await expectTargetEmpty();
+            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
+            await expectVerifies(second.id, ["--backup", second.id, "--source", "primary"]);
+        });
+
+        it("the wrong age identity: exit 3 (decrypt) before the target is touched", async () => {
+            const other = await createAgeIdentity(work, "other-identity.txt");
+            const r = await restoreToTarget([], { ...env, BACKUP_AGE_IDENTITY_FILE: other.identityFile });
+            expectOneLineError(r, EXIT.integrity, /cannot decrypt .*no identity matched.*BACKUP_AGE_IDENTITY_FILE/);
+            const missing = await restoreToTarget([], { ...env, BACKUP_AGE_IDENTITY_FILE: `${work}/nope.txt` });
+            expectOneLineError(missing, EXIT.usage, /cannot read BACKUP_AGE_IDENTITY_FILE/);
+            await expectTargetEmpty();
+        });
+
+        it("a missing latest.json: exit 1 from that bucket; auto falls back to the offsite copy", async () => {
+            const saved = (await latestOf(primary, PRIMARY_BUCKET))!;
+            await primary.deleteObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`);
+            const r = await restoreToTarget(["--source", "primary"]);
+            expectOneLineError(r, EXIT.failure, new RegExp(`no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}: run fortress-backup first`));
+            await expectTargetEmpty();
+            const v = await expectVerifies(second.id);
+            expect(v.stderr).toMatch(new RegExp(`warning: no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}; using the offsite copy`));
+            await primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, saved);
+        });
+
+        it("an empty bucket: restore exits 1, the list is empty, status fails", async () => {
+            const emptyEnv = toolkitEnv({
+                DATABASE_URL: pg.url("app"),
+                ...storageSettings({ primary, bucket: EMPTY_BUCKET, prefix: PREFIX }),
+                BACKUP_AGE_IDENTITY_FILE: age.identityFile,
+            });
+            const r = await restoreToTarget([], emptyEnv);
+            expectOneLineError(r, EXIT.failure, /no latest\.json in s3:\/\/faults-empty\/postgresql\/faults: run fortress-backup first/);
+            const before = await restoreToTarget(["--before", "2030-01-01T00:00:00Z"], emptyEnv);
+            expectOneLineError(before, EXIT.failure, /no backup created before 2030-01-01T00:00:00Z in s3:\/\/faults-empty/);
+            const list = await runToolkit("fortress-backups", ["--json"], emptyEnv);
+            expect(list.code, list.stderr).toBe(EXIT.ok);
+            expect(JSON.parse(list.stdout)).toEqual([]);
+            const status = await runToolkit("fortress-status", [], emptyEnv);
+            expect(status.code).toBe(EXIT.failure);
+            expect(status.stdout).toMatch(/FAIL no latest\.json/);
+            expect(errorLines(status.stderr)).toHaveLength(1);
+            await expectTargetEmpty();
+        });
+
+        it("a non-empty target without --force: exit 4 and the target keeps its data", async () => {
+            await pg.createDatabase("occupied");
+            await pg.psql("CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me SELECT g, 'row ' || g FROM generate_series(1, 100) g;", "occupied");
+            const sums = await databaseChecksums(pg, "occupied");
+            const r = await runToolkit("fortress-restore", ["--target", pg.url("occupied")], env);
+            expectOneLineError(r, EXIT.refused, /target database occupied already has 1 tables: .*--into NAME.*--force/);
+            expect(await databaseChecksums(pg, "occupied")).toEqual(sums);
+        });
+
+        it("a bad --before time: exit 2 before anything is read", async () => {
+            for (const bad of ["yesterday", "2026-13-45T00:00:00Z", "2026-02-03 25:00", "1700000000"]) {
+                const r = await restoreToTarget(["--before", bad]);
+                expectOneLineError(r, EXIT.usage, /--before '.*' is not an ISO time like 2026-02-03T10:00:00Z/);
+            }
+            const both = await restoreToTarget(["--before", "2026-02-03T10:00:00Z", "--backup", good.id]);
+            expectOneLineError(both, EXIT.usage, /either --backup or --before/);
+            await expectTargetEmpty();
+        });
+
+        it("the primary region unreachable: auto restores from offsite; --source primary fails clearly", async () => {
+            await primary.kill();
+            // Fewer rclone retries than the toolkit's defaults, through the RCLONE_* passthrough.
+            const fast = { ...env, RCLONE_LOW_LEVEL_RETRIES: "1", RCLONE_RETRIES: "1" };
+            try {
+                const v = await expectVerifies(second.id, [], fast);
+                expect(v.stderr).toMatch(/warning: cannot read s3:\/\/faults-primary\/postgresql\/faults .*using the offsite copy/);
+                const r = await restoreToTarget(["--source", "primary"], fast);
+                expectOneLineError(r, EXIT.failure, /cannot read s3:\/\/faults-primary\/postgresql\/faults .*check that storage is reachable.*--source offsite/);
+                const status = await runToolkit("fortress-status", [], fast);
+                expect(status.code).toBe(EXIT.failure);
+                expect(status.stdout).toMatch(/^primary .*FAIL cannot read/m);
+                expect(status.stdout).toMatch(/^offsite .*OK latest/m);
+                await expectTargetEmpty();
+            } finally {
+                await primary.start();
+            }
+        });
+
+        it("after every fault the latest backup still restores, into the untouched target", async () => {
+            const r = await restoreToTarget([]);
+            expect(r.code, r.stderr).toBe(EXIT.ok);
+            expect(r.stdout).toContain(`restored ${second.id} into target`);
+            expect(await databaseChecksums(pg, "target")).toEqual(await databaseChecksums(pg, "app"));
+        });
+    });
+});

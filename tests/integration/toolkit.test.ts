@@ -1,0 +1,348 @@
+// The host toolkit against real services: a throwaway PostgreSQL cluster, two s3rver
+// instances standing in for the primary region and the offsite vault, and the real
+// pg_dump/pg_restore/rclone/age/zstd. One cluster and one pair of servers for the file.
+import { createHash } from "node:crypto";
+import { chmodSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PLAN_ROWS_PER_SCALE, seedPlanDatabase } from "../harness/datasets";
+import { startPostgres, PostgresCluster } from "../harness/postgres";
+import { cleanEnv, makeTempDir, run, runOk, sleep } from "../harness/process";
+import { startS3Server, S3Server } from "../harness/s3";
+import {
+    AgeIdentity, createAgeIdentity, databaseChecksums, errorLines, EXIT, exactCounts, removeToolkitScratch, runToolkit,
+    sequenceValues, storageSettings, tableChecksum, toolkitEnv, ToolkitSettings,
+} from "../harness/toolkit";
+
+const PREFIX = "postgresql/test";
+const PRIMARY_BUCKET = "fortress-primary";
+const OFFSITE_BUCKET = "fortress-vault";
+
+interface Manifest {
+    format: string;
+    id: string;
+    createdAt: string;
+    completedAt: string;
+    tag: string | null;
+    database: string;
+    serverVersion: string;
+    pgDumpVersion: string;
+    object: string;
+    bytes: number;
+    sha256: string;
+    compression: string;
+    encryption: string;
+    tables: Record<string, number>;
+}
+
+describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and zstd", () => {
+    let pg: PostgresCluster;
+    let primary: S3Server;
+    let offsite: S3Server;
+    let work: string;
+    let age: AgeIdentity;
+    let settings: ToolkitSettings;
+    let env: NodeJS.ProcessEnv;
+    /** A backup of `app` taken while nothing writes, with the checksums it must restore to. */
+    let quiet: { id: string; sums: Record<string, string>; sequences: Record<string, string> };
+
+    const backup = async (...args: string[]) => {
+        const r = await runToolkit("fortress-backup", args, env);
+        expect(r.stderr, r.stderr).not.toMatch(/error:/);
+        expect(r.code).toBe(EXIT.ok);
+        return r.stdout.trim();
+    };
+    const manifestIn = async (server: S3Server, bucket: string, key: string): Promise<Manifest> => {
+        const body = await server.getObject(bucket, `${PREFIX}/${key}`);
+        expect(body, `${bucket}/${PREFIX}/${key}`).toBeDefined();
+        return JSON.parse(body!.toString("utf8")) as Manifest;
+    };
+
+    beforeAll(async () => {
+        [pg, primary, offsite] = await Promise.all([
+            startPostgres(),
+            startS3Server({ buckets: [PRIMARY_BUCKET] }),
+            startS3Server({ buckets: [OFFSITE_BUCKET] }),
+        ]);
+        work = makeTempDir("fortress-toolkit-test");
+        age = await createAgeIdentity(work);
+        await pg.createDatabase("app");
+        await seedPlanDatabase(pg, "app");
+        settings = {
+            DATABASE_URL: pg.url("app"),
+            ...storageSettings({ primary, bucket: PRIMARY_BUCKET, offsite, offsiteBucket: OFFSITE_BUCKET, prefix: PREFIX }),
+            BACKUP_AGE_RECIPIENTS: age.recipient,
+            BACKUP_AGE_IDENTITY_FILE: age.identityFile,
+        };
+        env = toolkitEnv(settings);
+    });
+
+    afterAll(async () => {
+        await Promise.all([pg?.stop(), primary?.stop(), offsite?.stop()]);
+        if (work) rmSync(work, { recursive: true, force: true });
+        removeToolkitScratch();
+    });
+
+    it("backs up a consistent snapshot while writes go on, to both regions, with exact counts", async () => {
+        const before = await exactCounts(pg, "app");
+        // A writer commits one proposal every few milliseconds during the whole backup.
+        const writer = run(join(pg.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", `
+            DO $$ BEGIN FOR i IN 1..400 LOOP
+              INSERT INTO proposals (portfolio_id, ticker, action, quantity, score, payload, created_at)
+              VALUES (1 + i % 100, 'LIVE', 'buy', i, NULL, '{}'::jsonb, now());
+              COMMIT; PERFORM pg_sleep(0.005);
+            END LOOP; END $$;`], { env: cleanEnv(pg.clientEnv("app")) });
+        await sleep(300);
+        const r = await runToolkit("fortress-backup", [], env);
+        const written = await writer;
+        expect(written.code, written.stderr).toBe(0);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toMatch(/^\d{8}T\d{6}Z\n$/); // only the id on stdout
+        const id = r.stdout.trim();
+
+        for (const [server, bucket] of [[primary, PRIMARY_BUCKET], [offsite, OFFSITE_BUCKET]] as const) {
+            expect(await server.listKeys(bucket, PREFIX)).toEqual(
+                [`${PREFIX}/${id}.dump.zst.age`, `${PREFIX}/${id}.manifest.json`, `${PREFIX}/latest.json`].sort(),
+            );
+        }
+        const m = await manifestIn(primary, PRIMARY_BUCKET, `${id}.manifest.json`);
+        expect(await manifestIn(offsite, OFFSITE_BUCKET, `${id}.manifest.json`)).toEqual(m);
+        expect(await manifestIn(primary, PRIMARY_BUCKET, "latest.json")).toEqual(m);
+        expect(await manifestIn(offsite, OFFSITE_BUCKET, "latest.json")).toEqual(m);
+        expect(m).toMatchObject({
+            format: "income-fortress-backup/1", id, tag: null, database: "app", object: `${PREFIX}/${id}.dump.zst.age`,
+            compression: "zstd", encryption: "age",
+        });
+        expect(m.serverVersion).toMatch(/^\d+\.\d+/);
+        expect(m.pgDumpVersion).toMatch(/^\d+\.\d+/);
+        expect(Date.parse(m.createdAt)).toBeLessThanOrEqual(Date.parse(m.completedAt));
+        expect(Object.keys(m.tables).sort()).toEqual(["public.audit_log", "public.portfolios", "public.proposals", "public.users"]);
+        expect(m.tables["public.users"]).toBe(before["public.users"]);
+        // The writer was still committing after the snapshot: the backup holds fewer proposals
+        // than the database does now, and more than before the writer started.
+        const after = await exactCounts(pg, "app");
+        expect(m.tables["public.proposals"]).toBeGreaterThan(before["public.proposals"]!);
+        expect(m.tables["public.proposals"]).toBeLessThan(after["public.proposals"]!);
+
+        // Stored bytes: what the manifest says, age-encrypted zstd of a pg_dump custom archive.
+        const object = (await primary.getObject(PRIMARY_BUCKET, `${PREFIX}/${id}.dump.zst.age`))!;
+        expect(object.length).toBe(m.bytes);
+        expect(createHash("sha256").update(object).digest("hex")).toBe(m.sha256);
+        expect(object.subarray(0, 21).toString("latin1")).toBe("age-encryption.org/v1");
+        const zst = await runOk("age", ["--decrypt", "-i", age.identityFile], { input: object });
+        expect(zst.stdoutBytes.subarray(0, 4).toString("hex")).toBe("28b52ffd");
+        const dump = await runOk("zstd", ["-d", "-q", "-c"], { input: zst.stdoutBytes });
+        expect(dump.stdoutBytes.subarray(0, 5).toString("latin1")).toBe("PGDMP");
+
+        // Restoring proves the counts came from the dump's own snapshot: restore compares them,
+        // and the writer's rows are gap-free up to the snapshot.
+        await pg.createDatabase("restored_live");
+        const restored = await runToolkit("fortress-restore", ["--backup", id, "--target", pg.url("restored_live")], env);
+        expect(restored.code, restored.stderr).toBe(EXIT.ok);
+        expect(await exactCounts(pg, "restored_live")).toEqual(m.tables);
+        expect(await pg.psql("SELECT max(id) = count(*) FROM proposals;", "restored_live")).toBe("t");
+    });
+
+    it("round trip: restores into an empty database with equal counts, contents and sequences", async () => {
+        const sums = await databaseChecksums(pg, "app");
+        const sequences = await sequenceValues(pg, "app");
+        const id = await backup();
+        quiet = { id, sums, sequences };
+        await pg.createDatabase("restored");
+        const r = await runToolkit("fortress-restore", ["--target", pg.url("restored")], env);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toMatch(new RegExp(`^restored ${id} into restored: 4 tables, \\d+ rows, counts match the manifest\\n$`));
+        expect(await databaseChecksums(pg, "restored")).toEqual(sums);
+        expect(await sequenceValues(pg, "restored")).toEqual(sequences);
+        expect(await exactCounts(pg, "restored")).toEqual(await exactCounts(pg, "app"));
+        // The view, index, enum, trigger and deferrable foreign keys came back too.
+        expect(await pg.psql("SELECT count(*) FROM portfolio_totals;", "restored")).toBe(String(PLAN_ROWS_PER_SCALE.users));
+        expect(await pg.psql(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND condeferrable AND condeferred;", "restored",
+        )).toBe("2");
+        expect(await pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname = 'portfolios_touch';", "restored")).toBe("1");
+    });
+
+    it("tags backups and --before picks the newest backup created before a time", async () => {
+        const bad = await runToolkit("fortress-backup", ["--tag", "no spaces!"], env);
+        expect(bad.code).toBe(EXIT.usage);
+        expect(errorLines(bad.stderr)).toHaveLength(1);
+
+        const tagged = await backup("--tag", "pre-v1.1.0-deployment");
+        expect(tagged).toMatch(/^\d{8}T\d{6}Z-pre-v1\.1\.0-deployment$/);
+        const m = await manifestIn(primary, PRIMARY_BUCKET, `${tagged}.manifest.json`);
+        expect(m.tag).toBe("pre-v1.1.0-deployment");
+        const quietManifest = await manifestIn(primary, PRIMARY_BUCKET, `${quiet.id}.manifest.json`);
+
+        // Just after the quiet backup's snapshot and before the tagged one: the quiet backup.
+        const between = new Date(Date.parse(quietManifest.createdAt) + 1).toISOString();
+        expect(Date.parse(between)).toBeLessThan(Date.parse(m.createdAt));
+        await pg.createDatabase("restored_before");
+        const r = await runToolkit("fortress-restore", ["--before", between, "--target", pg.url("restored_before")], env);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toContain(`restored ${quiet.id} into restored_before`);
+
+        const tooEarly = await runToolkit("fortress-verify", ["--before", "2001-01-01T00:00:00Z"], env);
+        expect(tooEarly.code).toBe(EXIT.failure);
+        expect(errorLines(tooEarly.stderr)[0]).toMatch(/no backup created before 2001-01-01T00:00:00Z in s3:\/\//);
+    });
+
+    it("lists backups newest first with the latest marked, as text and JSON", async () => {
+        const text = await runToolkit("fortress-backups", [], env);
+        expect(text.code, text.stderr).toBe(EXIT.ok);
+        const lines = text.stdout.trim().split("\n");
+        expect(lines[0]).toMatch(/ID\s+CREATED_UTC\s+TAG\s+SIZE\s+TABLES\s+ROWS/);
+        const ids = lines.slice(1).map((l) => l.slice(2).split(/\s+/)[0]);
+        expect(ids).toHaveLength(3); // the concurrent, the quiet and the tagged backup
+        expect([...ids].sort().reverse()).toEqual(ids);
+        const latest = await manifestIn(primary, PRIMARY_BUCKET, "latest.json");
+        expect(lines[1]).toMatch(new RegExp(`^\\* ${latest.id}\\s`));
+        expect(lines.filter((l) => l.startsWith("* "))).toHaveLength(1);
+
+        const json = await runToolkit("fortress-backups", ["--json", "--source", "offsite", "--limit", "2"], env);
+        expect(json.code, json.stderr).toBe(EXIT.ok);
+        const list = JSON.parse(json.stdout) as Manifest[];
+        expect(list.map((x) => x.id)).toEqual(ids.slice(0, 2));
+        expect(list[0]).toEqual(latest);
+    });
+
+    it("verify restores the latest backup into a throwaway database and always drops it", async () => {
+        const latest = await manifestIn(primary, PRIMARY_BUCKET, "latest.json");
+        const r = await runToolkit("fortress-verify", [], env);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toMatch(new RegExp(`^verified ${latest.id}: 4 tables, \\d+ rows, counts match the manifest \\(restore took \\d+s\\)\\n$`));
+        expect(r.stderr).toMatch(/created database fortress_verify_\d{14}_[0-9a-f]{8}/);
+        expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'fortress_verify_%';")).toBe("0");
+    });
+
+    it("--into restores a backup beside the live database so deleted rows can be copied back (scenario 5)", async () => {
+        // Accidental deletion of one user's portfolios (and their proposals).
+        await pg.psql(
+            "DELETE FROM proposals WHERE portfolio_id IN (SELECT id FROM portfolios WHERE user_id = 42); DELETE FROM portfolios WHERE user_id = 42;",
+            "app",
+        );
+        const liveAfterDeletion = await databaseChecksums(pg, "app");
+        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--into", "recovered"], env);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toContain(`restored ${quiet.id} into recovered`);
+        expect(await databaseChecksums(pg, "app")).toEqual(liveAfterDeletion); // live untouched
+        expect(await databaseChecksums(pg, "recovered")).toEqual(quiet.sums);
+
+        // Copy the rows back as the plan does (CSV out of the copy, into the live database).
+        const csv = join(work, "deleted-portfolios.csv");
+        const psql = join(pg.binDir, "psql");
+        await runOk(psql, ["-X", "-q", "-c", `\\copy (SELECT * FROM portfolios WHERE user_id = 42) TO '${csv}' CSV HEADER`], { env: cleanEnv(pg.clientEnv("recovered")) });
+        await pg.psql("ALTER TABLE portfolios DISABLE TRIGGER portfolios_touch;", "app");
+        await runOk(psql, ["-X", "-q", "-c", `\\copy portfolios FROM '${csv}' CSV HEADER`], { env: cleanEnv(pg.clientEnv("app")) });
+        await pg.psql("ALTER TABLE portfolios ENABLE TRIGGER portfolios_touch;", "app");
+        expect(await tableChecksum(pg, "app", "portfolios")).toBe(quiet.sums["public.portfolios"]);
+
+        const again = await runToolkit("fortress-restore", ["--backup", quiet.id, "--into", "recovered"], env);
+        expect(again.code).toBe(EXIT.refused);
+        expect(errorLines(again.stderr)[0]).toMatch(/recovered already has 4 tables.*--force/);
+        const badName = await runToolkit("fortress-restore", ["--into", "Bad-Name"], env);
+        expect(badName.code).toBe(EXIT.usage);
+    });
+
+    it("--tables restores only the named tables over a corrupted live database, in one transaction (scenario 3)", async () => {
+        // Bring the live database back to the quiet backup, then corrupt it as a bad deploy would.
+        const full = await runToolkit("fortress-restore", ["--backup", quiet.id, "--force"], env);
+        expect(full.code, full.stderr).toBe(EXIT.ok);
+        expect(await databaseChecksums(pg, "app")).toEqual(quiet.sums);
+        await pg.psql(`
+            UPDATE portfolios SET value = -value WHERE id % 10 = 0;
+            DELETE FROM proposals WHERE id % 5 = 0;
+            INSERT INTO users (email, display_name, created_at) VALUES ('signed-up-after-backup@example.com', 'New', now());
+        `, "app");
+        const corrupted = await databaseChecksums(pg, "app");
+
+        const refused = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,proposals"], env);
+        expect(refused.code).toBe(EXIT.refused);
+        expect(errorLines(refused.stderr)).toHaveLength(1);
+        expect(errorLines(refused.stderr)[0]).toMatch(/public\.portfolios \(\d+ rows\).*--force/);
+        expect(await databaseChecksums(pg, "app")).toEqual(corrupted);
+
+        // users is referenced by portfolios: TRUNCATE without CASCADE fails and nothing changes.
+        const fk = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "users", "--force"], env);
+        expect(fk.code).toBe(EXIT.failure);
+        expect(errorLines(fk.stderr)[0]).toMatch(/rolled back, nothing changed.*referenc/);
+        expect(await databaseChecksums(pg, "app")).toEqual(corrupted);
+
+        const unknown = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "nosuch", "--force"], env);
+        expect(unknown.code).toBe(EXIT.usage);
+
+        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,public.proposals", "--force"], env);
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout).toContain(`restored ${quiet.id} into app: 2 tables`);
+        const now = await databaseChecksums(pg, "app");
+        // Rows exactly as backed up (the updated_at trigger was off while loading)...
+        expect(now["public.portfolios"]).toBe(quiet.sums["public.portfolios"]);
+        expect(now["public.proposals"]).toBe(quiet.sums["public.proposals"]);
+        // ...other tables keep their newer data, and the trigger is on again.
+        expect(now["public.users"]).toBe(corrupted["public.users"]);
+        expect(await pg.psql("SELECT count(*) FROM users WHERE email = 'signed-up-after-backup@example.com';", "app")).toBe("1");
+        expect(await pg.psql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'portfolios_touch';", "app")).toBe("O");
+        expect(await pg.psql("SELECT count(*) FROM portfolios WHERE value < 0;", "app")).toBe("0");
+    });
+
+    it("reads settings from backup.env and credentials.env, and the environment wins over them", async () => {
+        const dir = join(work, "etc-income-fortress");
+        mkdirSync(dir);
+        writeFileSync(join(dir, "backup.env"), [
+            "# written by cloud-init: no secrets here",
+            `BACKUP_S3_ENDPOINT=${primary.endpoint}`,
+            `BACKUP_BUCKET="does-not-exist"`,
+            `export BACKUP_PREFIX='${PREFIX}'`,
+            `BACKUP_OFFSITE_S3_ENDPOINT=${offsite.endpoint}`,
+            `BACKUP_OFFSITE_BUCKET=${OFFSITE_BUCKET}`,
+            `BACKUP_AGE_RECIPIENTS=${age.recipient}`,
+            "",
+        ].join("\n"));
+        writeFileSync(join(dir, "credentials.env"), [
+            `AWS_ACCESS_KEY_ID=S3RVER`,
+            `AWS_SECRET_ACCESS_KEY=S3RVER`,
+            `DATABASE_URL=${pg.url("app")}`,
+            `BACKUP_AGE_IDENTITY_FILE=${age.identityFile}`,
+        ].join("\n"), { mode: 0o600 });
+        chmodSync(join(dir, "credentials.env"), 0o600);
+
+        // From the files alone: the file's (wrong) primary bucket is used.
+        const filesOnly = toolkitEnv({ FORTRESS_CONFIG_DIR: dir });
+        const wrong = await runToolkit("fortress-backups", [], filesOnly);
+        expect(wrong.code).toBe(EXIT.failure);
+        expect(errorLines(wrong.stderr)[0]).toMatch(/s3:\/\/does-not-exist\/postgresql\/test/);
+        const offsiteList = await runToolkit("fortress-backups", ["--source", "offsite", "--json"], filesOnly);
+        expect(offsiteList.code, offsiteList.stderr).toBe(EXIT.ok);
+        expect((JSON.parse(offsiteList.stdout) as Manifest[]).length).toBeGreaterThan(0);
+
+        // The environment wins: the right bucket, and a full verify with secrets from the file.
+        const envWins = toolkitEnv({ FORTRESS_CONFIG_DIR: dir, BACKUP_BUCKET: PRIMARY_BUCKET });
+        const verified = await runToolkit("fortress-verify", [], envWins);
+        expect(verified.code, verified.stderr).toBe(EXIT.ok);
+
+        // A readable-by-others credentials file still works but is called out.
+        chmodSync(join(dir, "credentials.env"), 0o644);
+        const loose = await runToolkit("fortress-status", [], envWins);
+        expect(loose.stderr).toMatch(/credentials\.env has mode 644.*chmod 600/);
+    });
+
+    it("status prints each bucket's latest backup age and fails when it is older than --max-age", async () => {
+        const latest = await manifestIn(primary, PRIMARY_BUCKET, "latest.json");
+        const ok = await runToolkit("fortress-status", ["--max-age", "1h"], env);
+        expect(ok.code, ok.stderr).toBe(EXIT.ok);
+        const lines = ok.stdout.trim().split("\n");
+        expect(lines).toHaveLength(2);
+        expect(lines[0]).toMatch(new RegExp(`^primary s3://${PRIMARY_BUCKET}/${PREFIX}: OK latest ${latest.id} `));
+        expect(lines[1]).toMatch(new RegExp(`^offsite s3://${OFFSITE_BUCKET}/${PREFIX}: OK latest ${latest.id} `));
+
+        const ageMs = Date.now() - Date.parse(latest.createdAt);
+        if (ageMs < 2_000) await sleep(2_000 - ageMs);
+        const stale = await runToolkit("fortress-status", ["--max-age", "1s"], env);
+        expect(stale.code).toBe(EXIT.failure);
+        expect(stale.stdout).toMatch(/STALE latest/);
+        expect(errorLines(stale.stderr)).toHaveLength(1);
+
+        const bad = await runToolkit("fortress-status", ["--max-age", "two hours"], env);
+        expect(bad.code).toBe(EXIT.usage);
+    });
+});
