@@ -32,6 +32,13 @@ if (userDataProblems.length > 0) {
     );
 }
 
+if (cfg.backup.ageRecipients.length > 0 && cfg.recovery.ageIdentity === "") {
+    pulumi.log.warn(
+        `ageRecipients encrypts the backups, but ageIdentity is not set: the host cannot decrypt them, so restores and fortress-verify fail. ` +
+            `Set it with: pulumi config set --secret ageIdentity "$(grep AGE-SECRET-KEY key.txt)"`,
+    );
+}
+
 const platform = new Platform("fortress", args);
 
 export const environment = cfg.stack;
@@ -46,10 +53,17 @@ export const vaultEndpoint = platform.vaultEndpoint;
 export const restorePrefix = platform.restorePrefix;
 export const databaseHost = platform.databaseHost;
 export const databasePrivateHost = platform.databasePrivateHost;
-export const databaseClusterName = platform.postgresCluster.name;
+// The cluster the app uses (the point-in-time fork once there is one): the name to give
+// pitrSourceCluster for a fork.
+export const databaseClusterName = platform.activePostgresCluster.name;
+// Where the public record points (the DNS cutover), and the health gate's last report.
+export const activeSite = cfg.cutover.activeSite;
+export const recoveryReport = platform.recovery.healthReport;
 // Connection strings and keys are secrets: encrypted in state, masked in output.
 export const databaseUrl = pulumi.secret(platform.databaseUrl);
 export const cacheUrl = pulumi.secret(platform.cacheUrl);
 export const spacesAccessKeyId = pulumi.secret(platform.spacesAccessKeyId);
 export const spacesSecretAccessKey = pulumi.secret(platform.spacesSecretAccessKey);
 export const appSecretKey = pulumi.secret(platform.appSecretKey);
+// The deploy key the recovery chain logs in with (pulumi stack output --show-secrets deployPrivateKey).
+export const deployPrivateKey = pulumi.secret(platform.deployPrivateKey);

@@ -2,9 +2,11 @@
 // storage, DNS and a DigitalOcean project, wired together. Everything a later recovery
 // step needs (the droplet, its address, database and cache connections, buckets and
 // Spaces keys) is a public property.
+import { isIPv4 } from "node:net";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
 import { renderUserData, type UserDataArgs } from "../cloud-init/render";
 import type { ToolkitFile } from "../cloud-init/toolkit-files";
 import { spacesEndpoint } from "../config/regions";
@@ -13,6 +15,8 @@ import { Dns } from "./dns";
 import { Host } from "./host";
 import { Network } from "./network";
 import { Project } from "./project";
+import { Recovery } from "./recovery";
+import type { BackupChoice, RestoreMode } from "./recovery-scripts";
 import { Storage } from "./storage";
 
 export interface PlatformArgs {
@@ -24,7 +28,11 @@ export interface PlatformArgs {
     region: string;
     /** Protect stateful resources (clusters, app database, database firewalls, buckets, reserved IP, DNS record). */
     protect: boolean;
-    /** Rotation counter for generated credentials (Spaces key, app secret key). Bump to rotate. */
+    /**
+     * Rotation counter for generated credentials: the app database role's password, the
+     * Spaces key, the deploy SSH keypair (its public key is in user-data, so the droplet is
+     * rebuilt) and the app secret key. Bump to rotate them all in one `pulumi up`.
+     */
     credentialsEpoch: number;
     /** DigitalOcean project environment label: `Development`, `Staging` or `Production`. */
     projectLabel: string;
@@ -64,6 +72,8 @@ export interface PlatformArgs {
         user: string;
         /** Valkey node size slug. */
         valkeySize: string;
+        /** Point-in-time fork the app moves to (in-region database loss); undefined for none. */
+        pitr?: { sourceCluster: string; backupTime?: string };
     };
     /** Backup buckets. */
     storage: {
@@ -90,6 +100,13 @@ export interface PlatformArgs {
         hostname: string;
         /** TTL in seconds (>= 30). */
         ttl: number;
+        /**
+         * Where the record points: `primary`, this stack's reserved IP; `dr`, the
+         * `publicIp` output of `drStack` (the DNS cutover, role primary only).
+         */
+        activeSite?: "primary" | "dr";
+        /** The DR stack to follow when `activeSite` is `dr` (`dr` or `org/project/dr`). */
+        drStack?: string;
     };
     /** What cloud-init sets up on the host (no secrets). */
     bootstrap: {
@@ -106,6 +123,45 @@ export interface PlatformArgs {
         /** The host toolkit files (`loadToolkitFiles()`). */
         toolkitFiles: ToolkitFile[];
     };
+    /** The recovery chain run on the droplet after every (re)build. */
+    recovery: {
+        /** if-empty (primary), required (dr) or off. */
+        restoreMode: RestoreMode;
+        /** Which backup: `{ id: "latest" }`, an id, or `{ before: ISO }`. */
+        restoreBackup: BackupChoice;
+        /** The app's migration command. */
+        migrateCommand: string;
+        /** Health URL polled on the host, and the seconds to wait for a 200. */
+        health: { url: string; timeoutSeconds: number };
+        /** Minutes a new droplet may take to accept SSH and finish cloud-init. */
+        bootTimeoutMinutes: number;
+        /** age identity for restores (secret); empty for none. */
+        ageIdentity: string;
+        /** Extra .env entries for the app (secret values). */
+        appEnv: Record<string, string>;
+        /** Let's Encrypt for the stack's record: ACME e-mail (empty: no certificate) and the compose service on port 80. */
+        tls: { email: string; proxyService: string };
+    };
+}
+
+/**
+ * The DR stack's `publicIp` output, checked: the cutover must never write a record from
+ * a DR stack that is not up yet (or an output that is not an address).
+ */
+export function drSiteAddress(ip: unknown, drStack: string): string {
+    if (typeof ip !== "string" || !isIPv4(ip)) {
+        throw new Error(
+            `the DR stack ${drStack} has no IPv4 publicIp output (got ${JSON.stringify(ip) ?? "nothing"}): run pulumi up --stack ${drStack} first, then set activeSite dr`,
+        );
+    }
+    return ip;
+}
+
+/** The deploy key's authorized_keys line: the generated key, with a comment naming the stack and rotation. */
+export function deployKeyLine(publicKeyOpenssh: string, environment: string, epoch: number): string {
+    const [type, body] = publicKeyOpenssh.trim().split(/\s+/);
+    if (type !== "ssh-ed25519" || !body) throw new Error(`deployKeyLine: expected an ssh-ed25519 public key, got ${JSON.stringify(publicKeyOpenssh.slice(0, 20))}`);
+    return `${type} ${body} income-fortress-deploy@${environment}-e${epoch}`;
 }
 
 /**
@@ -114,11 +170,12 @@ export interface PlatformArgs {
  * A primary stack writes its backups to its own bucket and to the vault; a dr stack
  * writes only to its own bucket (its key may only read the vault).
  */
-export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; vault: string }): UserDataArgs {
+export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; vault: string }, deployKeys: string[] = []): UserDataArgs {
     const offsite = args.role === "primary";
     return {
         environment: args.environment,
-        deployerSshKeys: args.bootstrap.deployerPublicKeys,
+        // The operators' keys, then the stack's generated deploy key that the recovery chain logs in with.
+        deployerSshKeys: [...args.bootstrap.deployerPublicKeys, ...deployKeys],
         postgresMajorVersion: args.database.version,
         app: { ...args.bootstrap.app },
         backupSchedule: args.bootstrap.backupSchedule,
@@ -142,6 +199,12 @@ export class Platform extends pulumi.ComponentResource {
     readonly storage: Storage;
     readonly dns: Dns;
     readonly project: Project;
+    /** The recovery chain: boot, secrets, database access, restore, migrate, compose, health. */
+    readonly recovery: Recovery;
+    /** The generated keypair the recovery chain logs in with; rotates with credentialsEpoch. */
+    readonly deployKey: tls.PrivateKey;
+    /** The cluster the app uses (the point-in-time fork when there is one). */
+    readonly activePostgresCluster: digitalocean.DatabaseCluster;
     /** The tag that marks this environment's app droplets; both database firewalls trust it. */
     readonly hostTag: digitalocean.Tag;
     /** Django SECRET_KEY for the app's .env (secret); rotates with credentialsEpoch. */
@@ -174,6 +237,8 @@ export class Platform extends pulumi.ComponentResource {
     /** Host Spaces key (secrets). */
     readonly spacesAccessKeyId: pulumi.Output<string>;
     readonly spacesSecretAccessKey: pulumi.Output<string>;
+    /** Private half of the deploy key (secret): `ssh -i` for operators who need to log in as the chain does. */
+    readonly deployPrivateKey: pulumi.Output<string>;
 
     constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:platform:Platform", name, {}, opts);
@@ -217,11 +282,22 @@ export class Platform extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // The deploy keypair. Its public key joins the deployer's keys in user-data, so a new
+        // key (credentialsEpoch) rebuilds the droplet: the runbook's "rebuild from a
+        // known-good state" after a breach, with the reserved IP, DNS and data unchanged.
+        this.deployKey = new tls.PrivateKey(
+            `${name}-deploy-key`,
+            { algorithm: "ED25519" },
+            { parent: this, replacementTrigger: args.credentialsEpoch, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] },
+        );
+
         // Rendered from the bucket outputs, so the droplet is created only once the
         // buckets its timers write to exist.
         const userData = pulumi
-            .all([this.storage.backupBucketName, this.storage.vaultBucketName])
-            .apply(([backup, vault]) => renderUserData(userDataArgsFor(args, { backup, vault })));
+            .all([this.storage.backupBucketName, this.storage.vaultBucketName, this.deployKey.publicKeyOpenssh])
+            .apply(([backup, vault, deployKey]) =>
+                renderUserData(userDataArgsFor(args, { backup, vault }, [deployKeyLine(deployKey, env, args.credentialsEpoch)])),
+            );
 
         this.host = new Host(
             `${name}-host`,
@@ -256,15 +332,27 @@ export class Platform extends pulumi.ComponentResource {
                 },
                 databaseName: args.database.name,
                 userName: args.database.user,
+                credentialsEpoch: args.credentialsEpoch,
                 valkey: { size: args.database.valkeySize },
+                ...(args.database.pitr ? { pitr: args.database.pitr } : {}),
                 protect,
             },
             { parent: this },
         );
+        this.activePostgresCluster = this.database.activePostgres;
 
+        // The DNS cutover: with activeSite dr, the record this stack owns follows the DR
+        // stack's reserved IP. The record stays this stack's; the DR stack never writes it.
+        let recordIp: pulumi.Input<string> = this.host.publicIp;
+        if (args.dns.activeSite === "dr") {
+            if (args.role !== "primary") throw new Error(`Platform ${name}: activeSite dr is for the primary stack, which owns the public record`);
+            const drStack = args.dns.drStack ?? "dr";
+            const dr = new pulumi.StackReference(`${name}-dr-site`, { name: drStack }, { parent: this });
+            recordIp = dr.getOutput("publicIp").apply((ip) => drSiteAddress(ip, drStack));
+        }
         this.dns = new Dns(
             `${name}-dns`,
-            { domain: args.dns.domain, hostname: args.dns.hostname, ttl: args.dns.ttl, ipAddress: this.host.publicIp, protect },
+            { domain: args.dns.domain, hostname: args.dns.hostname, ttl: args.dns.ttl, ipAddress: recordIp, protect },
             { parent: this },
         );
 
@@ -278,6 +366,7 @@ export class Platform extends pulumi.ComponentResource {
                     this.host.reservedIp.reservedIpUrn,
                     this.database.postgres.clusterUrn,
                     this.database.valkey.clusterUrn,
+                    ...(this.database.pitrFork ? [this.database.pitrFork.clusterUrn] : []),
                     this.storage.backupBucket.bucketUrn,
                     ...(this.storage.vaultBucket ? [this.storage.vaultBucket.bucketUrn] : []),
                 ],
@@ -292,11 +381,64 @@ export class Platform extends pulumi.ComponentResource {
         );
         this.appSecretKey = pulumi.secret(secretKey.result);
 
+        // A primary stack restores from the buckets in its own backup.env (its bucket,
+        // then the vault); a dr stack reads the primary stack's prefix in the vault.
+        const restoreSource =
+            args.role === "dr" ? { endpoint: this.storage.vaultEndpoint, bucket: args.storage.vaultBucket, prefix: args.storage.restorePrefix } : undefined;
+        this.recovery = new Recovery(
+            `${name}-recovery`,
+            {
+                connection: { host: this.host.publicIp, privateKey: this.deployKey.privateKeyOpenssh },
+                dropletId: this.host.dropletId,
+                // The reserved IP leads to this droplet only once it is assigned.
+                bootDependsOn: [this.host.droplet, this.host.ipAssignment],
+                bootTimeoutMinutes: args.recovery.bootTimeoutMinutes,
+                app: {
+                    dir: args.bootstrap.app.dir,
+                    composeSubdir: args.bootstrap.app.composeSubdir,
+                    migrateCommand: args.recovery.migrateCommand,
+                    secretKey: this.appSecretKey,
+                    cacheUrl: this.database.cacheUrl,
+                    extraEnv: pulumi.secret(args.recovery.appEnv),
+                },
+                credentials: {
+                    databaseUrl: this.database.databaseUrl,
+                    spacesAccessKeyId: this.storage.accessKeyId,
+                    spacesSecretAccessKey: this.storage.secretAccessKey,
+                },
+                ...(args.recovery.ageIdentity ? { ageIdentity: pulumi.secret(args.recovery.ageIdentity) } : {}),
+                database: {
+                    clusterId: this.database.activePostgres.id,
+                    name: args.database.name,
+                    user: args.database.user,
+                    password: this.database.appPassword,
+                    admin: this.database.admin,
+                    ready: [this.database.appDatabase, this.database.appUser, this.database.pitrFirewall ?? this.database.postgresFirewall],
+                },
+                restore: { mode: args.recovery.restoreMode, backup: args.recovery.restoreBackup, ...(restoreSource ? { source: restoreSource } : {}) },
+                health: { url: args.recovery.health.url, timeoutSeconds: args.recovery.health.timeoutSeconds },
+                ...(args.recovery.tls.email
+                    ? {
+                          tls: {
+                              fqdn: `${args.dns.hostname}.${args.dns.domain}`,
+                              address: this.host.publicIp,
+                              email: args.recovery.tls.email,
+                              proxyService: args.recovery.tls.proxyService,
+                              skip: args.network.isolate ? ("isolated" as const) : args.dns.activeSite === "dr" ? ("served-by-dr" as const) : undefined,
+                              dependsOn: [this.dns.record],
+                          },
+                      }
+                    : {}),
+            },
+            { parent: this },
+        );
+
         this.droplet = this.host.droplet;
         this.dropletId = this.host.dropletId;
         this.publicIp = this.host.publicIp;
         this.fqdn = this.dns.fqdn;
         this.postgresCluster = this.database.postgres;
+        this.deployPrivateKey = pulumi.secret(this.deployKey.privateKeyOpenssh);
         this.valkeyCluster = this.database.valkey;
         this.databaseHost = this.database.host;
         this.databasePrivateHost = this.database.privateHost;

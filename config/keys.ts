@@ -253,13 +253,105 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "credentialsEpoch",
         type: "integer",
         default: 1,
-        description: "Bump to rotate the generated credentials (the host's Spaces key and the app secret key) on the next pulumi up.",
+        description:
+            "Bump to rotate every generated credential in one pulumi up: the app database role's password, the host's Spaces key, the deploy SSH key (which rebuilds the droplet) and the app secret key.",
     },
     {
         name: "projectEnvironment",
         type: "string",
         default: "Production",
         description: "Environment label of the DigitalOcean project (Development, Staging or Production).",
+    },
+    {
+        name: "restoreMode",
+        type: "string",
+        default: "auto",
+        description:
+            "When the recovery chain restores a backup: if-empty (only into an empty database; no backup yet is a first deploy), required (a backup must be restored; a database with tables is left untouched), off, or auto (if-empty for role primary, required for role dr).",
+    },
+    {
+        name: "restoreBackup",
+        type: "string",
+        default: "latest",
+        description: "Backup the recovery chain restores: latest, a backup id from fortress-backups (20261125T174500Z), or before:<ISO time> for the newest backup taken before that time.",
+    },
+    {
+        name: "migrateCommand",
+        type: "string",
+        default: "docker compose run --rm api python manage.py migrate",
+        description: "The application's migration command, run in the compose project after the restore and before docker compose up -d.",
+    },
+    {
+        name: "healthUrl",
+        type: "string",
+        default: "http://localhost:8000/health",
+        description: "URL the health gate polls on the host after docker compose up -d until it answers 200.",
+    },
+    {
+        name: "healthTimeoutSeconds",
+        type: "integer",
+        default: 600,
+        description: "Seconds the health gate waits for a 200 before pulumi up fails.",
+    },
+    {
+        name: "bootTimeoutMinutes",
+        type: "integer",
+        default: 45,
+        description: "Minutes the first recovery step waits for a new droplet to accept SSH and finish cloud-init.",
+    },
+    {
+        name: "ageIdentity",
+        type: "string",
+        default: "",
+        description:
+            "Secret (pulumi config set --secret): the age identity (AGE-SECRET-KEY-1...) matching ageRecipients, written to the host over SSH so restores and fortress-verify can decrypt. Empty: encrypted backups cannot be restored on the host.",
+    },
+    {
+        name: "appEnv",
+        type: "string",
+        default: "{}",
+        description:
+            "Secret (pulumi config set --secret): JSON object of extra entries for the app's .env, such as third-party API keys. DATABASE_URL, REDIS_URL, SECRET_KEY, DO_SPACES_KEY and DO_SPACES_SECRET are generated.",
+    },
+    {
+        name: "pitrSourceCluster",
+        type: "string",
+        default: "",
+        description:
+            "Point-in-time fork for in-region database loss: the real name of the cluster to fork (pulumi stack output databaseClusterName). Set, the app moves to a new cluster forked from DigitalOcean's own backups of it, in the same region.",
+        example: "income-fortress-prod-db-pg-1a2b3c4",
+    },
+    {
+        name: "pitrBackupTime",
+        type: "string",
+        default: "",
+        description: "With pitrSourceCluster: the ISO time to fork at, such as 2026-02-03T10:00:00Z. Empty forks the most recent backup.",
+    },
+    {
+        name: "activeSite",
+        type: "string",
+        default: "primary",
+        description: "Role primary only: which site the public record points at. primary (this stack's reserved IP) or dr (the publicIp output of drStack): the DNS cutover.",
+    },
+    {
+        name: "drStack",
+        type: "string",
+        default: "dr",
+        description: "The DR stack whose publicIp the public record follows when activeSite is dr (a stack name, or org/project/stack).",
+    },
+    {
+        name: "tlsEmail",
+        type: "string",
+        default: "",
+        description:
+            "ACME account e-mail for the Let's Encrypt certificate of the stack's record (HTTP-01, certbot on the host, renewed by certbot.timer). Empty: no certificate is requested.",
+        example: "ops@incomefortress.com",
+    },
+    {
+        name: "tlsProxyService",
+        type: "string",
+        default: "nginx",
+        description: "The docker compose service that listens on port 80; certbot's renewals stop it for the seconds a challenge takes, then start it again.",
     },
 ];
 

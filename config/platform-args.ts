@@ -15,7 +15,7 @@ export function toPlatformArgs(config: FortressConfig, toolkitFiles: ToolkitFile
         projectLabel: config.projectEnvironment,
         network: { ...config.network },
         host: { size: config.host.size, image: config.host.image, backups: config.host.backups, sshKeys: config.host.sshKeys },
-        database: { ...config.database },
+        database: { ...config.database, ...(config.pitr ? { pitr: { ...config.pitr } } : {}) },
         storage: {
             backupBucket: config.storage.backupBucket,
             vaultBucket: config.storage.vaultBucket,
@@ -25,7 +25,13 @@ export function toPlatformArgs(config: FortressConfig, toolkitFiles: ToolkitFile
             backupPrefix: config.storage.backupPrefix,
             restorePrefix: config.storage.restorePrefix,
         },
-        dns: { domain: config.dns.domain, hostname: config.dns.hostname, ttl: config.dns.ttl },
+        dns: {
+            domain: config.dns.domain,
+            hostname: config.dns.hostname,
+            ttl: config.dns.ttl,
+            activeSite: config.cutover.activeSite,
+            drStack: config.cutover.drStack,
+        },
         bootstrap: {
             deployerPublicKeys: config.host.deployerPublicKeys,
             app: { ...config.app },
@@ -33,6 +39,16 @@ export function toPlatformArgs(config: FortressConfig, toolkitFiles: ToolkitFile
             verifySchedule: config.backup.verifySchedule,
             ageRecipients: config.backup.ageRecipients,
             toolkitFiles,
+        },
+        recovery: {
+            restoreMode: config.recovery.restoreMode,
+            restoreBackup: config.recovery.restoreBackup,
+            migrateCommand: config.recovery.migrateCommand,
+            health: { ...config.recovery.health },
+            bootTimeoutMinutes: config.recovery.bootTimeoutMinutes,
+            ageIdentity: config.recovery.ageIdentity,
+            appEnv: { ...config.recovery.appEnv },
+            tls: { ...config.recovery.tls },
         },
     };
 }

@@ -4,24 +4,33 @@
 // complete list of problems, each naming the key, the bad value and what is allowed.
 import { z } from "zod";
 import { CONFIG_KEYS, PROJECT, configKey, rawDefault } from "./keys";
+import { GENERATED_APP_ENV, type RestoreMode } from "../components/recovery-scripts";
 import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
 import {
     WEEKDAYS,
     isAnywhere,
+    parseAgeIdentity,
     parseAgeRecipient,
+    parseAppEnv,
     parseBoolean,
     parseBucketName,
     parseCalendar,
     parseCidr,
+    parseClusterName,
+    parseCommandLine,
+    parseComposeService,
     parseDatabaseSize,
     parseDomain,
     parseDropletSize,
+    parseEmail,
     parseGitRef,
     parseGitUrl,
+    parseHealthUrl,
     parseHostPath,
     parseHostname,
     parseImage,
     parseInteger,
+    parseIsoTime,
     parseMaintenanceHour,
     parseOneOf,
     parseOpenSshPublicKey,
@@ -29,13 +38,16 @@ import {
     parsePostgresVersion,
     parseRegion,
     parseRelativeDir,
+    parseRestoreBackup,
     parseSpacesRegion,
     parseSshKeyRef,
     parseStackName,
+    parseStackReference,
     parseStackRegion,
     parseStringArray,
     parseVpcRange,
     type Check,
+    type RestoreBackup,
 } from "./validators";
 
 /** Raw config as the program receives it: key (without namespace) → string value. */
@@ -51,6 +63,9 @@ export const ROLES = ["primary", "dr"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PROJECT_ENVIRONMENTS = ["Development", "Staging", "Production"] as const;
+
+export const RESTORE_MODES = ["auto", "if-empty", "required", "off"] as const;
+export const SITES = ["primary", "dr"] as const;
 
 const RESERVED_DB_NAMES = ["defaultdb", "postgres", "template0", "template1", "_dodb"];
 const RESERVED_DB_USERS = ["doadmin", "postgres", "_dodb", "replicator", "public"];
@@ -94,6 +109,25 @@ export interface FortressConfig {
     };
     backup: { schedule: string; verifySchedule: string; ageRecipients: string[] };
     app: { repoUrl: string; ref: string; dir: string; composeSubdir: string };
+    /** The recovery chain (components/recovery.ts). */
+    recovery: {
+        /** Resolved: `auto` becomes if-empty (primary) or required (dr). */
+        restoreMode: RestoreMode;
+        restoreBackup: RestoreBackup;
+        migrateCommand: string;
+        health: { url: string; timeoutSeconds: number };
+        bootTimeoutMinutes: number;
+        /** Secret; empty when not set. */
+        ageIdentity: string;
+        /** Secret extra .env entries. */
+        appEnv: Record<string, string>;
+        /** Let's Encrypt: ACME e-mail (empty: off) and the compose service on port 80. */
+        tls: { email: string; proxyService: string };
+    };
+    /** Point-in-time fork of a cluster (in-region database loss); undefined when not configured. */
+    pitr?: { sourceCluster: string; backupTime?: string };
+    /** Where the public record points (role primary). */
+    cutover: { activeSite: (typeof SITES)[number]; drStack: string };
 }
 
 // ---------------------------------------------------------------- field helpers
@@ -187,6 +221,20 @@ const fields = {
     appComposeSubdir: field(parseRelativeDir),
     credentialsEpoch: int(1, 1_000_000),
     projectEnvironment: field((raw) => parseOneOf(raw, PROJECT_ENVIRONMENTS)),
+    restoreMode: field((raw) => parseOneOf(raw, RESTORE_MODES)),
+    restoreBackup: field(parseRestoreBackup),
+    migrateCommand: field(parseCommandLine),
+    healthUrl: field(parseHealthUrl),
+    healthTimeoutSeconds: int(10, 3600),
+    bootTimeoutMinutes: int(5, 240),
+    ageIdentity: field(parseAgeIdentity),
+    appEnv: field((raw) => parseAppEnv(raw, GENERATED_APP_ENV)),
+    pitrSourceCluster: optional(parseClusterName),
+    pitrBackupTime: optional(parseIsoTime),
+    activeSite: field((raw) => parseOneOf(raw, SITES)),
+    drStack: field(parseStackReference),
+    tlsEmail: field((raw) => (raw === "" ? { ok: true as const, value: "" } : parseEmail(raw))),
+    tlsProxyService: field(parseComposeService),
 };
 
 type Fields = z.output<z.ZodObject<typeof fields>>;
@@ -281,6 +329,25 @@ const CROSS_RULES: CrossRule[] = [
             if (v.protect) add("protect", `true would stop the drill from being destroyed; drill stacks must set protect false`);
         },
     },
+    {
+        keys: ["pitrSourceCluster", "pitrBackupTime"],
+        check: (v, add) => {
+            if (v.pitrBackupTime !== undefined && v.pitrSourceCluster === undefined) {
+                add("pitrBackupTime", `is set but pitrSourceCluster is not; name the cluster to fork: pulumi config set pitrSourceCluster "$(pulumi stack output databaseClusterName)"`);
+            }
+        },
+    },
+    {
+        keys: ["role", "activeSite", "drStack"],
+        check: (v, add, stack) => {
+            if (v.role === "dr" && v.activeSite === "dr") {
+                add("activeSite", `"dr" is for the primary stack, which owns the public record; a dr or drill stack always points at itself. Set activeSite dr on the primary stack instead`);
+            }
+            if (v.activeSite === "dr" && v.drStack.split("/").pop() === stack) {
+                add("drStack", `"${v.drStack}" is this stack; name the DR stack whose publicIp the public record should follow, such as dr`);
+            }
+        },
+    },
 ];
 
 const KNOWN_KEYS = new Set<string>(SCHEMA_KEYS);
@@ -365,6 +432,20 @@ function resolve(v: Fields, stack: string): FortressConfig {
         },
         backup: { schedule: v.backupSchedule, verifySchedule: v.verifySchedule, ageRecipients: v.ageRecipients },
         app: { repoUrl: v.appRepoUrl, ref: v.appRef, dir: v.appDir, composeSubdir: v.appComposeSubdir },
+        recovery: {
+            restoreMode: v.restoreMode === "auto" ? (ownsVault ? "if-empty" : "required") : v.restoreMode,
+            restoreBackup: v.restoreBackup,
+            migrateCommand: v.migrateCommand,
+            health: { url: v.healthUrl, timeoutSeconds: v.healthTimeoutSeconds },
+            bootTimeoutMinutes: v.bootTimeoutMinutes,
+            ageIdentity: v.ageIdentity,
+            appEnv: v.appEnv,
+            tls: { email: v.tlsEmail, proxyService: v.tlsProxyService },
+        },
+        ...(v.pitrSourceCluster !== undefined
+            ? { pitr: { sourceCluster: v.pitrSourceCluster, ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}) } }
+            : {}),
+        cutover: { activeSite: v.activeSite, drStack: v.drStack },
     };
 }
 

@@ -361,3 +361,120 @@ export function parseRelativeDir(raw: string): Check<string> {
     if (/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(raw) && !raw.split("/").some((p) => p === ".." || p === ".")) return ok(raw);
     return fail(`${q(raw)} is not a relative directory inside the repository; use one like income-platform, or . for the top`);
 }
+
+// ---------------------------------------------------------------- recovery
+// Validators of secret keys (ageIdentity, appEnv) never quote the value: messages end up
+// in terminals and CI logs.
+
+/** A DigitalOcean database cluster's real name (not the Pulumi logical name): 3 to 63 lowercase letters, digits, hyphens. */
+export function parseClusterName(raw: string): Check<string> {
+    if (/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/.test(raw)) return ok(raw);
+    return fail(
+        `${q(raw)} is not a database cluster name; use the real name with its random suffix, as printed by pulumi stack output databaseClusterName or doctl databases list`,
+    );
+}
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An ISO 8601 time with a zone, such as 2026-02-03T10:00:00Z. Normalised to UTC (`...Z`, whole seconds). */
+export function parseIsoTime(raw: string): Check<string> {
+    const m = ISO_TIME.exec(raw.trim());
+    const t = m ? Date.parse(raw.trim()) : NaN;
+    // Date.parse rolls 2026-02-30 over to March; a round trip of the date fields catches it.
+    const sameDay = m && !Number.isNaN(t) && new Date(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}`;
+    if (!m || Number.isNaN(t) || !sameDay || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59) {
+        return fail(`${q(raw)} is not an ISO time with a zone; use one like 2026-02-03T10:00:00Z`);
+    }
+    return ok(new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z"));
+}
+
+/** Which backup a restore takes: `latest`, a backup id (`20261125T174500Z[-tag]`), or `before:<ISO time>`. */
+export type RestoreBackup = { id: string } | { before: string };
+
+export function parseRestoreBackup(raw: string): Check<RestoreBackup> {
+    const s = raw.trim();
+    if (s === "latest" || /^[0-9]{8}T[0-9]{6}Z(-[A-Za-z0-9._-]+)?$/.test(s)) return ok({ id: s });
+    if (s.startsWith("before:")) {
+        const t = parseIsoTime(s.slice("before:".length));
+        return t.ok ? ok({ before: t.value }) : fail(`${q(raw)}: the time ${t.problem.replace(/^"[^"]*" is /, "is ")}`);
+    }
+    return fail(`${q(raw)} is not a backup choice; use latest, a backup id such as 20261125T174500Z (fortress-backups lists them), or before:2026-02-03T10:00:00Z`);
+}
+
+/** A URL the host polls for health: http(s), no credentials, no quotes or spaces. */
+export function parseHealthUrl(raw: string): Check<string> {
+    let url: URL | undefined;
+    try {
+        url = new URL(raw);
+    } catch {
+        url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || !/^https?:\/\/[^\s'"\\@]+$/.test(raw)) {
+        return fail(`${q(raw)} is not a health URL; use http(s)://host[:port]/path without credentials, such as http://localhost:8000/health`);
+    }
+    return ok(raw);
+}
+
+/** One shell command line run in the compose project (the migration command). */
+export function parseCommandLine(raw: string): Check<string> {
+    const s = raw.trim();
+    if (s === "" || /[\r\n\0]/.test(raw) || s.length > 500 || /[^\x20-\x7e]/.test(s)) {
+        return fail(`${q(raw)} is not one printable command line; use a command such as docker compose run --rm api python manage.py migrate`);
+    }
+    return ok(s);
+}
+
+/** An age identity (`AGE-SECRET-KEY-1…`), or empty. Secret: the value is never quoted. */
+export function parseAgeIdentity(raw: string): Check<string> {
+    const s = raw.trim();
+    if (s === "" || /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/.test(s)) return ok(s);
+    if (/^age1/.test(s)) return fail("holds an age recipient (public key); give the identity (the AGE-SECRET-KEY-1… line of the age-keygen file) with pulumi config set --secret ageIdentity");
+    return fail("is not an age identity (AGE-SECRET-KEY-1 followed by 58 characters); set it with pulumi config set --secret ageIdentity \"$(grep AGE-SECRET-KEY key.txt)\"");
+}
+
+/**
+ * Extra entries for the app's .env: a JSON object of NAME → value. Names as in a shell
+ * (A-Z, 0-9, _); values printable ASCII without ' or \ (they are single-quoted in the
+ * file). Secret: values are never quoted; names are.
+ */
+export function parseAppEnv(raw: string, generated: readonly string[]): Check<Record<string, string>> {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(raw);
+    } catch {
+        return fail("is not JSON; set a JSON object of NAME: value, e.g. pulumi config set --secret appEnv '{\"ANTHROPIC_API_KEY\":\"…\"}'");
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        return fail("is not a JSON object; set a JSON object of NAME: value");
+    }
+    const problems: string[] = [];
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
+        if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) problems.push(`${q(name)} is not a variable name (use A-Z, 0-9 and _)`);
+        else if (generated.includes(name)) problems.push(`${name} is generated by the stack; remove it`);
+        else if (typeof value !== "string") problems.push(`the value of ${name} is not a string`);
+        else if (value === "" || /['\\]/.test(value) || /[^\x20-\x7e]/.test(value)) problems.push(`the value of ${name} is empty or has ', \\ or a non-printable character`);
+        else out[name] = value;
+    }
+    return problems.length ? fail(problems.join("; ")) : ok(out);
+}
+
+/** A stack to reference: `dr`, or fully qualified `org/project/stack` (Pulumi Cloud and DIY backends). */
+export function parseStackReference(raw: string): Check<string> {
+    const parts = raw.split("/");
+    const names = /^[A-Za-z0-9_.-]{1,100}$/;
+    if ((parts.length === 1 || parts.length === 3) && parts.every((p) => names.test(p))) return ok(raw);
+    return fail(`${q(raw)} is not a stack reference; use the stack name (dr) or organization/project/stack (acme/income-fortress/dr)`);
+}
+
+/** An e-mail address for the ACME account (Let's Encrypt's expiry notices). */
+export function parseEmail(raw: string): Check<string> {
+    if (/^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$/.test(raw.trim())) return ok(raw.trim());
+    return fail(`${q(raw)} is not an e-mail address; use one that receives certificate expiry notices, such as ops@incomefortress.com`);
+}
+
+/** A docker compose service name, such as nginx. */
+export function parseComposeService(raw: string): Check<string> {
+    if (/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(raw)) return ok(raw);
+    return fail(`${q(raw)} is not a compose service name; use the name of the service that listens on port 80 in docker-compose.yml, such as nginx`);
+}

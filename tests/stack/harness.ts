@@ -7,6 +7,7 @@
 // Dependencies are read from the RegisterResource requests the program sends to the
 // (mock) resource monitor: the same requests the engine would receive, carrying the
 // dependency lists, property dependencies and options such as `protect`.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -103,10 +104,21 @@ export interface Registration {
     additionalSecretOutputs: string[];
     /** The replacementTrigger option, as sent (undefined when unset). */
     replacementTrigger: unknown;
+    /** Custom timeouts as sent (create/update/delete; empty strings when unset). */
+    customTimeouts?: { create: string; update: string; delete: string };
+    /** The mock provider's state for a custom resource (its outputs), once registered. */
+    state?: Record<string, unknown>;
+}
+
+/** An OpenSSH ed25519 public key line whose key bytes are derived from `seed` (valid format, no private half). */
+export function mockEd25519PublicKey(seed: string): string {
+    const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(createHash("sha256").update(seed).digest())]);
+    return `ssh-ed25519 ${blob.toString("base64")}\n`;
 }
 
 /** Plausible provider outputs for the resources the program creates (mock cloud). */
-function fakeOutputs(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, unknown> } {
+function fakeOutputs(type: string, name: string, inputs: Record<string, any>, rotation: unknown): { id: string; state: Record<string, unknown> } {
     const id = `${name}-id`;
     const state: Record<string, unknown> = { ...inputs };
     switch (type) {
@@ -128,6 +140,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): {
                 port,
                 user: "doadmin",
                 password: "mock-admin-password",
+                database: "defaultdb",
                 uri: `${scheme}://doadmin:mock-admin-password@${host}:${port}`,
                 privateUri: `${scheme}://doadmin:mock-admin-password@private-${host}:${port}`,
                 clusterUrn: `do:dbaas:${id}`,
@@ -141,10 +154,24 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, any>): {
             Object.assign(state, { bucketUrn: `do:space:${inputs.name}`, bucketDomainName: `${inputs.name}.${inputs.region}.digitaloceanspaces.com` });
             return { id: inputs.name, state };
         case "digitalocean:index/spacesKey:SpacesKey":
-            Object.assign(state, { accessKey: "DO00MOCKACCESSKEY", secretKey: "mock-spaces-secret" });
+            // A replaced key (replacementTrigger) has new credentials, as DigitalOcean would issue.
+            Object.assign(state, { accessKey: `DO00MOCKACCESSKEY${String(rotation ?? "")}`, secretKey: `mock-spaces-secret-e${String(rotation ?? 0)}` });
             return { id, state };
         case "random:index/randomPassword:RandomPassword":
-            Object.assign(state, { result: "mock-random-secret-key" });
+            // One value per password and rotation, so a test can see every password change.
+            Object.assign(state, { result: `mock-random-secret-key-${name}-e${inputs.keepers?.credentialsEpoch ?? 0}` });
+            return { id, state };
+        case "tls:index/privateKey:PrivateKey": {
+            const seed = `${name}-e${String(rotation ?? 0)}`;
+            Object.assign(state, {
+                publicKeyOpenssh: mockEd25519PublicKey(seed),
+                privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-deploy-private-key-${seed}\n-----END OPENSSH PRIVATE KEY-----\n`,
+                privateKeyPem: `-----BEGIN PRIVATE KEY-----\nmock-deploy-private-pem-${seed}\n-----END PRIVATE KEY-----\n`,
+            });
+            return { id, state };
+        }
+        case "command:remote:Command":
+            Object.assign(state, { stdout: "", stderr: "" });
             return { id, state };
         case "digitalocean:index/tag:Tag":
             return { id: inputs.name, state };
@@ -167,12 +194,27 @@ export interface ProgramRun {
  * vitest's module registry first, so the program module is evaluated afresh; the
  * Pulumi SDK itself is an external module and keeps its state, which setMocks resets.
  */
-export async function runProgram(stack: string, config: Record<string, string>, opts: { preview?: boolean } = {}): Promise<ProgramRun> {
+export async function runProgram(
+    stack: string,
+    config: Record<string, string>,
+    opts: {
+        preview?: boolean;
+        /** Replaces or adds mock outputs of a custom resource (merged over the defaults above). */
+        outputs?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
+    } = {},
+): Promise<ProgramRun> {
     vi.resetModules();
     const registrations: Registration[] = [];
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => (args.custom ? fakeOutputs(args.type, args.name, args.inputs) : { id: undefined, state: {} }),
+            newResource: (args) => {
+                if (!args.custom) return { id: undefined, state: {} };
+                const registration = [...registrations].reverse().find((r) => r.type === args.type && r.name === args.name);
+                const fake = fakeOutputs(args.type, args.name, args.inputs, registration?.replacementTrigger);
+                Object.assign(fake.state, opts.outputs?.(args.type, args.name, args.inputs) ?? {});
+                if (registration) registration.state = fake.state;
+                return fake;
+            },
             call: (args) => args.inputs,
         },
         PROJECT,
@@ -188,6 +230,7 @@ export async function runProgram(stack: string, config: Record<string, string>, 
             propertyDependencies[key] = deps.getUrnsList();
         });
         const trigger = req.getReplacementTrigger?.();
+        const timeouts = req.getCustomtimeouts?.();
         const registration: Registration = {
             type: req.getType(),
             name: req.getName(),
@@ -201,6 +244,7 @@ export async function runProgram(stack: string, config: Record<string, string>, 
             propertyDependencies,
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             replacementTrigger: trigger ? trigger.toJavaScript() : undefined,
+            ...(timeouts ? { customTimeouts: { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } } : {}),
         };
         registrations.push(registration);
         // The URN is the monitor's to assign; dependency lists refer to it.
@@ -254,4 +298,7 @@ export const T = {
     record: "digitalocean:index/dnsRecord:DnsRecord",
     project: "digitalocean:index/project:Project",
     password: "random:index/randomPassword:RandomPassword",
+    privateKey: "tls:index/privateKey:PrivateKey",
+    command: "command:remote:Command",
+    stackReference: "pulumi:pulumi:StackReference",
 } as const;

@@ -27,16 +27,27 @@ describe("switches", () => {
         expect(one(isolated, T.droplet).inputs).toEqual(one(open, T.droplet).inputs);
     });
 
-    it("bumping credentialsEpoch rotates the Spaces key and the app secret, and nothing else", async () => {
+    it("bumping credentialsEpoch rotates the generated credentials, rebuilds the droplet for the new deploy key, and changes nothing else", async () => {
         const before = await run("prod", "prod", {});
         const after = await run("prod", "prod", { credentialsEpoch: "2" });
         expect(one(before, T.spacesKey).replacementTrigger).toBe(1);
         expect(one(after, T.spacesKey).replacementTrigger).toBe(2);
         expect(one(before, T.spacesKey).inputs.name).toBe("income-fortress-prod-host-e1");
         expect(one(after, T.spacesKey).inputs.name).toBe("income-fortress-prod-host-e2");
-        expect(one(before, T.password).inputs.keepers).toEqual({ credentialsEpoch: "1" });
-        expect(one(after, T.password).inputs.keepers).toEqual({ credentialsEpoch: "2" });
-        for (const type of [T.droplet, T.cluster, T.bucket, T.record, T.dbUser]) {
+        for (const name of ["app-secret-key", "db-app-password"]) {
+            expect(one(before, T.password, name).inputs.keepers).toEqual({ credentialsEpoch: "1" });
+            expect(one(after, T.password, name).inputs.keepers).toEqual({ credentialsEpoch: "2" });
+        }
+        expect(one(before, T.privateKey).replacementTrigger).toBe(1);
+        expect(one(after, T.privateKey).replacementTrigger).toBe(2);
+        // The droplet differs only in its user-data, and there only in the deploy key line.
+        const { userData: udBefore, ...restBefore } = one(before, T.droplet).inputs;
+        const { userData: udAfter, ...restAfter } = one(after, T.droplet).inputs;
+        expect(restAfter).toEqual(restBefore);
+        const changed = (udAfter as string).split("\n").filter((line: string) => !(udBefore as string).split("\n").includes(line));
+        expect(changed).toHaveLength(1);
+        expect(changed[0]).toMatch(/^\s+- ssh-ed25519 AAAA\S+ income-fortress-deploy@prod-e2$/);
+        for (const type of [T.cluster, T.bucket, T.record, T.dbUser, T.db]) {
             expect(byType(after, type).map((r) => r.inputs)).toEqual(byType(before, type).map((r) => r.inputs));
         }
     });

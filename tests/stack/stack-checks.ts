@@ -17,7 +17,7 @@ export function coversPort(range: string | undefined, port: number): boolean {
 }
 
 /** Mock values the provider would only ever return as secrets; none may leak into user-data or plain outputs. */
-const MOCK_SECRETS = ["mock-user-password", "mock-admin-password", "mock-spaces-secret", "DO00MOCKACCESSKEY", "mock-random-secret-key"];
+const MOCK_SECRETS = ["mock-user-password", "mock-admin-password", "mock-spaces-secret", "DO00MOCKACCESSKEY", "mock-random-secret-key", "mock-deploy-private"];
 
 export interface StackExpectations {
     /** Stateful resources are protected (prod) or not (dr). */
@@ -58,6 +58,7 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                     "income-fortress:network:Network",
                     "income-fortress:platform:Platform",
                     "income-fortress:project:Project",
+                    "income-fortress:recovery:Recovery",
                     "income-fortress:storage:Storage",
                 ].sort(),
             );
@@ -98,10 +99,10 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
             expect(userData).toContain(cfg.storage.backupBucket);
         });
 
-        it("renders user-data only after the buckets exist (userData depends on them)", () => {
+        it("renders user-data only after the buckets and the deploy key exist (userData depends on them)", () => {
             const buckets = byType(run, T.bucket).map(urnOf);
             expect(buckets.length).toBeGreaterThan(0);
-            expect(one(run, T.droplet).propertyDependencies.userData.sort()).toEqual(buckets.sort());
+            expect(one(run, T.droplet).propertyDependencies.userData.sort()).toEqual([...buckets, one(run, T.privateKey).urn].sort());
         });
 
         it("assigns a reserved IP in the same region to the droplet, old assignment first", () => {
@@ -270,8 +271,10 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
         });
 
         it("never protects what must be replaceable (droplet, its IP assignment, keys, firewall)", () => {
-            for (const type of [T.droplet, T.ipAssignment, T.spacesKey, T.firewall, T.vpc, T.password]) {
-                expect(one(run, type).protect, type).toBe(false);
+            for (const type of [T.droplet, T.ipAssignment, T.spacesKey, T.firewall, T.vpc, T.password, T.privateKey, T.command]) {
+                const found = byType(run, type);
+                expect(found.length, type).toBeGreaterThan(0);
+                for (const r of found) expect(r.protect, `${type} ${r.name}`).toBe(false);
             }
         });
     });
@@ -297,8 +300,11 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                 expect(pulumi.Output.isInstance(o[name]), name).toBe(true);
                 expect(await pulumi.isSecret(o[name] as pulumi.Output<unknown>), name).toBe(true);
             }
-            expect(await resolve(o.databaseUrl as pulumi.Output<string>)).toMatch(
-                new RegExp(`^postgresql://${cfg.database.user}:mock-user-password@private-.*:25060/${cfg.database.name}\\?sslmode=require$`),
+            // The app role's password is the stack's own (rotated with credentialsEpoch), not DigitalOcean's first one.
+            const password = String(one(run, T.password, "db-app-password").state?.result);
+            expect(password).toMatch(/^mock-random-secret-key-/);
+            expect(await resolve(o.databaseUrl as pulumi.Output<string>)).toBe(
+                `postgresql://${cfg.database.user}:${password}@private-${String(byType(run, T.cluster).find((r) => r.inputs.engine === "pg")!.state?.name)}-do-user-1.db.ondigitalocean.com:25060/${cfg.database.name}?sslmode=require`,
             );
             expect(await resolve(o.cacheUrl as pulumi.Output<string>)).toMatch(/^rediss:\/\/.*@private-/);
         });

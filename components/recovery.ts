@@ -1,0 +1,339 @@
+// The recovery chain: the runbook's "Complete Infrastructure Recovery" phases 2-4 as
+// remote commands, run over SSH on the droplet after every (re)build:
+//
+//   boot ─┬─ secret: app .env ──────────────────────────┬─ migrate ─┬─ compose ─ health
+//         ├─ secret: credentials.env ─┐                  │           │
+//         ├─ secret: age identity ────┼─ restore ────────┘           │
+//         ├─ database access ─────────┘                              │
+//         └─ tls (after the DNS record) ─────────────────────────────┘
+//
+// Each step is a command:remote:Command that logs in as `deployer` (root login is off)
+// at the reserved IP with the stack's generated deploy key. The texts come from the pure
+// builders in recovery-scripts.ts and never hold a secret; secrets go on stdin.
+//
+// Re-running: a step runs when it is created and again whenever an input changes. Every
+// step's triggers hold the droplet id, so a new droplet re-runs the whole chain; later
+// steps also trigger on the ids of the steps whose output they consume (a new .env
+// restarts the services). Nothing else changes between runs, so a second `pulumi up`
+// runs nothing. No step has a `delete` command: the connection goes to the reserved IP,
+// which by then belongs to the replacement droplet, so an old step's delete would act
+// on the new host. deleteBeforeReplace is still set, so that if a delete is ever added
+// it runs before its replacement's create, never after it.
+//
+// Two things the operator must know. The machine running `pulumi up` connects to port 22,
+// so its address must be inside adminCidrs (the cloud firewall drops everyone else, also
+// while isolated). And the droplet's SSH host key is not pinned (`connection.hostKey`):
+// a new droplet makes its host key on first boot and nothing outside the droplet can
+// learn it beforehand without putting a private key in user-data, which must hold no
+// secret. The connection goes to the stack's own reserved IP, inside DigitalOcean.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    AGE_IDENTITY_FILE,
+    CREDENTIALS_FILE,
+    DEPLOYER_USER,
+    READY_MARKER,
+    ageIdentityFile,
+    appEnvFile,
+    composeDir,
+    composeUpScript,
+    credentialsFile,
+    databaseAccessScript,
+    databaseAccessStdin,
+    healthGateScript,
+    migrateScript,
+    restoreScript,
+    tlsScript,
+    waitForBootScript,
+    writeSecretFileScript,
+    type BackupChoice,
+    type RestoreMode,
+    type RestoreSource,
+    type TlsSkip,
+} from "./recovery-scripts";
+
+export const DEFAULT_MIGRATE_COMMAND = "docker compose run --rm api python manage.py migrate";
+export const DEFAULT_HEALTH_URL = "http://localhost:8000/health";
+
+export interface RecoveryArgs {
+    /** How to reach the droplet. */
+    connection: {
+        /** Address to SSH to: the reserved IP, which follows the droplet across rebuilds. */
+        host: pulumi.Input<string>;
+        /** OpenSSH private key of the deploy keypair (secret); its public key is in the deployer's authorized keys via user-data. */
+        privateKey: pulumi.Input<string>;
+        /** Login user. Default `deployer` (user-data disables root login). */
+        user?: string;
+        /** SSH port. Default 22. */
+        port?: number;
+    };
+    /** The droplet id: in every step's triggers, so a new droplet re-runs the chain. */
+    dropletId: pulumi.Input<string>;
+    /**
+     * Resources the first step waits for besides the droplet, e.g. the reserved IP's
+     * assignment, without which the address would not lead to this droplet yet.
+     */
+    bootDependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Minutes the boot step may take (SSH refused, then cloud-init). Default 45. */
+    bootTimeoutMinutes?: number;
+    /** The checkout on the host and the compose project inside it. */
+    app: {
+        /** Absolute checkout directory (user-data clones it). */
+        dir: string;
+        /** Compose project folder inside the checkout, `.` for the top. */
+        composeSubdir: string;
+        /** Migration command run in the compose project. Default {@link DEFAULT_MIGRATE_COMMAND}. */
+        migrateCommand?: string;
+        /** Django SECRET_KEY (secret). */
+        secretKey: pulumi.Input<string>;
+        /** Cache (Valkey) URL (secret). */
+        cacheUrl: pulumi.Input<string>;
+        /** Extra .env entries from config (secret values), e.g. third-party API keys. Default none. */
+        extraEnv?: pulumi.Input<Record<string, string>>;
+    };
+    /** Credentials shared by the app and the host toolkit (all secret). */
+    credentials: {
+        databaseUrl: pulumi.Input<string>;
+        spacesAccessKeyId: pulumi.Input<string>;
+        spacesSecretAccessKey: pulumi.Input<string>;
+    };
+    /** age identity that decrypts backups (secret). Undefined: no identity file is written. */
+    ageIdentity?: pulumi.Input<string>;
+    /** The app database, its role, and the admin connection that sets the role's password. */
+    database: {
+        /** Id of the cluster the app uses; a new cluster re-runs the database and restore steps. */
+        clusterId: pulumi.Input<string>;
+        /**
+         * What must exist before the chain touches the database: the app database and
+         * role, and the database firewall that lets this droplet's tag in.
+         */
+        ready: pulumi.Input<pulumi.Resource>[];
+        /** App database name. */
+        name: string;
+        /** App role name. */
+        user: string;
+        /** The role's password (secret), applied with ALTER ROLE. */
+        password: pulumi.Input<string>;
+        /** The cluster's admin connection (from the cluster's outputs); only the password is secret. */
+        admin: {
+            /** VPC-private host name; the droplet reaches it, the runner does not. */
+            privateHost: pulumi.Input<string>;
+            /** Port (25060 on DigitalOcean). */
+            port: pulumi.Input<number>;
+            /** Admin user (`doadmin`). */
+            user: pulumi.Input<string>;
+            /** Admin password (secret); travels on stdin. */
+            password: pulumi.Input<string>;
+            /** The cluster's default database (`defaultdb`). */
+            database: pulumi.Input<string>;
+        };
+    };
+    /** What the restore step does. */
+    restore: {
+        mode: RestoreMode;
+        /** Default latest. */
+        backup?: BackupChoice;
+        /** Read from this bucket instead of the host's backup.env buckets (a dr stack: the vault). */
+        source?: RestoreSource;
+        /** Minutes the restore may take. Default 240 (the plan's 4 h RTO). */
+        timeoutMinutes?: number;
+    };
+    /**
+     * A Let's Encrypt certificate for the stack's record (HTTP-01, certbot standalone),
+     * obtained after the record exists and before compose starts the proxy. Undefined: none.
+     */
+    tls?: {
+        /** The record's full name. */
+        fqdn: string;
+        /** The address the name must resolve to (the reserved IP). */
+        address: pulumi.Input<string>;
+        /** ACME account e-mail. */
+        email: string;
+        /** Compose service holding port 80, stopped during renewals. */
+        proxyService: string;
+        /** Why no certificate is requested this time (isolated, or the name points at the DR site). */
+        skip?: TlsSkip;
+        /** What must exist first: the DNS record. */
+        dependsOn: pulumi.Input<pulumi.Resource>[];
+    };
+    /** The health gate. */
+    health?: {
+        /** URL polled on the host. Default {@link DEFAULT_HEALTH_URL}. */
+        url?: string;
+        /** Seconds before giving up. Default 600. */
+        timeoutSeconds?: number;
+        /** Seconds between polls. Default 5. */
+        intervalSeconds?: number;
+    };
+}
+
+/** The steps, in the order they run. */
+export interface RecoverySteps {
+    boot: command.remote.Command;
+    appEnv: command.remote.Command;
+    credentials: command.remote.Command;
+    ageIdentity?: command.remote.Command;
+    databaseAccess: command.remote.Command;
+    restore: command.remote.Command;
+    migrate: command.remote.Command;
+    tls?: command.remote.Command;
+    compose: command.remote.Command;
+    health: command.remote.Command;
+}
+
+export class Recovery extends pulumi.ComponentResource {
+    readonly steps: RecoverySteps;
+    /** The health gate's stdout: set once the platform answered 200. */
+    readonly healthReport: pulumi.Output<string>;
+
+    constructor(name: string, args: RecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("income-fortress:recovery:Recovery", name, {}, opts);
+        const user = args.connection.user ?? DEPLOYER_USER;
+        const bootMinutes = args.bootTimeoutMinutes ?? 45;
+        const dir = composeDir(args.app);
+        const health = {
+            url: args.health?.url ?? DEFAULT_HEALTH_URL,
+            timeoutSeconds: args.health?.timeoutSeconds ?? 600,
+            intervalSeconds: args.health?.intervalSeconds ?? 5,
+        };
+        const connection = (extra: { dialErrorLimit?: number; perDialTimeout?: number } = {}) => ({
+            host: args.connection.host,
+            port: args.connection.port ?? 22,
+            user,
+            privateKey: pulumi.secret(args.connection.privateKey),
+            ...extra,
+        });
+        // Every step: re-run on a new droplet, no previous output over SSH setenv (stock
+        // sshd rejects it and pulumi-command warns; pulumi/pulumi-command#584).
+        const step = (
+            role: string,
+            props: { create: pulumi.Input<string>; stdin?: pulumi.Input<string>; triggers: pulumi.Input<unknown>[] },
+            o: { dependsOn: pulumi.Input<pulumi.Resource>[]; timeout?: string; first?: boolean },
+        ) =>
+            new command.remote.Command(
+                `${name}-${role}`,
+                {
+                    connection: o.first ? connection({ dialErrorLimit: -1, perDialTimeout: 30 }) : connection(),
+                    create: props.create,
+                    ...(props.stdin !== undefined ? { stdin: pulumi.secret(props.stdin) } : {}),
+                    triggers: [args.dropletId, ...props.triggers],
+                    addPreviousOutputInEnv: false,
+                },
+                {
+                    parent: this,
+                    dependsOn: o.dependsOn,
+                    deleteBeforeReplace: true,
+                    // The key is in `connection`; a step that reads secrets may echo a tool's
+                    // error about them, so its outputs are secret too.
+                    additionalSecretOutputs: props.stdin !== undefined ? ["connection", "stdin", "stdout", "stderr"] : ["connection"],
+                    ...(o.timeout ? { customTimeouts: { create: o.timeout, update: o.timeout } } : {}),
+                },
+            );
+
+        // 1. A fresh droplet refuses SSH for a while (and rejects the deployer's key until
+        //    cloud-init made the user): unlimited dials, bounded by the create timeout.
+        const boot = step("boot", { create: waitForBootScript(READY_MARKER), triggers: [] }, { dependsOn: args.bootDependsOn ?? [], timeout: `${bootMinutes}m`, first: true });
+
+        // 2. Secrets, each file from stdin with mode 600.
+        const extraEnv = pulumi.output(args.app.extraEnv ?? {});
+        const appEnv = step(
+            "secret-app-env",
+            {
+                create: writeSecretFileScript({ path: `${dir}/.env`, owner: `${DEPLOYER_USER}:${DEPLOYER_USER}`, what: "the app's .env" }),
+                stdin: pulumi
+                    .all([args.credentials.databaseUrl, args.app.cacheUrl, args.app.secretKey, args.credentials.spacesAccessKeyId, args.credentials.spacesSecretAccessKey, extraEnv])
+                    .apply(([databaseUrl, cacheUrl, secretKey, spacesAccessKeyId, spacesSecretAccessKey, extra]) =>
+                        appEnvFile({ databaseUrl, cacheUrl, secretKey, spacesAccessKeyId, spacesSecretAccessKey, extra }),
+                    ),
+                triggers: [],
+            },
+            { dependsOn: [boot] },
+        );
+        const credentials = step(
+            "secret-credentials",
+            {
+                create: writeSecretFileScript({ path: CREDENTIALS_FILE, owner: "root:root", what: "the toolkit's credentials.env" }),
+                stdin: pulumi
+                    .all([args.credentials.databaseUrl, args.credentials.spacesAccessKeyId, args.credentials.spacesSecretAccessKey])
+                    .apply(([databaseUrl, spacesAccessKeyId, spacesSecretAccessKey]) => credentialsFile({ databaseUrl, spacesAccessKeyId, spacesSecretAccessKey })),
+                triggers: [],
+            },
+            { dependsOn: [boot] },
+        );
+        const ageIdentity =
+            args.ageIdentity === undefined
+                ? undefined
+                : step(
+                      "secret-age-identity",
+                      {
+                          create: writeSecretFileScript({ path: AGE_IDENTITY_FILE, owner: "root:root", what: "the age identity" }),
+                          stdin: pulumi.output(args.ageIdentity).apply(ageIdentityFile),
+                          triggers: [],
+                      },
+                      { dependsOn: [boot] },
+                  );
+
+        // 3. The app role's password and rights, through the admin connection of the active cluster.
+        const db = args.database;
+        const databaseAccess = step(
+            "database-access",
+            {
+                create: pulumi
+                    .all([db.admin.privateHost, db.admin.port, db.admin.user, db.admin.database])
+                    .apply(([host, port, adminUser, database]) => databaseAccessScript({ host, port, user: adminUser, database })),
+                stdin: pulumi
+                    .all([db.admin.password, db.password])
+                    .apply(([adminPassword, password]) => databaseAccessStdin(adminPassword, { role: db.user, database: db.name, password })),
+                triggers: [db.clusterId],
+            },
+            { dependsOn: [boot, ...db.ready] },
+        );
+
+        // 4. Restore: after the credentials, the identity and the role's password.
+        const restore = step(
+            "restore",
+            {
+                create: restoreScript({ mode: args.restore.mode, backup: args.restore.backup ?? { id: "latest" }, ...(args.restore.source ? { source: args.restore.source } : {}) }),
+                triggers: [db.clusterId],
+            },
+            { dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])], timeout: `${args.restore.timeoutMinutes ?? 240}m` },
+        );
+
+        // 5. Migrations, then the services, with the .env in place.
+        const migrate = step(
+            "migrate",
+            { create: migrateScript(dir, args.app.migrateCommand ?? DEFAULT_MIGRATE_COMMAND), triggers: [restore.id, appEnv.id] },
+            { dependsOn: [restore, appEnv], timeout: "60m" },
+        );
+        // The certificate before the services: certbot's standalone server needs port 80
+        // while the app's proxy does not hold it yet, and the proxy needs the certificate.
+        const tls = args.tls
+            ? step(
+                  "tls",
+                  {
+                      create: pulumi.output(args.tls.address).apply((address) =>
+                          tlsScript({ fqdn: args.tls!.fqdn, address, email: args.tls!.email, dir, proxyService: args.tls!.proxyService }, args.tls!.skip),
+                      ),
+                      triggers: [],
+                  },
+                  { dependsOn: [boot, ...args.tls.dependsOn], timeout: "30m" },
+              )
+            : undefined;
+        const compose = step(
+            "compose",
+            { create: composeUpScript(dir), triggers: [migrate.id, appEnv.id] },
+            { dependsOn: [restore, migrate, appEnv, ...(tls ? [tls] : [])], timeout: "60m" },
+        );
+
+        // 6. The health gate: `pulumi up` succeeds only when the platform answers.
+        const healthGate = step(
+            "health",
+            { create: healthGateScript({ ...health, dir }), triggers: [compose.id] },
+            { dependsOn: [compose], timeout: `${Math.ceil(health.timeoutSeconds / 60) + 5}m` },
+        );
+
+        this.steps = { boot, appEnv, credentials, ...(ageIdentity ? { ageIdentity } : {}), databaseAccess, restore, migrate, ...(tls ? { tls } : {}), compose, health: healthGate };
+        this.healthReport = healthGate.stdout;
+        this.registerOutputs({ healthReport: this.healthReport });
+    }
+}

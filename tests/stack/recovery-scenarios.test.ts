@@ -1,0 +1,160 @@
+// Layer 2: the README's recovery scenarios as config changes on the real stack files,
+// under mocks: DNS cutover (activeSite), the point-in-time fork (pitrSourceCluster),
+// pinning the restored backup (restoreBackup, restoreMode), and the config errors that
+// keep a drill or a dr stack off the public record.
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun } from "./harness";
+
+const DR_IP = "198.51.100.77";
+
+/** Stack names the last run read through a StackReference. */
+let stackReads: string[] = [];
+
+async function runStack(stack: string, from: "prod" | "dr", edit: Record<string, string> = {}, drOutputs: Record<string, unknown> = { publicIp: DR_IP }): Promise<ProgramRun> {
+    const config = loadStackConfig(from);
+    for (const [k, v] of Object.entries(edit)) config[`${PROJECT}:${k}`] = v;
+    stackReads = [];
+    // The DR stack's outputs, as a StackReference reads them from the backend.
+    return runProgram(stack, config, {
+        outputs: (type, _name, inputs) => {
+            if (type !== T.stackReference) return undefined;
+            stackReads.push(String(inputs.name));
+            return { name: inputs.name, outputs: drOutputs, secretOutputNames: [] };
+        },
+    });
+}
+
+const ok = (run: ProgramRun): ProgramRun => {
+    if (run.error) throw run.error;
+    return run;
+};
+
+describe("DNS cutover: one config change and one pulumi up on the primary stack", () => {
+    it("activeSite dr points prod's own record at the DR stack's publicIp; nothing else in prod changes", async () => {
+        const before = ok(await runStack("prod", "prod"));
+        const after = ok(await runStack("prod", "prod", { activeSite: "dr" }));
+        const record = one(after, T.record);
+        expect(record.inputs).toEqual({ ...one(before, T.record).inputs, value: DR_IP });
+        expect(record.inputs.name).toBe("api");
+        // Read through a StackReference to the configured DR stack, not by writing the DR stack's records.
+        expect(stackReads).toEqual(["dr"]);
+        expect(byType(after, T.record)).toHaveLength(1);
+        const changed = after.registrations.filter((r) => r.custom && r.type !== T.record).filter((r) => {
+            const was = before.registrations.find((b) => b.type === r.type && b.name === r.name);
+            return JSON.stringify(was?.inputs) !== JSON.stringify(r.inputs);
+        });
+        // Only the certificate step: prod's host can no longer answer HTTP-01 for the name, and says so.
+        expect(changed.map((r) => r.name)).toEqual(["fortress-recovery-tls"]);
+        expect(String(changed[0].inputs.create)).toMatch(/points at the DR site \(activeSite dr\), so this host cannot answer its HTTP-01 challenge/);
+        expect(await resolve(after.outputs!.activeSite as string)).toBe("dr");
+    });
+
+    it("switching back (activeSite primary) points it at prod's reserved IP again", async () => {
+        const back = ok(await runStack("prod", "prod", { activeSite: "primary" }));
+        expect(one(back, T.record).inputs.value).toBe(one(back, T.reservedIp).state?.ipAddress);
+        expect(stackReads).toEqual([]);
+        const other = ok(await runStack("prod", "prod", { activeSite: "dr", drStack: "acme/income-fortress/dr-tor1" }));
+        expect(stackReads).toEqual(["acme/income-fortress/dr-tor1"]);
+        expect(one(other, T.record).inputs.value).toBe(DR_IP);
+    });
+
+    it("the dr stack and drills never point anywhere but at themselves: activeSite dr is a config error there", async () => {
+        for (const [stack, edit] of [
+            ["dr", { activeSite: "dr" }],
+            ["drill-20260203t1000z", { hostname: "drill-20260203t1000z", activeSite: "dr" }],
+        ] as const) {
+            const run = await runStack(stack, "dr", edit);
+            expect(run.registrations).toEqual([]);
+            expect(run.error?.message).toMatch(/income-fortress:activeSite: "dr" is for the primary stack/);
+        }
+        const self = await runStack("prod", "prod", { activeSite: "dr", drStack: "prod" });
+        expect(self.error?.message).toMatch(/income-fortress:drStack: "prod" is this stack/);
+    });
+
+    it("a drill stack owns only its drill record", async () => {
+        const drill = ok(await runStack("drill-20260203t1000z", "dr", { hostname: "drill-20260203t1000z" }));
+        expect(byType(drill, T.record).map((r) => r.inputs.name)).toEqual(["drill-20260203t1000z"]);
+        expect(stackReads).toEqual([]);
+    });
+});
+
+describe("point-in-time fork for in-region database loss", () => {
+    const SOURCE = "fortress-db-pg-abc1234"; // the mock cluster's real name (logical name + suffix)
+
+    it("forks the named cluster at the given time into a new cluster, behind its own firewall, and moves the app to it", async () => {
+        const before = ok(await runStack("prod", "prod"));
+        const run = ok(await runStack("prod", "prod", { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T10:00:00Z" }));
+        const pgs = byType(run, T.cluster).filter((c) => c.inputs.engine === "pg");
+        expect(pgs).toHaveLength(2);
+        const fork = pgs.find((c) => c.inputs.backupRestore)!;
+        const original = pgs.find((c) => !c.inputs.backupRestore)!;
+        expect(fork.inputs.backupRestore).toEqual({ databaseName: SOURCE, backupCreatedAt: "2026-02-03T10:00:00Z" });
+        expect(fork.inputs).toMatchObject({ region: original.inputs.region, size: original.inputs.size, version: original.inputs.version });
+        expect(fork.customTimeouts?.create).toBe("4h");
+        expect(fork.protect).toBe(true);
+        // The damaged cluster is left exactly as it was (for forensics), app database and role included.
+        expect(original.inputs).toEqual(byType(before, T.cluster).find((c) => c.inputs.engine === "pg")!.inputs);
+        for (const type of [T.db, T.dbUser]) expect(byType(run, type).map((r) => r.inputs)).toEqual(byType(before, type).map((r) => r.inputs));
+        // The fork has its own firewall trusting the droplet tag; every cluster is covered.
+        const fw = byType(run, T.dbFirewall).find((f) => f.propertyDependencies.clusterId?.includes(fork.urn));
+        expect(fw?.inputs.rules).toEqual([{ type: "tag", value: one(run, T.tag).inputs.name }]);
+        expect(fw?.deleteBeforeReplace).toBe(true);
+        // The app and the chain use the fork: URL, admin connection, and re-run triggers.
+        const url = String(await resolve(run.outputs!.databaseUrl as pulumi.Output<string>));
+        expect(url).toContain(`@private-${String(fork.state?.name)}-do-user-1.db.ondigitalocean.com:`);
+        expect(await resolve(run.outputs!.databaseClusterName as pulumi.Output<string>)).toBe(fork.state?.name);
+        const access = one(run, T.command, "database-access");
+        expect(String(access.inputs.create)).toContain(`host=private-${String(fork.state?.name)}-do-user-1`);
+        for (const role of ["database-access", "restore"]) expect(one(run, T.command, role).propertyDependencies.triggers).toContain(fork.urn);
+        expect(access.dependencies).toContain(fw!.urn);
+        // A fork is not empty: prod's if-empty restore leaves it untouched (exit 4).
+        expect(String(one(run, T.command, "restore").inputs.create)).toContain("fortress-restore --source auto --backup latest");
+        expect(one(run, T.project).propertyDependencies.resources).toContain(fork.urn);
+    });
+
+    it("without a time it forks the most recent backup; a time without a cluster is an error", async () => {
+        const latest = ok(await runStack("prod", "prod", { pitrSourceCluster: SOURCE }));
+        expect(byType(latest, T.cluster).find((c) => c.inputs.backupRestore)!.inputs.backupRestore).toEqual({ databaseName: SOURCE });
+        const bad = await runStack("prod", "prod", { pitrBackupTime: "2026-02-03T10:00:00Z" });
+        expect(bad.registrations).toEqual([]);
+        expect(bad.error?.message).toMatch(/pitrBackupTime: is set but pitrSourceCluster is not/);
+        const logical = await runStack("prod", "prod", { pitrSourceCluster: "Fortress_DB" });
+        expect(logical.error?.message).toMatch(/pitrSourceCluster: "Fortress_DB" is not a database cluster name; use the real name/);
+    });
+});
+
+describe("what the restore step restores", () => {
+    const restoreText = async (stack: "prod" | "dr", edit: Record<string, string>) => String(one(ok(await runStack(stack, stack, edit)), T.command, "restore").inputs.create);
+
+    it.each([
+        ["prod", {}, /fortress-backups --source auto --json --limit 1[\s\S]*fortress-restore --source auto --backup latest/],
+        ["prod", { restoreBackup: "20260203T090000Z-pre-v1.1.0" }, /fortress-restore --source auto --backup 20260203T090000Z-pre-v1\.1\.0 /],
+        ["prod", { restoreBackup: "before:2026-02-03T10:00:00+01:00" }, /fortress-restore --source auto --before 2026-02-03T09:00:00Z /],
+        ["prod", { restoreMode: "required" }, /^(?![\s\S]*fortress-backups --)[\s\S]*fortress-restore --source auto --backup latest/],
+        ["prod", { restoreMode: "off" }, /restore is off/],
+        ["dr", {}, /BACKUP_PREFIX=postgresql\/prod fortress-restore --source offsite --backup latest/],
+        ["dr", { restoreBackup: "before:2026-02-03T10:00:00Z" }, /fortress-restore --source offsite --before 2026-02-03T10:00:00Z /],
+        ["dr", { restoreMode: "if-empty" }, /fortress-backups --source offsite --json --limit 1/],
+    ] as const)("%s with %j", async (stack, edit, pattern) => {
+        expect(await restoreText(stack, edit)).toMatch(pattern);
+    });
+
+    it("rejects a backup choice that is neither latest, an id nor before:<time>", async () => {
+        const run = await runStack("prod", "prod", { restoreBackup: "yesterday" });
+        expect(run.error?.message).toMatch(/restoreBackup: "yesterday" is not a backup choice; use latest, a backup id/);
+    });
+});
+
+describe("secret config never shows up in an error", () => {
+    it.each([
+        ["ageIdentity", "AGE-SECRET-KEY-1TOOSHORTBUTSECRETISH"],
+        ["appEnv", '{"API_KEY": "it\'s-a-secret-value"}'],
+        ["appEnv", "{not json but sekrit-value"],
+    ])("%s: the message names the key, never the value", async (key, value) => {
+        const run = await runStack("prod", "prod", { [key]: value });
+        expect(run.registrations).toEqual([]);
+        expect(run.error?.message).toContain(`income-fortress:${key}:`);
+        for (const fragment of ["TOOSHORTBUTSECRETISH", "secret-value", "sekrit-value"]) expect(run.error?.message).not.toContain(fragment);
+    });
+});
