@@ -1,0 +1,159 @@
+// `npm run drill`: the quarterly DR drill on an ephemeral stack. See HELP below and
+// drill/orchestrate.ts. Needs the pulumi CLI and DigitalOcean credentials.
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { durationFlag, handleInterrupts, loadTargets, parseArgsError, runMain, stderrSink, UsageError } from "./cli-common";
+import { checkDrillStackName, composeDirectory, DrillConfigError, effective, parseStackFile, projectDefaults } from "./drill-config";
+import { sshHostProbe } from "./host-probe";
+import { runDrill } from "./orchestrate";
+import { abortableSleep, systemClock } from "./phases";
+import { utcStamp } from "./report";
+import { writeReport } from "./report-files";
+import { objectiveKeys } from "./targets";
+
+const PROG = "drill";
+
+export const HELP = `Usage: npm run drill -- [options]
+Summary: Rebuild the platform on an ephemeral stack, measure RTO and RPO, validate, destroy.
+
+Creates the stack drill-<UTC time> with the Pulumi Automation API from the DR stack's config
+(Pulumi.dr.yaml) plus drill overrides: its own drill-… hostname (never the public record),
+protect false, its own backup bucket. Runs pulumi up with live progress (each resource and
+its time), then validates: the health URL answers 200 over HTTPS, the compose services are
+healthy, the restored row counts equal the backup's manifest, the age of the backup used.
+RTO runs from the start to a healthy service; RPO is the restored backup's age at the start.
+The stack is always destroyed and removed, after a failure and after Ctrl-C too, unless --keep.
+
+Options:
+  --dr-stack NAME        stack whose config the drill copies (default dr)
+  --stack NAME           drill stack name (default drill-<UTC yyyymmdd-hhmmss>)
+  --keep                 keep the stack afterwards (destroy it yourself; the report says how)
+  --admin-cidr CIDR      also allow SSH from CIDR, e.g. this runner's 203.0.113.7/32
+                         (repeatable; the recovery chain and the validation use SSH)
+  --backup ID            restore this backup instead of the DR config's restoreBackup
+  --health-path PATH     health endpoint on the drill hostname (default /health)
+  --health-timeout D     how long to wait for a 200 after pulumi up (default 15m)
+  --compose-timeout D    how long to wait for healthy compose services (default 10m)
+  --target KEY=DURATION  tighten a target, e.g. api=2h, database=30m (repeatable; keys:
+                         ${objectiveKeys().join(", ")})
+  --targets FILE         JSON overrides: {"rto": {"api": "2h"}, "rpo": {"user-data": "30m"}}
+  --out DIR              report folder (default reports)
+  --work-dir DIR         folder with Pulumi.yaml (default: this repository)
+  --verbose              also print pulumi's own output
+  -h, --help             show this help
+
+Needs: the pulumi CLI on PATH, a state backend it is logged in to (PULUMI_ACCESS_TOKEN), and
+DIGITALOCEAN_TOKEN, SPACES_ACCESS_KEY_ID, SPACES_SECRET_ACCESS_KEY. Secrets of the DR stack
+are decrypted and set again on the drill stack.
+
+Exit codes: 0 every phase ok, every check passed, every measured target met; 1 a phase
+failed; 2 usage error or missing pulumi/credentials (nothing created); 3 a check failed or a
+target was missed; 5 the stack could not be destroyed (the report says how to remove it);
+130/143 interrupted (after destroying the stack).
+`;
+
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
+
+async function main(argv: string[]): Promise<number> {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: {
+                "dr-stack": { type: "string", default: "dr" },
+                stack: { type: "string" },
+                keep: { type: "boolean", default: false },
+                "admin-cidr": { type: "string", multiple: true, default: [] },
+                backup: { type: "string" },
+                "health-path": { type: "string", default: "/health" },
+                "health-timeout": { type: "string" },
+                "compose-timeout": { type: "string" },
+                target: { type: "string", multiple: true, default: [] },
+                targets: { type: "string" },
+                out: { type: "string", default: "reports" },
+                "work-dir": { type: "string", default: resolve(__dirname, "..") },
+                verbose: { type: "boolean", default: false },
+                help: { type: "boolean", short: "h", default: false },
+            },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (e) {
+        throw parseArgsError(e);
+    }
+    if (values.help) {
+        process.stdout.write(HELP);
+        return 0;
+    }
+    const stackName = values.stack ?? `drill-${utcStamp(Date.now())}`;
+    try {
+        checkDrillStackName(stackName);
+    } catch (e) {
+        if (e instanceof DrillConfigError) throw new UsageError(`--stack: ${e.message}`);
+        throw e;
+    }
+    for (const c of values["admin-cidr"]) if (!CIDR.test(c)) throw new UsageError(`--admin-cidr ${c}: not a CIDR such as 203.0.113.7/32 or 2001:db8::/48`);
+    if (!values["health-path"].startsWith("/")) throw new UsageError(`--health-path ${values["health-path"]}: must start with /`);
+    if (values.backup !== undefined && !/^(latest|\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?|before:.+)$/.test(values.backup)) {
+        throw new UsageError(`--backup ${values.backup}: use latest, a backup id such as 20261125T174500Z, or before:<ISO time>`);
+    }
+    const targets = loadTargets(values.target, values.targets);
+    const healthTimeoutMs = durationFlag("health-timeout", values["health-timeout"], 15 * 60);
+    const composeTimeoutMs = durationFlag("compose-timeout", values["compose-timeout"], 10 * 60);
+    const workDir = resolve(values["work-dir"]);
+
+    // The compose folder and the restore choice come from the DR config over Pulumi.yaml's
+    // defaults; preflight reports a missing or unreadable file properly, so fall back here.
+    let composeDir = "/opt/income-fortress/app/income-platform";
+    let restoreBackup = values.backup ?? "latest";
+    try {
+        const defaults = projectDefaults(readFileSync(join(workDir, "Pulumi.yaml"), "utf8"));
+        const drFile = join(workDir, `Pulumi.${values["dr-stack"]}.yaml`);
+        const dr = existsSync(drFile) ? parseStackFile(readFileSync(drFile, "utf8"), drFile) : {};
+        composeDir = composeDirectory(dr, defaults);
+        restoreBackup = values.backup ?? String(effective(dr, defaults, "restoreBackup") ?? "latest");
+    } catch {
+        // preflight names the problem
+    }
+
+    // Loaded only now: the Automation API is heavy, and --help or a usage error should be quick.
+    const { AutomationStackDriver } = await import("./automation-driver");
+    const driver = new AutomationStackDriver({
+        workDir,
+        drStack: values["dr-stack"],
+        overrides: { stackName, extraAdminCidrs: values["admin-cidr"], ...(values.backup !== undefined ? { restoreBackup: values.backup } : {}) },
+        ...(values.verbose ? { onOutput: (t: string) => process.stderr.write(t) } : {}),
+    });
+    const controller = new AbortController();
+    const unhook = handleInterrupts(PROG, controller, () => `the stack ${stackName}: destroy it with pulumi destroy --stack ${stackName} --yes && pulumi stack rm ${stackName} --yes`);
+    try {
+        const result = await runDrill(
+            {
+                targets,
+                keep: values.keep,
+                healthPath: values["health-path"],
+                healthTimeoutMs,
+                composeTimeoutMs,
+                pollIntervalMs: 10_000,
+                restoreBackup,
+                context: { "compose project": composeDir, "restore": restoreBackup },
+            },
+            {
+                driver,
+                probe: sshHostProbe({ user: "deployer", composeDir }),
+                clock: systemClock,
+                sleep: abortableSleep,
+                progress: stderrSink,
+                signal: controller.signal,
+                writeReport: (r) => writeReport(values.out, r),
+            },
+        );
+        if (result.files) process.stdout.write(`${result.files.json}\n${result.files.markdown}\n`);
+        return result.exitCode;
+    } finally {
+        unhook();
+    }
+}
+
+if (require.main === module) runMain(PROG, () => main(process.argv.slice(2)));

@@ -1,0 +1,139 @@
+// The drill stack's configuration: the DR stack's Pulumi.<dr>.yaml plus the drill overrides.
+// Pure (the texts are passed in), so the rules are unit-tested without a Pulumi CLI.
+//
+// Overrides, and why:
+//   hostname      drill-<timestamp>: the drill owns its own record and never the public one
+//                 (config/schema.ts enforces drill-… names for drill-* stacks).
+//   protect       false: a protected resource would stop the destroy.
+//   backupBucket  a name of its own: Spaces bucket names are global, and the DR stack's
+//                 bucket may exist already.
+//   dropletBackups false: nothing to keep from an ephemeral droplet.
+//   activeSite    removed: it is for the primary stack; a drill always points at itself.
+//   adminCidrs    plus --admin-cidr: the machine running the drill must reach SSH for the
+//                 recovery chain and the validation.
+import { parse as parseYaml } from "yaml";
+
+export const PROJECT = "income-fortress";
+
+const key = (k: string) => `${PROJECT}:${k}`;
+
+/** A stack config value: plain (string, number, boolean, list, object) or `{secure: ciphertext}`. */
+export type ConfigEntry = unknown;
+
+/** Config of a stack file, keyed `income-fortress:<key>` (or another namespace). */
+export type StackConfig = Record<string, ConfigEntry>;
+
+/** Parses a `Pulumi.<stack>.yaml` text and returns its `config` map. */
+export function parseStackFile(text: string, fileName: string): StackConfig {
+    let doc: unknown;
+    try {
+        doc = parseYaml(text);
+    } catch (e) {
+        throw new Error(`${fileName} is not valid YAML: ${(e as Error).message}`);
+    }
+    const config = (doc as { config?: unknown } | null)?.config;
+    if (config === undefined || config === null) return {};
+    if (typeof config !== "object" || Array.isArray(config)) throw new Error(`${fileName}: "config" must be a map of key: value`);
+    return config as StackConfig;
+}
+
+/** Project defaults from Pulumi.yaml's `config:` block, keyed `income-fortress:<key>`. */
+export function projectDefaults(pulumiYamlText: string): StackConfig {
+    const doc = parseYaml(pulumiYamlText) as { name?: string; config?: Record<string, unknown> } | null;
+    const out: StackConfig = {};
+    for (const [k, decl] of Object.entries(doc?.config ?? {})) {
+        if (decl && typeof decl === "object" && !Array.isArray(decl) && "default" in decl) out[k.includes(":") ? k : key(k)] = (decl as { default: unknown }).default;
+        else if (decl === null || typeof decl !== "object") out[k.includes(":") ? k : key(k)] = decl;
+    }
+    return out;
+}
+
+/** Whether a config value is an encrypted `{secure: …}` entry. */
+export function isSecure(v: ConfigEntry): v is { secure: string } {
+    return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string";
+}
+
+/** What the drill changes. */
+export interface DrillOverrides {
+    /** The drill stack's name: `drill-<UTC timestamp>`. */
+    stackName: string;
+    /** CIDRs added to adminCidrs (the drill machine's address). */
+    extraAdminCidrs: string[];
+    /** restoreBackup for the drill (`latest`, an id, or `before:<ISO>`); undefined keeps the DR config's. */
+    restoreBackup?: string;
+}
+
+/** The drill stack's config: plain values for the stack file, and the keys whose secret values must be copied. */
+export interface DrillConfig {
+    /** Plain values, typed as in YAML (lists stay lists). */
+    plain: StackConfig;
+    /** Keys that are `secure:` in the DR file: their decrypted values are set as secrets on the drill stack. */
+    secretKeys: string[];
+    /** What was changed, one line each, for the report. */
+    changes: string[];
+}
+
+/** Error in the drill's config; the message says what to fix. */
+export class DrillConfigError extends Error {}
+
+/** A valid drill stack name: `drill-` and 2-40 lowercase letters, digits and hyphens in all. */
+export function checkDrillStackName(name: string): void {
+    if (!/^drill-[a-z0-9-]{1,33}[a-z0-9]$/.test(name)) {
+        throw new DrillConfigError(`stack name "${name}" is not a drill name: use drill- plus lowercase letters, digits and hyphens (40 characters at most), such as drill-20260301-060000`);
+    }
+}
+
+/**
+ * Builds the drill stack's config from the DR stack's. Throws DrillConfigError when the base
+ * is not a dr stack, or when an override would leave the drill owning a non-drill record.
+ */
+export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverrides): DrillConfig {
+    checkDrillStackName(o.stackName);
+    const role = dr[key("role")];
+    if (role !== "dr") {
+        throw new DrillConfigError(`Pulumi.${drStackName}.yaml has role ${JSON.stringify(role ?? "primary")}; a drill copies the DR stack's config (role dr), never production's. Pass --dr-stack with the DR stack's name`);
+    }
+    const plain: StackConfig = {};
+    const secretKeys: string[] = [];
+    for (const [k, v] of Object.entries(dr)) {
+        if (isSecure(v)) secretKeys.push(k);
+        else plain[k] = v;
+    }
+    const changes: string[] = [];
+    const set = (k: string, v: ConfigEntry, why: string) => {
+        const before = dr[key(k)];
+        plain[key(k)] = v;
+        if (secretKeys.includes(key(k))) secretKeys.splice(secretKeys.indexOf(key(k)), 1);
+        changes.push(`${k}: ${JSON.stringify(before ?? null)} -> ${JSON.stringify(v)} (${why})`);
+    };
+    set("hostname", o.stackName, "the drill owns its own record, never the public one");
+    set("protect", false, "the drill must be destroyable");
+    set("backupBucket", `${PROJECT}-${o.stackName}-backups`, "Spaces bucket names are global");
+    set("dropletBackups", false, "nothing to keep from an ephemeral droplet");
+    if (key("activeSite") in plain) {
+        delete plain[key("activeSite")];
+        changes.push("activeSite: removed (only the primary stack points the public record elsewhere)");
+    }
+    if (o.extraAdminCidrs.length > 0) {
+        const current = plain[key("adminCidrs")];
+        const list = Array.isArray(current) ? current.map(String) : [];
+        set("adminCidrs", [...list, ...o.extraAdminCidrs.filter((c) => !list.includes(c))], "the drill machine must reach SSH");
+    }
+    if (o.restoreBackup !== undefined) set("restoreBackup", o.restoreBackup, "--backup");
+    if (key("isolate") in plain && plain[key("isolate")] === true) {
+        throw new DrillConfigError(`Pulumi.${drStackName}.yaml sets isolate true: a drill would close 80/443 and fail its health check. Unset isolate on the DR stack first`);
+    }
+    return { plain, secretKeys, changes };
+}
+
+/** A value from the stack config, else the project default. */
+export function effective(stack: StackConfig, defaults: StackConfig, k: string): unknown {
+    return stack[key(k)] ?? defaults[key(k)];
+}
+
+/** The compose project directory on the host: appDir/appComposeSubdir. */
+export function composeDirectory(stack: StackConfig, defaults: StackConfig): string {
+    const dir = String(effective(stack, defaults, "appDir") ?? "/opt/income-fortress/app").replace(/\/+$/, "");
+    const sub = String(effective(stack, defaults, "appComposeSubdir") ?? "").replace(/^\/+|\/+$/g, "");
+    return sub ? `${dir}/${sub}` : dir;
+}

@@ -1,0 +1,104 @@
+// `npm run rehearse`: the backup → offsite → restore → verify path on this machine, measured
+// against the plan's targets. See HELP below and drill/rehearse.ts.
+import { parseArgs } from "node:util";
+import { handleInterrupts, loadTargets, parseArgsError, runMain, stderrSink, UsageError } from "./cli-common";
+import { systemClock } from "./phases";
+import { writeReport } from "./report-files";
+import { parseDisasterAt, runRehearsal, type Dataset } from "./rehearse";
+import { objectiveKeys, parseDuration } from "./targets";
+
+const PROG = "rehearse";
+
+export const HELP = `Usage: npm run rehearse -- [options]
+Summary: Rehearse a database disaster on this machine and measure RTO and RPO.
+
+Starts a throwaway "production" PostgreSQL with sample data (or uses --database-url), a
+local S3 server with a primary and an offsite bucket, and runs the real host toolkit:
+fortress-backup (age-encrypted with a generated identity), then declares the disaster,
+stops production, starts a fresh "DR" PostgreSQL, fortress-restore from the OFFSITE bucket
+only, and fortress-verify. Every phase is timed; the report compares RTO and RPO with the
+plan's targets and records the checks (counts equal the manifest, sha256, encryption,
+contents identical to production). Everything it started is removed afterwards, also after
+Ctrl-C. Needs no cloud account.
+
+Options:
+  --database-url URL     back up this existing database instead (read only, never stopped)
+  --dataset D            sample data for the throwaway production database: plan (the plan's
+                         users/portfolios/proposals/audit_log), pagila, both, or auto (default:
+                         plan, plus Pagila when ../shared/datasets/pagila or PAGILA_DIR exists)
+  --scale N              size of the plan dataset; 1 = 95,000 rows (default 1)
+  --disaster-at T        when the disaster strikes, for the RPO: an ISO time, or +DURATION
+                         after the backup's snapshot (+45m). Default: right after the backup
+  --target KEY=DURATION  tighten a target, e.g. database=30m, rpo.user-data=15m (repeatable;
+                         keys: ${objectiveKeys().join(", ")})
+  --targets FILE         JSON overrides: {"rto": {"database": "30m"}, "rpo": {"user-data": "15m"}}
+  --out DIR              report folder (default reports)
+  -h, --help             show this help
+
+Output: progress on stderr; the paths of reports/rehearsal-<UTC time>.json and .md on stdout.
+Needs: postgresql, postgresql-client, rclone, age, zstd, jq (Debian names), npm ci.
+
+Exit codes: 0 every phase ok, every check passed, every measured target met; 1 a phase
+failed; 2 usage error or a missing package; 3 a check failed or a target was missed;
+5 cleanup failed (leftover processes or folders); 130/143 interrupted (after cleanup).
+`;
+
+async function main(argv: string[]): Promise<number> {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: {
+                "database-url": { type: "string" },
+                dataset: { type: "string", default: "auto" },
+                scale: { type: "string", default: "1" },
+                "disaster-at": { type: "string" },
+                target: { type: "string", multiple: true, default: [] },
+                targets: { type: "string" },
+                out: { type: "string", default: "reports" },
+                help: { type: "boolean", short: "h", default: false },
+            },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (e) {
+        throw parseArgsError(e);
+    }
+    if (values.help) {
+        process.stdout.write(HELP);
+        return 0;
+    }
+    const datasets: Dataset[] = ["auto", "plan", "pagila", "both"];
+    if (!datasets.includes(values.dataset as Dataset)) throw new UsageError(`--dataset ${values.dataset}: use one of ${datasets.join(", ")}`);
+    const scale = Number(values.scale);
+    if (!Number.isFinite(scale) || scale <= 0 || scale > 200) throw new UsageError(`--scale ${values.scale}: use a number above 0 and up to 200 (1 = 95,000 rows)`);
+    if (values["database-url"] !== undefined && values.dataset !== "auto") throw new UsageError("--dataset loads a throwaway production database; it cannot be combined with --database-url");
+    const targets = loadTargets(values.target, values.targets);
+    let disasterAt;
+    try {
+        disasterAt = values["disaster-at"] === undefined ? undefined : parseDisasterAt(values["disaster-at"], Date.now(), parseDuration);
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+
+    const controller = new AbortController();
+    const unhook = handleInterrupts(PROG, controller, () => "throwaway PostgreSQL clusters and s3rver running, and fortress-* folders in the temp folder");
+    try {
+        const result = await runRehearsal(
+            {
+                ...(values["database-url"] !== undefined ? { databaseUrl: values["database-url"] } : {}),
+                dataset: values.dataset as Dataset,
+                scale,
+                ...(disasterAt ? { disasterAt } : {}),
+                targets,
+            },
+            { clock: systemClock, progress: stderrSink, signal: controller.signal, writeReport: (r) => writeReport(values.out, r) },
+        );
+        if (result.files) process.stdout.write(`${result.files.json}\n${result.files.markdown}\n`);
+        return result.exitCode;
+    } finally {
+        unhook();
+    }
+}
+
+if (require.main === module) runMain(PROG, () => main(process.argv.slice(2)));

@@ -1,0 +1,77 @@
+// The two entry points as a user runs them (node + ts-node, as `npm run drill|rehearse`):
+// --help, usage errors, and the drill's up-front check for the pulumi CLI. No services.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(__dirname, "../..");
+const scratch = mkdtempSync(join(tmpdir(), "drill-cli-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs drill/<entry>.ts with a minimal environment (no pulumi, no credentials). */
+function cli(entry: "drill-cli" | "rehearse-cli", args: string[], env: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "drill", `${entry}.ts`), ...args], {
+        cwd: ROOT,
+        env: { PATH: join(scratch, "no-such-dir"), HOME: scratch, TMPDIR: tmpdir(), ...env },
+        encoding: "utf8",
+        timeout: 60_000,
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npm run drill", () => {
+    it("--help prints the usage, the options and the exit codes", () => {
+        const r = cli("drill-cli", ["--help"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^Usage: npm run drill -- \[options\]/);
+        for (const opt of ["--keep", "--dr-stack", "--admin-cidr", "--target KEY=DURATION", "--targets FILE", "--out DIR"]) expect(r.stdout).toContain(opt);
+        expect(r.stdout).toContain("Exit codes: 0");
+    });
+
+    it("fails up front with exit 2 and says how to install pulumi when it is missing", () => {
+        const r = cli("drill-cli", ["--out", join(scratch, "reports")], { DIGITALOCEAN_TOKEN: "x", SPACES_ACCESS_KEY_ID: "x", SPACES_SECRET_ACCESS_KEY: "x" });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/^drill: error: the Pulumi CLI \(pulumi\) is not installed or not on PATH: install it .*\n$/);
+        expect(r.stdout).toBe("");
+    });
+
+    it.each([
+        [["--stack", "prod"], /--stack: stack name "prod" is not a drill name/],
+        [["--admin-cidr", "everyone"], /--admin-cidr everyone: not a CIDR/],
+        [["--target", "api=9h"], /9 hours is beyond the plan's maximum acceptable for API \(Complete Outage\) \(8 hours\)/],
+        [["--health-timeout", "soon"], /--health-timeout soon: not a duration/],
+        [["--backup", "yesterday"], /--backup yesterday: use latest, a backup id/],
+        [["--bogus"], /Unknown option '--bogus'/],
+        [["extra"], /Unexpected argument 'extra'/],
+    ])("%j is a usage error (exit 2, one line, points at --help)", (args, message) => {
+        const r = cli("drill-cli", args);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toContain("(see drill --help)");
+    });
+});
+
+describe("npm run rehearse", () => {
+    it("--help prints the usage and the exit codes", () => {
+        const r = cli("rehearse-cli", ["-h"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^Usage: npm run rehearse -- \[options\]/);
+        for (const opt of ["--database-url URL", "--dataset D", "--disaster-at T", "--target KEY=DURATION", "--out DIR"]) expect(r.stdout).toContain(opt);
+    });
+
+    it.each([
+        [["--scale", "0"], /--scale 0: use a number above 0/],
+        [["--dataset", "huge"], /--dataset huge: use one of auto, plan, pagila, both/],
+        [["--target", "bogus=1h"], /"bogus" is not an objective of the plan; use one of rto\.api/],
+        [["--targets", "/no/such/file.json"], /--targets \/no\/such\/file\.json: cannot read it \(ENOENT\)/],
+        [["--disaster-at", "2001-01-01T00:00:00Z"], /is in the past/],
+        [["--database-url", "postgresql://x@127.0.0.1/db", "--dataset", "plan"], /cannot be combined with --database-url/],
+    ])("%j is a usage error", (args, message) => {
+        const r = cli("rehearse-cli", args);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+    });
+});
