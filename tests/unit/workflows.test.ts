@@ -141,15 +141,17 @@ describe("drill.yml", () => {
         expect(upload?.with?.path).toBe("reports/");
     });
 
-    test("passes --keep only when asked", () => {
+    test("opens SSH to the runner's address, and passes --keep only when asked", () => {
         const run = steps.find((s) => s.run?.includes("npm run drill"))!.run!;
+        // curl is a shell function here: the test never leaves the machine.
+        const stubCurl = "curl() { echo 203.0.113.7; }\n";
         const argsFor = (keep: string) => {
-            const r = spawnSync("bash", ["-c", run.replace("npm run drill --", "printf '<%s>' ")], { env: { ...process.env, KEEP: keep }, encoding: "utf8" });
+            const r = spawnSync("bash", ["-c", stubCurl + run.replace("npm run drill --", "printf '<%s>' ")], { env: { ...process.env, KEEP: keep }, encoding: "utf8" });
             return r.stdout;
         };
-        expect(argsFor("true")).toBe("<--keep>");
-        expect(argsFor("false")).toBe("<>");
-        expect(argsFor("")).toBe("<>");
+        expect(argsFor("true")).toBe("<--admin-cidr><203.0.113.7/32><--keep>");
+        expect(argsFor("false")).toBe("<--admin-cidr><203.0.113.7/32>");
+        expect(argsFor("")).toBe("<--admin-cidr><203.0.113.7/32>");
     });
 
     describe("the report check", () => {
