@@ -39,6 +39,19 @@ if (cfg.backup.ageRecipients.length > 0 && cfg.recovery.ageIdentity === "") {
     );
 }
 
+if (cfg.monitoring.enabled && cfg.recovery.tls.email === "") {
+    pulumi.log.warn(
+        `monitoring checks https://${cfg.dns.fqdn}${cfg.monitoring.healthPath}, but tlsEmail is not set, so this stack requests no certificate: ` +
+            `unless the app serves its own, the uptime check fails and pages. Set it with: pulumi config set tlsEmail ops@incomefortress.com`,
+    );
+}
+if (cfg.backup.heartbeatUrl === "") {
+    pulumi.log.warn(
+        `backupHeartbeatUrl is not set, so nobody is told when backups stop (DigitalOcean has no dead-man's switch). ` +
+            `Create a check at a heartbeat service whose period is the backup schedule (${cfg.backup.schedule}) plus one more period of grace, then set: pulumi config set --secret backupHeartbeatUrl https://hc-ping.com/<uuid>`,
+    );
+}
+
 const platform = new Platform("fortress", args);
 
 export const environment = cfg.stack;

@@ -13,6 +13,8 @@ import { spacesEndpoint } from "../config/regions";
 import { Database } from "./database";
 import { Dns } from "./dns";
 import { Host } from "./host";
+import { Monitoring } from "./monitoring";
+import type { MonitorWindow } from "./monitoring-rules";
 import { Network } from "./network";
 import { Project } from "./project";
 import { Recovery } from "./recovery";
@@ -141,6 +143,28 @@ export interface PlatformArgs {
         appEnv: Record<string, string>;
         /** Let's Encrypt for the stack's record: ACME e-mail (empty: no certificate) and the compose service on port 80. */
         tls: { email: string; proxyService: string };
+        /**
+         * Dead-man's-switch ping URL (secret) that fortress-heartbeat calls after each backup,
+         * delivered in credentials.env. Empty or undefined: no heartbeat.
+         */
+        backupHeartbeatUrl?: string;
+    };
+    /**
+     * DigitalOcean monitoring: an uptime check on https://<hostname>.<domain><healthPath>
+     * and CPU, memory and disk alerts on the droplets carrying the host tag. Undefined:
+     * no monitoring resources.
+     */
+    monitoring?: {
+        /** Path of the public health endpoint, e.g. `/health`. */
+        healthPath: string;
+        /** E-mail addresses told when an alert fires (verified on the DigitalOcean team). */
+        emails: string[];
+        /** Slack channel and its incoming-webhook URL (secret). Undefined: no Slack. */
+        slack?: { webhookUrl: string; channel: string };
+        /** Percent thresholds of the droplet alerts. */
+        thresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number };
+        /** How long a droplet metric must stay above its threshold: `5m`, `10m`, `30m` or `1h`. */
+        window: MonitorWindow;
     };
 }
 
@@ -201,6 +225,8 @@ export class Platform extends pulumi.ComponentResource {
     readonly project: Project;
     /** The recovery chain: boot, secrets, database access, restore, migrate, compose, health. */
     readonly recovery: Recovery;
+    /** Uptime check and droplet alerts; undefined when monitoring is off. */
+    readonly monitoring?: Monitoring;
     /** The generated keypair the recovery chain logs in with; rotates with credentialsEpoch. */
     readonly deployKey: tls.PrivateKey;
     /** The cluster the app uses (the point-in-time fork when there is one). */
@@ -405,6 +431,7 @@ export class Platform extends pulumi.ComponentResource {
                     databaseUrl: this.database.databaseUrl,
                     spacesAccessKeyId: this.storage.accessKeyId,
                     spacesSecretAccessKey: this.storage.secretAccessKey,
+                    ...(args.recovery.backupHeartbeatUrl ? { backupHeartbeatUrl: pulumi.secret(args.recovery.backupHeartbeatUrl) } : {}),
                 },
                 ...(args.recovery.ageIdentity ? { ageIdentity: pulumi.secret(args.recovery.ageIdentity) } : {}),
                 database: {
@@ -432,6 +459,32 @@ export class Platform extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        if (args.monitoring) {
+            const m = args.monitoring;
+            // The checks start once the health gate has passed for the first time, so a
+            // first deploy (or a drill) does not page anyone while the droplet boots and
+            // restores. dependsOn on a component is not passed on to its children, but a
+            // transformation is: it adds the dependency to every resource inside.
+            const healthGate = this.recovery.steps.health;
+            const afterHealthGate: pulumi.ResourceTransformation = (t) => ({ props: t.props, opts: pulumi.mergeOptions(t.opts, { dependsOn: [healthGate] }) });
+            this.monitoring = new Monitoring(
+                `${name}-monitoring`,
+                {
+                    environment: env,
+                    // The tag, not the droplet id: a replacement droplet is watched with no change here.
+                    dropletTags: [this.hostTag.name],
+                    healthUrl: `https://${args.dns.hostname}.${args.dns.domain}${m.healthPath}`,
+                    thresholds: { ...m.thresholds },
+                    window: m.window,
+                    notifications: {
+                        emails: [...m.emails],
+                        ...(m.slack ? { slack: { webhookUrl: pulumi.secret(m.slack.webhookUrl), channel: m.slack.channel } } : {}),
+                    },
+                },
+                { parent: this, transformations: [afterHealthGate] },
+            );
+        }
 
         this.droplet = this.host.droplet;
         this.dropletId = this.host.dropletId;

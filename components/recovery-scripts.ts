@@ -133,6 +133,11 @@ export interface CredentialsValues {
     databaseUrl: string;
     spacesAccessKeyId: string;
     spacesSecretAccessKey: string;
+    /**
+     * Dead-man's-switch ping URL for fortress-heartbeat (a secret: whoever holds it can
+     * report a good backup). Empty or undefined: no BACKUP_HEARTBEAT_URL line.
+     */
+    backupHeartbeatUrl?: string;
 }
 
 /** The toolkit's secret settings ({@link CREDENTIALS_FILE}); backup.env holds the rest. */
@@ -142,6 +147,7 @@ export function credentialsFile(v: CredentialsValues): string {
             ["DATABASE_URL", v.databaseUrl],
             ["AWS_ACCESS_KEY_ID", v.spacesAccessKeyId],
             ["AWS_SECRET_ACCESS_KEY", v.spacesSecretAccessKey],
+            ...(v.backupHeartbeatUrl ? [["BACKUP_HEARTBEAT_URL", v.backupHeartbeatUrl] as const] : []),
         ],
         ["Written by pulumi (income-fortress recovery) for the fortress-* commands. Secrets: mode 600, root only."],
     );

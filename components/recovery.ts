@@ -96,6 +96,8 @@ export interface RecoveryArgs {
         databaseUrl: pulumi.Input<string>;
         spacesAccessKeyId: pulumi.Input<string>;
         spacesSecretAccessKey: pulumi.Input<string>;
+        /** Dead-man's-switch ping URL for fortress-heartbeat (secret). Default none: no BACKUP_HEARTBEAT_URL line. */
+        backupHeartbeatUrl?: pulumi.Input<string>;
     };
     /** age identity that decrypts backups (secret). Undefined: no identity file is written. */
     ageIdentity?: pulumi.Input<string>;
@@ -254,8 +256,10 @@ export class Recovery extends pulumi.ComponentResource {
             {
                 create: writeSecretFileScript({ path: CREDENTIALS_FILE, owner: "root:root", what: "the toolkit's credentials.env" }),
                 stdin: pulumi
-                    .all([args.credentials.databaseUrl, args.credentials.spacesAccessKeyId, args.credentials.spacesSecretAccessKey])
-                    .apply(([databaseUrl, spacesAccessKeyId, spacesSecretAccessKey]) => credentialsFile({ databaseUrl, spacesAccessKeyId, spacesSecretAccessKey })),
+                    .all([args.credentials.databaseUrl, args.credentials.spacesAccessKeyId, args.credentials.spacesSecretAccessKey, args.credentials.backupHeartbeatUrl ?? ""])
+                    .apply(([databaseUrl, spacesAccessKeyId, spacesSecretAccessKey, backupHeartbeatUrl]) =>
+                        credentialsFile({ databaseUrl, spacesAccessKeyId, spacesSecretAccessKey, backupHeartbeatUrl }),
+                    ),
                 triggers: [],
             },
             { dependsOn: [boot] },

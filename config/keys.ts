@@ -285,7 +285,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "healthUrl",
         type: "string",
         default: "http://localhost:8000/health",
-        description: "URL the health gate polls on the host after docker compose up -d until it answers 200.",
+        description:
+            "URL the recovery chain's health gate polls on the host itself after docker compose up -d, until it answers 200 (pulumi up fails otherwise). Not the public check: see healthPath.",
     },
     {
         name: "healthTimeoutSeconds",
@@ -352,6 +353,74 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "nginx",
         description: "The docker compose service that listens on port 80; certbot's renewals stop it for the seconds a challenge takes, then start it again.",
+    },
+    // Monitoring and alerts (components/monitoring.ts). alertSlackWebhookUrl and
+    // backupHeartbeatUrl are secrets: set them with --secret.
+    {
+        name: "monitoring",
+        type: "boolean",
+        default: true,
+        description:
+            "Create DigitalOcean monitoring: an uptime check on https://<hostname>.<domain><healthPath> (down, latency and certificate alerts) and droplet CPU, memory and disk alerts. True needs alertEmails or alertSlackWebhookUrl.",
+    },
+    {
+        name: "alertEmails",
+        type: "array",
+        default: [],
+        description: "E-mail addresses the alerts go to. DigitalOcean only mails addresses verified on the team that owns the droplet.",
+        example: '["oncall@incomefortress.com"]',
+    },
+    {
+        name: "alertSlackWebhookUrl",
+        type: "string",
+        default: "",
+        description:
+            "Secret (pulumi config set --secret): Slack incoming-webhook URL (https://hooks.slack.com/services/…) the alerts are posted to; needs alertSlackChannel. Empty: no Slack.",
+    },
+    {
+        name: "alertSlackChannel",
+        type: "string",
+        default: "",
+        description: "Slack channel alertSlackWebhookUrl posts to, such as #ops-alerts. Set both or neither.",
+        example: "'#ops-alerts'",
+    },
+    {
+        name: "alertCpuPercent",
+        type: "integer",
+        default: 80,
+        description: "CPU use (percent of all vCPUs) above which the droplet CPU alert fires, once it lasts alertWindow.",
+    },
+    {
+        name: "alertMemoryPercent",
+        type: "integer",
+        default: 85,
+        description: "Memory use (percent) above which the droplet memory alert fires, once it lasts alertWindow.",
+    },
+    {
+        name: "alertDiskPercent",
+        type: "integer",
+        default: 80,
+        description: "Root disk use (percent) above which the droplet disk alert fires, once it lasts alertWindow.",
+    },
+    {
+        name: "alertWindow",
+        type: "string",
+        default: "10m",
+        description: "How long a droplet metric must stay above its threshold before the alert fires: 5m, 10m, 30m or 1h.",
+    },
+    {
+        name: "healthPath",
+        type: "string",
+        default: "/health",
+        description:
+            "Path of the app's public health endpoint. DigitalOcean's uptime probes fetch https://<hostname>.<domain><healthPath> from outside; healthUrl is what the recovery gate polls on the host itself.",
+    },
+    {
+        name: "backupHeartbeatUrl",
+        type: "string",
+        default: "",
+        description:
+            "Secret (pulumi config set --secret): ping URL of a dead-man's-switch check (healthchecks.io style, such as https://hc-ping.com/<uuid>); the host pings it after every good backup and <url>/fail after a failed one, and the service alerts when pings stop. One check per stack. Empty: no heartbeat.",
     },
 ];
 

@@ -49,6 +49,18 @@ export function toPlatformArgs(config: FortressConfig, toolkitFiles: ToolkitFile
             ageIdentity: config.recovery.ageIdentity,
             appEnv: { ...config.recovery.appEnv },
             tls: { ...config.recovery.tls },
+            backupHeartbeatUrl: config.backup.heartbeatUrl,
         },
+        ...(config.monitoring.enabled
+            ? {
+                  monitoring: {
+                      healthPath: config.monitoring.healthPath,
+                      emails: [...config.monitoring.emails],
+                      ...(config.monitoring.slack ? { slack: { ...config.monitoring.slack } } : {}),
+                      thresholds: { ...config.monitoring.thresholds },
+                      window: config.monitoring.window,
+                  },
+              }
+            : {}),
     };
 }

@@ -4,6 +4,16 @@
 // complete list of problems, each naming the key, the bad value and what is allowed.
 import { z } from "zod";
 import { CONFIG_KEYS, PROJECT, configKey, rawDefault } from "./keys";
+import {
+    MONITOR_WINDOWS,
+    checkEmail,
+    checkOneOf,
+    checkPercent,
+    checkProbeUrl,
+    checkSlackChannel,
+    checkSlackWebhookUrl,
+    type MonitorWindow,
+} from "../components/monitoring-rules";
 import { GENERATED_APP_ENV, type RestoreMode } from "../components/recovery-scripts";
 import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
 import {
@@ -25,7 +35,9 @@ import {
     parseEmail,
     parseGitRef,
     parseGitUrl,
+    parseHealthPath,
     parseHealthUrl,
+    parseHeartbeatUrl,
     parseHostPath,
     parseHostname,
     parseImage,
@@ -107,7 +119,24 @@ export interface FortressConfig {
         /** Object prefix a restore reads from: own prefix (primary) or the primary stack's (dr). */
         restorePrefix: string;
     };
-    backup: { schedule: string; verifySchedule: string; ageRecipients: string[] };
+    backup: {
+        schedule: string;
+        verifySchedule: string;
+        ageRecipients: string[];
+        /** Secret dead-man's-switch ping URL the host calls after each backup; empty when not set. */
+        heartbeatUrl: string;
+    };
+    /** DigitalOcean uptime check and droplet alerts (components/monitoring.ts). */
+    monitoring: {
+        enabled: boolean;
+        /** Path of the public health endpoint; the uptime probes fetch https://<fqdn><healthPath>. */
+        healthPath: string;
+        emails: string[];
+        /** Slack target; the webhook URL is a secret. Undefined when not configured. */
+        slack?: { webhookUrl: string; channel: string };
+        thresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number };
+        window: MonitorWindow;
+    };
     app: { repoUrl: string; ref: string; dir: string; composeSubdir: string };
     /** The recovery chain (components/recovery.ts). */
     recovery: {
@@ -179,6 +208,34 @@ function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: st
 const bool = () => field(parseBoolean);
 const int = (min: number, max: number, why?: string) => field((raw) => parseInteger(raw, min, max, why));
 
+/**
+ * Adapts a check from components/monitoring-rules.ts, whose message starts with the field
+ * it is given, to a Check: the field is left empty because the config key already names it
+ * ("income-fortress:alertCpuPercent: is 150; use a number from 1 to 100 (percent)").
+ */
+function rule<T>(value: T, problem: string | undefined): Check<T> {
+    return problem === undefined ? { ok: true, value } : { ok: false, problem: problem.trimStart() };
+}
+
+/** A percent threshold of a droplet alert: a whole number, then the Monitoring component's own rule. */
+const percent = () =>
+    field((raw): Check<number> => {
+        if (!/^\s*-?\d+\s*$/.test(raw)) return { ok: false, problem: `${JSON.stringify(raw)} is not a whole number; use an integer from 1 to 100 (percent)` };
+        const n = Number(raw.trim());
+        return rule(n, checkPercent("", n));
+    });
+
+/** Alert e-mail addresses: each checked by the Monitoring component's rule, none twice. */
+const emailList = () =>
+    field((raw): Check<string[]> => {
+        const items = parseStringArray(raw);
+        if (!items.ok) return items;
+        const problems = items.value.map((e, i) => checkEmail(`item ${i}`, e)).filter((p): p is string => p !== undefined);
+        const twice = items.value.find((e, i) => items.value.indexOf(e) !== i);
+        if (twice !== undefined) problems.push(`${JSON.stringify(twice)} is listed twice; list each address once`);
+        return problems.length ? { ok: false, problem: problems.join("; ") } : { ok: true, value: items.value };
+    });
+
 // ---------------------------------------------------------------- the schema
 
 const fields = {
@@ -235,6 +292,17 @@ const fields = {
     drStack: field(parseStackReference),
     tlsEmail: field((raw) => (raw === "" ? { ok: true as const, value: "" } : parseEmail(raw))),
     tlsProxyService: field(parseComposeService),
+    monitoring: bool(),
+    alertEmails: emailList(),
+    // Secret: checkSlackWebhookUrl never repeats the URL in its message.
+    alertSlackWebhookUrl: optional((raw) => rule(raw, checkSlackWebhookUrl("", raw))),
+    alertSlackChannel: optional((raw) => rule(raw, checkSlackChannel("", raw))),
+    alertCpuPercent: percent(),
+    alertMemoryPercent: percent(),
+    alertDiskPercent: percent(),
+    alertWindow: field((raw) => rule(raw as MonitorWindow, checkOneOf("", raw, MONITOR_WINDOWS))),
+    healthPath: field(parseHealthPath),
+    backupHeartbeatUrl: field(parseHeartbeatUrl),
 };
 
 type Fields = z.output<z.ZodObject<typeof fields>>;
@@ -253,6 +321,8 @@ interface CrossRule {
 
 const derivedBackupBucket = (stack: string) => `${PROJECT}-${stack}-backups`;
 const derivedVaultBucket = (stack: string) => `${PROJECT}-${stack}-vault`;
+/** The public health URL DigitalOcean's uptime probes fetch (components/platform.ts builds the same). */
+const publicHealthUrl = (v: Pick<Fields, "hostname" | "domain" | "healthPath">) => `https://${v.hostname}.${v.domain}${v.healthPath}`;
 
 const CROSS_RULES: CrossRule[] = [
     {
@@ -335,6 +405,36 @@ const CROSS_RULES: CrossRule[] = [
             if (v.pitrBackupTime !== undefined && v.pitrSourceCluster === undefined) {
                 add("pitrBackupTime", `is set but pitrSourceCluster is not; name the cluster to fork: pulumi config set pitrSourceCluster "$(pulumi stack output databaseClusterName)"`);
             }
+        },
+    },
+    {
+        keys: ["monitoring", "alertEmails", "alertSlackWebhookUrl"],
+        check: (v, add) => {
+            if (v.monitoring && v.alertEmails.length === 0 && v.alertSlackWebhookUrl === undefined) {
+                add(
+                    "alertEmails",
+                    `is empty and alertSlackWebhookUrl is not set, so monitoring's alerts would reach nobody; run pulumi config set --path 'alertEmails[0]' oncall@incomefortress.com, ` +
+                        `or pulumi config set --secret alertSlackWebhookUrl https://hooks.slack.com/services/… with alertSlackChannel, or set monitoring false`,
+                );
+            }
+        },
+    },
+    {
+        keys: ["alertSlackWebhookUrl", "alertSlackChannel"],
+        check: (v, add) => {
+            if (v.alertSlackWebhookUrl !== undefined && v.alertSlackChannel === undefined) {
+                add("alertSlackChannel", `is not set, but alertSlackWebhookUrl is; name the channel the webhook posts to: pulumi config set alertSlackChannel '#ops-alerts'`);
+            } else if (v.alertSlackWebhookUrl === undefined && v.alertSlackChannel !== undefined) {
+                add("alertSlackWebhookUrl", `is not set, but alertSlackChannel is; set the channel's incoming webhook: pulumi config set --secret alertSlackWebhookUrl https://hooks.slack.com/services/…`);
+            }
+        },
+    },
+    {
+        keys: ["hostname", "domain", "healthPath"],
+        check: (v, add) => {
+            // The Monitoring component's own rule for the URL its uptime check fetches.
+            const problem = checkProbeUrl("", publicHealthUrl(v));
+            if (problem) add("healthPath", problem.trimStart());
         },
     },
     {
@@ -430,7 +530,17 @@ function resolve(v: Fields, stack: string): FortressConfig {
             backupPrefix: `postgresql/${stack}`,
             restorePrefix: `postgresql/${ownsVault ? stack : v.primaryStack}`,
         },
-        backup: { schedule: v.backupSchedule, verifySchedule: v.verifySchedule, ageRecipients: v.ageRecipients },
+        backup: { schedule: v.backupSchedule, verifySchedule: v.verifySchedule, ageRecipients: v.ageRecipients, heartbeatUrl: v.backupHeartbeatUrl },
+        monitoring: {
+            enabled: v.monitoring,
+            healthPath: v.healthPath,
+            emails: v.alertEmails,
+            ...(v.alertSlackWebhookUrl !== undefined && v.alertSlackChannel !== undefined
+                ? { slack: { webhookUrl: v.alertSlackWebhookUrl, channel: v.alertSlackChannel } }
+                : {}),
+            thresholds: { cpuPercent: v.alertCpuPercent, memoryPercent: v.alertMemoryPercent, diskPercent: v.alertDiskPercent },
+            window: v.alertWindow,
+        },
         app: { repoUrl: v.appRepoUrl, ref: v.appRef, dir: v.appDir, composeSubdir: v.appComposeSubdir },
         recovery: {
             restoreMode: v.restoreMode === "auto" ? (ownsVault ? "if-empty" : "required") : v.restoreMode,

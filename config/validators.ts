@@ -478,3 +478,41 @@ export function parseComposeService(raw: string): Check<string> {
     if (/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(raw)) return ok(raw);
     return fail(`${q(raw)} is not a compose service name; use the name of the service that listens on port 80 in docker-compose.yml, such as nginx`);
 }
+
+// ---------------------------------------------------------------- monitoring
+
+/**
+ * The path of the public health endpoint, appended to https://<hostname>.<domain>: a
+ * leading `/`, then printable ASCII without spaces, quotes, `\` or a `#` fragment.
+ */
+export function parseHealthPath(raw: string): Check<string> {
+    if (/^\/[\x21-\x7e]{0,511}$/.test(raw) && !/["'\\#<>`]/.test(raw)) return ok(raw);
+    return fail(`${q(raw)} is not a URL path; use a path that starts with /, without spaces, quotes or #, such as /health`);
+}
+
+/**
+ * The ping URL of a dead-man's-switch check (healthchecks.io, Cronitor, Dead Man's
+ * Snitch…), or empty. Secret: anyone holding it can report a good backup, so the value is
+ * never quoted back. https only (it must not travel in clear), no user:password@ part, no
+ * `#` fragment, and nothing the credentials file or curl's config syntax would read
+ * differently (quotes, `\`, spaces, non-ASCII).
+ */
+export function parseHeartbeatUrl(raw: string): Check<string> {
+    if (raw === "") return ok("");
+    const hint = "use the https ping URL of your heartbeat check, such as https://hc-ping.com/<uuid>, and set it with pulumi config set --secret backupHeartbeatUrl";
+    let url: URL | undefined;
+    try {
+        url = new URL(raw);
+    } catch {
+        url = undefined;
+    }
+    if (!url) return fail(`is not a URL; ${hint}`);
+    if (url.protocol !== "https:") return fail(`uses ${url.protocol.replace(":", "")}, not https, so the secret ping URL would travel in clear; ${hint}`);
+    if (url.username || url.password) return fail(`carries a user:password@ part; ${hint}`);
+    if (!url.hostname.includes(".")) return fail(`has no fully qualified host name; ${hint}`);
+    if (url.pathname.length <= 1 && url.search === "") return fail(`has no check id in its path; ${hint}`);
+    if (raw.length > 1000 || !/^[\x21-\x7e]+$/.test(raw) || /["'\\#`]/.test(raw)) {
+        return fail(`has spaces, quotes, a backslash, a # fragment or non-ASCII characters; ${hint}`);
+    }
+    return ok(raw);
+}

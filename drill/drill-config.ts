@@ -9,6 +9,10 @@
 //                 bucket may exist already.
 //   dropletBackups false: nothing to keep from an ephemeral droplet.
 //   activeSite    removed: it is for the primary stack; a drill always points at itself.
+//   monitoring    false: uptime checks and droplet alerts on an ephemeral stack would page
+//                 on-call for a drill; the drill validates health itself.
+//   backupHeartbeatUrl removed: it is the DR stack's dead-man's switch, and a drill host
+//                 pinging it would hide a silent DR backup.
 //   adminCidrs    plus --admin-cidr: the machine running the drill must reach SSH for the
 //                 recovery chain and the validation.
 import { parse as parseYaml } from "yaml";
@@ -110,6 +114,12 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     set("protect", false, "the drill must be destroyable");
     set("backupBucket", `${PROJECT}-${o.stackName}-backups`, "Spaces bucket names are global");
     set("dropletBackups", false, "nothing to keep from an ephemeral droplet");
+    set("monitoring", false, "a drill must not page on-call");
+    if (key("backupHeartbeatUrl") in dr) {
+        delete plain[key("backupHeartbeatUrl")];
+        if (secretKeys.includes(key("backupHeartbeatUrl"))) secretKeys.splice(secretKeys.indexOf(key("backupHeartbeatUrl")), 1);
+        changes.push("backupHeartbeatUrl: removed (the DR stack's dead-man's switch, not the drill's)");
+    }
     if (key("activeSite") in plain) {
         delete plain[key("activeSite")];
         changes.push("activeSite: removed (only the primary stack points the public record elsewhere)");

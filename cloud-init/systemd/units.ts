@@ -12,6 +12,9 @@ export const BACKUP_TIMER = "fortress-backup.timer";
 export const VERIFY_SERVICE = "fortress-verify.service";
 export const VERIFY_TIMER = "fortress-verify.timer";
 
+/** The command that reports each backup run to the stale-backup heartbeat (a dead-man's switch). */
+export const HEARTBEAT_COMMAND = "/usr/local/bin/fortress-heartbeat";
+
 /** Default backup schedule: hourly, the plan's RPO target for user data. */
 export const DEFAULT_BACKUP_SCHEDULE = "hourly";
 /** Default verify schedule: weekly, as the plan's restore test. */
@@ -26,6 +29,8 @@ interface ServiceSpec {
     /** Upper bound for one run, so a hung pg_dump or upload cannot block the next one forever. */
     timeoutStartSec: string;
     nice: number;
+    /** Run after the service stops, whatever the outcome (systemd sets $SERVICE_RESULT for it). */
+    execStopPost?: string;
 }
 
 function service(spec: ServiceSpec): string {
@@ -44,6 +49,7 @@ function service(spec: ServiceSpec): string {
         // No EnvironmentFile=: the toolkit reads backup.env and credentials.env itself
         // (environment first, then the files), so one parser decides what a line means.
         `ExecStart=${spec.execStart}`,
+        ...(spec.execStopPost ? [`ExecStopPost=${spec.execStopPost}`] : []),
         `TimeoutStartSec=${spec.timeoutStartSec}`,
         `Nice=${spec.nice}`,
         "IOSchedulingClass=best-effort",
@@ -103,6 +109,14 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
                 execStart: "/usr/local/bin/fortress-backup",
                 timeoutStartSec: "2h",
                 nice: 10,
+                // Every run, good or bad, is reported to the heartbeat: success pings keep the
+                // check up, anything else (failed, timed out, killed) pings <url>/fail. No
+                // ping at all (droplet gone, timer broken) is what the service alerts on.
+                // ExecStopPost= rather than ExecStartPost= plus an OnFailure= unit: it runs
+                // after failures and timeouts too, and one line covers both outcomes.
+                // The leading "-": an unreachable heartbeat service must not turn a good
+                // backup into a failed unit; the missing ping raises the alert instead.
+                execStopPost: `-${HEARTBEAT_COMMAND} service-result`,
             }),
         ),
         unit(

@@ -66,6 +66,73 @@ const CASES: BadCase[] = [
         edit: { region: "nyc4", dnsTtl: "5", postgresVersion: "11", adminCidrs: '["::/0"]' },
         expect: { region: /"nyc4"/, dnsTtl: /5 is out of range/, postgresVersion: /"11"/, adminCidrs: /"::\/0"/ },
     },
+    // Monitoring and the stale-backup heartbeat. Secret values (Slack webhook, heartbeat URL)
+    // must never be quoted back: the (?!…) lookaheads fail if the message contains them.
+    {
+        name: "monitoring on with no alert target",
+        stack: "prod",
+        from: "prod",
+        edit: { alertEmails: "[]" },
+        expect: { alertEmails: /is empty and alertSlackWebhookUrl is not set, so monitoring's alerts would reach nobody; run pulumi config set --path 'alertEmails\[0\]' oncall@incomefortress\.com, or pulumi config set --secret alertSlackWebhookUrl .* with alertSlackChannel, or set monitoring false/ },
+    },
+    { name: "alert threshold over 100 percent", stack: "prod", from: "prod", edit: { alertCpuPercent: "150" }, expect: { alertCpuPercent: /is 150; use a number from 1 to 100 \(percent\)/ } },
+    { name: "alert threshold of zero", stack: "dr", from: "dr", edit: { alertMemoryPercent: "0" }, expect: { alertMemoryPercent: /is 0; use a number from 1 to 100/ } },
+    { name: "alert threshold not a number", stack: "prod", from: "prod", edit: { alertDiskPercent: "eighty" }, expect: { alertDiskPercent: /"eighty" is not a whole number; use an integer from 1 to 100/ } },
+    { name: "alert window DigitalOcean does not offer", stack: "dr", from: "dr", edit: { alertWindow: "2m" }, expect: { alertWindow: /is "2m"; use one of: 5m, 10m, 30m, 1h/ } },
+    { name: "alert e-mail that is not an address", stack: "prod", from: "prod", edit: { alertEmails: '["oncall@incomefortress.com","pagerduty"]' }, expect: { alertEmails: /item 1 is "pagerduty"; use an e-mail address/ } },
+    { name: "the same alert e-mail twice", stack: "prod", from: "prod", edit: { alertEmails: '["oncall@incomefortress.com","oncall@incomefortress.com"]' }, expect: { alertEmails: /"oncall@incomefortress\.com" is listed twice; list each address once/ } },
+    {
+        name: "Slack webhook on another host",
+        stack: "prod",
+        from: "prod",
+        edit: { alertSlackWebhookUrl: "https://hooks.example.com/services/T0X/B0X/leakedtoken", alertSlackChannel: "#ops-alerts" },
+        expect: { alertSlackWebhookUrl: /^(?!.*leakedtoken).*points at "hooks\.example\.com", not hooks\.slack\.com; use the https:\/\/hooks\.slack\.com\/services\/… URL/ },
+    },
+    {
+        name: "Slack webhook over plain http",
+        stack: "prod",
+        from: "prod",
+        edit: { alertSlackWebhookUrl: "http://hooks.slack.com/services/T0X/B0X/leakedtoken", alertSlackChannel: "#ops-alerts" },
+        expect: { alertSlackWebhookUrl: /^(?!.*leakedtoken).*uses http, not https/ },
+    },
+    {
+        name: "Slack webhook without a channel",
+        stack: "dr",
+        from: "dr",
+        edit: { alertSlackWebhookUrl: "https://hooks.slack.com/services/T0X/B0X/leakedtoken" },
+        expect: { alertSlackChannel: /^(?!.*leakedtoken).*is not set, but alertSlackWebhookUrl is; .*pulumi config set alertSlackChannel '#ops-alerts'/ },
+    },
+    { name: "Slack channel without a webhook", stack: "prod", from: "prod", edit: { alertSlackChannel: "#ops-alerts" }, expect: { alertSlackWebhookUrl: /is not set, but alertSlackChannel is; .*pulumi config set --secret alertSlackWebhookUrl/ } },
+    {
+        name: "Slack channel with a space",
+        stack: "prod",
+        from: "prod",
+        edit: { alertSlackWebhookUrl: "https://hooks.slack.com/services/T0X/B0X/leakedtoken", alertSlackChannel: "ops alerts" },
+        expect: { alertSlackChannel: /is "ops alerts"; use a Slack channel name such as #ops-alerts/ },
+    },
+    { name: "health path without a leading slash", stack: "prod", from: "prod", edit: { healthPath: "health" }, expect: { healthPath: /"health" is not a URL path; use a path that starts with \/.*such as \/health/ } },
+    { name: "health path with a space", stack: "dr", from: "dr", edit: { healthPath: "/health check" }, expect: { healthPath: /"\/health check" is not a URL path/ } },
+    {
+        name: "heartbeat URL over plain http",
+        stack: "prod",
+        from: "prod",
+        edit: { backupHeartbeatUrl: "http://hc-ping.com/0f3c1d52-5b8e-4d7a-9c51-2f6a0b7e9d41" },
+        expect: { backupHeartbeatUrl: /^(?!.*0f3c1d52).*uses http, not https, so the secret ping URL would travel in clear; .*pulumi config set --secret backupHeartbeatUrl/ },
+    },
+    {
+        name: "heartbeat URL without a check id",
+        stack: "dr",
+        from: "dr",
+        edit: { backupHeartbeatUrl: "https://hc-ping.com/" },
+        expect: { backupHeartbeatUrl: /has no check id in its path; use the https ping URL of your heartbeat check/ },
+    },
+    {
+        name: "heartbeat URL with a quote the credentials file cannot carry",
+        stack: "prod",
+        from: "prod",
+        edit: { backupHeartbeatUrl: "https://hc-ping.com/0f3c1d52-5b8e'x" },
+        expect: { backupHeartbeatUrl: /^(?!.*0f3c1d52).*has spaces, quotes, a backslash/ },
+    },
 ];
 
 function editedConfig(c: BadCase): Record<string, string> {

@@ -417,3 +417,20 @@ describe("renderUserData: size", () => {
         expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, noise] }))).toThrow(/even with the toolkit gzip-compressed, above the 65536-byte limit/);
     });
 });
+
+describe("renderUserData: the stale-backup heartbeat", () => {
+    it("installs fortress-heartbeat as an executable beside the toolkit, and the backup unit runs it", () => {
+        const toolkit = loadToolkitFiles();
+        const heartbeat = toolkit.find((f) => f.path === "/usr/local/bin/fortress-heartbeat");
+        expect(heartbeat?.permissions).toBe("0755");
+        expect(heartbeat?.content.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+        expect(heartbeat?.content).toMatch(/^# Usage: fortress-heartbeat /m);
+        expect(heartbeat?.content).toContain("set -euo pipefail");
+        const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
+        expect(Buffer.byteLength(text, "utf8")).toBeLessThan(USER_DATA_LIMIT_BYTES);
+        const doc = parse(text) as { write_files: WriteFileEntry[] };
+        expect(decoded(fileAt(doc, "/usr/local/bin/fortress-heartbeat"))).toBe(heartbeat?.content);
+        expect(fileAt(doc, "/usr/local/bin/fortress-heartbeat").permissions).toBe("0755");
+        expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toMatch(/^ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat service-result$/m);
+    });
+});

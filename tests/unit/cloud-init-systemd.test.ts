@@ -6,6 +6,7 @@ import {
     BACKUP_TIMER,
     CREDENTIALS_FILE,
     fortressUnits,
+    HEARTBEAT_COMMAND,
     onCalendarOf,
     VERIFY_SERVICE,
     VERIFY_TIMER,
@@ -83,5 +84,34 @@ describe("fortressUnits", () => {
         const delay = Number(/^(\d+)min$/.exec(t.parsed.get("Timer")?.get("RandomizedDelaySec")?.[0] ?? "")?.[1]);
         expect(delay).toBeGreaterThan(0);
         expect(delay).toBeLessThanOrEqual(5);
+    });
+});
+
+describe("the stale-backup heartbeat", () => {
+    const units = fortressUnits({ backup: "hourly", verify: "weekly" });
+
+    it("fortress-backup.service reports every run, good or bad, to fortress-heartbeat after it stops", () => {
+        const service = unitByName(units, BACKUP_SERVICE).parsed.get("Service");
+        // ExecStopPost= runs after success, failure and timeout alike; systemd hands it $SERVICE_RESULT.
+        expect(service?.get("ExecStopPost")).toEqual([`-${HEARTBEAT_COMMAND} service-result`]);
+        expect(HEARTBEAT_COMMAND).toBe("/usr/local/bin/fortress-heartbeat");
+        // The backup itself is still the only ExecStart, and nothing else is chained to it.
+        expect(service?.get("ExecStart")).toEqual(["/usr/local/bin/fortress-backup"]);
+        expect(service?.get("ExecStartPost")).toBeUndefined();
+    });
+
+    it("an unreachable heartbeat service cannot fail the backup unit (the '-' prefix)", () => {
+        const line = unitByName(units, BACKUP_SERVICE).parsed.get("Service")?.get("ExecStopPost")?.[0] ?? "";
+        expect(line.startsWith("-/")).toBe(true);
+    });
+
+    it("only the backup pings: the weekly verify is not what the heartbeat check measures", () => {
+        for (const name of [VERIFY_SERVICE, BACKUP_TIMER, VERIFY_TIMER]) {
+            expect(unitByName(units, name).content, name).not.toContain("fortress-heartbeat");
+        }
+    });
+
+    it("still skips (not fails) a run before credentials.env exists, so no ping claims a backup that never ran", () => {
+        expect(unitByName(units, BACKUP_SERVICE).parsed.get("Unit")?.get("ConditionPathExists")).toEqual([CREDENTIALS_FILE]);
     });
 });

@@ -40,7 +40,8 @@ describe("config/keys.ts and the schema", () => {
     });
 
     it("every default passes the schema's own validation", () => {
-        // Only the required keys get values here; every other key runs on its default.
+        // Only the required keys get values here, plus the one alert target that monitoring
+        // (on by default) needs; every other key runs on its default.
         const required = CONFIG_KEYS.filter((k) => k.default === undefined).map((k) => k.name);
         expect(required.sort()).toEqual(["adminCidrs", "deployerPublicKeys", "domain", "hostname", "sshKeyFingerprints"]);
         const r = parseConfig(
@@ -50,6 +51,7 @@ describe("config/keys.ts and the schema", () => {
                 adminCidrs: '["203.0.113.0/24"]',
                 sshKeyFingerprints: '["1234"]',
                 deployerPublicKeys: JSON.stringify(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL a@b"]),
+                alertEmails: '["oncall@incomefortress.com"]',
             },
             "prod",
         );

@@ -5,13 +5,14 @@ import { formatProblems, parseConfig, withDefaults, type ConfigProblem, type For
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com";
 
-/** The minimum a primary stack must set; everything else comes from the defaults. */
+/** The minimum a primary stack must set (with monitoring on by default, an alert target); everything else comes from the defaults. */
 const PRIMARY: Record<string, string> = {
     domain: "incomefortress.com",
     hostname: "api",
     adminCidrs: '["203.0.113.0/24"]',
     sshKeyFingerprints: '["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]',
     deployerPublicKeys: JSON.stringify([KEY]),
+    alertEmails: '["oncall@incomefortress.com"]',
 };
 
 const DR: Record<string, string> = {

@@ -52,6 +52,14 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
         expect(cfg.changes.some((c) => c.startsWith("hostname: \"api-dr\" -> \"drill-20260301-060000\""))).toBe(true);
     });
 
+    it("never pages on-call and never pings the DR stack's backup heartbeat", () => {
+        expect(cfg.plain[`${P}monitoring`]).toBe(false);
+        const withHeartbeat = { ...dr, [`${P}backupHeartbeatUrl`]: { secure: "v1:hb" } };
+        const c = drillConfig(withHeartbeat, "dr", { stackName: "drill-x2", extraAdminCidrs: [] });
+        expect(c.secretKeys).not.toContain(`${P}backupHeartbeatUrl`);
+        expect(c.plain).not.toHaveProperty(`${P}backupHeartbeatUrl`);
+    });
+
     it("collects secure values to copy as secrets instead of copying ciphertext", () => {
         const withSecret = { ...dr, [`${P}ageIdentity`]: { secure: "v1:abc" }, [`${P}hostname`]: { secure: "v1:x" } };
         const c = drillConfig(withSecret, "dr", { stackName: "drill-x1", extraAdminCidrs: [], restoreBackup: "20260301T052000Z" });

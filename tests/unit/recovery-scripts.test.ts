@@ -290,3 +290,23 @@ describe("tls", () => {
         expect(() => tlsScript({ ...t, ...bad })).toThrow(pattern);
     });
 });
+
+describe("credentials.env: the stale-backup heartbeat", () => {
+    const base = { databaseUrl: "postgresql://u:pw@h:25060/db?sslmode=require", spacesAccessKeyId: "DO00ABCDEFGHIJKLMNOP", spacesSecretAccessKey: "s3cr3t/with+chars=" };
+    const keysOf = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split("=")[0]);
+
+    it("adds BACKUP_HEARTBEAT_URL last, single-quoted, when a heartbeat URL is set", () => {
+        const url = "https://hc-ping.com/0f3c1d52-5b8e-4d7a-9c51-2f6a0b7e9d41";
+        const text = credentialsFile({ ...base, backupHeartbeatUrl: url });
+        expect(keysOf(text)).toEqual(["DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "BACKUP_HEARTBEAT_URL"]);
+        expect(text).toContain(`\nBACKUP_HEARTBEAT_URL='${url}'\n`);
+    });
+
+    it.each([["undefined", undefined], ["empty", ""]])("writes no BACKUP_HEARTBEAT_URL line when it is %s", (_what, url) => {
+        expect(keysOf(credentialsFile({ ...base, backupHeartbeatUrl: url }))).toEqual(["DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    });
+
+    it("refuses a URL the single quotes cannot carry, rather than write a file the toolkit would misread", () => {
+        expect(() => credentialsFile({ ...base, backupHeartbeatUrl: "https://hc-ping.com/it's" })).toThrow(/BACKUP_HEARTBEAT_URL/);
+    });
+});
