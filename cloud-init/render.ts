@@ -111,7 +111,7 @@ export const PGDG_APT_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF
 export const APT_KEYSERVER = "hkps://keyserver.ubuntu.com";
 
 /** Commands the timers run; the toolkit must provide them. */
-const REQUIRED_TOOLKIT_PATHS = ["/usr/local/bin/fortress-backup", "/usr/local/bin/fortress-verify"];
+const REQUIRED_TOOLKIT_PATHS = ["/usr/local/bin/fortress-backup", "/usr/local/bin/fortress-verify", "/usr/local/bin/fortress-heartbeat"];
 
 /** Checks the toolkit file list: safe absolute paths, octal modes, no duplicates, the timer targets present. */
 export function validateToolkitFiles(files: readonly ToolkitFile[]): string[] {

@@ -31,6 +31,7 @@ const AGE_B = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
 const FAKE_TOOLKIT: ToolkitFile[] = [
     { path: "/usr/local/bin/fortress-backup", content: "#!/usr/bin/env bash\nset -euo pipefail\necho backup\n", permissions: "0755" },
     { path: "/usr/local/bin/fortress-verify", content: "#!/usr/bin/env bash\nset -euo pipefail\necho verify\n", permissions: "0755" },
+    { path: "/usr/local/bin/fortress-heartbeat", content: "#!/usr/bin/env bash\nset -euo pipefail\necho heartbeat\n", permissions: "0755" },
     { path: "/usr/local/lib/fortress/common.sh", content: "# shellcheck shell=bash\ndie() { echo \"$*\" >&2; exit 1; }\n", permissions: "0644" },
 ];
 

@@ -10,6 +10,7 @@ import { rawStackConfig } from "../stack/harness";
 const TOOLKIT = [
     { path: "/usr/local/bin/fortress-backup", content: "#!/usr/bin/env bash\n", permissions: "0755" },
     { path: "/usr/local/bin/fortress-verify", content: "#!/usr/bin/env bash\n", permissions: "0755" },
+    { path: "/usr/local/bin/fortress-heartbeat", content: "#!/usr/bin/env bash\n", permissions: "0755" },
 ];
 
 function stackConfig(stack: string): FortressConfig {
