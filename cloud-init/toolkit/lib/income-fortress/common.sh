@@ -30,6 +30,7 @@ readonly FORTRESS_SETTING_KEYS=(
     BACKUP_OFFSITE_ACCESS_KEY_ID BACKUP_OFFSITE_SECRET_ACCESS_KEY
     BACKUP_AGE_RECIPIENTS BACKUP_AGE_IDENTITY_FILE
     BACKUP_ZSTD_LEVEL FORTRESS_RESTORE_JOBS FORTRESS_STATUS_MAX_AGE
+    BACKUP_HEARTBEAT_URL
 )
 
 # Debian package that provides each command we may need, for the "missing command" error.
@@ -262,7 +263,7 @@ human_bytes() {
 # Private scratch space
 
 # init_workdir: create a private temporary directory ($WORK_DIR) removed on exit. Big
-# restores need room for the object and the decompressed dump: point TMPDIR at a roomy disk.
+# restores need room for the decompressed dump: point TMPDIR at a roomy disk.
 init_workdir() {
     umask 077
     WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$PROG.XXXXXXXX") ||
@@ -575,6 +576,19 @@ compare_counts() {
         $want | to_entries[]
         | select(.value != ($got[.key] // null))
         | "\(.key): expected \(.value), got \($got[.key] // "no table")"'
+}
+
+# sha256_stdin: the sha256 of stdin, printed as "<hex> ..." (first field). OpenSSL's
+# implementation uses the CPU's SHA instructions where it has them and was about 4x faster
+# than coreutils' sha256sum on the bench machine (0.10 s against 0.39 s for 138 MB), time
+# that the backup and restore streams otherwise share with zstd on a small droplet.
+# sha256sum (coreutils, always there) is the fallback.
+sha256_stdin() {
+    if command -v openssl >/dev/null 2>&1; then
+        openssl dgst -sha256 -r
+    else
+        sha256sum
+    fi
 }
 
 # Positive integer check for options such as --jobs.
