@@ -1,0 +1,83 @@
+// `npm run rto` on the real DR stack (index.ts under mocks, in a child process, as the
+// npm script runs it): the path follows the stack's dependencies, a bigger database or a
+// slower step in an override file moves the total by exactly its share, and a bad
+// override is refused with the field named.
+import { rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RtoModel } from "../../bench/rto";
+import { cleanEnv, makeTempDir, run } from "../harness/process";
+
+const ROOT = resolve(__dirname, "../..");
+type RtoJson = RtoModel & { stack: string; largestDatabaseWithinTarget: { bytes: number | null } };
+
+async function rto(...args: string[]) {
+    const r = await run(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/rto.ts", ...args], { cwd: ROOT, env: cleanEnv(), timeoutMs: 90_000 });
+    return { ...r, json: r.code === 0 && args.includes("--json") ? (JSON.parse(r.stdout) as RtoJson) : undefined };
+}
+
+describe("npm run rto on the dr stack", () => {
+    let dir: string;
+    let small: RtoJson;
+    let big: RtoJson;
+
+    beforeAll(async () => {
+        dir = makeTempDir("bench-rto-test");
+        const [a, b] = await Promise.all([rto("--json", "--db-size", "1GB"), rto("--json", "--db-size", "200GB")]);
+        expect(a.code, a.stderr).toBe(0);
+        expect(b.code, b.stderr).toBe(0);
+        small = a.json!;
+        big = b.json!;
+    }, 120_000);
+
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("ends at the health gate when the recovery chain is there, each step starting as the one before ends", () => {
+        expect(small.stack).toBe("dr");
+        expect(small.path.length).toBeGreaterThan(1);
+        if (small.target?.kind === "health gate") {
+            expect(small.path[small.path.length - 1].name).toMatch(/-health$/);
+            expect(small.hasRestore).toBe(true);
+        }
+        for (let i = 1; i < small.path.length; i++) expect(small.path[i].startSeconds).toBeCloseTo(small.path[i - 1].finishSeconds, 6);
+        expect(small.totalSeconds).toBeCloseTo(small.graphSeconds + small.outsideGraph.reduce((s, o) => s + o.seconds, 0), 6);
+        expect(small.targetSeconds).toBe(4 * 3600);
+    });
+
+    it("a 200 GB database puts the restore on the path and adds its restore time", () => {
+        if (!big.hasRestore) return; // without the recovery chain the size cannot matter
+        expect(big.path.map((p) => p.name)).toContainEqual(expect.stringMatching(/-restore$/));
+        const restoreOf = (m: RtoJson) => m.dbBytes / m.restore.bytesPerSecond;
+        const onPathSmall = small.path.some((p) => p.name.endsWith("-restore"));
+        if (onPathSmall) expect(big.totalSeconds - small.totalSeconds).toBeCloseTo(restoreOf(big) - restoreOf(small), 3);
+        else expect(big.totalSeconds).toBeGreaterThan(small.totalSeconds);
+        expect(big.met).toBe(big.totalSeconds <= big.targetSeconds);
+    });
+
+    it("an override file slows a step on the path and the total grows by exactly that much", async () => {
+        const step = small.path[small.path.length - 1];
+        const file = join(dir, "slower.json");
+        writeFileSync(file, JSON.stringify({ rules: [{ label: "my drill's figure", type: step.type, nameSuffix: step.name.slice(step.name.lastIndexOf("-")), seconds: step.seconds + 600 }] }));
+        const r = await rto("--json", "--db-size", "1GB", "--durations", file);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.json!.totalSeconds - small.totalSeconds).toBeCloseTo(600, 6);
+        expect(r.json!.path[r.json!.path.length - 1].label).toBe("my drill's figure");
+    }, 60_000);
+
+    it("prints the path, the total and the plan's 4 h target", async () => {
+        const r = await rto("--db-size", "5GB");
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/Critical path to/);
+        expect(r.stdout).toMatch(/Modeled RTO: .*plan target \(API, complete outage\): 4h 00m 00s/);
+    }, 60_000);
+
+    it("refuses a bad override file with one line naming the field", async () => {
+        const file = join(dir, "bad.json");
+        writeFileSync(file, JSON.stringify({ rules: [{ label: "x", type: "t", seconds: -1 }] }));
+        const r = await rto("--durations", file);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/bad\.json is not a valid durations table/);
+        expect(r.stderr).toMatch(/rules\.0\.seconds/);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }, 60_000);
+});
