@@ -5,7 +5,7 @@
 import { envValueProblem } from "./env-file";
 
 /** Key types OpenSSH accepts in authorized_keys (the `sk-` ones are FIDO keys). */
-const SSH_KEY_TYPES = [
+export const SSH_KEY_TYPES = [
     "ssh-ed25519",
     "ssh-rsa",
     "ecdsa-sha2-nistp256",

@@ -3,6 +3,7 @@
 // sentence quotes the bad value and says what is allowed; the caller prefixes the
 // config key. Table-tested in tests/unit/config-validators.test.ts.
 import { isIPv4, isIPv6 } from "node:net";
+import { SSH_KEY_TYPES } from "../cloud-init/validate";
 import {
     DROPLET_REGIONS,
     POSTGRES_VERSIONS,
@@ -134,16 +135,6 @@ export function parseSshKeyRef(raw: string): Check<string> {
         `${q(raw)} is not a DigitalOcean SSH key reference; use the key's MD5 fingerprint (aa:bb:…, 16 pairs) or numeric id from doctl compute ssh-key list`,
     );
 }
-
-const SSH_KEY_TYPES = [
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-];
 
 /** One OpenSSH public key line (`ssh-ed25519 AAAA… comment`); the blob must decode and name its own type. */
 export function parseOpenSshPublicKey(raw: string): Check<string> {
