@@ -193,6 +193,21 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
     let pg: PostgresCluster | undefined;
     const servers: S3Server[] = [];
     const work = makeTempDir("fortress-bench");
+    let cleaned: Promise<void> | undefined;
+    const cleanUp = () =>
+        (cleaned ??= (async () => {
+            await pg?.stop();
+            await Promise.all(servers.map((s) => s.stop()));
+            rmSync(work, { recursive: true, force: true });
+            removeToolkitScratch();
+        })());
+    // Ctrl-C or a kill mid-run: stop the cluster and the S3 servers and delete their files
+    // (the harness's exit hooks alone would stop the processes but leave the files).
+    const onSignal = (code: number) => () => void cleanUp().finally(() => process.exit(code));
+    const onInt = onSignal(130);
+    const onTerm = onSignal(143);
+    process.once("SIGINT", onInt);
+    process.once("SIGTERM", onTerm);
     try {
         log(`starting PostgreSQL and S3 (${o.offsite ? "primary + offsite" : "primary"})`);
         const primaryBucket = "bench-primary";
@@ -275,10 +290,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         process.stdout.write(`${renderTable(report)}\n\nreport: ${out}\n`);
         return out;
     } finally {
-        await pg?.stop();
-        await Promise.all(servers.map((s) => s.stop()));
-        rmSync(work, { recursive: true, force: true });
-        removeToolkitScratch();
+        process.removeListener("SIGINT", onInt);
+        process.removeListener("SIGTERM", onTerm);
+        await cleanUp();
     }
 }
 
@@ -294,9 +308,6 @@ async function main(): Promise<void> {
         process.stdout.write(`${USAGE}\n`);
         return;
     }
-    // Ctrl-C: the harness's exit hooks stop the cluster and the S3 servers.
-    process.once("SIGINT", () => process.exit(130));
-    process.once("SIGTERM", () => process.exit(143));
     try {
         await runBench(o);
     } catch (e) {
