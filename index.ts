@@ -58,6 +58,8 @@ export const environment = cfg.stack;
 export const region = cfg.region;
 export const publicIp = platform.publicIp;
 export const hostname = platform.fqdn;
+/** What the host's certificate covers; prod's cutover checks that dr's covers the public name. */
+export const certificateNames = platform.certificateNames;
 export const dropletId = platform.dropletId;
 export const backupBucket = platform.backupBucketName;
 export const backupEndpoint = platform.backupEndpoint;

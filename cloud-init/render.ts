@@ -6,7 +6,8 @@
 //   users/ssh   `deployer` (docker, sudo) with SSH keys; no root or password logins
 //   apt         Docker's and PGDG's repositories, pinned by signing-key fingerprint
 //   packages    Docker Engine + compose, postgresql-client-<major>, rclone, age, zstd,
-//               jq, git, curl, unattended-upgrades (security updates on)
+//               jq, git, curl, unattended-upgrades (security updates on), and certbot
+//               (plus its DigitalOcean DNS plugin for dns-01) when the stack has TLS
 //   toolkit     /usr/local/{bin,lib} from cloud-init/toolkit, backup.env, systemd timers
 //   app         the repository at a pinned ref, images pre-pulled
 //   marker      READY_MARKER, written last, only if every earlier step succeeded
@@ -77,6 +78,11 @@ export interface UserDataArgs {
     backup: BackupSettings;
     /** Files to install (scripts and libraries); pass `loadToolkitFiles()`. */
     toolkitFiles: ToolkitFile[];
+    /**
+     * How the host's Let's Encrypt certificate is checked: certbot is installed at boot,
+     * with its DigitalOcean DNS plugin for dns-01. Undefined: no certificate, no certbot.
+     */
+    tlsChallenge?: "http-01" | "dns-01";
 }
 
 /** Options that only tests and tooling need. */
@@ -189,7 +195,7 @@ export function backupSettingsFile(environment: string, backup: BackupSettings):
 }
 
 /** Packages the host needs, in install order. */
-export function hostPackages(postgresMajorVersion: string): string[] {
+export function hostPackages(postgresMajorVersion: string, tlsChallenge?: "http-01" | "dns-01"): string[] {
     return [
         // Docker Engine and the compose plugin, from Docker's repository (the plan's get-docker.sh, without curl | sh).
         "docker-ce",
@@ -208,6 +214,9 @@ export function hostPackages(postgresMajorVersion: string): string[] {
         "git",
         "ca-certificates",
         "unattended-upgrades",
+        // Let's Encrypt: the recovery chain's tls step runs certbot; certbot.timer renews.
+        ...(tlsChallenge ? ["certbot"] : []),
+        ...(tlsChallenge === "dns-01" ? ["python3-certbot-dns-digitalocean"] : []),
     ];
 }
 
@@ -344,7 +353,7 @@ function renderDocument(args: UserDataArgs, gzipToolkit: boolean): string {
         package_update: true,
         // A rebuilt host (possibly after a breach) starts patched; costs a minute or two of RTO.
         package_upgrade: true,
-        packages: hostPackages(args.postgresMajorVersion),
+        packages: hostPackages(args.postgresMajorVersion, args.tlsChallenge),
         write_files: files,
         runcmd: bootstrapCommands(args),
     };

@@ -141,8 +141,19 @@ export interface PlatformArgs {
         ageIdentity: string;
         /** Extra .env entries for the app (secret values). */
         appEnv: Record<string, string>;
-        /** Let's Encrypt for the stack's record: ACME e-mail (empty: no certificate) and the compose service on port 80. */
-        tls: { email: string; proxyService: string };
+        /** Let's Encrypt for the stack's record. */
+        tls: {
+            /** ACME account e-mail; empty: no certificate. */
+            email: string;
+            /** http-01 (certbot standalone on port 80) or dns-01 (TXT records through DigitalOcean DNS). */
+            challenge: "http-01" | "dns-01";
+            /** dns-01: DigitalOcean API token for certbot (secret); empty otherwise. */
+            dnsToken: string;
+            /** dns-01: more full names on the certificate (a dr stack: the primary's public name). */
+            extraNames: string[];
+            /** The compose service that serves the certificate. */
+            proxyService: string;
+        };
         /**
          * Dead-man's-switch ping URL (secret) that fortress-heartbeat calls after each backup,
          * delivered in credentials.env. Empty or undefined: no heartbeat.
@@ -181,6 +192,21 @@ export function drSiteAddress(ip: unknown, drStack: string): string {
     return ip;
 }
 
+/**
+ * The names the DR stack's certificate covers (its `certificateNames` output), checked
+ * before the cutover writes the record: pointing the public name at a site that cannot
+ * serve HTTPS for it would swap a dead site for a certificate error on every request.
+ */
+export function drSiteCovers(names: unknown, fqdn: string, drStack: string): void {
+    const list = Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : undefined;
+    if (list?.includes(fqdn)) return;
+    const has = list === undefined ? "has no certificateNames output (a stack built before it existed, or not up yet)" : list.length === 0 ? "requests no certificate" : `has a certificate for ${list.join(", ")} only`;
+    const base = fqdn.split(".")[0];
+    throw new Error(
+        `the DR stack ${drStack} ${has}, so after the cutover ${fqdn} would fail TLS there: on ${drStack}, set tlsEmail, tlsChallenge dns-01, publicHostname ${base} and the secret tlsDnsToken, run pulumi up --stack ${drStack}, then set activeSite dr again`,
+    );
+}
+
 /** The deploy key's authorized_keys line: the generated key, with a comment naming the stack and rotation. */
 export function deployKeyLine(publicKeyOpenssh: string, environment: string, epoch: number): string {
     const [type, body] = publicKeyOpenssh.trim().split(/\s+/);
@@ -213,6 +239,7 @@ export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; v
             ageRecipients: args.bootstrap.ageRecipients,
         },
         toolkitFiles: args.bootstrap.toolkitFiles,
+        ...(args.recovery.tls.email ? { tlsChallenge: args.recovery.tls.challenge } : {}),
     };
 }
 
@@ -246,6 +273,8 @@ export class Platform extends pulumi.ComponentResource {
     /** The reserved IPv4 address: what DNS points at and what recovery commands SSH to. */
     readonly publicIp: pulumi.Output<string>;
     readonly fqdn: pulumi.Output<string>;
+    /** The names the host's Let's Encrypt certificate covers, own record first; empty without tlsEmail. */
+    readonly certificateNames: string[];
     readonly postgresCluster: digitalocean.DatabaseCluster;
     readonly valkeyCluster: digitalocean.DatabaseCluster;
     readonly databaseHost: pulumi.Output<string>;
@@ -374,7 +403,14 @@ export class Platform extends pulumi.ComponentResource {
             if (args.role !== "primary") throw new Error(`Platform ${name}: activeSite dr is for the primary stack, which owns the public record`);
             const drStack = args.dns.drStack ?? "dr";
             const dr = new pulumi.StackReference(`${name}-dr-site`, { name: drStack }, { parent: this });
-            recordIp = dr.getOutput("publicIp").apply((ip) => drSiteAddress(ip, drStack));
+            const fqdn = `${args.dns.hostname}.${args.dns.domain}`;
+            const managesTls = args.recovery.tls.email !== "";
+            recordIp = pulumi.all([dr.getOutput("publicIp"), dr.getOutput("certificateNames")]).apply(([ip, names]) => {
+                const address = drSiteAddress(ip, drStack);
+                // A stack that leaves TLS to the app (no tlsEmail) has nothing to compare.
+                if (managesTls) drSiteCovers(names, fqdn, drStack);
+                return address;
+            });
         }
         this.dns = new Dns(
             `${name}-dns`,
@@ -451,7 +487,11 @@ export class Platform extends pulumi.ComponentResource {
                               address: this.host.publicIp,
                               email: args.recovery.tls.email,
                               proxyService: args.recovery.tls.proxyService,
-                              skip: args.network.isolate ? ("isolated" as const) : args.dns.activeSite === "dr" ? ("served-by-dr" as const) : undefined,
+                              challenge: args.recovery.tls.challenge,
+                              ...(args.recovery.tls.challenge === "dns-01"
+                                  ? { alsoFor: args.recovery.tls.extraNames, dnsToken: pulumi.secret(args.recovery.tls.dnsToken) }
+                                  : // http-01 needs Let's Encrypt to reach this host behind the name.
+                                    { skip: args.network.isolate ? ("isolated" as const) : args.dns.activeSite === "dr" ? ("served-by-dr" as const) : undefined }),
                               dependsOn: [this.dns.record],
                           },
                       }
@@ -490,6 +530,7 @@ export class Platform extends pulumi.ComponentResource {
         this.dropletId = this.host.dropletId;
         this.publicIp = this.host.publicIp;
         this.fqdn = this.dns.fqdn;
+        this.certificateNames = args.recovery.tls.email ? [`${args.dns.hostname}.${args.dns.domain}`, ...(args.recovery.tls.challenge === "dns-01" ? args.recovery.tls.extraNames : [])] : [];
         this.postgresCluster = this.database.postgres;
         this.deployPrivateKey = pulumi.secret(this.deployKey.privateKeyOpenssh);
         this.valkeyCluster = this.database.valkey;
@@ -509,6 +550,7 @@ export class Platform extends pulumi.ComponentResource {
         this.registerOutputs({
             publicIp: this.publicIp,
             fqdn: this.fqdn,
+            certificateNames: this.certificateNames,
             dropletId: this.dropletId,
             databaseHost: this.databaseHost,
             backupBucketName: this.backupBucketName,

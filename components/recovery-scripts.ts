@@ -160,6 +160,22 @@ export function ageIdentityFile(identity: string): string {
     return `${key}\n`;
 }
 
+/**
+ * Where certbot's dns-digitalocean plugin reads its token. certbot stores this path in
+ * the renewal config, not the token, so the file must stay for renewals; it sits with
+ * the toolkit's other root-only secrets rather than in /etc/letsencrypt, which only
+ * exists once certbot is installed.
+ */
+export const DNS_CREDENTIALS_FILE = "/etc/income-fortress/certbot-digitalocean.ini";
+
+/** The plugin's INI file (https://certbot-dns-digitalocean.readthedocs.io/): one line. */
+export function dnsCredentialsFile(token: string): string {
+    const value = token.trim();
+    // An INI line: a newline would end it early and anything after it would be a new key.
+    if (!/^[A-Za-z0-9_]+$/.test(value)) throw new Error("dnsCredentialsFile: not a DigitalOcean API token (letters, digits and underscores)");
+    return `# Written by pulumi (income-fortress recovery) for certbot's dns-digitalocean plugin. Mode 600, root only.\ndns_digitalocean_token = ${value}\n`;
+}
+
 // ---------------------------------------------------------------- 3. database access
 
 /**
@@ -388,64 +404,114 @@ export function healthGateScript(h: HealthGate): string {
 // ---------------------------------------------------------------- TLS
 
 export interface TlsCertificate {
-    /** The name the certificate is for (the stack's record, e.g. api.incomefortress.com). */
+    /** The stack's own record, e.g. api.incomefortress.com; it also names the certificate (/etc/letsencrypt/live/<fqdn>/). */
     fqdn: string;
-    /** The address the name must resolve to first (the reserved IP). */
+    /** The address the name must resolve to first (the reserved IP); http-01 waits for it. */
     address: string;
     /** ACME account e-mail (expiry notices). */
     email: string;
-    /** The compose project, and the service that holds port 80 (stopped for the seconds a renewal takes). */
+    /** The compose project, and the service that serves the certificate. */
     dir: string;
     proxyService: string;
-    /** Seconds to wait for the name to resolve to `address`. Default 600. */
+    /** How Let's Encrypt checks the names. Default http-01. */
+    challenge?: "http-01" | "dns-01";
+    /**
+     * dns-01 only: more names on the same certificate, such as the primary's public name
+     * on a dr stack. http-01 cannot prove a name that points elsewhere, so it takes none.
+     */
+    alsoFor?: string[];
+    /** dns-01: the plugin's credentials file. Default {@link DNS_CREDENTIALS_FILE}. */
+    credentialsFile?: string;
+    /** dns-01: seconds certbot waits after writing the TXT records before Let's Encrypt looks. Default 60. */
+    propagationSeconds?: number;
+    /** http-01: seconds to wait for the name to resolve to `address`. Default 600. */
     resolveTimeoutSeconds?: number;
 }
 
-/** Why a stack gets no certificate this time; undefined when it does. */
+/** Why a stack gets no certificate this time (http-01 only); undefined when it does. */
 export type TlsSkip = undefined | "isolated" | "served-by-dr";
 
+const HOST_NAME = /^[a-z0-9.-]+\.[a-z]{2,63}$/;
+
 /**
- * Let's Encrypt over HTTP-01 with certbot's standalone server, for the stack's own record.
- * It runs after the DNS record exists (the step depends on it, and waits until the name
- * resolves to this host) and before `docker compose up`, while port 80 is still free. The
- * pre/post hooks are stored in certbot's renewal config, so certbot.timer's renewals stop
- * the proxy service for the seconds the challenge takes. An existing valid certificate is
- * kept (--keep-until-expiring), so a re-run changes nothing.
+ * A Let's Encrypt certificate from certbot, renewed by certbot.timer, in one of two ways.
+ *
+ * http-01 (certbot's standalone server) needs no credential, but Let's Encrypt must reach
+ * this host behind the name: the step runs after the DNS record exists, waits until the
+ * name resolves here, and runs before `docker compose up`, while port 80 is still free.
+ * The pre/post hooks are stored in the renewal config, so renewals stop the proxy for
+ * the seconds the challenge takes.
+ *
+ * dns-01 (certbot's dns-digitalocean plugin) proves the names with TXT records through
+ * DigitalOcean DNS, so it works for a name that points elsewhere: a dr host holds a
+ * certificate for the public name before the cutover, and keeps renewing it after a
+ * failback; it also works while isolated. The deploy hook restarts a running proxy after
+ * a renewal so it loads the new files.
+ *
+ * --cert-name keeps one lineage per host; a changed name list replaces that lineage's
+ * certificate, and an unchanged valid one is kept (--keep-until-expiring), so a re-run
+ * changes nothing.
  */
 export function tlsScript(t: TlsCertificate, skip: TlsSkip = undefined): string {
+    const challenge = t.challenge ?? "http-01";
+    const names = [t.fqdn, ...(t.alsoFor ?? [])];
     const lines = [...prelude("tls")];
-    if (skip === "isolated") {
+    if (challenge === "http-01" && skip === "isolated") {
         lines.push(`say ${shQuote(`the firewall is isolated (inbound 80/443 closed), so no HTTP-01 challenge can reach ${t.fqdn}; the certificate on the host is kept and renews once isolate is false again`)}`);
         return lines.join("\n");
     }
-    if (skip === "served-by-dr") {
+    if (challenge === "http-01" && skip === "served-by-dr") {
         lines.push(`say ${shQuote(`${t.fqdn} points at the DR site (activeSite dr), so this host cannot answer its HTTP-01 challenge; no certificate is requested here`)}`);
         return lines.join("\n");
     }
-    if (!/^[a-z0-9.-]+\.[a-z]{2,63}$/.test(t.fqdn)) throw new Error(`tlsScript: ${JSON.stringify(t.fqdn)} is not a host name`);
+    for (const n of names) if (!HOST_NAME.test(n)) throw new Error(`tlsScript: ${JSON.stringify(n)} is not a host name`);
+    if (new Set(names).size !== names.length) throw new Error(`tlsScript: ${names.join(", ")} names one host twice`);
     if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(t.address)) throw new Error(`tlsScript: ${JSON.stringify(t.address)} is not an IPv4 address`);
     if (!/^[^\s'"\\@]+@[^\s'"\\@]+\.[a-z]{2,}$/i.test(t.email)) throw new Error(`tlsScript: ${JSON.stringify(t.email)} is not an e-mail address`);
     if (!/^[a-z0-9][a-z0-9_.-]*$/.test(t.proxyService)) throw new Error(`tlsScript: ${JSON.stringify(t.proxyService)} is not a compose service name`);
-    const timeout = t.resolveTimeoutSeconds ?? 600;
-    const hook = (verb: string) => `cd ${shQuote(t.dir)} && docker compose ${verb} ${t.proxyService}`;
+    if (challenge === "http-01" && names.length > 1) {
+        throw new Error(`tlsScript: http-01 cannot prove ${names.slice(1).join(", ")}, which do not point at this host; use dns-01 for more names`);
+    }
+    const compose = (verb: string) => `cd ${shQuote(t.dir)} && docker compose ${verb} ${t.proxyService}`;
+    const packages = challenge === "dns-01" ? ["certbot", "python3-certbot-dns-digitalocean"] : ["certbot"];
+    const common = ["--non-interactive", "--agree-tos", "--no-eff-email", "--keep-until-expiring", "--cert-name", t.fqdn, "-m", t.email, ...names.flatMap((n) => ["-d", n])];
+    // user-data installs these at boot; this covers a host built before the challenge was chosen.
     lines.push(
         "if ! command -v certbot >/dev/null; then",
-        `  sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q certbot >/dev/null || fail ${shQuote("cannot install certbot (apt-get install certbot); check the droplet's outbound access and run pulumi up again")}`,
+        `  sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${packages.join(" ")} >/dev/null || fail ${shQuote(`cannot install ${packages.join(" ")} (apt-get install); check the droplet's outbound access and run pulumi up again`)}`,
         "fi",
-        // The record was just created or changed; Let's Encrypt must see this host behind the name.
-        `deadline=$((SECONDS + ${timeout}))`,
-        `until [ "$(getent ahostsv4 ${shQuote(t.fqdn)} | awk 'NR == 1 { print $1 }')" = ${shQuote(t.address)} ]; do`,
-        `  if [ "$SECONDS" -ge "$deadline" ]; then fail ${shQuote(`${t.fqdn} does not resolve to ${t.address} after ${timeout}s; check the DNS record (pulumi stack output hostname), then run pulumi up again`)}; fi`,
-        "  sleep 10",
-        "done",
-        sh(
-            "sudo", "certbot", "certonly", "--standalone", "--non-interactive", "--agree-tos", "--no-eff-email",
-            "--keep-until-expiring", "-m", t.email, "-d", t.fqdn,
-            "--pre-hook", hook("stop"), "--post-hook", hook("start"),
-        ) + ` || fail ${shQuote(`certbot could not get a certificate for ${t.fqdn}; read /var/log/letsencrypt/letsencrypt.log on the droplet (port 80 must be open to the internet)`)}`,
-        // Debian's certbot package ships certbot.timer (twice a day); make sure it runs.
+    );
+    if (challenge === "http-01") {
+        const timeout = t.resolveTimeoutSeconds ?? 600;
+        lines.push(
+            // The record was just created or changed; Let's Encrypt must see this host behind the name.
+            `deadline=$((SECONDS + ${timeout}))`,
+            `until [ "$(getent ahostsv4 ${shQuote(t.fqdn)} | awk 'NR == 1 { print $1 }')" = ${shQuote(t.address)} ]; do`,
+            `  if [ "$SECONDS" -ge "$deadline" ]; then fail ${shQuote(`${t.fqdn} does not resolve to ${t.address} after ${timeout}s; check the DNS record (pulumi stack output hostname), then run pulumi up again`)}; fi`,
+            "  sleep 10",
+            "done",
+            sh("sudo", "certbot", "certonly", "--standalone", ...common, "--pre-hook", compose("stop"), "--post-hook", compose("start")) +
+                ` || fail ${shQuote(`certbot could not get a certificate for ${t.fqdn}; read /var/log/letsencrypt/letsencrypt.log on the droplet (port 80 must be open to the internet)`)}`,
+        );
+    } else {
+        const credentials = t.credentialsFile ?? DNS_CREDENTIALS_FILE;
+        const propagation = t.propagationSeconds ?? 60;
+        if (!Number.isInteger(propagation) || propagation < 10) throw new Error("tlsScript: propagationSeconds is a whole number of seconds >= 10");
+        // Restart only a proxy that runs: the first certificate comes before compose up.
+        const deployHook = `cd ${shQuote(t.dir)} && if [ -n "$(docker compose ps -q ${t.proxyService})" ]; then docker compose restart ${t.proxyService}; fi`;
+        lines.push(
+            `sudo test -s ${shQuote(credentials)} || fail ${shQuote(`${credentials} is missing, so certbot has no DigitalOcean token; the secret-dns-token step writes it: run pulumi up again`)}`,
+            sh(
+                "sudo", "certbot", "certonly", "--dns-digitalocean", "--dns-digitalocean-credentials", credentials,
+                "--dns-digitalocean-propagation-seconds", String(propagation), ...common, "--deploy-hook", deployHook,
+            ) + ` || fail ${shQuote(`certbot could not get a certificate for ${names.join(", ")} over DNS-01; read /var/log/letsencrypt/letsencrypt.log on the droplet (the token needs the domain read and write scopes, and the zone must be in DigitalOcean DNS)`)}`,
+        );
+    }
+    lines.push(
+        // Debian's and Ubuntu's certbot package ships certbot.timer (twice a day); make sure it runs.
         "sudo systemctl enable --now certbot.timer >/dev/null",
-        `say ${shQuote(`certificate for ${t.fqdn} in /etc/letsencrypt/live/${t.fqdn}/ (fullchain.pem, privkey.pem), renewed by certbot.timer`)}`,
+        `say ${shQuote(`certificate for ${names.join(", ")} (${challenge}) in /etc/letsencrypt/live/${t.fqdn}/ (fullchain.pem, privkey.pem), renewed by certbot.timer`)}`,
     );
     return lines.join("\n");
 }
+

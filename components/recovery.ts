@@ -5,7 +5,8 @@
 //         ├─ secret: credentials.env ─┐                  │           │
 //         ├─ secret: age identity ────┼─ restore ────────┘           │
 //         ├─ database access ─────────┘                              │
-//         └─ tls (after the DNS record) ─────────────────────────────┘
+//         └─ [secret: certbot's DNS token, dns-01] ─ tls ────────────┘
+//                                  (tls also waits for the DNS record)
 //
 // Each step is a command:remote:Command that logs in as `deployer` (root login is off)
 // at the reserved IP with the stack's generated deploy key. The texts come from the pure
@@ -32,6 +33,7 @@ import {
     AGE_IDENTITY_FILE,
     CREDENTIALS_FILE,
     DEPLOYER_USER,
+    DNS_CREDENTIALS_FILE,
     READY_MARKER,
     ageIdentityFile,
     appEnvFile,
@@ -40,6 +42,7 @@ import {
     credentialsFile,
     databaseAccessScript,
     databaseAccessStdin,
+    dnsCredentialsFile,
     healthGateScript,
     migrateScript,
     restoreScript,
@@ -141,19 +144,25 @@ export interface RecoveryArgs {
         timeoutMinutes?: number;
     };
     /**
-     * A Let's Encrypt certificate for the stack's record (HTTP-01, certbot standalone),
-     * obtained after the record exists and before compose starts the proxy. Undefined: none.
+     * A Let's Encrypt certificate for the stack's record (certbot on the host), obtained
+     * before compose starts the proxy. Undefined: none.
      */
     tls?: {
         /** The record's full name. */
         fqdn: string;
-        /** The address the name must resolve to (the reserved IP). */
+        /** The address the name must resolve to (the reserved IP); http-01 waits for it. */
         address: pulumi.Input<string>;
         /** ACME account e-mail. */
         email: string;
-        /** Compose service holding port 80, stopped during renewals. */
+        /** Compose service that serves the certificate (http-01: holds port 80, stopped during renewals). */
         proxyService: string;
-        /** Why no certificate is requested this time (isolated, or the name points at the DR site). */
+        /** http-01 (default) or dns-01 (needs `dnsToken`). */
+        challenge?: "http-01" | "dns-01";
+        /** dns-01: more names on the certificate (a dr stack: the primary's public name). Default none. */
+        alsoFor?: string[];
+        /** dns-01: DigitalOcean API token for certbot's dns-digitalocean plugin (secret); travels on stdin. */
+        dnsToken?: pulumi.Input<string>;
+        /** Why no certificate is requested this time (http-01 only: isolated, or the name points at the DR site). */
         skip?: TlsSkip;
         /** What must exist first: the DNS record. */
         dependsOn: pulumi.Input<pulumi.Resource>[];
@@ -178,6 +187,7 @@ export interface RecoverySteps {
     databaseAccess: command.remote.Command;
     restore: command.remote.Command;
     migrate: command.remote.Command;
+    dnsToken?: command.remote.Command;
     tls?: command.remote.Command;
     compose: command.remote.Command;
     health: command.remote.Command;
@@ -309,18 +319,37 @@ export class Recovery extends pulumi.ComponentResource {
             { create: migrateScript(dir, args.app.migrateCommand ?? DEFAULT_MIGRATE_COMMAND), triggers: [restore.id, appEnv.id] },
             { dependsOn: [restore, appEnv], timeout: "60m" },
         );
-        // The certificate before the services: certbot's standalone server needs port 80
-        // while the app's proxy does not hold it yet, and the proxy needs the certificate.
-        const tls = args.tls
+        // The certificate before the services: the proxy needs it, and certbot's standalone
+        // server (http-01) needs port 80 while the proxy does not hold it yet.
+        const tlsArgs = args.tls;
+        const challenge = tlsArgs?.challenge ?? "http-01";
+        if (tlsArgs && challenge === "dns-01" && tlsArgs.dnsToken === undefined) throw new Error(`Recovery ${name}: tls.challenge dns-01 needs tls.dnsToken`);
+        const dnsToken =
+            tlsArgs && challenge === "dns-01"
+                ? step(
+                      "secret-dns-token",
+                      {
+                          create: writeSecretFileScript({ path: DNS_CREDENTIALS_FILE, owner: "root:root", what: "certbot's DigitalOcean token" }),
+                          stdin: pulumi.output(tlsArgs.dnsToken!).apply(dnsCredentialsFile),
+                          triggers: [],
+                      },
+                      { dependsOn: [boot] },
+                  )
+                : undefined;
+        const tls = tlsArgs
             ? step(
                   "tls",
                   {
-                      create: pulumi.output(args.tls.address).apply((address) =>
-                          tlsScript({ fqdn: args.tls!.fqdn, address, email: args.tls!.email, dir, proxyService: args.tls!.proxyService }, args.tls!.skip),
+                      create: pulumi.output(tlsArgs.address).apply((address) =>
+                          tlsScript(
+                              { fqdn: tlsArgs.fqdn, address, email: tlsArgs.email, dir, proxyService: tlsArgs.proxyService, challenge, ...(tlsArgs.alsoFor ? { alsoFor: tlsArgs.alsoFor } : {}) },
+                              tlsArgs.skip,
+                          ),
                       ),
-                      triggers: [],
+                      // A new token re-runs the step, so a revoked one is noticed now, not at the next renewal.
+                      triggers: dnsToken ? [dnsToken.id] : [],
                   },
-                  { dependsOn: [boot, ...args.tls.dependsOn], timeout: "30m" },
+                  { dependsOn: [boot, ...(dnsToken ? [dnsToken] : []), ...tlsArgs.dependsOn], timeout: "30m" },
               )
             : undefined;
         const compose = step(
@@ -336,7 +365,19 @@ export class Recovery extends pulumi.ComponentResource {
             { dependsOn: [compose], timeout: `${Math.ceil(health.timeoutSeconds / 60) + 5}m` },
         );
 
-        this.steps = { boot, appEnv, credentials, ...(ageIdentity ? { ageIdentity } : {}), databaseAccess, restore, migrate, ...(tls ? { tls } : {}), compose, health: healthGate };
+        this.steps = {
+            boot,
+            appEnv,
+            credentials,
+            ...(ageIdentity ? { ageIdentity } : {}),
+            databaseAccess,
+            restore,
+            migrate,
+            ...(dnsToken ? { dnsToken } : {}),
+            ...(tls ? { tls } : {}),
+            compose,
+            health: healthGate,
+        };
         this.healthReport = healthGate.stdout;
         this.registerOutputs({ healthReport: this.healthReport });
     }

@@ -345,14 +345,38 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "",
         description:
-            "ACME account e-mail for the Let's Encrypt certificate of the stack's record (HTTP-01, certbot on the host, renewed by certbot.timer). Empty: no certificate is requested.",
+            "ACME account e-mail for the Let's Encrypt certificate of the stack's record (certbot on the host, renewed by certbot.timer). Empty: no certificate is requested.",
         example: "ops@incomefortress.com",
+    },
+    {
+        name: "tlsChallenge",
+        type: "string",
+        default: "http-01",
+        description:
+            "How Let's Encrypt checks the names: http-01 (certbot's standalone server on port 80; needs no credential, but only works for a name that points at this host) or dns-01 (a TXT record through DigitalOcean DNS, with tlsDnsToken; works before a name points here, while isolated, and for publicHostname).",
+        example: "dns-01",
+    },
+    {
+        name: "tlsDnsToken",
+        type: "string",
+        default: "",
+        description:
+            "Secret (pulumi config set --secret): with tlsChallenge dns-01, a DigitalOcean API token that may read and write the domain's records (custom scopes domain:read, domain:create, domain:update, domain:delete), written to the host for certbot's dns-digitalocean plugin. Not rotated by credentialsEpoch.",
+        example: "dop_v1_…",
+    },
+    {
+        name: "publicHostname",
+        type: "string",
+        default: "",
+        description:
+            "Role dr: the primary stack's public record name (api), which points at this site after a DNS cutover. The certificate covers it too, so the site serves HTTPS on it the moment the cutover lands; needs tlsChallenge dns-01. Empty: the certificate covers only this stack's own record.",
+        example: "api",
     },
     {
         name: "tlsProxyService",
         type: "string",
         default: "nginx",
-        description: "The docker compose service that listens on port 80; certbot's renewals stop it for the seconds a challenge takes, then start it again.",
+        description: "The docker compose service that serves the certificate: with http-01 it holds port 80 and renewals stop it for the seconds a challenge takes; with dns-01 it is restarted after a renewal so it loads the new certificate.",
     },
     // Monitoring and alerts (components/monitoring.ts). alertSlackWebhookUrl and
     // backupHeartbeatUrl are secrets: set them with --secret.

@@ -29,6 +29,7 @@ import {
     parseClusterName,
     parseCommandLine,
     parseComposeService,
+    parseDigitalOceanToken,
     parseDatabaseSize,
     parseDomain,
     parseDropletSize,
@@ -60,6 +61,7 @@ import {
     parseVpcRange,
     type Check,
     type RestoreBackup,
+    TLS_CHALLENGES,
 } from "./validators";
 
 /** Raw config as the program receives it: key (without namespace) → string value. */
@@ -150,8 +152,16 @@ export interface FortressConfig {
         ageIdentity: string;
         /** Secret extra .env entries. */
         appEnv: Record<string, string>;
-        /** Let's Encrypt: ACME e-mail (empty: off) and the compose service on port 80. */
-        tls: { email: string; proxyService: string };
+        /** Let's Encrypt: ACME e-mail (empty: off), how the names are checked, and the compose service that serves the certificate. */
+        tls: {
+            email: string;
+            challenge: (typeof TLS_CHALLENGES)[number];
+            /** Secret; empty unless the challenge is dns-01. */
+            dnsToken: string;
+            /** More names the certificate covers (a dr stack: the primary's public name); empty for most stacks. */
+            extraNames: string[];
+            proxyService: string;
+        };
     };
     /** Point-in-time fork of a cluster (in-region database loss); undefined when not configured. */
     pitr?: { sourceCluster: string; backupTime?: string };
@@ -291,6 +301,10 @@ const fields = {
     activeSite: field((raw) => parseOneOf(raw, SITES)),
     drStack: field(parseStackReference),
     tlsEmail: field((raw) => (raw === "" ? { ok: true as const, value: "" } : parseEmail(raw))),
+    tlsChallenge: field((raw) => parseOneOf(raw, TLS_CHALLENGES)),
+    // Secret: parseDigitalOceanToken never repeats the token in its message.
+    tlsDnsToken: optional(parseDigitalOceanToken),
+    publicHostname: optional(parseHostname),
     tlsProxyService: field(parseComposeService),
     monitoring: bool(),
     alertEmails: emailList(),
@@ -438,6 +452,29 @@ const CROSS_RULES: CrossRule[] = [
         },
     },
     {
+        keys: ["role", "hostname", "tlsEmail", "tlsChallenge", "tlsDnsToken", "publicHostname"],
+        check: (v, add) => {
+            const dns01 = v.tlsChallenge === "dns-01";
+            if (dns01 && v.tlsDnsToken === undefined) {
+                add("tlsDnsToken", `is not set, but tlsChallenge is dns-01; certbot needs a DigitalOcean token to write the _acme-challenge TXT records. Create one with the custom scopes domain:read, domain:create, domain:update and domain:delete, then run pulumi config set --secret tlsDnsToken dop_v1_…, or set tlsChallenge http-01`);
+            }
+            if (!dns01 && v.tlsDnsToken !== undefined) {
+                add("tlsDnsToken", `is set, but tlsChallenge is ${v.tlsChallenge}, which does not use it; set tlsChallenge dns-01, or remove the token with pulumi config rm tlsDnsToken so no unused DNS credential sits on the host`);
+            }
+            if (dns01 && v.tlsEmail === "") {
+                add("tlsChallenge", `is dns-01, but tlsEmail is empty, so no certificate is requested at all; set the ACME e-mail with pulumi config set tlsEmail ops@incomefortress.com, or set tlsChallenge http-01`);
+            }
+            if (v.publicHostname === undefined) return;
+            if (v.role !== "dr") {
+                add("publicHostname", `is for a dr stack, which takes over the primary's public name at a cutover; this primary stack's own record (hostname ${v.hostname}) already is the public name. Remove it with pulumi config rm publicHostname`);
+            } else if (v.publicHostname === v.hostname) {
+                add("publicHostname", `"${v.publicHostname}" is this stack's own record; name the primary's public record, such as api, and keep hostname a name of dr's own, such as api-dr`);
+            } else if (!dns01) {
+                add("publicHostname", `needs tlsChallenge dns-01: "${v.publicHostname}" points at the primary site until a cutover, so an HTTP-01 challenge for it can never reach this host. Run pulumi config set tlsChallenge dns-01 and pulumi config set --secret tlsDnsToken dop_v1_…, or remove publicHostname`);
+            }
+        },
+    },
+    {
         keys: ["role", "activeSite", "drStack"],
         check: (v, add, stack) => {
             if (v.role === "dr" && v.activeSite === "dr") {
@@ -550,7 +587,13 @@ function resolve(v: Fields, stack: string): FortressConfig {
             bootTimeoutMinutes: v.bootTimeoutMinutes,
             ageIdentity: v.ageIdentity,
             appEnv: v.appEnv,
-            tls: { email: v.tlsEmail, proxyService: v.tlsProxyService },
+            tls: {
+                email: v.tlsEmail,
+                challenge: v.tlsChallenge,
+                dnsToken: v.tlsDnsToken ?? "",
+                extraNames: v.publicHostname !== undefined ? [`${v.publicHostname}.${v.domain}`] : [],
+                proxyService: v.tlsProxyService,
+            },
         },
         ...(v.pitrSourceCluster !== undefined
             ? { pitr: { sourceCluster: v.pitrSourceCluster, ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}) } }

@@ -464,10 +464,26 @@ export function parseEmail(raw: string): Check<string> {
     return fail(`${q(raw)} is not an e-mail address; use one that receives certificate expiry notices, such as ops@incomefortress.com`);
 }
 
+/** How Let's Encrypt checks the names. */
+export const TLS_CHALLENGES = ["http-01", "dns-01"] as const;
+
+/**
+ * A DigitalOcean API token for certbot's dns-digitalocean plugin. It is a credential,
+ * so no message repeats it. Personal access tokens are `dop_v1_` plus 64 hex digits;
+ * older ones are the 64 hex digits alone.
+ */
+export function parseDigitalOceanToken(raw: string): Check<string> {
+    const value = raw.trim();
+    const hint = "create a token with the custom scopes domain:read, domain:create, domain:update and domain:delete (API > Tokens in the DigitalOcean control panel) and set it with pulumi config set --secret tlsDnsToken";
+    if (/^(dop_v1_)?[0-9a-f]{64}$/.test(value)) return ok(value);
+    if (/\s/.test(value)) return fail(`the value has white space inside it, so it is not one DigitalOcean API token; ${hint}`);
+    return fail(`the value is not a DigitalOcean API token (dop_v1_ followed by 64 hex digits); ${hint}`);
+}
+
 /** A docker compose service name, such as nginx. */
 export function parseComposeService(raw: string): Check<string> {
     if (/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a compose service name; use the name of the service that listens on port 80 in docker-compose.yml, such as nginx`);
+    return fail(`${q(raw)} is not a compose service name; use the name of the service that serves HTTPS (it listens on port 80 and 443) in docker-compose.yml, such as nginx`);
 }
 
 // ---------------------------------------------------------------- monitoring

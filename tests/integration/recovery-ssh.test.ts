@@ -30,6 +30,7 @@ import { S3RVER_CREDENTIALS, startS3Server, type S3Server } from "../harness/s3"
 import { checkSshHostPrerequisites, makeTestCa, startSshHost, startTlsFront, type SshHost, type TestCa } from "../harness/ssh-host";
 import { createAgeIdentity, exactCounts, removeToolkitScratch, runToolkit, toolkitEnv, type AgeIdentity } from "../harness/toolkit";
 import { PROJECT, T, byType, loadStackConfig, one, runProgram, type ProgramRun } from "../stack/harness";
+import { OPERATOR_SECRETS } from "../stack/mock-cloud";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG_KEY in (v as object) ? plain((v as { value: unknown }).value) : v);
@@ -356,7 +357,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         for (const role of ["migrate", "tls", "compose", "health"]) ok(await exec(h, prod, role), role);
         // certbot (a stand-in) was asked once the record resolved to the host, with hooks that free port 80 on renewals.
         expect(readFileSync(join(h.controlDir, "certbot.log"), "utf8")).toBe(
-            "certonly --standalone --non-interactive --agree-tos --no-eff-email --keep-until-expiring -m ops@incomefortress.com -d api.incomefortress.com " +
+            "certonly --standalone --non-interactive --agree-tos --no-eff-email --keep-until-expiring --cert-name api.incomefortress.com -m ops@incomefortress.com -d api.incomefortress.com " +
                 "--pre-hook cd /opt/income-fortress/app/income-platform && docker compose stop nginx --post-hook cd /opt/income-fortress/app/income-platform && docker compose start nginx\n",
         );
         expect(readFileSync(join(h.controlDir, "systemctl.log"), "utf8")).toBe("enable --now certbot.timer\n");
@@ -435,5 +436,20 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_BUCKET='incomefortress-dr-backups'");
         expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_OFFSITE_BUCKET=''");
         expect(outputs.health.stdout).toMatch(/answered 200/);
+        // TLS over DNS-01 (Pulumi.dr.yaml): certbot's token arrived on stdin into a root-only
+        // file, before certbot (a stand-in) was asked for dr's own name and prod's public one.
+        const tokenFile = "/etc/income-fortress/certbot-digitalocean.ini";
+        expect(await drHost.read(tokenFile)).toBe(stepOf(dr, "secret-dns-token").stdin);
+        expect(await drHost.read(tokenFile)).toContain(`dns_digitalocean_token = ${OPERATOR_SECRETS.dr.tlsDnsToken}\n`);
+        expect(await drHost.stat(tokenFile)).toBe("600 root:root");
+        for (const role of ["secret-dns-token", "tls"]) expect(outputs[role].stdout + outputs[role].stderr, role).not.toContain(OPERATOR_SECRETS.dr.tlsDnsToken);
+        const order = dr.steps.map((s) => s.role);
+        expect(order.indexOf("secret-dns-token")).toBeLessThan(order.indexOf("tls"));
+        expect(readFileSync(join(drHost.controlDir, "certbot.log"), "utf8")).toBe(
+            `certonly --dns-digitalocean --dns-digitalocean-credentials ${tokenFile} --dns-digitalocean-propagation-seconds 60 --non-interactive --agree-tos --no-eff-email --keep-until-expiring ` +
+                "--cert-name api-dr.incomefortress.com -m ops@incomefortress.com -d api-dr.incomefortress.com -d api.incomefortress.com " +
+                '--deploy-hook cd /opt/income-fortress/app/income-platform && if [ -n "$(docker compose ps -q nginx)" ]; then docker compose restart nginx; fi\n',
+        );
+        expect(outputs.tls.stdout).toContain("certificate for api-dr.incomefortress.com, api.incomefortress.com (dns-01)");
     }, 180_000);
 });

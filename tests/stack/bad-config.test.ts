@@ -133,6 +133,39 @@ const CASES: BadCase[] = [
         edit: { backupHeartbeatUrl: "https://hc-ping.com/0f3c1d52-5b8e'x" },
         expect: { backupHeartbeatUrl: /^(?!.*0f3c1d52).*has spaces, quotes, a backslash/ },
     },
+    // TLS: DNS-01 needs its token, and only a dr stack takes over a public name.
+    { name: "dns-01 without its token", stack: "dr", from: "dr", edit: { tlsDnsToken: null }, expect: { tlsDnsToken: /is not set, but tlsChallenge is dns-01; .*pulumi config set --secret tlsDnsToken dop_v1_…, or set tlsChallenge http-01/ } },
+    {
+        name: "a DNS token that is not one",
+        stack: "dr",
+        from: "dr",
+        edit: { tlsDnsToken: "dop_v1_leakedbutshort" },
+        expect: { tlsDnsToken: /^(?!.*leakedbutshort).*is not a DigitalOcean API token \(dop_v1_ followed by 64 hex digits\)/ },
+    },
+    {
+        name: "a DNS token left behind with http-01",
+        stack: "prod",
+        from: "prod",
+        edit: { tlsDnsToken: `dop_v1_${"0123456789abcdef".repeat(4)}` },
+        expect: { tlsDnsToken: /is set, but tlsChallenge is http-01, which does not use it; .*pulumi config rm tlsDnsToken/ },
+    },
+    {
+        name: "dns-01 with no ACME e-mail",
+        stack: "prod",
+        from: "prod",
+        edit: { tlsChallenge: "dns-01", tlsDnsToken: `dop_v1_${"0123456789abcdef".repeat(4)}`, tlsEmail: "" },
+        expect: { tlsChallenge: /is dns-01, but tlsEmail is empty, so no certificate is requested at all/ },
+    },
+    { name: "a challenge Let's Encrypt does not offer here", stack: "prod", from: "prod", edit: { tlsChallenge: "tls-alpn-01" }, expect: { tlsChallenge: /"tls-alpn-01".*http-01, dns-01/ } },
+    { name: "a public name on the primary", stack: "prod", from: "prod", edit: { publicHostname: "www" }, expect: { publicHostname: /is for a dr stack, .*pulumi config rm publicHostname/ } },
+    { name: "a public name that is dr's own record", stack: "dr", from: "dr", edit: { publicHostname: "api-dr" }, expect: { publicHostname: /"api-dr" is this stack's own record; name the primary's public record, such as api/ } },
+    {
+        name: "a public name over http-01",
+        stack: "dr",
+        from: "dr",
+        edit: { tlsChallenge: "http-01", tlsDnsToken: null },
+        expect: { publicHostname: /needs tlsChallenge dns-01: "api" points at the primary site until a cutover, so an HTTP-01 challenge for it can never reach this host/ },
+    },
 ];
 
 function editedConfig(c: BadCase): Record<string, string> {

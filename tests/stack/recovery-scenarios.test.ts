@@ -3,15 +3,17 @@
 // pinning the restored backup (restoreBackup, restoreMode), and the config errors that
 // keep a drill or a dr stack off the public record.
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun } from "./harness";
 
 const DR_IP = "198.51.100.77";
+/** The names the real dr stack's certificate covers: its `certificateNames` output under mocks. */
+let drCertificateNames: unknown;
 
 /** Stack names the last run read through a StackReference. */
 let stackReads: string[] = [];
 
-async function runStack(stack: string, from: "prod" | "dr", edit: Record<string, string> = {}, drOutputs: Record<string, unknown> = { publicIp: DR_IP }): Promise<ProgramRun> {
+async function runStack(stack: string, from: "prod" | "dr", edit: Record<string, string> = {}, drOutputs?: Record<string, unknown>): Promise<ProgramRun> {
     const config = loadStackConfig(from);
     for (const [k, v] of Object.entries(edit)) config[`${PROJECT}:${k}`] = v;
     stackReads = [];
@@ -20,7 +22,7 @@ async function runStack(stack: string, from: "prod" | "dr", edit: Record<string,
         outputs: (type, _name, inputs) => {
             if (type !== T.stackReference) return undefined;
             stackReads.push(String(inputs.name));
-            return { name: inputs.name, outputs: drOutputs, secretOutputNames: [] };
+            return { name: inputs.name, outputs: drOutputs ?? { publicIp: DR_IP, certificateNames: drCertificateNames }, secretOutputNames: [] };
         },
     });
 }
@@ -30,7 +32,25 @@ const ok = (run: ProgramRun): ProgramRun => {
     return run;
 };
 
+beforeAll(async () => {
+    const dr = ok(await runStack("dr", "dr"));
+    drCertificateNames = await resolve(dr.outputs!.certificateNames as pulumi.Output<unknown>);
+});
+
 describe("DNS cutover: one config change and one pulumi up on the primary stack", () => {
+    it("the dr stack's certificate already covers prod's public name (DNS-01), so the cutover needs nothing on the DR host", async () => {
+        const prod = ok(await runStack("prod", "prod"));
+        const publicName = await resolve(prod.outputs!.hostname as pulumi.Output<string>);
+        expect(publicName).toBe("api.incomefortress.com");
+        expect(drCertificateNames).toEqual(["api-dr.incomefortress.com", publicName]);
+        expect(await resolve(prod.outputs!.certificateNames as pulumi.Output<unknown>)).toEqual([publicName]);
+    });
+
+    it("a primary that leaves TLS to the app (no tlsEmail) does not ask the DR site for a certificate", async () => {
+        const run = ok(await runStack("prod", "prod", { activeSite: "dr", tlsEmail: "", monitoring: "false" }, { publicIp: DR_IP }));
+        expect(one(run, T.record).inputs.value).toBe(DR_IP);
+    });
+
     it("activeSite dr points prod's own record at the DR stack's publicIp; nothing else in prod changes", async () => {
         const before = ok(await runStack("prod", "prod"));
         const after = ok(await runStack("prod", "prod", { activeSite: "dr" }));

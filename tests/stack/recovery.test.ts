@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
+import { OPERATOR_SECRETS } from "./mock-cloud";
 
 // The SDK's marker of a secret value in serialised properties.
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -68,9 +69,11 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
         run = await runStack(stack, stack, { ageIdentity: AGE_IDENTITY, appEnv: JSON.stringify({ ANTHROPIC_API_KEY: "sk-ant-mock-third-party-key" }) });
     });
 
-    it("runs boot, three secret files, database access, restore, migrate, tls, compose and health, and nothing else", () => {
+    it("runs boot, the secret files, database access, restore, migrate, tls, compose and health, and nothing else", () => {
+        // dr proves its names over DNS-01 (Pulumi.dr.yaml), so certbot's token is one more secret file.
+        const secretFiles = ["secret-app-env", "secret-credentials", "secret-age-identity", ...(stack === "dr" ? ["secret-dns-token"] : [])];
         expect(byType(run, T.command).map((c) => c.name).sort()).toEqual(
-            ["boot", "secret-app-env", "secret-credentials", "secret-age-identity", "database-access", "restore", "migrate", "tls", "compose", "health"].map((r) => `fortress-recovery-${r}`).sort(),
+            ["boot", ...secretFiles, "database-access", "restore", "migrate", "tls", "compose", "health"].map((r) => `fortress-recovery-${r}`).sort(),
         );
         for (const c of byType(run, T.command)) expect(c.parent).toBe(one(run, "income-fortress:recovery:Recovery").urn);
     });
@@ -103,11 +106,30 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
         expect(step("compose").dependencies).toContain(tls.urn);
         const fqdn = `${record.inputs.name}.${record.inputs.domain}`;
         const text = String(tls.inputs.create);
-        expect(text).toContain(`until [ "$(getent ahostsv4 ${fqdn} | awk 'NR == 1 { print $1 }')" = ${String(one(run, T.reservedIp).state?.ipAddress)} ]; do`);
-        expect(text).toContain(
-            `sudo certbot certonly --standalone --non-interactive --agree-tos --no-eff-email --keep-until-expiring -m ops@incomefortress.com -d ${fqdn} --pre-hook 'cd /opt/income-fortress/app/income-platform && docker compose stop nginx' --post-hook 'cd /opt/income-fortress/app/income-platform && docker compose start nginx'`,
-        );
         expect(text).toContain("sudo systemctl enable --now certbot.timer");
+        const packages = (parse(one(run, T.droplet).inputs.userData as string) as { packages: string[] }).packages;
+        expect(packages).toContain("certbot");
+        if (stack === "prod") {
+            // HTTP-01: Let's Encrypt must find this host behind the name, so the step waits for it.
+            expect(text).toContain(`until [ "$(getent ahostsv4 ${fqdn} | awk 'NR == 1 { print $1 }')" = ${String(one(run, T.reservedIp).state?.ipAddress)} ]; do`);
+            expect(text).toContain(
+                `sudo certbot certonly --standalone --non-interactive --agree-tos --no-eff-email --keep-until-expiring --cert-name ${fqdn} -m ops@incomefortress.com -d ${fqdn} --pre-hook 'cd /opt/income-fortress/app/income-platform && docker compose stop nginx' --post-hook 'cd /opt/income-fortress/app/income-platform && docker compose start nginx'`,
+            );
+            expect(packages).not.toContain("python3-certbot-dns-digitalocean");
+            expect(byType(run, T.command).some((c) => c.name.endsWith("secret-dns-token"))).toBe(false);
+        } else {
+            // DNS-01 for dr's own name and prod's public one, after the token is on the host:
+            // the public name still points at prod, and needs no waiting for.
+            expect(fqdn).toBe("api-dr.incomefortress.com");
+            expect(tls.dependencies).toContain(step("secret-dns-token").urn);
+            expect(tls.inputs.triggers).toContain(`${step("secret-dns-token").name}-id`);
+            expect(text).not.toContain("getent");
+            expect(text).toContain(
+                "sudo certbot certonly --dns-digitalocean --dns-digitalocean-credentials /etc/income-fortress/certbot-digitalocean.ini --dns-digitalocean-propagation-seconds 60 " +
+                    "--non-interactive --agree-tos --no-eff-email --keep-until-expiring --cert-name api-dr.incomefortress.com -m ops@incomefortress.com -d api-dr.incomefortress.com -d api.incomefortress.com --deploy-hook",
+            );
+            expect(packages).toContain("python3-certbot-dns-digitalocean");
+        }
     });
 
     it("every step re-runs on a new droplet: the droplet id is its first trigger", () => {
@@ -156,7 +178,7 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
     });
 
     it("passes every secret on stdin, marked secret in the request and in the outputs", () => {
-        for (const role of ["secret-app-env", "secret-credentials", "secret-age-identity", "database-access"]) {
+        for (const role of ["secret-app-env", "secret-credentials", "secret-age-identity", "database-access", ...(stack === "dr" ? ["secret-dns-token"] : [])]) {
             const c = step(role);
             expect(isSecretValue(c.inputs.stdin), `${role} stdin`).toBe(true);
             expect(c.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdin", "stdout", "stderr"]));
@@ -165,7 +187,9 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
     });
 
     it("no command text and no user-data holds any secret value of the stack", async () => {
-        const secrets = await secretValues(run, [AGE_IDENTITY, "sk-ant-mock-third-party-key"]);
+        const operatorSecrets = Object.values(OPERATOR_SECRETS[stack] ?? {});
+        expect(operatorSecrets.length).toBe(stack === "dr" ? 1 : 0);
+        const secrets = await secretValues(run, [AGE_IDENTITY, "sk-ant-mock-third-party-key", ...operatorSecrets]);
         // Not vacuous: the mock cloud's DB passwords, URLs, Spaces keys, generated passwords and the private key.
         expect(secrets.length).toBeGreaterThanOrEqual(10);
         const texts = [...byType(run, T.command).map((c) => [c.name, String(plain(c.inputs.create))] as const), ["userData", String(one(run, T.droplet).inputs.userData)] as const];
@@ -175,7 +199,7 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
         // ... while the payloads do carry them: the secrets reach the host, on stdin.
         const stdin = byType(run, T.command).map((c) => String(plain(c.inputs.stdin ?? ""))).join("\n");
         const databaseUrl = String(await resolve(run.outputs!.databaseUrl as pulumi.Output<string>));
-        for (const s of [databaseUrl, AGE_IDENTITY, "sk-ant-mock-third-party-key", String(one(run, T.spacesKey).state?.secretKey)]) expect(stdin).toContain(s);
+        for (const s of [databaseUrl, AGE_IDENTITY, "sk-ant-mock-third-party-key", String(one(run, T.spacesKey).state?.secretKey), ...operatorSecrets]) expect(stdin).toContain(s);
     });
 
     it("restores the way the role needs: prod only into an empty database from its own buckets, dr from the primary's prefix in the vault", () => {

@@ -2,7 +2,7 @@
 // the small pure helpers the platform uses for them. Secret keys (ageIdentity, appEnv)
 // must never have their value quoted back in an error.
 import { describe, expect, it } from "vitest";
-import { deployKeyLine, drSiteAddress } from "../../components/platform";
+import { deployKeyLine, drSiteAddress, drSiteCovers } from "../../components/platform";
 import { GENERATED_APP_ENV } from "../../components/recovery-scripts";
 import {
     parseAgeIdentity,
@@ -11,6 +11,7 @@ import {
     parseCommandLine,
     parseComposeService,
     parseConfig,
+    parseDigitalOceanToken,
     parseEmail,
     parseHealthUrl,
     parseIsoTime,
@@ -19,6 +20,7 @@ import {
     type Check,
 } from "../../config";
 import { rawStackConfig } from "../stack/harness";
+import { OPERATOR_SECRETS } from "../stack/mock-cloud";
 
 const AGE_KEY = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS7V2R3Y";
 
@@ -119,6 +121,30 @@ describe("secret keys: helpful errors that never echo the value", () => {
     });
 });
 
+describe("certbot's DigitalOcean token", () => {
+    const token = `dop_v1_${"0123456789abcdef".repeat(4)}`;
+
+    it.each([
+        ["a personal access token", token, token],
+        ["an older token: 64 hex digits", "f".repeat(64), "f".repeat(64)],
+        ["surrounding white space", ` ${token}\n`, token],
+    ])("takes %s", (_name, raw, expected) => {
+        expect(value(parseDigitalOceanToken(raw))).toBe(expected);
+    });
+
+    it.each([
+        ["too short", "dop_v1_abc123", /is not a DigitalOcean API token \(dop_v1_ followed by 64 hex digits\); create a token with the custom scopes domain:read/],
+        ["a Spaces key pasted instead", "DO00ABCDEFGHIJKLMNOP", /is not a DigitalOcean API token/],
+        ["two tokens", `${token} ${token}`, /has white space inside it/],
+        ["upper-case hex", `dop_v1_${"A".repeat(64)}`, /is not a DigitalOcean API token/],
+    ])("refuses %s, and never repeats the value", (_name, raw, pattern) => {
+        const p = problem(parseDigitalOceanToken(raw));
+        expect(p).toMatch(pattern);
+        expect(p).toContain("pulumi config set --secret tlsDnsToken");
+        expect(p).not.toContain(raw.trim().slice(7, 20));
+    });
+});
+
 describe("resolved recovery config", () => {
     it("restoreMode auto becomes if-empty for prod and required for dr; the rest takes the plan's defaults", () => {
         for (const [stack, mode] of [["prod", "if-empty"], ["dr", "required"]] as const) {
@@ -133,7 +159,11 @@ describe("resolved recovery config", () => {
                 bootTimeoutMinutes: 45,
                 ageIdentity: "",
                 appEnv: {},
-                tls: { email: "ops@incomefortress.com", proxyService: "nginx" },
+                tls:
+                    stack === "prod"
+                        ? { email: "ops@incomefortress.com", challenge: "http-01", dnsToken: "", extraNames: [], proxyService: "nginx" }
+                        : // dr holds prod's public name too, proved over DNS-01 with the operator's token.
+                          { email: "ops@incomefortress.com", challenge: "dns-01", dnsToken: OPERATOR_SECRETS.dr.tlsDnsToken, extraNames: ["api.incomefortress.com"], proxyService: "nginx" },
             });
             expect(r.config.cutover).toEqual({ activeSite: "primary", drStack: "dr" });
             expect(r.config.pitr).toBeUndefined();
@@ -142,6 +172,21 @@ describe("resolved recovery config", () => {
 });
 
 describe("platform helpers", () => {
+    // The program calls this inside the cutover's StackReference apply, before the record
+    // is written; an error there fails the update with this message.
+    it.each([
+        ["covers only its own name", ["api-dr.incomefortress.com"], /has a certificate for api-dr\.incomefortress\.com only, so after the cutover api\.incomefortress\.com would fail TLS there: on dr, set tlsEmail, tlsChallenge dns-01, publicHostname api and the secret tlsDnsToken, run pulumi up --stack dr, then set activeSite dr again/],
+        ["requests no certificate", [], /requests no certificate, so after the cutover/],
+        ["predates the output", undefined, /has no certificateNames output/],
+        ["has a garbled output", "api.incomefortress.com", /has no certificateNames output/],
+    ])("the cutover refuses a DR site whose certificate %s", (_what, names, pattern) => {
+        expect(() => drSiteCovers(names, "api.incomefortress.com", "dr")).toThrow(pattern);
+    });
+
+    it("the cutover takes a DR site whose certificate covers the public name", () => {
+        expect(() => drSiteCovers(["api-dr.incomefortress.com", "api.incomefortress.com"], "api.incomefortress.com", "dr")).not.toThrow();
+    });
+
     it("the deploy key line carries the stack and the rotation in its comment", () => {
         expect(deployKeyLine("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmock\n", "prod", 3)).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmock income-fortress-deploy@prod-e3");
         expect(() => deployKeyLine("ssh-rsa AAAAB3Nza", "prod", 1)).toThrow(/expected an ssh-ed25519 public key/);

@@ -21,6 +21,8 @@ import {
     migrateScript,
     restoreScript,
     scramSha256Verifier,
+    DNS_CREDENTIALS_FILE,
+    dnsCredentialsFile,
     tlsScript,
     waitForBootScript,
     writeSecretFileScript,
@@ -49,6 +51,16 @@ const SCRIPTS: Record<string, string> = {
     tls: tlsScript({ fqdn: "api.incomefortress.com", address: "192.0.2.200", email: "ops@incomefortress.com", dir: "/opt/income-fortress/app/income-platform", proxyService: "nginx" }),
     "tls while isolated": tlsScript({ fqdn: "api.incomefortress.com", address: "192.0.2.200", email: "ops@incomefortress.com", dir: "/srv/app", proxyService: "nginx" }, "isolated"),
     "tls after a cutover": tlsScript({ fqdn: "api.incomefortress.com", address: "192.0.2.200", email: "ops@incomefortress.com", dir: "/srv/app", proxyService: "nginx" }, "served-by-dr"),
+    "tls dns-01 with the public name": tlsScript({
+        fqdn: "api-dr.incomefortress.com",
+        address: "192.0.2.201",
+        email: "ops@incomefortress.com",
+        dir: "/opt/income-fortress/app/income-platform",
+        proxyService: "nginx",
+        challenge: "dns-01",
+        alsoFor: ["api.incomefortress.com"],
+    }),
+    "secret dns token": writeSecretFileScript({ path: DNS_CREDENTIALS_FILE, owner: "root:root", what: "certbot's DigitalOcean token" }),
 };
 
 describe("every step's text", () => {
@@ -268,8 +280,51 @@ describe("tls", () => {
         const text = tlsScript(t);
         expect(text).toContain("deadline=$((SECONDS + 30))");
         expect(text.indexOf("getent ahostsv4 api.incomefortress.com")).toBeLessThan(text.indexOf("sudo certbot certonly"));
-        expect(text).toContain("--keep-until-expiring -m ops@incomefortress.com -d api.incomefortress.com --pre-hook 'cd /srv/app && docker compose stop nginx' --post-hook 'cd /srv/app && docker compose start nginx'");
+        expect(text).toContain(
+            "--keep-until-expiring --cert-name api.incomefortress.com -m ops@incomefortress.com -d api.incomefortress.com --pre-hook 'cd /srv/app && docker compose stop nginx' --post-hook 'cd /srv/app && docker compose start nginx'",
+        );
         expect(text).toContain("sudo systemctl enable --now certbot.timer");
+        expect(text).not.toContain("dns-digitalocean");
+    });
+
+    describe("dns-01", () => {
+        const d = { ...t, fqdn: "api-dr.incomefortress.com", challenge: "dns-01" as const, alsoFor: ["api.incomefortress.com"] };
+
+        it("proves every name through DigitalOcean DNS, without waiting for a name to point here, under one lineage named after the host's own record", () => {
+            const text = tlsScript(d);
+            expect(text).not.toContain("getent");
+            expect(text).not.toContain("--standalone");
+            expect(text.indexOf(`sudo test -s ${DNS_CREDENTIALS_FILE}`)).toBeLessThan(text.indexOf("sudo certbot certonly"));
+            expect(text).toContain(
+                `sudo certbot certonly --dns-digitalocean --dns-digitalocean-credentials ${DNS_CREDENTIALS_FILE} --dns-digitalocean-propagation-seconds 60 --non-interactive --agree-tos --no-eff-email --keep-until-expiring ` +
+                    "--cert-name api-dr.incomefortress.com -m ops@incomefortress.com -d api-dr.incomefortress.com -d api.incomefortress.com " +
+                    `--deploy-hook 'cd /srv/app && if [ -n "$(docker compose ps -q nginx)" ]; then docker compose restart nginx; fi'`,
+            );
+            expect(text).toContain("python3-certbot-dns-digitalocean");
+            expect(tlsScript({ ...d, propagationSeconds: 120 })).toContain("--dns-digitalocean-propagation-seconds 120");
+        });
+
+        it.each(["isolated", "served-by-dr"] as const)("still asks for the certificate when %s: DNS-01 needs neither port 80 nor the name", (skip) => {
+            expect(tlsScript(d, skip)).toContain("sudo certbot certonly --dns-digitalocean");
+        });
+
+        it.each([
+            ["a public name twice", { alsoFor: ["api-dr.incomefortress.com"] }, /names one host twice/],
+            ["a public name with a space", { alsoFor: ["api incomefortress.com"] }, /not a host name/],
+            ["a propagation wait under 10 s", { propagationSeconds: 5 }, /propagationSeconds/],
+        ])("refuses %s", (_name, bad, pattern) => {
+            expect(() => tlsScript({ ...d, ...bad })).toThrow(pattern);
+        });
+
+        it("http-01 refuses more names: their challenges could never reach this host", () => {
+            expect(() => tlsScript({ ...t, alsoFor: ["api-dr.incomefortress.com"] })).toThrow(/http-01 cannot prove api-dr\.incomefortress\.com/);
+        });
+
+        it("writes the token as the plugin's one-line INI file, and refuses anything that would break the line", () => {
+            const token = `dop_v1_${"ab".repeat(32)}`;
+            expect(dnsCredentialsFile(` ${token}\n`)).toMatch(new RegExp(`^# [^\n]+\ndns_digitalocean_token = ${token}\n$`));
+            for (const bad of ["", "abc def", "abc\nextra = 1", "tok'en"]) expect(() => dnsCredentialsFile(bad), JSON.stringify(bad)).toThrow(/not a DigitalOcean API token/);
+        });
     });
 
     it.each([
