@@ -164,10 +164,24 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                     "set -euo pipefail",
                     'env_state=$(stat -c "%a %U" .env 2>/dev/null || echo missing)',
                     `printf '%s\\t%s\\t%s\\t%s\\n' "$(id -un)" "$PWD" "$env_state" "$*" >> CONTROL/docker.log`,
+                    "# `compose ps -q SERVICE` names a container once `compose up -d` has run, as docker would.",
+                    'if [ "${1:-}" = compose ] && [ "${2:-}" = ps ] && [ "${3:-}" = -q ] && grep -q "compose up -d" CONTROL/docker.log; then echo 0123456789ab; fi',
                     "",
                 ].join("\n"),
-                // Stand-ins for certbot (no ACME server here) and systemctl (no systemd in the namespace): they record their arguments.
-                certbot: ["#!/bin/sh", `printf '%s\\n' "$*" >> CONTROL/certbot.log`, ""].join("\n"),
+                // Stand-in for certbot (no ACME server here): records its arguments, then runs the
+                // hooks the way certbot does around an issuance (pre, deploy, post; with /bin/sh).
+                certbot: [
+                    "#!/bin/sh",
+                    `printf '%s\\n' "$*" >> CONTROL/certbot.log`,
+                    "pre='' deploy='' post=''",
+                    'while [ $# -gt 0 ]; do',
+                    '  case "$1" in --pre-hook) pre=$2; shift ;; --deploy-hook) deploy=$2; shift ;; --post-hook) post=$2; shift ;; esac',
+                    "  shift",
+                    "done",
+                    'for hook in "$pre" "$deploy" "$post"; do [ -z "$hook" ] || sh -c "$hook" || exit 1; done',
+                    "",
+                ].join("\n"),
+                // Stand-in for systemctl (no systemd in the namespace): records its arguments.
                 systemctl: ["#!/bin/sh", `printf '%s\\n' "$*" >> CONTROL/systemctl.log`, ""].join("\n"),
                 "cloud-init": [
                     "#!/bin/sh",
@@ -365,6 +379,9 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         const dir = "/opt/income-fortress/app/income-platform";
         expect(calls).toEqual([
             ["deployer", dir, "600 deployer", "compose run --rm api python manage.py migrate"],
+            // certbot's (root's) standalone hooks: free port 80 for the challenge, then take it back.
+            ["root", dir, "600 deployer", "compose stop nginx"],
+            ["root", dir, "600 deployer", "compose start nginx"],
             ["deployer", dir, "600 deployer", "compose up -d --build --remove-orphans"],
             ["deployer", dir, "600 deployer", "compose ps"],
         ]);
@@ -451,5 +468,15 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                 '--deploy-hook cd /opt/income-fortress/app/income-platform && if [ -n "$(docker compose ps -q nginx)" ]; then docker compose restart nginx; fi\n',
         );
         expect(outputs.tls.stdout).toContain("certificate for api-dr.incomefortress.com, api.incomefortress.com (dns-01)");
+        // The deploy hook, run by certbot as root: at the first issuance no proxy runs yet, so
+        // nothing restarts; on a renewal (here: the same hook once compose is up) it restarts the proxy.
+        const dockerCalls = () => readFileSync(dockerLog, "utf8").trim().split("\n").map((l) => l.split("\t")[3]);
+        const atIssue = dockerCalls();
+        expect(atIssue.indexOf("compose ps -q nginx")).toBeGreaterThanOrEqual(0);
+        expect(atIssue.indexOf("compose ps -q nginx")).toBeLessThan(atIssue.indexOf("compose up -d --build --remove-orphans"));
+        expect(atIssue).not.toContain("compose restart nginx");
+        const hook = readFileSync(join(drHost.controlDir, "certbot.log"), "utf8").split("--deploy-hook ")[1].trim();
+        ok(await drHost.root(["sh", "-c", hook]), "deploy hook on a renewal");
+        expect(dockerCalls().slice(-2)).toEqual(["compose ps -q nginx", "compose restart nginx"]);
     }, 180_000);
 });
