@@ -2,12 +2,15 @@
 // materialized view, enums, domains, sequences) through the toolkit: a backup, restored,
 // must reproduce the catalog, the data and the sequence values exactly. This file also
 // covers the unencrypted (.dump.zst) and single-bucket configurations.
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPagila } from "../harness/datasets";
 import { startPostgres, PostgresCluster } from "../harness/postgres";
+import { cleanEnv, makeTempDir, runOk } from "../harness/process";
 import { startS3Server, S3Server } from "../harness/s3";
 import {
-    databaseChecksums, EXIT, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, storageSettings, toolkitEnv,
+    databaseChecksums, EXIT, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, storageSettings, TOOLKIT_BIN, toolkitEnv,
 } from "../harness/toolkit";
 
 const PREFIX = "postgresql/pagila";
@@ -111,6 +114,29 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
             "SELECT string_agg(DISTINCT tgenabled::text, '') FROM pg_trigger WHERE tgrelid = 'film_actor'::regclass AND NOT tgisinternal;",
             "pagila_exact",
         )).toBe("O");
+    });
+
+    it("gives a streamed archive the data offsets pg_dump --file writes, byte for byte", async () => {
+        // Magic, version, sizes, compression and the creation time (archive format 1.14):
+        // the two dumps below may be made in different seconds.
+        const header = 51;
+        const dir = makeTempDir("fortress-offsets");
+        try {
+            const env = cleanEnv({ ...pg.clientEnv("pagila"), DIR: dir, PGBIN: pg.binDir, LIB: join(TOOLKIT_BIN, "../lib/income-fortress/common.sh") });
+            const sh = (script: string) => runOk("bash", ["-c", `set -euo pipefail\n${script}`], { env });
+            await sh(`"$PGBIN/pg_dump" -Fc -Z0 -f "$DIR/file.dump"; "$PGBIN/pg_dump" -Fc -Z0 | cat > "$DIR/streamed.dump"`);
+            const file = readFileSync(join(dir, "file.dump"));
+            const streamed = readFileSync(join(dir, "streamed.dump"));
+            expect(streamed.length).toBe(file.length);
+            expect(streamed.subarray(header).equals(file.subarray(header))).toBe(false); // no offsets yet
+            await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/streamed.dump"`);
+            expect(readFileSync(join(dir, "streamed.dump")).subarray(header).equals(file.subarray(header))).toBe(true);
+            // An archive that already has them is left as it is.
+            await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/file.dump"`);
+            expect(readFileSync(join(dir, "file.dump")).equals(file)).toBe(true);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("verify proves the latest pagila backup and leaves no database behind", async () => {

@@ -591,6 +591,68 @@ sha256_stdin() {
     fi
 }
 
+# fill_data_offsets FILE: put the data offsets into the TOC of a backup's archive. pg_dump
+# wrote it into a pipe, so it could not seek back to record where each table's data starts.
+# Without them pg_restore -j has no sizes to start the biggest table first, and finds each
+# table by seeking through the data one block (one row, with -Z0) at a time: 1.94 million
+# lseek calls for the 968 MB bench database against 52 with offsets, and pg_restore -j 2
+# was slower in all 7 paired runs, by 0.1-2.7 s (median 0.8 s). Each data block starts with
+# the end marker of the one before, its type and its TOC id (COPY text holds no NUL bytes),
+# so one pass of index() finds them (0.2-0.3 s for 621 MB) and the TOC is patched in place:
+# byte for byte what pg_dump --file writes. Only archives of format 1.14-1.16 (pg_dump
+# 12-17) without internal compression or large objects are touched, and only when the first
+# block sits exactly where the parsed TOC ends and every block was found; otherwise the file
+# is left as it was and restores as before. Best effort, never fatal.
+fill_data_offsets() {
+    command -v perl >/dev/null 2>&1 || return 0
+    perl - "$1" 2>/dev/null <<'PERL' || true
+use strict;
+use warnings;
+open(my $fh, '+<:raw', $ARGV[0]) or exit 1;
+my ($h, $buf, $p, @need, @found) = ('', '', 11);
+sysread($fh, $h, 16 << 20);
+my ($maj, $min, $isz, $osz, $fmt) = unpack('x5CCxCCC', $h);
+exit 1 unless substr($h, 0, 5) eq 'PGDMP' && $maj == 1 && $min >= 14 && $min <= 16 && $isz == 4 && $osz == 8 && $fmt == 1;
+sub int4 { die "short\n" if $p + 5 > length $h; my ($s, $v) = unpack('CV', substr($h, $p, 5)); $p += 5; $s ? -$v : $v }
+sub str { my $l = int4(); return undef if $l < 0; $p += $l; die "short\n" if $p > length $h; substr($h, $p - $l, $l) }
+eval {
+    die "compressed\n" if ($min >= 15 ? ord(substr($h, $p++, 1)) : int4()) != 0;
+    int4() for 1 .. 7;
+    str() for 1 .. 3;
+    for (1 .. int4()) {
+        my $id = int4();
+        int4();
+        die "large objects\n" if (map { str() // '' } 1 .. 4)[3] eq 'BLOBS';
+        int4();
+        str() for 1 .. 6;
+        int4() if $min >= 16;
+        str() for 1 .. 2;
+        1 while defined str();
+        die "short\n" if $p + 9 > length $h;
+        push @need, [$id, $p] if ord(substr($h, $p, 1)) == 1;
+        $p += 9;
+    }
+    1;
+} or exit 1;
+my ($base, $at) = ($p, $p);
+for my $n (@need) {
+    my $pat = (@found ? "\0" x 5 : '') . pack('CCV', 1, 0, $n->[0]);
+    my $i;
+    while (($i = index($buf, $pat, $at - $base)) < 0) {
+        my $keep = length($buf) > 10 ? substr($buf, -10) : $buf;
+        $base += length($buf) - length($keep);
+        sysseek($fh, $base + length($keep), 0) && sysread($fh, $buf, 16 << 20) or exit 1;
+        $buf = $keep . $buf;
+    }
+    exit 1 if !@found && $base + $i != $p;
+    $at = $base + $i + length($pat);
+    push @found, [$n->[1], $at - 6];
+}
+for (@found) { sysseek($fh, $_->[0], 0) && syswrite($fh, pack('CQ<', 2, $_->[1])) == 9 or exit 1 }
+close($fh) or exit 1;
+PERL
+}
+
 # Positive integer check for options such as --jobs.
 is_positive_int() {
     [[ $1 =~ ^[1-9][0-9]{0,5}$ ]]
