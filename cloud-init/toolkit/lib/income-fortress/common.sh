@@ -596,7 +596,7 @@ sha256_stdin() {
 # Without them pg_restore -j has no sizes to start the biggest table first, and finds each
 # table by seeking through the data one block (one row, with -Z0) at a time: 1.94 million
 # lseek calls for the 968 MB bench database against 52 with offsets, and pg_restore -j 2
-# was slower in all 7 paired runs, by 0.1-2.7 s (median 0.8 s). Each data block starts with
+# was slower in 12 of 14 paired runs (median by 0.9 s, ~6 %). Each data block starts with
 # the end marker of the one before, its type and its TOC id (COPY text holds no NUL bytes),
 # so one pass of index() finds them (0.2-0.3 s for 621 MB) and the TOC is patched in place:
 # byte for byte what pg_dump --file writes. Only archives of format 1.14-1.16 (pg_dump
