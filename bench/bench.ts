@@ -5,10 +5,10 @@
 import { cpus, loadavg, totalmem, release, platform } from "node:os";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { startPostgres, PostgresCluster } from "../tests/harness/postgres";
-import { makeTempDir, run } from "../tests/harness/process";
-import { startS3Server, S3Server } from "../tests/harness/s3";
-import { createAgeIdentity, removeToolkitScratch, storageSettings, toolkitEnv } from "../tests/harness/toolkit";
+import { startPostgres, PostgresCluster } from "../harness/postgres";
+import { makeTempDir, run } from "../harness/process";
+import { startS3Server, S3Server } from "../harness/s3";
+import { createAgeIdentity, removeToolkitScratch, storageSettings, toolkitEnv } from "../harness/toolkit";
 import { generateDataset } from "./dataset";
 import { BenchRig, METHOD_NAMES, MethodName, MethodResult, profileToolkit, runMethod } from "./methods";
 import { BenchInput, MachineInfo, buildReport, combineRuns, renderMarkdown, renderTable } from "./report";

@@ -8,7 +8,7 @@
 // row number (hashint8, not random()), so two runs of the same size hold the same data and
 // compress alike. The text and JSON are repetitive the way application data is, so
 // compression ratios are plausible rather than best or worst case.
-import type { PostgresCluster } from "../tests/harness/postgres";
+import type { PostgresCluster } from "../harness/postgres";
 
 /** Rows per table for one scale unit. Proposals dominate, as they would in the app. */
 export const DATASET_UNIT = { users: 1_000, portfolios: 4_000, proposals: 40_000 } as const;

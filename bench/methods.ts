@@ -25,10 +25,10 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import type { PostgresCluster } from "../tests/harness/postgres";
-import { cleanEnv, run, RunResult } from "../tests/harness/process";
-import type { S3Server } from "../tests/harness/s3";
-import { TOOLKIT_BIN, exactCounts, makeShimPath, sequenceValues } from "../tests/harness/toolkit";
+import type { PostgresCluster } from "../harness/postgres";
+import { cleanEnv, run, RunResult } from "../harness/process";
+import type { S3Server } from "../harness/s3";
+import { TOOLKIT_BIN, exactCounts, makeShimPath, sequenceValues } from "../harness/toolkit";
 
 export type MethodName = "plan" | "toolkit" | "floor";
 export const METHOD_NAMES: readonly MethodName[] = ["plan", "toolkit", "floor"];
@@ -84,7 +84,7 @@ export interface BenchRig {
     age: { identityFile: string; recipient: string };
     /** Parallel pg_restore jobs for the toolkit and the floor. */
     jobs: number;
-    /** Environment of toolkit runs (from tests/harness/toolkit toolkitEnv). */
+    /** Environment of toolkit runs (from harness/toolkit toolkitEnv). */
     toolkitEnv: NodeJS.ProcessEnv;
     /** Folder of the fortress-* commands (default: this checkout's cloud-init/toolkit/bin). */
     toolkitBin?: string;

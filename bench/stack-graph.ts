@@ -1,12 +1,12 @@
 // The resource graph of a stack, taken by running the real program (index.ts) under
 // pulumi.runtime.setMocks, outside vitest. Config and mock outputs come from the same mock
-// cloud the mocked-stack tests use (tests/stack/mock-cloud.ts); the runner itself is
+// cloud the mocked-stack tests use (harness/mock-cloud.ts); the runner itself is
 // separate because tests/stack/harness.ts needs vitest (vi.resetModules), which a plain
 // Node process cannot load. It records each RegisterResource request's type, name,
 // parent, inputs and dependency list as the engine would receive them.
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, fakeOutputs, loadStackConfig } from "../tests/stack/mock-cloud";
+import { PROJECT, fakeOutputs, loadStackConfig } from "../harness/mock-cloud";
 
 export const ROOT = resolve(__dirname, "..");
 

@@ -1,5 +1,5 @@
 // What the local rehearsal needs from the machine, and the message when something is
-// missing. The services themselves come from the test harness (tests/harness/*.ts), which
+// missing. The services themselves come from the test harness (harness/*.ts), which
 // has no test-runner imports and is plain TypeScript: the rehearsal uses the same
 // PostgreSQL, s3rver and toolkit helpers as the integration tests, so what CI proves is what
 // a newcomer runs.

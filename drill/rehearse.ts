@@ -11,11 +11,11 @@
 // RPO: from the backup's snapshot (manifest createdAt) to the disaster.
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
-import { loadPagila, pagilaDir, seedPlanDatabase } from "../tests/harness/datasets";
-import { startPostgres, type PostgresCluster } from "../tests/harness/postgres";
-import { cleanEnv, makeTempDir, runOk } from "../tests/harness/process";
-import { startS3Server, S3RVER_CREDENTIALS, type S3Server } from "../tests/harness/s3";
-import { createAgeIdentity, databaseChecksums, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, toolkitEnv, type ToolkitCommand } from "../tests/harness/toolkit";
+import { loadPagila, pagilaDir, seedPlanDatabase } from "../harness/datasets";
+import { startPostgres, type PostgresCluster } from "../harness/postgres";
+import { cleanEnv, makeTempDir, runOk } from "../harness/process";
+import { startS3Server, S3RVER_CREDENTIALS, type S3Server } from "../harness/s3";
+import { createAgeIdentity, databaseChecksums, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, toolkitEnv, type ToolkitCommand } from "../harness/toolkit";
 import { checkRehearsalMachine } from "./local-services";
 import { countDifferences, manifestTotals, parseManifest, type BackupManifest } from "./manifest";
 import { type Clock, errorMessage, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";

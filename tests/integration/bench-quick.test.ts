@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BenchReport } from "../../bench/report";
 import { missingFigures } from "../../bench/report";
-import { cleanEnv, makeTempDir, run, RunResult } from "../harness/process";
+import { cleanEnv, makeTempDir, run, RunResult } from "../../harness/process";
 
 const ROOT = resolve(__dirname, "../..");
 

@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RtoModel } from "../../bench/rto";
-import { cleanEnv, makeTempDir, run } from "../harness/process";
+import { cleanEnv, makeTempDir, run } from "../../harness/process";
 
 const ROOT = resolve(__dirname, "../..");
 type RtoJson = RtoModel & { stack: string; largestDatabaseWithinTarget: { bytes: number | null } };

@@ -1,7 +1,7 @@
 // The recovery chain, executed for real. The program (index.ts) runs under mocks for prod
 // and dr; the exact `create` texts and `stdin` payloads of its command resources are then
 // run over SSH, in dependency order, against a throwaway OpenSSH sshd on a loopback port
-// (tests/harness/ssh-host.ts): a private mount namespace prepared from the program's own
+// (harness/ssh-host.ts): a private mount namespace prepared from the program's own
 // user-data, with the real toolkit, a real PostgreSQL (TLS, SCRAM) and two s3rver
 // instances standing in for Spaces in nyc3 and sfo3.
 //
@@ -23,14 +23,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { composeDir, scramSha256Verifier } from "../../components/recovery-scripts";
-import { seedPlanDatabase } from "../harness/datasets";
-import { startPostgres, type PostgresCluster } from "../harness/postgres";
-import { cleanEnv, freePort, makeTempDir, run, runOk, unprivilegedIdentity, type RunResult } from "../harness/process";
-import { S3RVER_CREDENTIALS, startS3Server, type S3Server } from "../harness/s3";
-import { checkSshHostPrerequisites, makeTestCa, startSshHost, startTlsFront, type SshHost, type TestCa } from "../harness/ssh-host";
-import { createAgeIdentity, exactCounts, removeToolkitScratch, runToolkit, toolkitEnv, type AgeIdentity } from "../harness/toolkit";
+import { seedPlanDatabase } from "../../harness/datasets";
+import { startPostgres, type PostgresCluster } from "../../harness/postgres";
+import { cleanEnv, freePort, makeTempDir, run, runOk, unprivilegedIdentity, type RunResult } from "../../harness/process";
+import { S3RVER_CREDENTIALS, startS3Server, type S3Server } from "../../harness/s3";
+import { checkSshHostPrerequisites, makeTestCa, startSshHost, startTlsFront, type SshHost, type TestCa } from "../../harness/ssh-host";
+import { createAgeIdentity, exactCounts, removeToolkitScratch, runToolkit, toolkitEnv, type AgeIdentity } from "../../harness/toolkit";
 import { PROJECT, T, byType, loadStackConfig, one, runProgram, type ProgramRun } from "../stack/harness";
-import { OPERATOR_SECRETS } from "../stack/mock-cloud";
+import { OPERATOR_SECRETS } from "../../harness/mock-cloud";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG_KEY in (v as object) ? plain((v as { value: unknown }).value) : v);

@@ -11,10 +11,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { findExecutable } from "../../drill/exec";
 import { liveCountsScript } from "../../drill/host-probe";
 import type { Report } from "../../drill/report";
-import { seedPlanDatabase } from "../harness/datasets";
-import { startPostgres, type PostgresCluster } from "../harness/postgres";
-import { cleanEnv, run } from "../harness/process";
-import { exactCounts, makeShimPath, removeToolkitScratch } from "../harness/toolkit";
+import { seedPlanDatabase } from "../../harness/datasets";
+import { startPostgres, type PostgresCluster } from "../../harness/postgres";
+import { cleanEnv, run } from "../../harness/process";
+import { exactCounts, makeShimPath, removeToolkitScratch } from "../../harness/toolkit";
 
 const ROOT = resolve(__dirname, "../..");
 const out = mkdtempSync(join(tmpdir(), "rehearse-test-"));

@@ -3,10 +3,10 @@
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, run } from "../harness/process";
+import { makeTempDir, run } from "../../harness/process";
 import {
     errorLines, EXIT, lastLine, removeToolkitScratch, runToolkit, TOOLKIT_BIN, TOOLKIT_COMMANDS, toolkitEnv, ToolkitSettings,
-} from "../harness/toolkit";
+} from "../../harness/toolkit";
 
 const LIBRARY = resolve(TOOLKIT_BIN, "../lib/income-fortress/common.sh");
 

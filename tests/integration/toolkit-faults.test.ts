@@ -3,14 +3,14 @@
 // for a backup, the database for a restore), and a previous backup that still verifies.
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedPlanDatabase } from "../harness/datasets";
-import { startPostgres, PostgresCluster } from "../harness/postgres";
-import { makeTempDir, RunResult, runOk } from "../harness/process";
-import { startS3Server, S3Server } from "../harness/s3";
+import { seedPlanDatabase } from "../../harness/datasets";
+import { startPostgres, PostgresCluster } from "../../harness/postgres";
+import { makeTempDir, RunResult, runOk } from "../../harness/process";
+import { startS3Server, S3Server } from "../../harness/s3";
 import {
     AgeIdentity, createAgeIdentity, databaseChecksums, errorLines, EXIT, lastLine, makeShimPath, removeToolkitScratch, runToolkit,
     storageSettings, toolkitEnv, ToolkitSettings, userTables,
-} from "../harness/toolkit";
+} from "../../harness/toolkit";
 
 const PREFIX = "postgresql/faults";
 const PRIMARY_BUCKET = "faults-primary";

@@ -5,13 +5,13 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadPagila } from "../harness/datasets";
-import { startPostgres, PostgresCluster } from "../harness/postgres";
-import { cleanEnv, makeTempDir, runOk } from "../harness/process";
-import { startS3Server, S3Server } from "../harness/s3";
+import { loadPagila } from "../../harness/datasets";
+import { startPostgres, PostgresCluster } from "../../harness/postgres";
+import { cleanEnv, makeTempDir, runOk } from "../../harness/process";
+import { startS3Server, S3Server } from "../../harness/s3";
 import {
     databaseChecksums, EXIT, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, storageSettings, TOOLKIT_BIN, toolkitEnv,
-} from "../harness/toolkit";
+} from "../../harness/toolkit";
 
 const PREFIX = "postgresql/pagila";
 const BUCKET = "pagila-backups";

@@ -5,14 +5,14 @@ import { createHash } from "node:crypto";
 import { chmodSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLAN_ROWS_PER_SCALE, seedPlanDatabase } from "../harness/datasets";
-import { startPostgres, PostgresCluster } from "../harness/postgres";
-import { cleanEnv, makeTempDir, run, runOk, sleep } from "../harness/process";
-import { startS3Server, S3Server } from "../harness/s3";
+import { PLAN_ROWS_PER_SCALE, seedPlanDatabase } from "../../harness/datasets";
+import { startPostgres, PostgresCluster } from "../../harness/postgres";
+import { cleanEnv, makeTempDir, run, runOk, sleep } from "../../harness/process";
+import { startS3Server, S3Server } from "../../harness/s3";
 import {
     AgeIdentity, createAgeIdentity, databaseChecksums, errorLines, EXIT, exactCounts, removeToolkitScratch, runToolkit,
     sequenceValues, storageSettings, tableChecksum, toolkitEnv, ToolkitSettings,
-} from "../harness/toolkit";
+} from "../../harness/toolkit";
 
 const PREFIX = "postgresql/test";
 const PRIMARY_BUCKET = "fortress-primary";

@@ -9,9 +9,9 @@
 // dependency lists, property dependencies and options such as `protect`.
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { PROJECT, fakeOutputs } from "./mock-cloud";
+import { PROJECT, fakeOutputs } from "../../harness/mock-cloud";
 
-export { PROJECT, ROOT, loadStackConfig, mockEd25519PublicKey, projectDeclarations, rawStackConfig } from "./mock-cloud";
+export { PROJECT, ROOT, loadStackConfig, mockEd25519PublicKey, projectDeclarations, rawStackConfig } from "../../harness/mock-cloud";
 
 // ---------------------------------------------------------------- running the program under mocks
 

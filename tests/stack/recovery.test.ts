@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
-import { OPERATOR_SECRETS } from "./mock-cloud";
+import { OPERATOR_SECRETS } from "../../harness/mock-cloud";
 
 // The SDK's marker of a secret value in serialised properties.
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";

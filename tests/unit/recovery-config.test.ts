@@ -20,7 +20,7 @@ import {
     type Check,
 } from "../../config";
 import { rawStackConfig } from "../stack/harness";
-import { OPERATOR_SECRETS } from "../stack/mock-cloud";
+import { OPERATOR_SECRETS } from "../../harness/mock-cloud";
 
 const AGE_KEY = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS7V2R3Y";
 

@@ -8,7 +8,7 @@ import { PostgresCluster } from "./postgres";
 import { S3Server, S3RVER_CREDENTIALS } from "./s3";
 
 /** Folder holding the fortress-* commands in this repository. */
-export const TOOLKIT_BIN = resolve(__dirname, "../../cloud-init/toolkit/bin");
+export const TOOLKIT_BIN = resolve(__dirname, "../cloud-init/toolkit/bin");
 
 /** The toolkit's commands. */
 export type ToolkitCommand = "fortress-backup" | "fortress-restore" | "fortress-verify" | "fortress-backups" | "fortress-status";

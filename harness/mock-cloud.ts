@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 
 
-export const ROOT = join(__dirname, "..", "..");
+export const ROOT = join(__dirname, "..");
 export const PROJECT = "income-fortress";
 
 // ---------------------------------------------------------------- config, as the CLI loads it

@@ -97,8 +97,8 @@ ANALYZE;
 export function pagilaDir(): string | undefined {
     const candidates = [
         process.env.PAGILA_DIR,
-        resolve(__dirname, "../../../shared/datasets/pagila"),
         resolve(__dirname, "../../shared/datasets/pagila"),
+        resolve(__dirname, "../shared/datasets/pagila"),
     ].filter((d): d is string => !!d);
     return candidates.find((d) => existsSync(join(d, "pagila-schema.sql")) && existsSync(join(d, "pagila-data.sql")));
 }
