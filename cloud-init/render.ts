@@ -79,10 +79,19 @@ export interface UserDataArgs {
     /** Files to install (scripts and libraries); pass `loadToolkitFiles()`. */
     toolkitFiles: ToolkitFile[];
     /**
-     * How the host's Let's Encrypt certificate is checked: certbot is installed at boot,
-     * with its DigitalOcean DNS plugin for dns-01. Undefined: no certificate, no certbot.
+     * How the host's Let's Encrypt certificate is checked: {@link certbotPackages} are
+     * installed at boot. Undefined: no certificate, no certbot.
      */
-    tlsChallenge?: "http-01" | "dns-01";
+    tlsChallenge?: TlsChallenge;
+}
+
+/** How Let's Encrypt checks a host's names (the recovery chain's tls step). */
+export const TLS_CHALLENGES = ["http-01", "dns-01"] as const;
+export type TlsChallenge = (typeof TLS_CHALLENGES)[number];
+
+/** certbot, and for dns-01 its DigitalOcean DNS plugin. certbot.timer comes with the package. */
+export function certbotPackages(challenge: TlsChallenge): string[] {
+    return challenge === "dns-01" ? ["certbot", "python3-certbot-dns-digitalocean"] : ["certbot"];
 }
 
 /** Options that only tests and tooling need. */
@@ -195,7 +204,7 @@ export function backupSettingsFile(environment: string, backup: BackupSettings):
 }
 
 /** Packages the host needs, in install order. */
-export function hostPackages(postgresMajorVersion: string, tlsChallenge?: "http-01" | "dns-01"): string[] {
+export function hostPackages(postgresMajorVersion: string, tlsChallenge?: TlsChallenge): string[] {
     return [
         // Docker Engine and the compose plugin, from Docker's repository (the plan's get-docker.sh, without curl | sh).
         "docker-ce",
@@ -215,8 +224,7 @@ export function hostPackages(postgresMajorVersion: string, tlsChallenge?: "http-
         "ca-certificates",
         "unattended-upgrades",
         // Let's Encrypt: the recovery chain's tls step runs certbot; certbot.timer renews.
-        ...(tlsChallenge ? ["certbot"] : []),
-        ...(tlsChallenge === "dns-01" ? ["python3-certbot-dns-digitalocean"] : []),
+        ...(tlsChallenge ? certbotPackages(tlsChallenge) : []),
     ];
 }
 

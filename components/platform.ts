@@ -18,7 +18,7 @@ import type { MonitorWindow } from "./monitoring-rules";
 import { Network } from "./network";
 import { Project } from "./project";
 import { Recovery } from "./recovery";
-import type { BackupChoice, RestoreMode } from "./recovery-scripts";
+import type { BackupChoice, RestoreMode, TlsChallenge } from "./recovery-scripts";
 import { Storage } from "./storage";
 
 export interface PlatformArgs {
@@ -146,7 +146,7 @@ export interface PlatformArgs {
             /** ACME account e-mail; empty: no certificate. */
             email: string;
             /** http-01 (certbot standalone on port 80) or dns-01 (TXT records through DigitalOcean DNS). */
-            challenge: "http-01" | "dns-01";
+            challenge: TlsChallenge;
             /** dns-01: DigitalOcean API token for certbot (secret); empty otherwise. */
             dnsToken: string;
             /** dns-01: more full names on the certificate (a dr stack: the primary's public name). */
@@ -301,6 +301,10 @@ export class Platform extends pulumi.ComponentResource {
         const protect = args.protect;
         const ownsVault = args.role === "primary";
         const labels = [`env:${env}`];
+        const fqdn = `${args.dns.hostname}.${args.dns.domain}`;
+        const tlsArgs = args.recovery.tls;
+        // Own record first: it names the certificate's lineage on the host.
+        this.certificateNames = tlsArgs.email ? [fqdn, ...(tlsArgs.challenge === "dns-01" ? tlsArgs.extraNames : [])] : [];
         this.environment = env;
         this.role = args.role;
         this.region = args.region;
@@ -403,8 +407,7 @@ export class Platform extends pulumi.ComponentResource {
             if (args.role !== "primary") throw new Error(`Platform ${name}: activeSite dr is for the primary stack, which owns the public record`);
             const drStack = args.dns.drStack ?? "dr";
             const dr = new pulumi.StackReference(`${name}-dr-site`, { name: drStack }, { parent: this });
-            const fqdn = `${args.dns.hostname}.${args.dns.domain}`;
-            const managesTls = args.recovery.tls.email !== "";
+            const managesTls = this.certificateNames.length > 0;
             recordIp = pulumi.all([dr.getOutput("publicIp"), dr.getOutput("certificateNames")]).apply(([ip, names]) => {
                 const address = drSiteAddress(ip, drStack);
                 // A stack that leaves TLS to the app (no tlsEmail) has nothing to compare.
@@ -480,16 +483,16 @@ export class Platform extends pulumi.ComponentResource {
                 },
                 restore: { mode: args.recovery.restoreMode, backup: args.recovery.restoreBackup, ...(restoreSource ? { source: restoreSource } : {}) },
                 health: { url: args.recovery.health.url, timeoutSeconds: args.recovery.health.timeoutSeconds },
-                ...(args.recovery.tls.email
+                ...(this.certificateNames.length > 0
                     ? {
                           tls: {
-                              fqdn: `${args.dns.hostname}.${args.dns.domain}`,
+                              fqdn,
                               address: this.host.publicIp,
-                              email: args.recovery.tls.email,
-                              proxyService: args.recovery.tls.proxyService,
-                              challenge: args.recovery.tls.challenge,
-                              ...(args.recovery.tls.challenge === "dns-01"
-                                  ? { alsoFor: args.recovery.tls.extraNames, dnsToken: pulumi.secret(args.recovery.tls.dnsToken) }
+                              email: tlsArgs.email,
+                              proxyService: tlsArgs.proxyService,
+                              challenge: tlsArgs.challenge,
+                              ...(tlsArgs.challenge === "dns-01"
+                                  ? { alsoFor: this.certificateNames.slice(1), dnsToken: pulumi.secret(tlsArgs.dnsToken) }
                                   : // http-01 needs Let's Encrypt to reach this host behind the name.
                                     { skip: args.network.isolate ? ("isolated" as const) : args.dns.activeSite === "dr" ? ("served-by-dr" as const) : undefined }),
                               dependsOn: [this.dns.record],
@@ -530,7 +533,6 @@ export class Platform extends pulumi.ComponentResource {
         this.dropletId = this.host.dropletId;
         this.publicIp = this.host.publicIp;
         this.fqdn = this.dns.fqdn;
-        this.certificateNames = args.recovery.tls.email ? [`${args.dns.hostname}.${args.dns.domain}`, ...(args.recovery.tls.challenge === "dns-01" ? args.recovery.tls.extraNames : [])] : [];
         this.postgresCluster = this.database.postgres;
         this.deployPrivateKey = pulumi.secret(this.deployKey.privateKeyOpenssh);
         this.valkeyCluster = this.database.valkey;

@@ -12,9 +12,9 @@
 //   `set -euo pipefail`, one `fail` helper, every error one line that says what to do.
 import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { formatEnvFile } from "../cloud-init/env-file";
-import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, shQuote } from "../cloud-init/render";
+import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, certbotPackages, shQuote, type TlsChallenge } from "../cloud-init/render";
 
-export { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER };
+export { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, type TlsChallenge };
 
 /** Words joined into one shell command line, each quoted when it needs to be. */
 export function sh(...words: string[]): string {
@@ -414,7 +414,7 @@ export interface TlsCertificate {
     dir: string;
     proxyService: string;
     /** How Let's Encrypt checks the names. Default http-01. */
-    challenge?: "http-01" | "dns-01";
+    challenge?: TlsChallenge;
     /**
      * dns-01 only: more names on the same certificate, such as the primary's public name
      * on a dr stack. http-01 cannot prove a name that points elsewhere, so it takes none.
@@ -473,7 +473,7 @@ export function tlsScript(t: TlsCertificate, skip: TlsSkip = undefined): string 
         throw new Error(`tlsScript: http-01 cannot prove ${names.slice(1).join(", ")}, which do not point at this host; use dns-01 for more names`);
     }
     const compose = (verb: string) => `cd ${shQuote(t.dir)} && docker compose ${verb} ${t.proxyService}`;
-    const packages = challenge === "dns-01" ? ["certbot", "python3-certbot-dns-digitalocean"] : ["certbot"];
+    const packages = certbotPackages(challenge);
     const common = ["--non-interactive", "--agree-tos", "--no-eff-email", "--keep-until-expiring", "--cert-name", t.fqdn, "-m", t.email, ...names.flatMap((n) => ["-d", n])];
     // user-data installs these at boot; this covers a host built before the challenge was chosen.
     lines.push(
@@ -514,4 +514,3 @@ export function tlsScript(t: TlsCertificate, skip: TlsSkip = undefined): string 
     );
     return lines.join("\n");
 }
-

@@ -52,6 +52,7 @@ import {
     type BackupChoice,
     type RestoreMode,
     type RestoreSource,
+    type TlsChallenge,
     type TlsSkip,
 } from "./recovery-scripts";
 
@@ -157,7 +158,7 @@ export interface RecoveryArgs {
         /** Compose service that serves the certificate (http-01: holds port 80, stopped during renewals). */
         proxyService: string;
         /** http-01 (default) or dns-01 (needs `dnsToken`). */
-        challenge?: "http-01" | "dns-01";
+        challenge?: TlsChallenge;
         /** dns-01: more names on the certificate (a dr stack: the primary's public name). Default none. */
         alsoFor?: string[];
         /** dns-01: DigitalOcean API token for certbot's dns-digitalocean plugin (secret); travels on stdin. */

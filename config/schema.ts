@@ -14,7 +14,7 @@ import {
     checkSlackWebhookUrl,
     type MonitorWindow,
 } from "../components/monitoring-rules";
-import { GENERATED_APP_ENV, type RestoreMode } from "../components/recovery-scripts";
+import { GENERATED_APP_ENV, TLS_CHALLENGES, type RestoreMode, type TlsChallenge } from "../components/recovery-scripts";
 import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
 import {
     WEEKDAYS,
@@ -61,7 +61,6 @@ import {
     parseVpcRange,
     type Check,
     type RestoreBackup,
-    TLS_CHALLENGES,
 } from "./validators";
 
 /** Raw config as the program receives it: key (without namespace) → string value. */
@@ -155,7 +154,7 @@ export interface FortressConfig {
         /** Let's Encrypt: ACME e-mail (empty: off), how the names are checked, and the compose service that serves the certificate. */
         tls: {
             email: string;
-            challenge: (typeof TLS_CHALLENGES)[number];
+            challenge: TlsChallenge;
             /** Secret; empty unless the challenge is dns-01. */
             dnsToken: string;
             /** More names the certificate covers (a dr stack: the primary's public name); empty for most stacks. */

@@ -464,9 +464,6 @@ export function parseEmail(raw: string): Check<string> {
     return fail(`${q(raw)} is not an e-mail address; use one that receives certificate expiry notices, such as ops@incomefortress.com`);
 }
 
-/** How Let's Encrypt checks the names. */
-export const TLS_CHALLENGES = ["http-01", "dns-01"] as const;
-
 /**
  * A DigitalOcean API token for certbot's dns-digitalocean plugin. It is a credential,
  * so no message repeats it. Personal access tokens are `dop_v1_` plus 64 hex digits;
