@@ -77,6 +77,8 @@ describe("toolkit command-line contract", () => {
         ["a malformed backup id", "fortress-restore", ["--backup", "yesterday"], VALID, /--backup 'yesterday' is not a backup id/],
         ["--into with --tables", "fortress-restore", ["--into", "x", "--tables", "a"], VALID, /use one/],
         ["a bad --jobs", "fortress-restore", ["--jobs", "0"], VALID, /--jobs must be a positive number/],
+        ["a bad split size", "fortress-restore", [], { ...VALID, FORTRESS_RESTORE_SPLIT_SIZE: "64MB" }, /FORTRESS_RESTORE_SPLIT_SIZE must be a size such as 64M, 512k or 0 \(never split\), not '64MB'/],
+        ["a split size too big to count", "fortress-verify", [], { ...VALID, FORTRESS_RESTORE_SPLIT_SIZE: "1234567890G" }, /FORTRESS_RESTORE_SPLIT_SIZE must be a size/],
         ["a bad --source", "fortress-verify", ["--source", "mars"], VALID, /--source must be primary, offsite or auto/],
         ["--source offsite without an offsite bucket", "fortress-backups", ["--source", "offsite"], VALID, /--source offsite needs BACKUP_OFFSITE_BUCKET/],
         ["a bad --max-age", "fortress-status", ["--max-age", "soon"], VALID, /--max-age 'soon' is not a duration/],

@@ -39,6 +39,7 @@ describe("fortress toolkit faults", () => {
     let good: { id: string; latest: string };
     let keysBefore: { primary: string[]; offsite: string[] };
     let realPgDump: string;
+    let realPsql: string;
 
     const latestOf = async (server: S3Server, bucket: string) =>
         (await server.getObject(bucket, `${PREFIX}/latest.json`))?.toString("utf8");
@@ -89,6 +90,7 @@ describe("fortress toolkit faults", () => {
             offsite: await offsite.listKeys(OFFSITE_BUCKET, PREFIX),
         };
         realPgDump = (await runOk("bash", ["-c", "command -v pg_dump"])).stdout.trim();
+        realPsql = (await runOk("bash", ["-c", "command -v psql"])).stdout.trim();
     });
 
     afterAll(async () => {
@@ -274,6 +276,27 @@ exit "$status"
             } finally {
                 await primary.start();
             }
+        });
+
+        it("a COPY session of a split table that cannot connect: exit 1 naming it, no hang, the --into database dropped", async () => {
+            // psql refuses the connection only for the sessions that split-copy.pl feeds (their
+            // stdin is a FIFO named split-*); FORTRESS_RESTORE_SPLIT_SIZE=1 splits every table.
+            const path = makeShimPath({
+                wrappers: {
+                    psql: `#!/usr/bin/env bash
+if [[ $(readlink /proc/$$/fd/0) == */split-* ]]; then
+    echo "psql: error: connection to server failed: FATAL:  sorry, too many clients already" >&2
+    exit 2
+fi
+exec "${realPsql}" "$@"
+`,
+                },
+            });
+            const r = await runToolkit("fortress-restore", ["--into", "split_fault", "--jobs", "2"],
+                { ...env, PATH: path, FORTRESS_RESTORE_SPLIT_SIZE: "1" });
+            expectOneLineError(r, EXIT.failure,
+                /psql \(COPY session 1 of 2\) loading public\.\w+ failed: .*too many clients already: database split_fault is dropped again/);
+            expect(await pg.databaseExists("split_fault")).toBe(false);
         });
 
         it("after every fault the latest backup still restores, into the untouched target", async () => {

@@ -86,6 +86,27 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         expect(await sequenceValues(pg, "pagila_exact")).toEqual(source.sequences);
     });
 
+    it("loading the big tables' rows in several COPY sessions each: identical catalog, data and sequences", async () => {
+        // 140k puts rental (1.4 MB, more than one 1 MiB block), film, staff (bytea photos),
+        // film_actor, inventory and the payment partitions through split-copy.pl.
+        const r = await runToolkit("fortress-restore", ["--backup", id, "--into", "pagila_split", "--with-privileges", "--jobs", "3"],
+            { ...env, FORTRESS_RESTORE_SPLIT_SIZE: "140k" });
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        const split = r.stderr.match(/with 3 parallel jobs; (.*) with 3 COPY sessions each/);
+        expect(split, r.stderr).not.toBeNull();
+        expect(split![1]).toMatch(/^public\.rental \(1\.\d\d MiB\) /);
+        expect(split![1]).toContain("public.staff (");
+        expect(split![1]).toContain("public.payment_p2022_03 (");
+        expect(await schemaDump(pg, "pagila_split")).toEqual(await schemaDump(pg, "pagila"));
+        expect(await databaseChecksums(pg, "pagila_split")).toEqual(source.sums);
+        expect(await sequenceValues(pg, "pagila_split")).toEqual(source.sequences);
+
+        // The default size (64M) splits none of Pagila's tables: one pg_restore does it all.
+        const plain = await runToolkit("fortress-restore", ["--backup", id, "--into", "pagila_unsplit"], env);
+        expect(plain.code, plain.stderr).toBe(EXIT.ok);
+        expect(plain.stderr).not.toMatch(/COPY sessions/);
+    });
+
     it("by default (no owners, no ACLs): identical catalog apart from those, data and sequences", async () => {
         await pg.createDatabase("pagila_default");
         const r = await runToolkit("fortress-restore", ["--target", pg.url("pagila_default")], env);

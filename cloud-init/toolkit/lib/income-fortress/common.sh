@@ -19,6 +19,8 @@ readonly EX_REFUSED=4   # target database is not empty and --force was not given
 readonly BACKUP_FORMAT="income-fortress-backup/1"
 
 PROG=${PROG:-$(basename "$0")}
+# This library's folder: helpers that are not bash (split-copy.pl) sit beside it.
+FORTRESS_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 
 # Settings a file may set. Anything else in backup.env / credentials.env is ignored with a
 # warning (except RCLONE_* tuning variables, which rclone reads itself).
@@ -29,7 +31,7 @@ readonly FORTRESS_SETTING_KEYS=(
     AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     BACKUP_OFFSITE_ACCESS_KEY_ID BACKUP_OFFSITE_SECRET_ACCESS_KEY
     BACKUP_AGE_RECIPIENTS BACKUP_AGE_IDENTITY_FILE
-    BACKUP_ZSTD_LEVEL FORTRESS_RESTORE_JOBS FORTRESS_STATUS_MAX_AGE
+    BACKUP_ZSTD_LEVEL FORTRESS_RESTORE_JOBS FORTRESS_RESTORE_SPLIT_SIZE FORTRESS_STATUS_MAX_AGE
     BACKUP_HEARTBEAT_URL
 )
 
@@ -228,6 +230,20 @@ parse_duration() {
         m) printf '%d' $((n * 60)) ;;
         h) printf '%d' $((n * 3600)) ;;
         d) printf '%d' $((n * 86400)) ;;
+    esac
+}
+
+# Parse a size such as 0, 4096, 512k, 64M or 2G (binary units) into bytes (stdout).
+# Returns 1 if bad.
+parse_size() {
+    local value=$1
+    [[ $value =~ ^([0-9]{1,9})([kKmMgG]?)$ ]] || return 1
+    local n=$((10#${BASH_REMATCH[1]}))
+    case ${BASH_REMATCH[2]} in
+        "") printf '%d' "$n" ;;
+        k | K) printf '%d' $((n << 10)) ;;
+        m | M) printf '%d' $((n << 20)) ;;
+        g | G) printf '%d' $((n << 30)) ;;
     esac
 }
 
@@ -603,13 +619,15 @@ sha256_stdin() {
 # 12-17) without internal compression or large objects are touched, and only when the first
 # block sits exactly where the parsed TOC ends and every block was found; otherwise the file
 # is left as it was and restores as before. Best effort, never fatal.
+# Prints "<dump id> <offset>" for every data block when it knows them all (patched here or
+# already in the TOC), and nothing otherwise: fortress-restore sizes the tables with them.
 fill_data_offsets() {
     command -v perl >/dev/null 2>&1 || return 0
     perl - "$1" 2>/dev/null <<'PERL' || true
 use strict;
 use warnings;
 open(my $fh, '+<:raw', $ARGV[0]) or exit 1;
-my ($h, $buf, $p, @need, @found) = ('', '', 11);
+my ($h, $buf, $p, @need, @found, @have) = ('', '', 11);
 sysread($fh, $h, 16 << 20);
 my ($maj, $min, $isz, $osz, $fmt) = unpack('x5CCxCCC', $h);
 exit 1 unless substr($h, 0, 5) eq 'PGDMP' && $maj == 1 && $min >= 14 && $min <= 16 && $isz == 4 && $osz == 8 && $fmt == 1;
@@ -629,7 +647,9 @@ eval {
         str() for 1 .. 2;
         1 while defined str();
         die "short\n" if $p + 9 > length $h;
-        push @need, [$id, $p] if ord(substr($h, $p, 1)) == 1;
+        my $flag = ord(substr($h, $p, 1));
+        push @need, [$id, $p] if $flag == 1;
+        push @have, [$id, unpack('Q<', substr($h, $p + 1, 8))] if $flag == 2;
         $p += 9;
     }
     1;
@@ -646,10 +666,11 @@ for my $n (@need) {
     }
     exit 1 if !@found && $base + $i != $p;
     $at = $base + $i + length($pat);
-    push @found, [$n->[1], $at - 6];
+    push @found, [$n->[1], $at - 6, $n->[0]];
 }
 for (@found) { sysseek($fh, $_->[0], 0) && syswrite($fh, pack('CQ<', 2, $_->[1])) == 9 or exit 1 }
 close($fh) or exit 1;
+print "$_->[0] $_->[1]\n" for @have, map { [$_->[2], $_->[1]] } @found;
 PERL
 }
 
