@@ -14,7 +14,8 @@ import {
     checkSlackWebhookUrl,
     type MonitorWindow,
 } from "../components/monitoring-rules";
-import { GENERATED_APP_ENV, TLS_CHALLENGES, type RestoreMode, type TlsChallenge } from "../components/recovery-scripts";
+import type { PlatformArgs } from "../components/platform";
+import { GENERATED_APP_ENV, TLS_CHALLENGES } from "../components/recovery-scripts";
 import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
 import {
     WEEKDAYS,
@@ -60,7 +61,6 @@ import {
     parseStringArray,
     parseVpcRange,
     type Check,
-    type RestoreBackup,
 } from "./validators";
 
 /** Raw config as the program receives it: key (without namespace) → string value. */
@@ -139,29 +139,12 @@ export interface FortressConfig {
         window: MonitorWindow;
     };
     app: { repoUrl: string; ref: string; dir: string; composeSubdir: string };
-    /** The recovery chain (components/recovery.ts). */
-    recovery: {
-        /** Resolved: `auto` becomes if-empty (primary) or required (dr). */
-        restoreMode: RestoreMode;
-        restoreBackup: RestoreBackup;
-        migrateCommand: string;
-        health: { url: string; timeoutSeconds: number };
-        bootTimeoutMinutes: number;
-        /** Secret; empty when not set. */
-        ageIdentity: string;
-        /** Secret extra .env entries. */
-        appEnv: Record<string, string>;
-        /** Let's Encrypt: ACME e-mail (empty: off), how the names are checked, and the compose service that serves the certificate. */
-        tls: {
-            email: string;
-            challenge: TlsChallenge;
-            /** Secret; empty unless the challenge is dns-01. */
-            dnsToken: string;
-            /** More names the certificate covers (a dr stack: the primary's public name); empty for most stacks. */
-            extraNames: string[];
-            proxyService: string;
-        };
-    };
+    /**
+     * The recovery chain (components/recovery.ts), as the platform takes it; restoreMode is
+     * resolved (`auto` becomes if-empty on a primary, required on dr). The heartbeat URL
+     * lives under `backup`.
+     */
+    recovery: Omit<PlatformArgs["recovery"], "backupHeartbeatUrl">;
     /** Point-in-time fork of a cluster (in-region database loss); undefined when not configured. */
     pitr?: { sourceCluster: string; backupTime?: string };
     /** Where the public record points (role primary). */

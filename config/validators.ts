@@ -4,6 +4,7 @@
 // config key. Table-tested in tests/unit/config-validators.test.ts.
 import { isIPv4, isIPv6 } from "node:net";
 import { SSH_KEY_TYPES } from "../cloud-init/validate";
+import type { BackupChoice } from "../components/recovery-scripts";
 import {
     DROPLET_REGIONS,
     POSTGRES_VERSIONS,
@@ -380,9 +381,7 @@ export function parseIsoTime(raw: string): Check<string> {
 }
 
 /** Which backup a restore takes: `latest`, a backup id (`20261125T174500Z[-tag]`), or `before:<ISO time>`. */
-export type RestoreBackup = { id: string } | { before: string };
-
-export function parseRestoreBackup(raw: string): Check<RestoreBackup> {
+export function parseRestoreBackup(raw: string): Check<BackupChoice> {
     const s = raw.trim();
     if (s === "latest" || /^[0-9]{8}T[0-9]{6}Z(-[A-Za-z0-9._-]+)?$/.test(s)) return ok({ id: s });
     if (s.startsWith("before:")) {
