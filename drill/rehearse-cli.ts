@@ -25,7 +25,7 @@ Options:
   --database-url URL     back up this existing database instead (read only, never stopped)
   --dataset D            sample data for the throwaway production database: plan (the plan's
                          users/portfolios/proposals/audit_log), pagila, both, or auto (default:
-                         plan, plus Pagila when ../shared/datasets/pagila or PAGILA_DIR exists)
+                         plan, plus Pagila: tests/fixtures/pagila, or PAGILA_DIR)
   --scale N              size of the plan dataset; 1 = 95,000 rows (default 1)
   --disaster-at T        when the disaster strikes, for the RPO: an ISO time, or +DURATION
                          after the backup's snapshot (+45m). Default: right after the backup

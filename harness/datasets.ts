@@ -1,6 +1,6 @@
 // Datasets for real-service tests: a synthetic database shaped like the plan's application
 // (users, portfolios, proposals, an audit log; Django-style deferrable foreign keys, indexes,
-// JSON, Unicode, NULLs), and the third-party Pagila sample from shared/datasets.
+// JSON, Unicode, NULLs), and the third-party Pagila sample in tests/fixtures/pagila.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PostgresCluster } from "./postgres";
@@ -93,13 +93,12 @@ ANALYZE;
     );
 }
 
-/** Folder of the Pagila sample (shared/datasets/pagila beside the repository), or undefined. */
+/** The Pagila sample shipped with the tests (tests/fixtures/pagila, with its licence). */
+export const PAGILA_FIXTURE_DIR = resolve(__dirname, "../tests/fixtures/pagila");
+
+/** Folder of the Pagila sample: $PAGILA_DIR when set, else the fixture; undefined when neither has it. */
 export function pagilaDir(): string | undefined {
-    const candidates = [
-        process.env.PAGILA_DIR,
-        resolve(__dirname, "../../shared/datasets/pagila"),
-        resolve(__dirname, "../shared/datasets/pagila"),
-    ].filter((d): d is string => !!d);
+    const candidates = [process.env.PAGILA_DIR, PAGILA_FIXTURE_DIR].filter((d): d is string => !!d);
     return candidates.find((d) => existsSync(join(d, "pagila-schema.sql")) && existsSync(join(d, "pagila-data.sql")));
 }
 
@@ -109,7 +108,7 @@ export function pagilaDir(): string | undefined {
  */
 export async function loadPagila(pg: PostgresCluster, database: string): Promise<void> {
     const dir = pagilaDir();
-    if (!dir) throw new Error("shared/datasets/pagila not found: set PAGILA_DIR to the folder with pagila-schema.sql");
+    if (!dir) throw new Error(`the Pagila sample is not in ${PAGILA_FIXTURE_DIR}: restore it from git, or set PAGILA_DIR to a folder with pagila-schema.sql`);
     await pg.psqlFile(join(dir, "pagila-schema.sql"), database);
     await pg.psqlFile(join(dir, "pagila-data.sql"), database);
 }
