@@ -2,7 +2,7 @@
 // That matters: a changed userData replaces the droplet, so nothing here may depend
 // on time, randomness, the environment or object iteration order of the caller.
 //
-// What the host gets (DESIGN.md "Host toolkit", runbook phases 1-2):
+// What the host gets (docs/host-toolkit.md; runbook phases 1-2):
 //   users/ssh   `deployer` (docker, sudo) with SSH keys; no root or password logins
 //   apt         Docker's and PGDG's repositories, pinned by signing-key fingerprint
 //   packages    Docker Engine + compose, postgresql-client-<major>, rclone, age, zstd,
@@ -180,7 +180,7 @@ export function validateUserDataArgs(args: UserDataArgs): string[] {
 }
 
 /**
- * The non-secret settings file: only the DESIGN.md setting names (the toolkit warns
+ * The non-secret settings file: only the setting names of docs/host-toolkit.md (the toolkit warns
  * about any other key), as KEY='value' lines (env-file.ts).
  */
 export function backupSettingsFile(environment: string, backup: BackupSettings): string {

@@ -1,4 +1,4 @@
-// The backup manifest (DESIGN.md "Backup objects") as the drill and the rehearsal read it,
+// The backup manifest (docs/host-toolkit.md, "Object layout") as the drill and the rehearsal read it,
 // and the parsers for what the toolkit prints. Pure.
 
 /** `<id>.manifest.json` / `latest.json`, format income-fortress-backup/1. */

@@ -1,4 +1,4 @@
-// Writes a report as reports/<kind>-<timestamp>.json and .md (DESIGN.md). The only part of
+// Writes a report as reports/<kind>-<timestamp>.json and .md (docs/drills.md, "Report format"). The only part of
 // the report code that touches the disk.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";

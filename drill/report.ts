@@ -1,4 +1,4 @@
-// The drill and rehearsal report (DESIGN.md "Drill and rehearsal report"): the JSON object
+// The drill and rehearsal report (docs/drills.md, "Report format"): the JSON object
 // and its Markdown rendering. Pure: building and rendering never read the clock, the disk or
 // the environment; report-files.ts writes them.
 //

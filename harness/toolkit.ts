@@ -18,10 +18,10 @@ export const TOOLKIT_COMMANDS: readonly ToolkitCommand[] = [
     "fortress-backup", "fortress-restore", "fortress-verify", "fortress-backups", "fortress-status",
 ];
 
-/** Exit codes of the toolkit (DESIGN.md "Host toolkit"). */
+/** Exit codes of the toolkit (docs/host-toolkit.md, "Exit codes"). */
 export const EXIT = { ok: 0, failure: 1, usage: 2, integrity: 3, refused: 4 } as const;
 
-/** Toolkit settings (DESIGN.md): DATABASE_URL, BACKUP_*, AWS_*, FORTRESS_*, RCLONE_*. */
+/** Toolkit settings (docs/host-toolkit.md, "Settings"): DATABASE_URL, BACKUP_*, AWS_*, FORTRESS_*, RCLONE_*. */
 export type ToolkitSettings = Record<string, string | undefined>;
 
 /**

@@ -2,7 +2,7 @@
 // writes what these return into /etc/systemd/system and enables the timers.
 import type { ToolkitFile } from "../toolkit-files";
 
-/** Where the renderer writes the non-secret settings (see DESIGN.md, host toolkit). */
+/** Where the renderer writes the non-secret settings (docs/host-toolkit.md, "Settings"). */
 export const SETTINGS_FILE = "/etc/income-fortress/backup.env";
 /** Where the recovery step writes secrets over SSH; never part of user-data. */
 export const CREDENTIALS_FILE = "/etc/income-fortress/credentials.env";

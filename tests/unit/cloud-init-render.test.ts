@@ -1,5 +1,5 @@
 // The rendered #cloud-config, parsed back with the yaml package and checked for what
-// the host needs (DESIGN.md host toolkit; runbook phases 1-2) and what it must never
+// the host needs (docs/host-toolkit.md; runbook phases 1-2) and what it must never
 // contain (secrets). Schema validity against real cloud-init is in tests/integration.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";

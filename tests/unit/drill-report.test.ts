@@ -44,7 +44,7 @@ function input(over: Partial<ReportInput> = {}): ReportInput {
 }
 
 describe("buildReport", () => {
-    it("has every field of the DESIGN.md contract with the right types", () => {
+    it("has every field of the report contract (docs/drills.md) with the right types", () => {
         const r = buildReport(input());
         expect(r.kind).toBe("rehearsal");
         expect(r.startedAt).toBe("2026-03-01T06:00:00.000Z");

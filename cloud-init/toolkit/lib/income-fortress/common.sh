@@ -7,9 +7,9 @@
 # It holds what every command needs: exit codes, logging and `die`, dependency checks,
 # settings loading, the rclone remotes (configured through the environment only), database
 # helpers, and manifest helpers. The object layout and the manifest are described in
-# DESIGN.md ("Backup objects"); keep the two in step.
+# docs/host-toolkit.md ("Object layout"); keep the two in step.
 
-# Exit codes (DESIGN.md "Host toolkit"). Tests and systemd units rely on them.
+# Exit codes (docs/host-toolkit.md, "Exit codes"). Tests and systemd units rely on them.
 readonly EX_OK=0
 readonly EX_FAILURE=1   # anything else: server unreachable, no backup found, pg_* failed
 readonly EX_USAGE=2     # bad option, bad or missing setting, missing command
