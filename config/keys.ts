@@ -1,6 +1,7 @@
-// Every config key of the `income-fortress` project: type, default and meaning. This
-// table mirrors the project-level `config:` block of Pulumi.yaml (a test keeps the two
-// equal) and is the source for the README's config reference.
+// Every config key of the `income-fortress` project: type, default, meaning and whether it
+// holds a secret. This table is the one source: `npm run generate` writes Pulumi.yaml's
+// project-level `config:` block and the table in docs/configuration.md from it, and a test
+// fails when the committed files differ from what it generates.
 
 /** Pulumi project-config types (https://www.pulumi.com/docs/iac/concepts/projects/project-file/). */
 export type ConfigType = "string" | "integer" | "boolean" | "array";
@@ -18,6 +19,11 @@ export interface ConfigKey {
     description: string;
     /** An example value for error messages about a missing key. */
     example?: string;
+    /**
+     * The value is a credential: it must be set with `pulumi config set --secret`, and the
+     * program refuses a plain-text value (see {@link secretKeys}).
+     */
+    secret?: true;
 }
 
 export const PROJECT = "income-fortress";
@@ -305,14 +311,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "",
         description:
-            "Secret (pulumi config set --secret): the age identity (AGE-SECRET-KEY-1...) matching ageRecipients, written to the host over SSH so restores and fortress-verify can decrypt. Empty: encrypted backups cannot be restored on the host.",
+            "The age identity (AGE-SECRET-KEY-1...) matching ageRecipients, written to the host over SSH so restores and fortress-verify can decrypt. Empty: encrypted backups cannot be restored on the host.",
+        secret: true,
     },
     {
         name: "appEnv",
         type: "string",
         default: "{}",
         description:
-            "Secret (pulumi config set --secret): JSON object of extra entries for the app's .env, such as third-party API keys. DATABASE_URL, REDIS_URL, SECRET_KEY, DO_SPACES_KEY and DO_SPACES_SECRET are generated.",
+            "JSON object of extra entries for the app's .env, such as third-party API keys. DATABASE_URL, REDIS_URL, SECRET_KEY, DO_SPACES_KEY and DO_SPACES_SECRET are generated.",
+        secret: true,
     },
     {
         name: "pitrSourceCluster",
@@ -361,7 +369,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "",
         description:
-            "Secret (pulumi config set --secret): with tlsChallenge dns-01, a DigitalOcean API token that may read and write the domain's records (custom scopes domain:read, domain:create, domain:update, domain:delete), written to the host for certbot's dns-digitalocean plugin. Not rotated by credentialsEpoch.",
+            "With tlsChallenge dns-01, a DigitalOcean API token that may read and write the domain's records (custom scopes domain:read, domain:create, domain:update, domain:delete), written to the host for certbot's dns-digitalocean plugin. Not rotated by credentialsEpoch.",
+        secret: true,
         example: "dop_v1_…",
     },
     {
@@ -399,7 +408,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "",
         description:
-            "Secret (pulumi config set --secret): Slack incoming-webhook URL (https://hooks.slack.com/services/…) the alerts are posted to; needs alertSlackChannel. Empty: no Slack.",
+            "Slack incoming-webhook URL (https://hooks.slack.com/services/…) the alerts are posted to; needs alertSlackChannel. Empty: no Slack.",
+        secret: true,
     },
     {
         name: "alertSlackChannel",
@@ -444,7 +454,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "",
         description:
-            "Secret (pulumi config set --secret): ping URL of a dead-man's-switch check (healthchecks.io style, such as https://hc-ping.com/<uuid>); the host pings it after every good backup and <url>/fail after a failed one, and the service alerts when pings stop. One check per stack. Empty: no heartbeat.",
+            "Ping URL of a dead-man's-switch check (healthchecks.io style, such as https://hc-ping.com/<uuid>); the host pings it after every good backup and <url>/fail after a failed one, and the service alerts when pings stop. One check per stack. Empty: no heartbeat.",
+        secret: true,
     },
 ];
 
