@@ -1,8 +1,8 @@
 // The seam between the Pulumi runtime and the pure parser: index.ts hands in a getter
 // (pulumi.Config.get) and the names of the keys the stack actually sets, and gets back
 // the plain record parseConfig takes. Kept tiny so the parser stays runtime-free.
-import { PROJECT } from "./keys";
-import type { RawConfig } from "./schema";
+import { CONFIG_KEYS, PROJECT } from "./keys";
+import type { ConfigProblem, RawConfig } from "./schema";
 
 /** Reads one raw value; `undefined` when the key is not set. */
 export type RawGetter = (key: string) => string | undefined;
@@ -25,4 +25,22 @@ export function collectRawConfig(keys: readonly string[], get: RawGetter): RawCo
         if (value !== undefined) raw[key] = value;
     }
     return raw;
+}
+
+/**
+ * The secret keys (config/keys.ts) that the stack set in plain text. `isSecret` is the
+ * runtime's answer for a full key (`income-fortress:ageIdentity`). A plain-text credential
+ * already sits unencrypted in Pulumi.<stack>.yaml, so the message says to rotate it, not
+ * only to set it again.
+ */
+export function plaintextSecretProblems(setKeys: readonly string[], isSecret: (fullKey: string) => boolean, stack: string): ConfigProblem[] {
+    const secrets = new Set(CONFIG_KEYS.filter((k) => k.secret).map((k) => k.name));
+    return [...new Set(setKeys)]
+        .filter((key) => secrets.has(key) && !isSecret(`${PROJECT}:${key}`))
+        .map((key) => ({
+            key: `${PROJECT}:${key}`,
+            message:
+                `holds a credential but was set in plain text, so it is stored unencrypted in Pulumi.${stack}.yaml (and in git, if that file is committed). ` +
+                `Treat it as leaked: revoke it, then run pulumi config set --secret ${key} <new value>`,
+        }));
 }
