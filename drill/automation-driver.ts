@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack, type ConfigMap, type EngineEvent } from "@pulumi/pulumi/automation";
-import { drillConfig, parseStackFile, type DrillConfig, type DrillOverrides } from "./drill-config";
+import { drillConfig, parseStackFile, qualifiedStackName, type DrillConfig, type DrillOverrides } from "./drill-config";
 import { DrillSetupError, type DriverEvent, type OperationHooks, type StackDriver, type StackOutputs } from "./driver";
 import { findExecutable } from "./exec";
 import { errorMessage, systemClock, type Clock } from "./phases";
@@ -19,6 +19,8 @@ export interface AutomationDriverOptions {
     drStack: string;
     /** Stack name and overrides. */
     overrides: DrillOverrides;
+    /** Pulumi Cloud organisation of the DR and drill stacks (unset: the backend's default). */
+    org?: string;
     /** Environment to check for credentials (default process.env). */
     env?: NodeJS.ProcessEnv;
     /** Clock for event times (default the system clock). */
@@ -82,7 +84,9 @@ export function missingCredentials(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 export class AutomationStackDriver implements StackDriver {
+    /** The drill stack as the CLI is given it: `<org>/drill-…` with an organisation. */
     readonly stackName: string;
+    private readonly drStack: string;
     private readonly clock: Clock;
     private readonly env: NodeJS.ProcessEnv;
     private pulumi?: PulumiCommand;
@@ -92,7 +96,8 @@ export class AutomationStackDriver implements StackDriver {
     private secrets: ConfigMap = {};
 
     constructor(private readonly opts: AutomationDriverOptions) {
-        this.stackName = opts.overrides.stackName;
+        this.stackName = qualifiedStackName(opts.overrides.stackName, opts.org);
+        this.drStack = qualifiedStackName(opts.drStack, opts.org);
         this.clock = opts.clock ?? systemClock;
         this.env = opts.env ?? process.env;
     }
@@ -124,15 +129,15 @@ export class AutomationStackDriver implements StackDriver {
             // Ciphertexts are per stack: decrypt the DR stack's secrets and set them again on the drill stack.
             let all: ConfigMap;
             try {
-                all = await this.workspace.getAllConfig(this.opts.drStack);
+                all = await this.workspace.getAllConfig(this.drStack);
             } catch (e) {
                 throw new DrillSetupError(
-                    `Pulumi.${this.opts.drStack}.yaml holds secrets (${this.config.secretKeys.join(", ")}) and the ${this.opts.drStack} stack cannot decrypt them here (${errorMessage(e)}): check PULUMI_CONFIG_PASSPHRASE or your access to the stack`,
+                    `Pulumi.${this.opts.drStack}.yaml holds secrets (${this.config.secretKeys.join(", ")}) and the ${this.drStack} stack cannot decrypt them here (${errorMessage(e)}): check PULUMI_CONFIG_PASSPHRASE or your access to the stack`,
                 );
             }
             for (const k of this.config.secretKeys) {
                 const v = all[k];
-                if (!v) throw new DrillSetupError(`secret ${k} of the ${this.opts.drStack} stack could not be read`);
+                if (!v) throw new DrillSetupError(`secret ${k} of the ${this.drStack} stack could not be read`);
                 this.secrets[k] = { value: v.value, secret: true };
             }
         }

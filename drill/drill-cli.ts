@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { durationFlag, handleInterrupts, loadTargets, parseArgsError, runMain, stderrSink, UsageError } from "./cli-common";
-import { checkDrillStackName, composeDirectory, DrillConfigError, effective, parseStackFile, projectDefaults } from "./drill-config";
+import { checkDrillStackName, checkOrgName, composeDirectory, DrillConfigError, effective, parseStackFile, projectDefaults, qualifiedStackName } from "./drill-config";
 import { sshHostProbe } from "./host-probe";
 import { runDrill } from "./orchestrate";
 import { abortableSleep, systemClock } from "./phases";
@@ -28,6 +28,8 @@ The stack is always destroyed and removed, after a failure and after Ctrl-C too,
 Options:
   --dr-stack NAME        stack whose config the drill copies (default dr)
   --stack NAME           drill stack name (default drill-<UTC yyyymmdd-hhmmss>)
+  --org ORG              Pulumi Cloud organisation of the DR and drill stacks: the CLI is
+                         given ORG/dr and ORG/<stack> (default: the backend's default org)
   --keep                 keep the stack afterwards (destroy it yourself; the report says how)
   --admin-cidr CIDR      also allow SSH from CIDR, e.g. this runner's 203.0.113.7/32
                          (repeatable; the recovery chain and the validation use SSH)
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
             options: {
                 "dr-stack": { type: "string", default: "dr" },
                 stack: { type: "string" },
+                org: { type: "string" },
                 keep: { type: "boolean", default: false },
                 "admin-cidr": { type: "string", multiple: true, default: [] },
                 backup: { type: "string" },
@@ -93,6 +96,15 @@ async function main(argv: string[]): Promise<number> {
         if (e instanceof DrillConfigError) throw new UsageError(`--stack: ${e.message}`);
         throw e;
     }
+    if (values.org !== undefined) {
+        try {
+            checkOrgName(values.org);
+        } catch (e) {
+            if (e instanceof DrillConfigError) throw new UsageError(`--org: ${e.message}`);
+            throw e;
+        }
+    }
+    const cliStackName = qualifiedStackName(stackName, values.org);
     for (const c of values["admin-cidr"]) if (!CIDR.test(c)) throw new UsageError(`--admin-cidr ${c}: not a CIDR such as 203.0.113.7/32 or 2001:db8::/48`);
     if (!values["health-path"].startsWith("/")) throw new UsageError(`--health-path ${values["health-path"]}: must start with /`);
     if (values.backup !== undefined && !/^(latest|\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?|before:.+)$/.test(values.backup)) {
@@ -122,11 +134,12 @@ async function main(argv: string[]): Promise<number> {
     const driver = new AutomationStackDriver({
         workDir,
         drStack: values["dr-stack"],
+        ...(values.org !== undefined ? { org: values.org } : {}),
         overrides: { stackName, extraAdminCidrs: values["admin-cidr"], ...(values.backup !== undefined ? { restoreBackup: values.backup } : {}) },
         ...(values.verbose ? { onOutput: (t: string) => process.stderr.write(t) } : {}),
     });
     const controller = new AbortController();
-    const unhook = handleInterrupts(PROG, controller, () => `the stack ${stackName}: destroy it with pulumi destroy --stack ${stackName} --yes && pulumi stack rm ${stackName} --yes`);
+    const unhook = handleInterrupts(PROG, controller, () => `the stack ${cliStackName}: destroy it with pulumi destroy --stack ${cliStackName} --yes && pulumi stack rm ${cliStackName} --yes`);
     try {
         const result = await runDrill(
             {
@@ -146,7 +159,9 @@ async function main(argv: string[]): Promise<number> {
                 sleep: abortableSleep,
                 progress: stderrSink,
                 signal: controller.signal,
-                writeReport: (r) => writeReport(values.out, r),
+                // The report is a file named after its id: keep it the bare drill-<time>, never org/…
+                // (the report's context still names the stack as the CLI knows it).
+                writeReport: (r) => writeReport(values.out, { ...r, id: stackName }),
             },
         );
         if (result.files) process.stdout.write(`${result.files.json}\n${result.files.markdown}\n`);

@@ -87,6 +87,21 @@ export function checkDrillStackName(name: string): void {
     }
 }
 
+/** A Pulumi Cloud organisation name: letters, digits, `-`, `_`, `.`; 100 characters at most. */
+export function checkOrgName(org: string): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(org)) {
+        throw new DrillConfigError(`"${org}" is not a Pulumi organisation name: use letters, digits, hyphens, underscores and dots, such as acme-ops`);
+    }
+}
+
+/**
+ * The name the Pulumi CLI is given for a stack: `<org>/<stack>` when an organisation is set,
+ * so the stack lands in that organisation rather than the token owner's default one.
+ */
+export function qualifiedStackName(stack: string, org?: string): string {
+    return org ? `${org}/${stack}` : stack;
+}
+
 /**
  * Builds the drill stack's config from the DR stack's. Throws DrillConfigError when the base
  * is not a dr stack, or when an override would leave the drill owning a non-drill record.

@@ -3,11 +3,14 @@
 // Pulumi CLI talks to; the policies and their checks live in ./policies.ts, which the
 // tests import.
 //
-// How it resolves: this folder has its own package.json (the CLI reads the pack version
-// from it) and tsconfig.json, but no node_modules. Node's module lookup walks up to the
-// project's node_modules, so `npm ci` at the root is the only install; @pulumi/policy is
-// a root dependency. The CLI's nodejs runtime compiles this file with the root ts-node
-// and TypeScript, using policy/tsconfig.json.
+// How it resolves: this folder's package.json declares every package the pack loads and
+// its tsconfig.json stands alone, so `pulumi policy publish` ships a pack that installs
+// and runs by itself. In this repository the folder has no node_modules: Node's module
+// lookup walks up to the project's, where `npm ci` at the root installs the same versions.
+//
+// The prod region comes from ../Pulumi.prod.yaml when the pack runs from this repository
+// (`--policy-pack policy`). A published pack has no project beside it and falls back to
+// DEFAULTS.prodRegion; set `prodRegion` in the policy config to change it there.
 import { PolicyPack } from "@pulumi/policy";
 import * as path from "node:path";
 import { createPolicies, prodRegionFromProject } from "./policies";

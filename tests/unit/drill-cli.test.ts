@@ -1,7 +1,7 @@
 // The two entry points as a user runs them (node + ts-node, as `npm run drill|rehearse`):
 // --help, usage errors, and the drill's up-front check for the pulumi CLI. No services.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -26,7 +26,7 @@ describe("npm run drill", () => {
         const r = cli("drill-cli", ["--help"]);
         expect(r.code).toBe(0);
         expect(r.stdout).toMatch(/^Usage: npm run drill -- \[options\]/);
-        for (const opt of ["--keep", "--dr-stack", "--admin-cidr", "--target KEY=DURATION", "--targets FILE", "--out DIR"]) expect(r.stdout).toContain(opt);
+        for (const opt of ["--keep", "--dr-stack", "--org ORG", "--admin-cidr", "--target KEY=DURATION", "--targets FILE", "--out DIR"]) expect(r.stdout).toContain(opt);
         expect(r.stdout).toContain("Exit codes: 0");
     });
 
@@ -39,6 +39,7 @@ describe("npm run drill", () => {
 
     it.each([
         [["--stack", "prod"], /--stack: stack name "prod" is not a drill name/],
+        [["--org", "acme/ops"], /--org: "acme\/ops" is not a Pulumi organisation name/],
         [["--admin-cidr", "everyone"], /--admin-cidr everyone: not a CIDR/],
         [["--target", "api=9h"], /9 hours is beyond the plan's maximum acceptable for API \(Complete Outage\) \(8 hours\)/],
         [["--health-timeout", "soon"], /--health-timeout soon: not a duration/],
@@ -51,6 +52,69 @@ describe("npm run drill", () => {
         expect(r.stderr).toMatch(message);
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
         expect(r.stderr).toContain("(see drill --help)");
+    });
+});
+
+describe("npm run drill --org", () => {
+    // A stand-in pulumi on PATH records every command the Automation API runs. It lets
+    // `stack init` pass and refuses `stack select`, so the drill stops right after creating
+    // the stack and removes it; what matters is the stack name each command was given. The
+    // drill runs on a copy of the project files, so no stack file lands in the repository.
+    const bin = join(scratch, "fake-pulumi-bin");
+    const work = join(scratch, "project");
+    const log = join(scratch, "pulumi-calls.log");
+    mkdirSync(bin, { recursive: true });
+    mkdirSync(work, { recursive: true });
+    for (const f of ["Pulumi.yaml", "Pulumi.dr.yaml"]) writeFileSync(join(work, f), readFileSync(join(ROOT, f)));
+    writeFileSync(
+        join(bin, "pulumi"),
+        [
+            "#!/usr/bin/env bash",
+            'printf "%s\\n" "$*" >> "$FAKE_PULUMI_LOG"',
+            'case "$1 ${2:-}" in',
+            '  "version "*) echo v3.200.0 ;;',
+            '  "whoami "*) echo \'{"user":"drill-tester","url":"https://app.example.invalid","organizations":["acme-ops"]}\' ;;',
+            '  "stack select") echo "error: refused by the test" >&2; exit 1 ;;',
+            "esac",
+            "",
+        ].join("\n"),
+    );
+    chmodSync(join(bin, "pulumi"), 0o755);
+
+    function drillWithFakePulumi(args: string[]) {
+        rmSync(log, { force: true });
+        const out = mkdtempSync(join(scratch, "reports-"));
+        const r = cli("drill-cli", ["--stack", "drill-20260301-060000", "--work-dir", work, "--out", out, ...args], {
+            PATH: `${bin}:/usr/bin:/bin`,
+            FAKE_PULUMI_LOG: log,
+            DIGITALOCEAN_TOKEN: "x",
+            SPACES_ACCESS_KEY_ID: "x",
+            SPACES_SECRET_ACCESS_KEY: "x",
+        });
+        const calls = readFileSync(log, "utf8").trim().split("\n");
+        return { ...r, calls, out };
+    }
+
+    it("creates and removes org/drill-… when --org is given, and names the report drill-…", () => {
+        const r = drillWithFakePulumi(["--org", "acme-ops"]);
+        expect(r.stderr).toContain("stack acme-ops/drill-20260301-060000");
+        expect(r.code).toBe(1);
+        const stackCalls = r.calls.filter((c) => c.startsWith("stack "));
+        expect(stackCalls.some((c) => /^stack init acme-ops\/drill-20260301-060000( |$)/.test(c))).toBe(true);
+        expect(stackCalls.some((c) => /^stack rm .*acme-ops\/drill-20260301-060000( |$)/.test(c))).toBe(true);
+        expect(stackCalls.every((c) => c.includes("acme-ops/drill-20260301-060000"))).toBe(true);
+        // The report file keeps the bare name; the workflow looks for reports/drill-*.json.
+        const report = JSON.parse(readFileSync(join(r.out, "drill-20260301-060000.json"), "utf8")) as { id: string; context: Record<string, string> };
+        expect(report.id).toBe("drill-20260301-060000");
+        expect(report.context.stack).toBe("acme-ops/drill-20260301-060000");
+    });
+
+    it("uses the bare stack name without --org", () => {
+        const r = drillWithFakePulumi([]);
+        expect(r.code).toBe(1);
+        expect(r.calls.some((c) => /^stack init drill-20260301-060000( |$)/.test(c))).toBe(true);
+        expect(r.calls.some((c) => /^stack rm .*drill-20260301-060000( |$)/.test(c))).toBe(true);
+        expect(r.calls.join("\n")).not.toContain("/drill-");
     });
 });
 

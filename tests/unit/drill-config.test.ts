@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, describe, expect, it } from "vitest";
 import { locatePulumi, missingCredentials, shouldForwardInterrupt, toDriverEvent } from "../../drill/automation-driver";
-import { checkDrillStackName, composeDirectory, drillConfig, DrillConfigError, parseStackFile, projectDefaults } from "../../drill/drill-config";
+import { checkDrillStackName, checkOrgName, composeDirectory, drillConfig, DrillConfigError, parseStackFile, projectDefaults, qualifiedStackName } from "../../drill/drill-config";
 import { DrillSetupError } from "../../drill/driver";
 import { findExecutable } from "../../drill/exec";
 import { httpsGet, liveCountsScript, parseComposePs, vaultListCommand } from "../../drill/host-probe";
@@ -88,6 +88,27 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
     ])("stack name %s valid: %s", (name, ok) => {
         if (ok) expect(() => checkDrillStackName(name)).not.toThrow();
         else expect(() => checkDrillStackName(name)).toThrow(/is not a drill name/);
+    });
+
+    it("qualifies a stack name with the Pulumi organisation when one is given", () => {
+        expect(qualifiedStackName("drill-20260301-060000")).toBe("drill-20260301-060000");
+        expect(qualifiedStackName("drill-20260301-060000", "")).toBe("drill-20260301-060000");
+        expect(qualifiedStackName("drill-20260301-060000", "acme-ops")).toBe("acme-ops/drill-20260301-060000");
+        expect(qualifiedStackName("dr", "acme-ops")).toBe("acme-ops/dr");
+    });
+
+    it.each([
+        ["acme", true],
+        ["acme-ops_2", true],
+        ["Acme.Corp", true],
+        ["", false],
+        ["acme/ops", false],
+        ["-acme", false],
+        ["acme ops", false],
+        ["a".repeat(101), false],
+    ])("organisation %j valid: %s", (org, ok) => {
+        if (ok) expect(() => checkOrgName(org)).not.toThrow();
+        else expect(() => checkOrgName(org)).toThrow(DrillConfigError);
     });
 
     it("finds the compose folder from Pulumi.yaml's defaults", () => {
