@@ -16,6 +16,7 @@
 import { stringify } from "yaml";
 import { formatEnvFile } from "./env-file";
 import { gzipDeterministic } from "./gzip";
+import { sh, shQuote } from "./shell";
 import { CREDENTIALS_FILE, DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits, SETTINGS_FILE } from "./systemd/units";
 import type { ToolkitFile } from "./toolkit-files";
 import {
@@ -226,15 +227,6 @@ export function hostPackages(postgresMajorVersion: string, tlsChallenge?: TlsCha
         // Let's Encrypt: the recovery chain's tls step runs certbot; certbot.timer renews.
         ...(tlsChallenge ? certbotPackages(tlsChallenge) : []),
     ];
-}
-
-/** POSIX single-quoting for one word of a runcmd line. */
-export function shQuote(word: string): string {
-    return /^[A-Za-z0-9@%+=:,./_-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-function sh(...words: string[]): string {
-    return words.map(shQuote).join(" ");
 }
 
 /**

@@ -18,7 +18,7 @@ import type { MonitorWindow } from "./monitoring-rules";
 import { Network } from "./network";
 import { Project } from "./project";
 import { Recovery } from "./recovery";
-import type { BackupChoice, RestoreMode, TlsChallenge } from "./recovery-scripts";
+import type { BackupChoice, RestoreMode, TlsChallenge } from "./recovery/scripts";
 import { Storage } from "./storage";
 
 export interface PlatformArgs {

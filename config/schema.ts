@@ -15,7 +15,7 @@ import {
     type MonitorWindow,
 } from "../components/monitoring-rules";
 import type { PlatformArgs } from "../components/platform";
-import { GENERATED_APP_ENV, TLS_CHALLENGES } from "../components/recovery-scripts";
+import { GENERATED_APP_ENV, TLS_CHALLENGES } from "../components/recovery/scripts";
 import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
 import {
     WEEKDAYS,

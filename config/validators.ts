@@ -4,7 +4,7 @@
 // config key. Table-tested in tests/unit/config-validators.test.ts.
 import { isIPv4, isIPv6 } from "node:net";
 import { SSH_KEY_TYPES } from "../cloud-init/validate";
-import type { BackupChoice } from "../components/recovery-scripts";
+import type { BackupChoice } from "../components/recovery/scripts";
 import {
     DROPLET_REGIONS,
     POSTGRES_VERSIONS,

@@ -52,8 +52,3 @@ export function runCommand(
         child.stdin.end(opts.input ?? "");
     });
 }
-
-/** Quotes a word for a POSIX shell. */
-export function shQuote(word: string): string {
-    return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}

@@ -8,7 +8,8 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ComposeService, HostProbe, HostProbeFactory, HttpAnswer, StackOutputs } from "./driver";
-import { runCommand, shQuote } from "./exec";
+import { shQuote } from "../cloud-init/shell";
+import { runCommand } from "./exec";
 import { parseManifest, type BackupManifest } from "./manifest";
 import { outputString } from "./orchestrate";
 

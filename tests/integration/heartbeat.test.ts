@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BACKUP_SERVICE, fortressUnits, HEARTBEAT_COMMAND } from "../../cloud-init/systemd/units";
-import { credentialsFile } from "../../components/recovery-scripts";
+import { credentialsFile } from "../../components/recovery/scripts";
 import { cleanEnv, freePort, makeTempDir, run, type RunResult } from "../../harness/process";
 
 const SCRIPT = resolve(__dirname, "../../cloud-init/toolkit/bin/fortress-heartbeat");

@@ -22,7 +22,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { composeDir, scramSha256Verifier } from "../../components/recovery-scripts";
+import { composeDir, scramSha256Verifier } from "../../components/recovery/scripts";
 import { seedPlanDatabase } from "../../harness/datasets";
 import { startPostgres, type PostgresCluster } from "../../harness/postgres";
 import { cleanEnv, freePort, makeTempDir, run, runOk, unprivilegedIdentity, type RunResult } from "../../harness/process";

@@ -4,6 +4,7 @@
 // keep a drill or a dr stack off the public record.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseStepText } from "../../components/recovery/scripts";
 import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun } from "./harness";
 
 const DR_IP = "198.51.100.77";
@@ -125,11 +126,11 @@ describe("point-in-time fork for in-region database loss", () => {
         expect(url).toContain(`@private-${String(fork.state?.name)}-do-user-1.db.ondigitalocean.com:`);
         expect(await resolve(run.outputs!.databaseClusterName as pulumi.Output<string>)).toBe(fork.state?.name);
         const access = one(run, T.command, "database-access");
-        expect(String(access.inputs.create)).toContain(`host=private-${String(fork.state?.name)}-do-user-1`);
+        expect(parseStepText(String(access.inputs.create)).args[0]).toMatch(new RegExp(`^private-${String(fork.state?.name)}-do-user-1\\.`));
         for (const role of ["database-access", "restore"]) expect(one(run, T.command, role).propertyDependencies.triggers).toContain(fork.urn);
         expect(access.dependencies).toContain(fw!.urn);
         // A fork is not empty: prod's if-empty restore leaves it untouched (exit 4).
-        expect(String(one(run, T.command, "restore").inputs.create)).toContain("fortress-restore --source auto --backup latest");
+        expect(parseStepText(String(one(run, T.command, "restore").inputs.create)).args).toEqual(["if-empty", "--backup", "latest"]);
         expect(one(run, T.project).propertyDependencies.resources).toContain(fork.urn);
     });
 
@@ -145,19 +146,23 @@ describe("point-in-time fork for in-region database loss", () => {
 });
 
 describe("what the restore step restores", () => {
-    const restoreText = async (stack: "prod" | "dr", edit: Record<string, string>) => String(one(ok(await runStack(stack, stack, edit)), T.command, "restore").inputs.create);
+    // The step's arguments: mode, backup choice, and (dr) the primary's prefix in the vault.
+    // What restore.sh does with each is tested in tests/unit/recovery-scripts.test.ts.
+    const restoreArgs = async (stack: "prod" | "dr", edit: Record<string, string>) =>
+        parseStepText(String(one(ok(await runStack(stack, stack, edit)), T.command, "restore").inputs.create)).args;
+    const VAULT = ["https://sfo3.digitaloceanspaces.com", "incomefortress-backups-vault", "postgresql/prod"];
 
     it.each([
-        ["prod", {}, /fortress-backups --source auto --json --limit 1[\s\S]*fortress-restore --source auto --backup latest/],
-        ["prod", { restoreBackup: "20260203T090000Z-pre-v1.1.0" }, /fortress-restore --source auto --backup 20260203T090000Z-pre-v1\.1\.0 /],
-        ["prod", { restoreBackup: "before:2026-02-03T10:00:00+01:00" }, /fortress-restore --source auto --before 2026-02-03T09:00:00Z /],
-        ["prod", { restoreMode: "required" }, /^(?![\s\S]*fortress-backups --)[\s\S]*fortress-restore --source auto --backup latest/],
-        ["prod", { restoreMode: "off" }, /restore is off/],
-        ["dr", {}, /BACKUP_PREFIX=postgresql\/prod fortress-restore --source offsite --backup latest/],
-        ["dr", { restoreBackup: "before:2026-02-03T10:00:00Z" }, /fortress-restore --source offsite --before 2026-02-03T10:00:00Z /],
-        ["dr", { restoreMode: "if-empty" }, /fortress-backups --source offsite --json --limit 1/],
-    ] as const)("%s with %j", async (stack, edit, pattern) => {
-        expect(await restoreText(stack, edit)).toMatch(pattern);
+        ["prod", {}, ["if-empty", "--backup", "latest"]],
+        ["prod", { restoreBackup: "20260203T090000Z-pre-v1.1.0" }, ["if-empty", "--backup", "20260203T090000Z-pre-v1.1.0"]],
+        ["prod", { restoreBackup: "before:2026-02-03T10:00:00+01:00" }, ["if-empty", "--before", "2026-02-03T09:00:00Z"]],
+        ["prod", { restoreMode: "required" }, ["required", "--backup", "latest"]],
+        ["prod", { restoreMode: "off" }, ["off", "--backup", "latest"]],
+        ["dr", {}, ["required", "--backup", "latest", ...VAULT]],
+        ["dr", { restoreBackup: "before:2026-02-03T10:00:00Z" }, ["required", "--before", "2026-02-03T10:00:00Z", ...VAULT]],
+        ["dr", { restoreMode: "if-empty" }, ["if-empty", "--backup", "latest", ...VAULT]],
+    ] as const)("%s with %j", async (stack, edit, args) => {
+        expect(await restoreArgs(stack, edit)).toEqual(args);
     });
 
     it("rejects a backup choice that is neither latest, an id nor before:<time>", async () => {

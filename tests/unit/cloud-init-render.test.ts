@@ -15,11 +15,11 @@ import {
     READY_MARKER,
     renderUserData,
     SETTINGS_FILE,
-    shQuote,
     SSHD_DROP_IN,
     USER_DATA_LIMIT_BYTES,
     type UserDataArgs,
 } from "../../cloud-init/render";
+import { shQuote } from "../../cloud-init/shell";
 import { loadToolkitFiles, type ToolkitFile } from "../../cloud-init/toolkit-files";
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";

@@ -3,7 +3,7 @@
 // must never have their value quoted back in an error.
 import { describe, expect, it } from "vitest";
 import { deployKeyLine, drSiteAddress, drSiteCovers } from "../../components/platform";
-import { GENERATED_APP_ENV } from "../../components/recovery-scripts";
+import { GENERATED_APP_ENV } from "../../components/recovery/scripts";
 import {
     parseAgeIdentity,
     parseAppEnv,

@@ -10,7 +10,8 @@
 //
 // Each step is a command:remote:Command that logs in as `deployer` (root login is off)
 // at the reserved IP with the stack's generated deploy key. The texts come from the pure
-// builders in recovery-scripts.ts and never hold a secret; secrets go on stdin.
+// builders in scripts.ts (each step's shell is a file in steps/) and never hold a secret;
+// secrets go on stdin.
 //
 // Re-running: a step runs when it is created and again whenever an input changes. Every
 // step's triggers hold the droplet id, so a new droplet re-runs the whole chain; later
@@ -54,7 +55,7 @@ import {
     type RestoreSource,
     type TlsChallenge,
     type TlsSkip,
-} from "./recovery-scripts";
+} from "./scripts";
 
 export const DEFAULT_MIGRATE_COMMAND = "docker compose run --rm api python manage.py migrate";
 export const DEFAULT_HEALTH_URL = "http://localhost:8000/health";
@@ -245,7 +246,7 @@ export class Recovery extends pulumi.ComponentResource {
 
         // 1. A fresh droplet refuses SSH for a while (and rejects the deployer's key until
         //    cloud-init made the user): unlimited dials, bounded by the create timeout.
-        const boot = step("boot", { create: waitForBootScript(READY_MARKER), triggers: [] }, { dependsOn: args.bootDependsOn ?? [], timeout: `${bootMinutes}m`, first: true });
+        const boot = step("boot", { create: waitForBootScript({ marker: READY_MARKER }), triggers: [] }, { dependsOn: args.bootDependsOn ?? [], timeout: `${bootMinutes}m`, first: true });
 
         // 2. Secrets, each file from stdin with mode 600.
         const extraEnv = pulumi.output(args.app.extraEnv ?? {});
@@ -317,7 +318,7 @@ export class Recovery extends pulumi.ComponentResource {
         // 5. Migrations, then the services, with the .env in place.
         const migrate = step(
             "migrate",
-            { create: migrateScript(dir, args.app.migrateCommand ?? DEFAULT_MIGRATE_COMMAND), triggers: [restore.id, appEnv.id] },
+            { create: migrateScript({ dir, command: args.app.migrateCommand ?? DEFAULT_MIGRATE_COMMAND }), triggers: [restore.id, appEnv.id] },
             { dependsOn: [restore, appEnv], timeout: "60m" },
         );
         // The certificate before the services: the proxy needs it, and certbot's standalone
@@ -342,10 +343,16 @@ export class Recovery extends pulumi.ComponentResource {
                   "tls",
                   {
                       create: pulumi.output(tlsArgs.address).apply((address) =>
-                          tlsScript(
-                              { fqdn: tlsArgs.fqdn, address, email: tlsArgs.email, dir, proxyService: tlsArgs.proxyService, challenge, ...(tlsArgs.alsoFor ? { alsoFor: tlsArgs.alsoFor } : {}) },
-                              tlsArgs.skip,
-                          ),
+                          tlsScript({
+                              fqdn: tlsArgs.fqdn,
+                              address,
+                              email: tlsArgs.email,
+                              dir,
+                              proxyService: tlsArgs.proxyService,
+                              challenge,
+                              ...(tlsArgs.alsoFor ? { alsoFor: tlsArgs.alsoFor } : {}),
+                              skip: tlsArgs.skip,
+                          }),
                       ),
                       // A new token re-runs the step, so a revoked one is noticed now, not at the next renewal.
                       triggers: dnsToken ? [dnsToken.id] : [],
@@ -355,7 +362,7 @@ export class Recovery extends pulumi.ComponentResource {
             : undefined;
         const compose = step(
             "compose",
-            { create: composeUpScript(dir), triggers: [migrate.id, appEnv.id] },
+            { create: composeUpScript({ dir }), triggers: [migrate.id, appEnv.id] },
             { dependsOn: [restore, migrate, appEnv, ...(tls ? [tls] : [])], timeout: "60m" },
         );
 

@@ -1,0 +1,404 @@
+// Pure builders for what the recovery commands run on the droplet: the text of each step
+// (`create`) and the bytes each step reads on stdin. No Pulumi in here, so every builder
+// is table-tested (tests/unit/recovery-scripts.test.ts) and the integration test runs the
+// exact texts over a real sshd.
+//
+// Each step's shell is a file in steps/ (shellchecked with the host toolkit). A step's
+// text is one `set -- ARG...` line with its arguments, then that file, run by the
+// deployer's login shell (bash, per user-data). So the text changes, and the step runs
+// again, exactly when the script or an argument changes, and never otherwise.
+//
+// A command's text never holds a secret. pulumi-command prints the text when a command
+// fails and keeps it in the state, so secrets travel on stdin and the text only says where
+// stdin goes. (`environment` is no way out: it uses SSH setenv, which stock sshd rejects
+// unless AcceptEnv lists the name; pulumi/pulumi-command#48, #584.)
+import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatEnvFile } from "../../cloud-init/env-file";
+import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, certbotPackages, type TlsChallenge } from "../../cloud-init/render";
+import { sh, shSplit } from "../../cloud-init/shell";
+
+export { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, type TlsChallenge };
+
+/** The docker compose project directory: the checkout, or a folder inside it. */
+export function composeDir(app: { dir: string; composeSubdir: string }): string {
+    return app.composeSubdir === "." ? app.dir : `${app.dir}/${app.composeSubdir}`;
+}
+
+// ---------------------------------------------------------------- the step files
+
+/** The shell of each step, by file name in steps/ without `.sh`. */
+export const STEP_NAMES = ["boot", "write-secret-file", "database-access", "restore", "migrate", "compose-up", "health-gate", "tls-http-01", "tls-dns-01", "tls-skipped"] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** Where the step files are; for the tests that lint them. */
+export const STEPS_DIR = join(__dirname, "steps");
+
+function readStep(step: StepName): string {
+    const text = readFileSync(join(STEPS_DIR, `${step}.sh`), "utf8");
+    // A checkout with CRLF line endings would change every text and re-run every step.
+    if (text.includes("\r")) throw new Error(`${step}.sh has CR characters (CRLF line endings?); check it out with LF endings`);
+    return text;
+}
+
+/** Each step file's content, read once when this module loads. */
+export const STEP_SCRIPTS: Readonly<Record<StepName, string>> = Object.fromEntries(STEP_NAMES.map((s) => [s, readStep(s)])) as Record<StepName, string>;
+
+/** A step's command text: its arguments on one `set --` line, then the step file. */
+export function stepText(step: StepName, args: readonly string[]): string {
+    if (args.some((a) => a.includes("\0"))) throw new Error(`${step}: an argument holds a NUL character, which no shell argument can carry`);
+    return `${sh("set", "--", ...args)}\n${STEP_SCRIPTS[step]}`;
+}
+
+/** The step and arguments of a text made by {@link stepText}: the inverse, for tests and reviews. */
+export function parseStepText(text: string): { step: StepName; args: string[] } {
+    for (const step of STEP_NAMES) {
+        const body = `\n${STEP_SCRIPTS[step]}`;
+        if (!text.endsWith(body)) continue;
+        const [set, dashes, ...args] = shSplit(text.slice(0, -body.length));
+        if (set === "set" && dashes === "--") return { step, args };
+    }
+    throw new Error("parseStepText: not a text made by stepText (an argument line, then one of the step files)");
+}
+
+// ---------------------------------------------------------------- 1. wait for boot
+
+export interface BootWait {
+    /** The ready marker user-data writes last. Default {@link READY_MARKER}. */
+    marker?: string;
+}
+
+/** Waits for cloud-init, then checks the ready marker (steps/boot.sh). */
+export function waitForBootScript(b: BootWait = {}): string {
+    return stepText("boot", [b.marker ?? READY_MARKER]);
+}
+
+// ---------------------------------------------------------------- 2. secret files
+
+export interface SecretFileTarget {
+    /** Absolute path of the file on the host. */
+    path: string;
+    /** Owner and group, e.g. `root:root` or `deployer:deployer`. */
+    owner: string;
+    /** What the file is, for messages. */
+    what: string;
+}
+
+/** Writes stdin to `path` with mode 600, atomically (steps/write-secret-file.sh). */
+export function writeSecretFileScript(target: SecretFileTarget): string {
+    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(target.path)) throw new Error(`writeSecretFileScript: ${JSON.stringify(target.path)} is not a plain absolute path`);
+    if (!/^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/.test(target.owner)) throw new Error(`writeSecretFileScript: owner ${JSON.stringify(target.owner)} is not user:group`);
+    return stepText("write-secret-file", [target.path, target.owner, target.what]);
+}
+
+/** Names the app's .env may not take from `extra`: the stack generates them. */
+export const GENERATED_APP_ENV = ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DO_SPACES_KEY", "DO_SPACES_SECRET"] as const;
+
+export interface AppEnvValues {
+    databaseUrl: string;
+    cacheUrl: string;
+    secretKey: string;
+    spacesAccessKeyId: string;
+    spacesSecretAccessKey: string;
+    /** Further entries from config (third-party API keys and the like), added after the generated ones in name order. */
+    extra: Readonly<Record<string, string>>;
+}
+
+/** The app's `.env` (docker compose reads it from the project directory). */
+export function appEnvFile(v: AppEnvValues): string {
+    const clash = Object.keys(v.extra).filter((k) => (GENERATED_APP_ENV as readonly string[]).includes(k));
+    if (clash.length) throw new Error(`appEnvFile: ${clash.join(", ")} are generated by the stack; remove them from appEnv`);
+    return formatEnvFile(
+        [
+            ["DATABASE_URL", v.databaseUrl],
+            ["REDIS_URL", v.cacheUrl],
+            ["SECRET_KEY", v.secretKey],
+            ["DO_SPACES_KEY", v.spacesAccessKeyId],
+            ["DO_SPACES_SECRET", v.spacesSecretAccessKey],
+            ...Object.keys(v.extra)
+                .sort()
+                .map((k) => [k, v.extra[k]] as const),
+        ],
+        ["Written by pulumi (income-fortress recovery). Rotated with credentialsEpoch; edits are lost on the next rebuild."],
+    );
+}
+
+export interface CredentialsValues {
+    databaseUrl: string;
+    spacesAccessKeyId: string;
+    spacesSecretAccessKey: string;
+    /**
+     * Dead-man's-switch ping URL for fortress-heartbeat (a secret: whoever holds it can
+     * report a good backup). Empty or undefined: no BACKUP_HEARTBEAT_URL line.
+     */
+    backupHeartbeatUrl?: string;
+}
+
+/** The toolkit's secret settings ({@link CREDENTIALS_FILE}); backup.env holds the rest. */
+export function credentialsFile(v: CredentialsValues): string {
+    return formatEnvFile(
+        [
+            ["DATABASE_URL", v.databaseUrl],
+            ["AWS_ACCESS_KEY_ID", v.spacesAccessKeyId],
+            ["AWS_SECRET_ACCESS_KEY", v.spacesSecretAccessKey],
+            ...(v.backupHeartbeatUrl ? [["BACKUP_HEARTBEAT_URL", v.backupHeartbeatUrl] as const] : []),
+        ],
+        ["Written by pulumi (income-fortress recovery) for the fortress-* commands. Secrets: mode 600, root only."],
+    );
+}
+
+/** The age identity file: the key as given, one trailing newline. */
+export function ageIdentityFile(identity: string): string {
+    const key = identity.trim();
+    if (!/^AGE-SECRET-KEY-1[0-9A-Z]{58}$/.test(key)) throw new Error("ageIdentityFile: not an age identity (AGE-SECRET-KEY-1 followed by 58 characters)");
+    return `${key}\n`;
+}
+
+/**
+ * Where certbot's dns-digitalocean plugin reads its token. certbot stores this path in
+ * the renewal config, not the token, so the file must stay for renewals; it sits with
+ * the toolkit's other root-only secrets rather than in /etc/letsencrypt, which only
+ * exists once certbot is installed.
+ */
+export const DNS_CREDENTIALS_FILE = "/etc/income-fortress/certbot-digitalocean.ini";
+
+/** The plugin's INI file (https://certbot-dns-digitalocean.readthedocs.io/): one line. */
+export function dnsCredentialsFile(token: string): string {
+    const value = token.trim();
+    // An INI line: a newline would end it early and anything after it would be a new key.
+    if (!/^[A-Za-z0-9_]+$/.test(value)) throw new Error("dnsCredentialsFile: not a DigitalOcean API token (letters, digits and underscores)");
+    return `# Written by pulumi (income-fortress recovery) for certbot's dns-digitalocean plugin. Mode 600, root only.\ndns_digitalocean_token = ${value}\n`;
+}
+
+// ---------------------------------------------------------------- 3. database access
+
+/**
+ * A PostgreSQL SCRAM-SHA-256 verifier (RFC 7677, as PostgreSQL stores it in pg_authid).
+ * Sending this instead of the password keeps the plaintext out of the server's logs and
+ * pg_stat_statements. The salt is derived from the password, so the same password always
+ * gives the same verifier and the step's stdin does not change between runs; the password
+ * is 32 random characters, so a derived salt costs nothing against guessing.
+ */
+export function scramSha256Verifier(password: string, salt?: Buffer, iterations = 4096): string {
+    if (!/^[\x21-\x7e]+$/.test(password)) throw new Error("scramSha256Verifier: the password must be printable ASCII (no SASLprep needed)");
+    salt ??= createHmac("sha256", password).update("income-fortress scram salt").digest().subarray(0, 16);
+    const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
+    const clientKey = createHmac("sha256", salted).update("Client Key").digest();
+    const storedKey = createHash("sha256").update(clientKey).digest();
+    const serverKey = createHmac("sha256", salted).update("Server Key").digest();
+    return `SCRAM-SHA-256$${iterations}:${salt.toString("base64")}$${storedKey.toString("base64")}:${serverKey.toString("base64")}`;
+}
+
+export interface AdminConnection {
+    /** Private host of the cluster (the droplet reaches it over the VPC). */
+    host: string;
+    port: number;
+    /** The cluster's admin user (`doadmin`). */
+    user: string;
+    /** The cluster's default database (`defaultdb`). */
+    database: string;
+}
+
+const PG_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Runs SQL as the cluster's admin (steps/database-access.sh). stdin: the admin password on
+ * the first line, then the SQL ({@link databaseAccessStdin}). Only the host, port, user and
+ * database name are in the text.
+ */
+export function databaseAccessScript(admin: AdminConnection): string {
+    if (!/^[A-Za-z0-9.-]+$/.test(admin.host)) throw new Error(`databaseAccessScript: ${JSON.stringify(admin.host)} is not a host name`);
+    if (!Number.isInteger(admin.port) || admin.port < 1 || admin.port > 65535) throw new Error(`databaseAccessScript: port ${admin.port} is out of range`);
+    if (!PG_IDENTIFIER.test(admin.user) || !PG_IDENTIFIER.test(admin.database)) throw new Error("databaseAccessScript: admin user and database must be plain identifiers");
+    return stepText("database-access", [admin.host, String(admin.port), admin.user, admin.database]);
+}
+
+export interface DatabaseAccess {
+    /** The app's role. */
+    role: string;
+    /** The app's database. */
+    database: string;
+    /** The role's new password (stored as a SCRAM verifier). */
+    password: string;
+}
+
+/**
+ * SQL the admin runs: set the app role's password (rotation without replacing the
+ * DatabaseUser, which cannot be dropped while it owns tables), and give it the rights a
+ * restore, the weekly fortress-verify and the app's migrations need. Since PostgreSQL 15 only the database owner
+ * may create in schema public, and DigitalOcean creates the database as the admin.
+ */
+export function databaseAccessSql(a: DatabaseAccess): string {
+    if (!PG_IDENTIFIER.test(a.role) || !PG_IDENTIFIER.test(a.database)) throw new Error("databaseAccessSql: role and database must be plain identifiers");
+    return [
+        // CREATEDB: fortress-verify (the weekly restore test) restores into a throwaway database it creates and drops.
+        `ALTER ROLE "${a.role}" WITH LOGIN CREATEDB PASSWORD '${scramSha256Verifier(a.password)}';`,
+        `GRANT ALL PRIVILEGES ON DATABASE "${a.database}" TO "${a.role}";`,
+        `\\connect "${a.database}"`,
+        `GRANT ALL ON SCHEMA public TO "${a.role}";`,
+        "",
+    ].join("\n");
+}
+
+/** stdin of the database step: admin password, newline, SQL. */
+export function databaseAccessStdin(adminPassword: string, access: DatabaseAccess): string {
+    if (/[\r\n]/.test(adminPassword) || adminPassword === "") throw new Error("databaseAccessStdin: the admin password must be one non-empty line");
+    return `${adminPassword}\n${databaseAccessSql(access)}`;
+}
+
+// ---------------------------------------------------------------- 4. restore
+
+/**
+ * - `if-empty` (a primary stack): restore only into an empty database. A database with
+ *   tables is left untouched (fortress-restore exit 4), so a rebuilt droplet never
+ *   overwrites live data. No backup at all means a first deploy: nothing to restore.
+ * - `required` (a dr stack): a backup must exist and be restored; a database that already
+ *   has tables (a second run after a droplet replacement) is left untouched.
+ * - `off`: the step only reports (for example while a point-in-time fork is the database).
+ */
+export type RestoreMode = "if-empty" | "required" | "off";
+
+/** Which backup: `latest`, a backup id, or the newest one before a time. */
+export type BackupChoice = { id: string } | { before: string };
+
+export interface RestoreSource {
+    /** S3 endpoint of the bucket, e.g. `https://sfo3.digitaloceanspaces.com`. */
+    endpoint: string;
+    /** Bucket name. */
+    bucket: string;
+    /** Object prefix, e.g. `postgresql/prod`. */
+    prefix: string;
+}
+
+export interface RestoreOptions {
+    mode: RestoreMode;
+    backup: BackupChoice;
+    /**
+     * Read from this bucket (a dr stack: the primary stack's vault) instead of the buckets
+     * in the host's backup.env. Passed as the offsite settings in the environment, which
+     * wins over backup.env; none of them is a secret.
+     */
+    source?: RestoreSource;
+}
+
+export const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z(-[A-Za-z0-9._-]+)?$/;
+
+/** Restores the database as the mode says (steps/restore.sh, whose header explains the modes). */
+export function restoreScript(o: RestoreOptions): string {
+    if ("id" in o.backup && o.backup.id !== "latest" && !BACKUP_ID.test(o.backup.id)) throw new Error(`restoreScript: ${JSON.stringify(o.backup.id)} is not a backup id`);
+    if (o.source && (!/^https?:\/\/[A-Za-z0-9.:-]+$/.test(o.source.endpoint) || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.source.bucket) || !/^[A-Za-z0-9._/-]+$/.test(o.source.prefix))) {
+        throw new Error("restoreScript: the restore source needs an http(s) endpoint, a bucket name and a plain prefix");
+    }
+    const which = "id" in o.backup ? ["--backup", o.backup.id] : ["--before", o.backup.before];
+    const source = o.source ? [o.source.endpoint, o.source.bucket, o.source.prefix] : [];
+    return stepText("restore", [o.mode, ...which, ...source]);
+}
+
+// ---------------------------------------------------------------- 5. migrate and start
+
+export interface MigrateStep {
+    /** The compose project. */
+    dir: string;
+    /** The migration command line (config migrateCommand). */
+    command: string;
+}
+
+/** Runs the app's migrations in the compose project (steps/migrate.sh). */
+export function migrateScript(m: MigrateStep): string {
+    if (/[\r\n\0]/.test(m.command) || m.command.trim() === "") throw new Error("migrateScript: the migrate command must be one non-empty line");
+    return stepText("migrate", [m.dir, m.command]);
+}
+
+export interface ComposeStep {
+    /** The compose project. */
+    dir: string;
+}
+
+/** `docker compose up -d` in the pinned checkout, then the service states (steps/compose-up.sh). */
+export function composeUpScript(c: ComposeStep): string {
+    return stepText("compose-up", [c.dir]);
+}
+
+// ---------------------------------------------------------------- 6. health gate
+
+export interface HealthGate {
+    /** URL polled on the host, e.g. `http://localhost:8000/health`. */
+    url: string;
+    /** Give up after this many seconds. */
+    timeoutSeconds: number;
+    /** Seconds between attempts. Default 5. */
+    intervalSeconds?: number;
+    /** The compose project, named in the failure message. */
+    dir: string;
+}
+
+/** Polls the URL until it answers 200; on timeout, fails with the last answer and where to look (steps/health-gate.sh). */
+export function healthGateScript(h: HealthGate): string {
+    if (!/^https?:\/\/[^\s'"\\@]+$/.test(h.url)) throw new Error(`healthGateScript: ${JSON.stringify(h.url)} is not an http(s) URL without credentials`);
+    const interval = h.intervalSeconds ?? 5;
+    if (!Number.isInteger(h.timeoutSeconds) || h.timeoutSeconds < 1 || !Number.isInteger(interval) || interval < 1) throw new Error("healthGateScript: timeout and interval are whole seconds >= 1");
+    return stepText("health-gate", [h.url, String(h.timeoutSeconds), String(interval), h.dir]);
+}
+
+// ---------------------------------------------------------------- TLS
+
+export interface TlsCertificate {
+    /** The stack's own record, e.g. api.incomefortress.com; it also names the certificate (/etc/letsencrypt/live/<fqdn>/). */
+    fqdn: string;
+    /** The address the name must resolve to first (the reserved IP); http-01 waits for it. */
+    address: string;
+    /** ACME account e-mail (expiry notices). */
+    email: string;
+    /** The compose project, and the service that serves the certificate. */
+    dir: string;
+    proxyService: string;
+    /** How Let's Encrypt checks the names. Default http-01. */
+    challenge?: TlsChallenge;
+    /**
+     * dns-01 only: more names on the same certificate, such as the primary's public name
+     * on a dr stack. http-01 cannot prove a name that points elsewhere, so it takes none.
+     */
+    alsoFor?: string[];
+    /** dns-01: the plugin's credentials file. Default {@link DNS_CREDENTIALS_FILE}. */
+    credentialsFile?: string;
+    /** dns-01: seconds certbot waits after writing the TXT records before Let's Encrypt looks. Default 60. */
+    propagationSeconds?: number;
+    /** http-01: seconds to wait for the name to resolve to `address`. Default 600. */
+    resolveTimeoutSeconds?: number;
+    /** http-01: why no certificate is requested this time. Default: one is. */
+    skip?: TlsSkip;
+}
+
+/** Why a stack gets no certificate this time (http-01 only); undefined when it does. */
+export type TlsSkip = undefined | "isolated" | "served-by-dr";
+
+const HOST_NAME = /^[a-z0-9.-]+\.[a-z]{2,63}$/;
+
+/**
+ * A Let's Encrypt certificate from certbot, renewed by certbot.timer: over HTTP-01
+ * (steps/tls-http-01.sh) or DNS-01 (steps/tls-dns-01.sh); their headers say when each
+ * fits. An http-01 stack that cannot answer the challenge this time says why instead
+ * (steps/tls-skipped.sh).
+ */
+export function tlsScript(t: TlsCertificate): string {
+    const challenge = t.challenge ?? "http-01";
+    const names = [t.fqdn, ...(t.alsoFor ?? [])];
+    if (challenge === "http-01" && t.skip !== undefined) return stepText("tls-skipped", [t.skip, t.fqdn]);
+    for (const n of names) if (!HOST_NAME.test(n)) throw new Error(`tlsScript: ${JSON.stringify(n)} is not a host name`);
+    if (new Set(names).size !== names.length) throw new Error(`tlsScript: ${names.join(", ")} names one host twice`);
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(t.address)) throw new Error(`tlsScript: ${JSON.stringify(t.address)} is not an IPv4 address`);
+    if (!/^[^\s'"\\@]+@[^\s'"\\@]+\.[a-z]{2,}$/i.test(t.email)) throw new Error(`tlsScript: ${JSON.stringify(t.email)} is not an e-mail address`);
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(t.proxyService)) throw new Error(`tlsScript: ${JSON.stringify(t.proxyService)} is not a compose service name`);
+    if (challenge === "http-01" && names.length > 1) {
+        throw new Error(`tlsScript: http-01 cannot prove ${names.slice(1).join(", ")}, which do not point at this host; use dns-01 for more names`);
+    }
+    const packages = certbotPackages(challenge).join(" ");
+    if (challenge === "http-01") {
+        return stepText("tls-http-01", [t.fqdn, t.address, t.email, t.dir, t.proxyService, String(t.resolveTimeoutSeconds ?? 600), packages]);
+    }
+    const propagation = t.propagationSeconds ?? 60;
+    if (!Number.isInteger(propagation) || propagation < 10) throw new Error("tlsScript: propagationSeconds is a whole number of seconds >= 10");
+    return stepText("tls-dns-01", [t.email, t.dir, t.proxyService, t.credentialsFile ?? DNS_CREDENTIALS_FILE, String(propagation), packages, ...names]);
+}
+
