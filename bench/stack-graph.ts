@@ -6,7 +6,7 @@
 // parent, inputs and dependency list as the engine would receive them.
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, fakeOutputs, loadStackConfig } from "../harness/mock-cloud";
+import { PROJECT, fakeOutputs, loadStackConfig, runEntrypoint, secretConfigKeys } from "../harness/mock-cloud";
 
 export const ROOT = resolve(__dirname, "..");
 
@@ -58,12 +58,13 @@ export async function stackGraph(stack: string, root = ROOT): Promise<GraphResou
             callback(err, resp);
         });
     };
-    pulumi.runtime.setAllConfig(loadStackConfig(stack, root));
+    const config = loadStackConfig(stack, root);
+    pulumi.runtime.setAllConfig(config, secretConfigKeys(config));
     // The program's log lines (warnings about config) would interleave with our output.
     const quiet = pulumi.log.warn;
     (pulumi.log as { warn: unknown }).warn = () => Promise.resolve();
     try {
-        await import(join(root, "index"));
+        await runEntrypoint(await import(join(root, "index")));
     } catch (e) {
         throw new Error(`the program failed for stack ${stack} under mocks: ${(e as Error).message}`);
     } finally {

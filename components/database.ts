@@ -165,8 +165,17 @@ export class Database extends pulumi.ComponentResource {
                         ...(args.pitr.backupTime ? { backupCreatedAt: args.pitr.backupTime } : {}),
                     },
                 },
-                // Forking copies the whole cluster; large ones take hours, not the 30-minute default.
-                { parent: this, protect, customTimeouts: { create: "4h", delete: "1h" } },
+                {
+                    parent: this,
+                    protect,
+                    // Forking copies the whole cluster; large ones take hours, not the 30-minute default.
+                    customTimeouts: { create: "4h", delete: "1h" },
+                    // The provider reads backupRestore only when it creates a cluster, so a new
+                    // source or time would change state and leave the app on the old fork
+                    // (https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/database/resource_database_cluster.go,
+                    // Update). A new one is a new fork, and the chain follows its id.
+                    replaceOnChanges: ["backupRestore"],
+                },
             );
             this.pitrFirewall = new digitalocean.DatabaseFirewall(
                 `${name}-pg-pitr-firewall`,

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const DEFAULT_DROPLET_SIZE = "s-4vcpu-8gb";
 export const DEFAULT_DROPLET_IMAGE = "ubuntu-24-04-x64";
+/** How long deleting a droplet may take, graceful shutdown included. */
+export const DROPLET_DELETE_TIMEOUT = "10m";
 
 export interface HostArgs {
     /** DigitalOcean region slug; must match the VPC's region. */
@@ -69,7 +71,13 @@ export class Host extends pulumi.ComponentResource {
                 // Let the OS stop docker and flush PostgreSQL clients before power-off.
                 gracefulShutdown: true,
             },
-            { parent: this },
+            // Every replacement deletes the old droplet while compose still runs on it. The
+            // provider waits for "off" within the delete timeout (60 s by default), then fails
+            // the delete, leaving the old droplet up and in state, instead of powering it off
+            // (resourceDigitalOceanDropletDelete in
+            // https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/droplet/resource_droplet.go).
+            // systemd gives each unit 90 s to stop; compose's containers get 10 s each.
+            { parent: this, customTimeouts: { delete: DROPLET_DELETE_TIMEOUT } },
         );
 
         // The reserved IP outlives droplets: a rebuilt droplet takes over the same

@@ -16,7 +16,13 @@ export type MonitorWindow = (typeof MONITOR_WINDOWS)[number];
 export const UPTIME_PERIODS = ["2m", "3m", "5m", "10m", "15m", "30m", "1h"] as const;
 export type UptimePeriod = (typeof UPTIME_PERIODS)[number];
 
-/** Regions DigitalOcean runs uptime probes from. */
+/**
+ * Regions DigitalOcean runs uptime probes from. A check always names its regions: the
+ * provider's `regions` is Optional but not Computed and is read back from the API, so a
+ * check created without them diffs against what the API chose on every preview (or, on
+ * the API's side, probes from nowhere).
+ * https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/uptime/resource_uptime_check.go
+ */
 export const UPTIME_REGIONS = ["us_east", "us_west", "eu_west", "se_asia"] as const;
 export type UptimeRegion = (typeof UPTIME_REGIONS)[number];
 
@@ -47,6 +53,63 @@ export const DEFAULT_WINDOW: MonitorWindow = "10m";
 export const DEFAULT_DOWN_PERIOD: UptimePeriod = "2m";
 export const DEFAULT_LATENCY_MS = 3000;
 export const DEFAULT_SSL_EXPIRY_DAYS = 14;
+
+// A latency spike shorter than this is noise for a single-droplet API.
+export const LATENCY_PERIOD: UptimePeriod = "5m";
+// A stale backup is a slow-moving fact; a few minutes of flapping should not page.
+export const BACKUP_STATUS_PERIOD: UptimePeriod = "10m";
+// Certificate expiry moves in days; the period only has to be one the API accepts.
+export const SSL_EXPIRY_PERIOD: UptimePeriod = "10m";
+
+/**
+ * One uptime alert. `period` is required for every type, ssl_expiry included: the API
+ * answers 500 to an alert without one, though the provider's schema leaves it optional.
+ * https://github.com/digitalocean/openapi/blob/main/specification/resources/uptime/create_alert.yml
+ */
+export interface UptimeAlertSpec {
+    /** The child's role in its name (`<monitoring>-<role>`). */
+    role: string;
+    /** Alert name shown by DigitalOcean. */
+    name: string;
+    /** What the alert watches. */
+    type: "down" | "down_global" | "latency" | "ssl_expiry";
+    /** How long the condition must hold before the alert fires. */
+    period: UptimePeriod;
+    /** Milliseconds (latency) or days (ssl_expiry); none for the down types. */
+    threshold?: number;
+    /** How the measurement is compared with the threshold. */
+    comparison?: "greater_than" | "less_than";
+}
+
+/** The alerts on the health check: down everywhere, slow, certificate expiring. */
+export function healthAlertSpecs(p: { environment: string; downPeriod: UptimePeriod; latencyMs: number; sslExpiryDays: number }): UptimeAlertSpec[] {
+    const env = p.environment;
+    return [
+        // down_global: every probe region must fail, so one region's network trouble does not page.
+        { role: "down", name: `income-fortress ${env}: health URL down`, type: "down_global", period: p.downPeriod },
+        {
+            role: "latency",
+            name: `income-fortress ${env}: health URL slower than ${p.latencyMs} ms`,
+            type: "latency",
+            threshold: p.latencyMs,
+            comparison: "greater_than",
+            period: LATENCY_PERIOD,
+        },
+        {
+            role: "ssl-expiry",
+            name: `income-fortress ${env}: TLS certificate expires within ${p.sslExpiryDays} days`,
+            type: "ssl_expiry",
+            threshold: p.sslExpiryDays,
+            comparison: "less_than",
+            period: SSL_EXPIRY_PERIOD,
+        },
+    ];
+}
+
+/** The alert on the backup-status URL. */
+export function backupStatusAlertSpec(environment: string): UptimeAlertSpec {
+    return { role: "backup-stale", name: `income-fortress ${environment}: last good backup is stale`, type: "down_global", period: BACKUP_STATUS_PERIOD };
+}
 
 /** The plain (non-secret) values the validator inspects. */
 export interface MonitoringRuleInput {

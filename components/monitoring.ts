@@ -7,10 +7,14 @@ import {
     DEFAULT_THRESHOLDS,
     DEFAULT_WINDOW,
     DROPLET_METRIC_TYPES,
+    UPTIME_REGIONS,
+    backupStatusAlertSpec,
     checkSlackWebhookUrl,
+    healthAlertSpecs,
     validateMonitoringRules,
     type MonitorWindow,
     type MonitoringThresholds,
+    type UptimeAlertSpec,
     type UptimePeriod,
     type UptimeRegion,
 } from "./monitoring-rules";
@@ -79,16 +83,11 @@ export interface MonitoringArgs {
     latencyMs?: number;
     /** Days before certificate expiry at which the TLS alert fires (1–90). Default 14. */
     sslExpiryDays?: number;
-    /** Probe regions (`us_east`, `us_west`, `eu_west`, `se_asia`). Default: all of them. */
+    /** Probe regions (`us_east`, `us_west`, `eu_west`, `se_asia`). Default: all of them, named explicitly. */
     uptimeRegions?: UptimeRegion[];
     /** Who is told. At least one e-mail address or a Slack channel. */
     notifications: MonitoringNotifications;
 }
-
-// A latency spike shorter than this is noise for a single-droplet API.
-const LATENCY_PERIOD: UptimePeriod = "5m";
-// A stale backup is a slow-moving fact; a few minutes of flapping should not page.
-const BACKUP_STATUS_PERIOD: UptimePeriod = "10m";
 
 /**
  * Monitoring for one environment: a DigitalOcean uptime check on the public health URL
@@ -161,44 +160,27 @@ export class Monitoring extends pulumi.ComponentResource {
         const monitorAlertOpts = { parent: this, ...(slacks ? { additionalSecretOutputs: ["alerts"] } : {}) };
         const notifications = [{ emails, slacks }];
 
+        const regions = [...(args.uptimeRegions ?? UPTIME_REGIONS)];
+        const alert = (spec: UptimeAlertSpec, checkId: pulumi.Input<string>) =>
+            new digitalocean.UptimeAlert(
+                `${name}-${spec.role}`,
+                {
+                    name: spec.name,
+                    checkId,
+                    type: spec.type,
+                    period: spec.period,
+                    ...(spec.threshold !== undefined ? { threshold: spec.threshold, comparison: spec.comparison } : {}),
+                    notifications,
+                },
+                uptimeAlertOpts,
+            );
+
         this.uptimeCheck = new digitalocean.UptimeCheck(
             `${name}-health`,
-            { name: `income-fortress-${env}-health`, target: args.healthUrl, type: "https", regions: args.uptimeRegions, enabled: true },
+            { name: `income-fortress-${env}-health`, target: args.healthUrl, type: "https", regions, enabled: true },
             { parent: this },
         );
-        this.uptimeAlerts = [
-            // down_global: every probe region must fail, so one region's network trouble does not page.
-            new digitalocean.UptimeAlert(
-                `${name}-down`,
-                { name: `income-fortress ${env}: health URL down`, checkId: this.uptimeCheck.id, type: "down_global", period: downPeriod, notifications },
-                uptimeAlertOpts,
-            ),
-            new digitalocean.UptimeAlert(
-                `${name}-latency`,
-                {
-                    name: `income-fortress ${env}: health URL slower than ${latencyMs} ms`,
-                    checkId: this.uptimeCheck.id,
-                    type: "latency",
-                    threshold: latencyMs,
-                    comparison: "greater_than",
-                    period: LATENCY_PERIOD,
-                    notifications,
-                },
-                uptimeAlertOpts,
-            ),
-            new digitalocean.UptimeAlert(
-                `${name}-ssl-expiry`,
-                {
-                    name: `income-fortress ${env}: TLS certificate expires within ${sslExpiryDays} days`,
-                    checkId: this.uptimeCheck.id,
-                    type: "ssl_expiry",
-                    threshold: sslExpiryDays,
-                    comparison: "less_than",
-                    notifications,
-                },
-                uptimeAlertOpts,
-            ),
-        ];
+        this.uptimeAlerts = healthAlertSpecs({ environment: env, downPeriod, latencyMs, sslExpiryDays }).map((spec) => alert(spec, this.uptimeCheck.id));
 
         const alerts = { emails, slacks };
         const metricAlert = (role: "cpu" | "memory" | "disk", label: string, value: number): digitalocean.MonitorAlert =>
@@ -226,20 +208,10 @@ export class Monitoring extends pulumi.ComponentResource {
         if (args.backupStatusUrl !== undefined) {
             this.backupStatusCheck = new digitalocean.UptimeCheck(
                 `${name}-backup-status`,
-                { name: `income-fortress-${env}-backup-status`, target: args.backupStatusUrl, type: "https", regions: args.uptimeRegions, enabled: true },
+                { name: `income-fortress-${env}-backup-status`, target: args.backupStatusUrl, type: "https", regions, enabled: true },
                 { parent: this },
             );
-            this.backupStatusAlert = new digitalocean.UptimeAlert(
-                `${name}-backup-stale`,
-                {
-                    name: `income-fortress ${env}: last good backup is stale`,
-                    checkId: this.backupStatusCheck.id,
-                    type: "down_global",
-                    period: BACKUP_STATUS_PERIOD,
-                    notifications,
-                },
-                uptimeAlertOpts,
-            );
+            this.backupStatusAlert = alert(backupStatusAlertSpec(env), this.backupStatusCheck.id);
         }
 
         this.registerOutputs({

@@ -16,7 +16,7 @@ import { Host } from "./host";
 import { Monitoring } from "./monitoring";
 import type { MonitorWindow } from "./monitoring-rules";
 import { Network } from "./network";
-import { Project } from "./project";
+import { Project, reservedIpProjectUrn } from "./project";
 import { Recovery } from "./recovery";
 import type { BackupChoice, RestoreMode, TlsChallenge } from "./recovery/scripts";
 import { Storage } from "./storage";
@@ -207,6 +207,15 @@ export function drSiteCovers(names: unknown, fqdn: string, drStack: string): voi
     );
 }
 
+/**
+ * The deploy key's logical name. It carries the epoch, so a new epoch is a new key with
+ * every Pulumi CLI: tls.PrivateKey has no input to carry it, and the replacementTrigger
+ * option is ignored by CLIs before 3.208. Pulumi creates the new key and deletes the old one.
+ */
+export function deployKeyName(platform: string, epoch: number): string {
+    return `${platform}-deploy-key-e${epoch}`;
+}
+
 /** The deploy key's authorized_keys line: the generated key, with a comment naming the stack and rotation. */
 export function deployKeyLine(publicKeyOpenssh: string, environment: string, epoch: number): string {
     const [type, body] = publicKeyOpenssh.trim().split(/\s+/);
@@ -345,9 +354,14 @@ export class Platform extends pulumi.ComponentResource {
         // key (credentialsEpoch) rebuilds the droplet: the runbook's "rebuild from a
         // known-good state" after a breach, with the reserved IP, DNS and data unchanged.
         this.deployKey = new tls.PrivateKey(
-            `${name}-deploy-key`,
+            deployKeyName(name, args.credentialsEpoch),
             { algorithm: "ED25519" },
-            { parent: this, replacementTrigger: args.credentialsEpoch, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] },
+            {
+                parent: this,
+                additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"],
+                // Epoch 1 is the key stacks had before the epoch was in the name.
+                aliases: args.credentialsEpoch === 1 ? [{ name: `${name}-deploy-key` }] : [],
+            },
         );
 
         // Rendered from the bucket outputs, so the droplet is created only once the
@@ -428,7 +442,7 @@ export class Platform extends pulumi.ComponentResource {
                 label: args.projectLabel,
                 resources: [
                     this.host.droplet.dropletUrn,
-                    this.host.reservedIp.reservedIpUrn,
+                    this.host.reservedIp.ipAddress.apply(reservedIpProjectUrn),
                     this.database.postgres.clusterUrn,
                     this.database.valkey.clusterUrn,
                     ...(this.database.pitrFork ? [this.database.pitrFork.clusterUrn] : []),

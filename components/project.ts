@@ -3,14 +3,29 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 
+/**
+ * The URN a project lists a reserved IP under. The provider's `reservedIpUrn` is godo's
+ * `do:reservedip:<ip>`, but the Projects API reports the address back as
+ * `do:floatingip:<ip>`, and the provider stores and diffs the list as the API returns it
+ * (digitalocean/project/resource_project.go, Read; vendor/github.com/digitalocean/godo/reserved_ips.go,
+ * URN). Sending the provider's form would show a diff on every later `up`, whose update
+ * moves the address to the default project, which the API refuses (412) while a droplet
+ * holds it.
+ * https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/project/resource_project.go
+ */
+export function reservedIpProjectUrn(ipAddress: string): string {
+    return `do:floatingip:${ipAddress}`;
+}
+
 export interface ProjectArgs {
     /** Environment name; the project is called `income-fortress-<environment>`. */
     environment: string;
     /** DigitalOcean's environment label: `Development`, `Staging` or `Production`. */
     label: string;
     /**
-     * URNs (`do:droplet:…`, `do:dbaas:…`, `do:space:…`, `do:floatingip:…`) of the
-     * resources to group. VPCs, firewalls and DNS records cannot join a project.
+     * URNs (`do:droplet:…`, `do:dbaas:…`, `do:space:…`) of the resources to group, each as
+     * the Projects API lists it: a reserved IP through {@link reservedIpProjectUrn}. VPCs,
+     * firewalls and DNS records cannot join a project.
      */
     resources: pulumi.Input<string>[];
 }

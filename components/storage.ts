@@ -35,7 +35,7 @@ export interface StorageArgs {
     abortMultipartDays?: number;
     /** Protect the buckets from deletion, and refuse to empty them on destroy. Default false. */
     protect?: boolean;
-    /** Rotation counter: a new value replaces the Spaces key, which issues new credentials. Default 1. */
+    /** Rotation counter: a new value replaces the Spaces key (its name carries the counter), which issues new credentials. Default 1. */
     credentialsEpoch?: number;
 }
 
@@ -77,7 +77,12 @@ export class Storage extends pulumi.ComponentResource {
                     // (dr, drill) one must be, or its destroy fails on the first object.
                     forceDestroy: !protect,
                 },
-                { parent: this, protect },
+                // The provider "renames" a bucket by writing the new name into state and
+                // nothing else: the bucket keeps its old name, and state points at one that
+                // does not exist (no ForceNew, Update never reads `name`;
+                // https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/spaces/resource_spaces_bucket.go).
+                // A new name is a new bucket; config/set-once.ts refuses the change unless allowed.
+                { parent: this, protect, replaceOnChanges: ["name"] },
             );
 
         this.backupBucket = bucket("backups", args.backup.name, args.backup.region);
@@ -93,13 +98,16 @@ export class Storage extends pulumi.ComponentResource {
             : keyGrants({ readwrite: [this.backupBucketName], read: [this.vaultBucketName] });
         this.hostKey = new digitalocean.SpacesKey(
             `${name}-host-key`,
-            // The epoch is in the name too, so the key's console entry says which rotation it is.
             { name: `income-fortress-${args.environment}-host-e${args.credentialsEpoch ?? 1}`, grants },
             {
                 parent: this,
                 additionalSecretOutputs: ["accessKey", "secretKey"],
-                // Bumping credentialsEpoch replaces the key: new credentials, old ones revoked.
-                replacementTrigger: args.credentialsEpoch ?? 1,
+                // Bumping credentialsEpoch renames the key, and a new name replaces it: new
+                // credentials, the old ones revoked once the new key exists. The provider
+                // itself renames a key in place and keeps its credentials
+                // (https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/spaces/resource_spaces_key.go),
+                // and replaceOnChanges works with every Pulumi CLI this program supports.
+                replaceOnChanges: ["name"],
             },
         );
         this.accessKeyId = pulumi.secret(this.hostKey.accessKey);

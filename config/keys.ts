@@ -112,6 +112,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "Protect stateful resources (database clusters, app database, firewalls, buckets, reserved IP, DNS record) from deletion.",
     },
     {
+        name: "allowReplace",
+        type: "array",
+        default: [],
+        description:
+            "Set-once keys (the refused rows of docs/config-changes.md) whose change this one update may carry out although it replaces or deletes a stateful resource. Without it the program stops such a change before touching anything. Remove it after the update.",
+        example: '["vpcIpRange"]',
+    },
+    {
         name: "domain",
         type: "string",
         description: "DNS zone, already managed in DigitalOcean DNS, that holds the service record.",

@@ -5,11 +5,11 @@ import { stringify } from "yaml";
 import { CONFIG_KEYS, type ConfigKey } from "./keys";
 
 /**
- * The Pulumi CLI versions the program runs on. The engine refuses older ones through
- * `requiredPulumiVersion` in Pulumi.yaml, and index.ts asks the engine again at start
- * (`pulumi.requirePulumiVersion`), because a CLI from before that field ignores it.
+ * The Pulumi CLI versions the program runs on: typed project-level `config:` arrived in
+ * 3.44.0, and every resource option the program uses is older. CLIs from 3.219.0 refuse
+ * an older one through `requiredPulumiVersion`; before that the field is ignored.
  */
-export const REQUIRED_PULUMI_VERSION = ">=3.130.0";
+export const REQUIRED_PULUMI_VERSION = ">=3.44.0";
 
 /** First line of the generated part of Pulumi.yaml; everything below it is generated. */
 export const PROJECT_FILE_MARKER = "# ---- Generated from config/keys.ts by `npm run generate`: edit the table there, not below. ----";

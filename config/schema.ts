@@ -53,6 +53,7 @@ import {
     parseRegion,
     parseRelativeDir,
     parseRestoreBackup,
+    parseSetOnceKey,
     parseSpacesRegion,
     parseSshKeyRef,
     parseStackName,
@@ -149,6 +150,8 @@ export interface FortressConfig {
     pitr?: { sourceCluster: string; backupTime?: string };
     /** Where the public record points (role primary). */
     cutover: { activeSite: (typeof SITES)[number]; drStack: string };
+    /** Set-once keys (config/set-once.ts) whose change this update may carry out. */
+    allowReplace: string[];
 }
 
 // ---------------------------------------------------------------- field helpers
@@ -299,6 +302,8 @@ const fields = {
     alertWindow: field((raw) => rule(raw as MonitorWindow, checkOneOf("", raw, MONITOR_WINDOWS))),
     healthPath: field(parseHealthPath),
     backupHeartbeatUrl: field(parseHeartbeatUrl),
+    // Absent is the key's default, none.
+    allowReplace: list(parseSetOnceKey, { min: 0, what: "keys" }),
 };
 
 type Fields = z.output<z.ZodObject<typeof fields>>;
@@ -581,6 +586,7 @@ function resolve(v: Fields, stack: string): FortressConfig {
             ? { pitr: { sourceCluster: v.pitrSourceCluster, ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}) } }
             : {}),
         cutover: { activeSite: v.activeSite, drStack: v.drStack },
+        allowReplace: v.allowReplace,
     };
 }
 

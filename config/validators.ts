@@ -5,6 +5,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { SSH_KEY_TYPES } from "../cloud-init/validate";
 import type { BackupChoice } from "../components/recovery/scripts";
+import { SET_ONCE_KEY_NAMES } from "./set-once";
 import {
     DROPLET_REGIONS,
     POSTGRES_VERSIONS,
@@ -518,4 +519,10 @@ export function parseHeartbeatUrl(raw: string): Check<string> {
         return fail(`has spaces, quotes, a backslash, a # fragment or non-ASCII characters; ${hint}`);
     }
     return ok(raw);
+}
+
+/** A key allowReplace may list: one whose change on a live stack is refused (config/set-once.ts). */
+export function parseSetOnceKey(raw: string): Check<string> {
+    if (SET_ONCE_KEY_NAMES.includes(raw)) return ok(raw);
+    return fail(`${q(raw)} is not a key whose change is refused; allowReplace takes: ${SET_ONCE_KEY_NAMES.join(", ")}`);
 }

@@ -5,10 +5,13 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { CONFIG_KEYS } from "../config/keys";
 
 
 export const ROOT = join(__dirname, "..");
 export const PROJECT = "income-fortress";
+/** The organization the mocks run in (the DIY backend's name for it). */
+export const ORGANIZATION = "organization";
 
 // ---------------------------------------------------------------- config, as the CLI loads it
 
@@ -93,6 +96,25 @@ export const OPERATOR_SECRETS: Readonly<Record<string, Readonly<Record<string, s
     dr: { tlsDnsToken: `dop_v1_${"0a1b2c3d4e5f6a7b".repeat(4)}` },
 };
 
+/**
+ * The full names of the keys in `config` that hold credentials (config/keys.ts): what the
+ * CLI would list as secret had the operator set them with --secret, as they must be.
+ */
+export function secretConfigKeys(config: Readonly<Record<string, string>>): string[] {
+    const secret = new Set(CONFIG_KEYS.filter((k) => k.secret).map((k) => `${PROJECT}:${k.name}`));
+    return Object.keys(config).filter((k) => secret.has(k));
+}
+
+/**
+ * Runs the program module as the Pulumi runtime does: an exported function (index.ts's
+ * `export = main`) is called and awaited, and its result is the stack outputs.
+ */
+export async function runEntrypoint(mod: unknown): Promise<Record<string, unknown>> {
+    const main = (mod as { default?: unknown }).default ?? mod;
+    if (typeof main !== "function") return { ...(mod as Record<string, unknown>) };
+    return { ...((await main()) as Record<string, unknown>) };
+}
+
 /** The same map without the namespace, as config/parseConfig takes it. */
 export function rawStackConfig(stack: string, root = ROOT): Record<string, string> {
     return Object.fromEntries(Object.entries(loadStackConfig(stack, root)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
@@ -105,8 +127,12 @@ export function mockEd25519PublicKey(seed: string): string {
     return `ssh-ed25519 ${blob.toString("base64")}\n`;
 }
 
-/** Plausible provider outputs for the resources the program creates (mock cloud). */
-export function fakeOutputs(type: string, name: string, inputs: Record<string, any>, rotation: unknown): { id: string; state: Record<string, unknown> } {
+/**
+ * Plausible provider outputs for the resources the program creates (mock cloud). Generated
+ * credentials follow the resource's name and inputs, as a replacement's would: a rotated key
+ * is a new resource (a new name), so it gets new values. The last argument is ignored.
+ */
+export function fakeOutputs(type: string, name: string, inputs: Record<string, any>, _replacementTrigger?: unknown): { id: string; state: Record<string, unknown> } {
     const id = `${name}-id`;
     const state: Record<string, unknown> = { ...inputs };
     switch (type) {
@@ -114,8 +140,18 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, a
             Object.assign(state, { ipv4Address: "192.0.2.10", ipv6Address: "2001:db8::10", dropletUrn: `do:droplet:${id}` });
             return { id: "424242", state };
         case "digitalocean:index/reservedIp:ReservedIp":
-            Object.assign(state, { ipAddress: "192.0.2.200", reservedIpUrn: "do:floatingip:192.0.2.200" });
+            // The provider's urn is godo's ReservedIP.URN(), do:reservedip:<ip>; the Projects API
+            // lists the same address as do:floatingip:<ip> (components/project.ts).
+            Object.assign(state, { ipAddress: "192.0.2.200", reservedIpUrn: "do:reservedip:192.0.2.200" });
             return { id: "192.0.2.200", state };
+        case "digitalocean:index/vpc:Vpc":
+            // ipRange is Optional+Computed: DigitalOcean picks one when the program sets none.
+            Object.assign(state, { ipRange: inputs.ipRange ?? "10.116.0.0/20", vpcUrn: `do:vpc:${id}` });
+            return { id, state };
+        case "pulumi:pulumi:StackReference":
+            // A stack with no outputs yet: a new stack, or one never updated by this program.
+            Object.assign(state, { name: inputs.name, outputs: {}, secretOutputNames: [] });
+            return { id: String(inputs.name), state };
         case "digitalocean:index/databaseCluster:DatabaseCluster": {
             const clusterName = inputs.name ?? `${name}-abc1234`;
             const host = `${clusterName}-do-user-1.db.ondigitalocean.com`;
@@ -141,16 +177,19 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, a
         case "digitalocean:index/spacesBucket:SpacesBucket":
             Object.assign(state, { bucketUrn: `do:space:${inputs.name}`, bucketDomainName: `${inputs.name}.${inputs.region}.digitaloceanspaces.com` });
             return { id: inputs.name, state };
-        case "digitalocean:index/spacesKey:SpacesKey":
-            // A replaced key (replacementTrigger) has new credentials, as DigitalOcean would issue.
-            Object.assign(state, { accessKey: `DO00MOCKACCESSKEY${String(rotation ?? "")}`, secretKey: `mock-spaces-secret-e${String(rotation ?? 0)}` });
+        case "digitalocean:index/spacesKey:SpacesKey": {
+            // A key with a new name is a new key (replaceOnChanges), with new credentials.
+            const tag = createHash("sha256").update(String(inputs.name)).digest("hex").slice(0, 8).toUpperCase();
+            Object.assign(state, { accessKey: `DO00MOCKACCESSKEY${tag}`, secretKey: `mock-spaces-secret-${tag.toLowerCase()}` });
             return { id, state };
+        }
         case "random:index/randomPassword:RandomPassword":
             // One value per password and rotation, so a test can see every password change.
             Object.assign(state, { result: `mock-random-secret-key-${name}-e${inputs.keepers?.credentialsEpoch ?? 0}` });
             return { id, state };
         case "tls:index/privateKey:PrivateKey": {
-            const seed = `${name}-e${String(rotation ?? 0)}`;
+            // The logical name carries the rotation (components/platform.ts, deployKeyName).
+            const seed = name;
             Object.assign(state, {
                 publicKeyOpenssh: mockEd25519PublicKey(seed),
                 privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-deploy-private-key-${seed}\n-----END OPENSSH PRIVATE KEY-----\n`,

@@ -9,9 +9,9 @@
 // dependency lists, property dependencies and options such as `protect`.
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { PROJECT, fakeOutputs } from "../../harness/mock-cloud";
+import { ORGANIZATION, PROJECT, fakeOutputs, runEntrypoint, secretConfigKeys } from "../../harness/mock-cloud";
 
-export { PROJECT, ROOT, loadStackConfig, mockEd25519PublicKey, projectDeclarations, rawStackConfig } from "../../harness/mock-cloud";
+export { ORGANIZATION, PROJECT, ROOT, loadStackConfig, mockEd25519PublicKey, projectDeclarations, rawStackConfig } from "../../harness/mock-cloud";
 
 // ---------------------------------------------------------------- running the program under mocks
 
@@ -31,6 +31,12 @@ export interface Registration {
     additionalSecretOutputs: string[];
     /** The replacementTrigger option, as sent (undefined when unset). */
     replacementTrigger: unknown;
+    /** The replaceOnChanges option: input properties whose change replaces the resource. */
+    replaceOnChanges: string[];
+    /** The retainOnDelete option. */
+    retainOnDelete: boolean;
+    /** Aliases, as the names the resource was known by before (alias specs with a name). */
+    aliasNames: string[];
     /** Custom timeouts as sent (create/update/delete; empty strings when unset). */
     customTimeouts?: { create: string; update: string; delete: string };
     /** The mock provider's state for a custom resource (its outputs), once registered. */
@@ -56,6 +62,11 @@ export async function runProgram(
     config: Record<string, string>,
     opts: {
         preview?: boolean;
+        /**
+         * Credentials (config/keys.ts) the operator set without --secret. Every other
+         * credential in `config` is handed over as a secret, as `pulumi config set --secret` would.
+         */
+        plaintextKeys?: string[];
         /** Replaces or adds mock outputs of a custom resource (merged over the defaults above). */
         outputs?: (type: string, name: string, inputs: Record<string, any>) => Record<string, unknown> | undefined;
     } = {},
@@ -67,7 +78,7 @@ export async function runProgram(
             newResource: (args) => {
                 if (!args.custom) return { id: undefined, state: {} };
                 const registration = [...registrations].reverse().find((r) => r.type === args.type && r.name === args.name);
-                const fake = fakeOutputs(args.type, args.name, args.inputs, registration?.replacementTrigger);
+                const fake = fakeOutputs(args.type, args.name, args.inputs);
                 Object.assign(fake.state, opts.outputs?.(args.type, args.name, args.inputs) ?? {});
                 if (registration) registration.state = fake.state;
                 return fake;
@@ -77,6 +88,7 @@ export async function runProgram(
         PROJECT,
         stack,
         opts.preview ?? false,
+        ORGANIZATION,
     );
     // Observe the requests on their way into the mock monitor.
     const monitor = pulumi.runtime.getMonitor() as any;
@@ -101,6 +113,9 @@ export async function runProgram(
             propertyDependencies,
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             replacementTrigger: trigger ? trigger.toJavaScript() : undefined,
+            replaceOnChanges: req.getReplaceonchangesList(),
+            retainOnDelete: req.getRetainondelete() === true,
+            aliasNames: req.getAliasesList().map((a: any) => a.getSpec?.()?.getName?.() ?? "").filter((n: string) => n !== ""),
             ...(timeouts ? { customTimeouts: { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } } : {}),
         };
         registrations.push(registration);
@@ -110,18 +125,27 @@ export async function runProgram(
             callback(err, resp);
         });
     };
-    pulumi.runtime.setAllConfig(config);
+    const plaintext = new Set((opts.plaintextKeys ?? []).map((k) => `${PROJECT}:${k}`));
+    pulumi.runtime.setAllConfig(config, secretConfigKeys(config).filter((k) => !plaintext.has(k)));
 
     let outputs: Record<string, unknown> | undefined;
     let error: Error | undefined;
     try {
-        outputs = { ...(await import("../../index")) };
+        outputs = await runEntrypoint(await import("../../index"));
+        // The platform is built once the program has read its own previous outputs, so a
+        // refusal arrives through the stack outputs, as the engine would see it.
+        await Promise.all(Object.values(outputs).map(settle));
     } catch (e) {
         error = e as Error;
     }
     // Let every pending registration reach the monitor before anyone counts them.
     await pulumi.runtime.disconnect();
     return { registrations, outputs, error };
+}
+
+/** Waits for a stack output and rethrows what it failed with (an Output's own promise; apply would swallow it). */
+function settle(value: unknown): Promise<unknown> {
+    return pulumi.Output.isInstance(value) ? (value as unknown as { promise(): Promise<unknown> }).promise() : Promise.resolve(value);
 }
 
 // ---------------------------------------------------------------- reading results

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, type FortressConfig } from "../../config";
-import { DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES } from "../../components/monitoring-rules";
+import { DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES, UPTIME_PERIODS, UPTIME_REGIONS } from "../../components/monitoring-rules";
 import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
 
 const M = {
@@ -88,6 +88,16 @@ describe.each([
             expect(a.propertyDependencies.checkId).toEqual([check.urn]);
             expect(a.inputs.notifications).toEqual([{ emails: cfg.monitoring.emails }]);
         }
+    });
+
+    it("gives every uptime alert a period (the API answers 500 without one)", () => {
+        const alerts = byType(run, M.uptimeAlert);
+        expect(alerts).toHaveLength(3);
+        for (const a of alerts) expect(UPTIME_PERIODS, `${a.name} period ${a.inputs.period}`).toContain(a.inputs.period);
+    });
+
+    it("names the probe regions explicitly, all of them (the provider does not read them back as computed)", () => {
+        for (const check of byType(run, M.uptimeCheck)) expect([...check.inputs.regions].sort()).toEqual([...UPTIME_REGIONS].sort());
     });
 
     it("alerts on CPU, memory and disk with the thresholds and window from the stack's config", () => {

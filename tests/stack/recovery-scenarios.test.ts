@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStepText } from "../../components/recovery/scripts";
-import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun } from "./harness";
+import { diffRuns } from "./config-changes";
+import { ORGANIZATION, PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun } from "./harness";
 
 const DR_IP = "198.51.100.77";
 /** The names the real dr stack's certificate covers: its `certificateNames` output under mocks. */
@@ -14,18 +15,32 @@ let drCertificateNames: unknown;
 /** Stack names the last run read through a StackReference. */
 let stackReads: string[] = [];
 
-async function runStack(stack: string, from: "prod" | "dr", edit: Record<string, string> = {}, drOutputs?: Record<string, unknown>): Promise<ProgramRun> {
+async function runStack(
+    stack: string,
+    from: "prod" | "dr",
+    edit: Record<string, string> = {},
+    drOutputs?: Record<string, unknown>,
+    /** The stack's own outputs from its last update; none: a new stack. */
+    previous: Record<string, unknown> = {},
+): Promise<ProgramRun> {
     const config = loadStackConfig(from);
     for (const [k, v] of Object.entries(edit)) config[`${PROJECT}:${k}`] = v;
     stackReads = [];
-    // The DR stack's outputs, as a StackReference reads them from the backend.
+    // The DR stack's outputs, as a StackReference reads them from the backend; the program's
+    // read of its own previous outputs is answered with `previous`.
     return runProgram(stack, config, {
         outputs: (type, _name, inputs) => {
             if (type !== T.stackReference) return undefined;
+            if (inputs.name === `${ORGANIZATION}/${PROJECT}/${stack}`) return { name: inputs.name, outputs: previous, secretOutputNames: [] };
             stackReads.push(String(inputs.name));
             return { name: inputs.name, outputs: drOutputs ?? { publicIp: DR_IP, certificateNames: drCertificateNames }, secretOutputNames: [] };
         },
     });
+}
+
+/** What a completed update leaves for the next one to read: its setOnce output. */
+async function recorded(run: ProgramRun): Promise<Record<string, unknown>> {
+    return { setOnce: await resolve(run.outputs!.setOnce as pulumi.Output<unknown>) };
 }
 
 const ok = (run: ProgramRun): ProgramRun => {
@@ -134,6 +149,27 @@ describe("point-in-time fork for in-region database loss", () => {
         expect(one(run, T.project).propertyDependencies.resources).toContain(fork.urn);
     });
 
+    it("a new fork time makes a new fork, and the chain moves to it (the provider reads backupRestore only when it creates a cluster)", async () => {
+        const first = ok(await runStack("prod", "prod", { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T10:00:00Z" }));
+        const second = ok(await runStack("prod", "prod", { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T09:00:00Z" }));
+        const changes = diffRuns(first, second);
+        expect(changes.find((c) => c.name === "db-pg-pitr")).toMatchObject({ effect: "replace", inputs: ["backupRestore"], ignored: [] });
+        expect(changes.find((c) => c.name === "db-pg-pitr-firewall")).toMatchObject({ effect: "replace", inputs: ["clusterId"] });
+        for (const step of ["recovery-database-access", "recovery-restore"]) expect(changes.find((c) => c.name === step)?.effect, step).toBe("replace");
+        // The original cluster, its database and role are left alone.
+        expect(changes.filter((c) => ["db-pg", "db-app-db", "db-app-user"].includes(c.name))).toEqual([]);
+    });
+
+    it("once a fork is the database, a new one (which deletes it) must be asked for with allowReplace", async () => {
+        const first = ok(await runStack("prod", "prod", { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T10:00:00Z" }));
+        const edit = { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T09:00:00Z" };
+        const refused = await runStack("prod", "prod", edit, undefined, await recorded(first));
+        expect(refused.error?.message).toMatch(/income-fortress:pitrBackupTime: was "2026-02-03T10:00:00Z" .*a new value makes a new fork, moves the app to it and deletes the current one/);
+        expect(refused.registrations.filter((r) => r.custom && r.type !== T.stackReference)).toEqual([]);
+        const allowed = ok(await runStack("prod", "prod", { ...edit, allowReplace: '["pitrBackupTime"]' }, undefined, await recorded(first)));
+        expect(diffRuns(first, allowed).find((c) => c.name === "db-pg-pitr")?.effect).toBe("replace");
+    });
+
     it("without a time it forks the most recent backup; a time without a cluster is an error", async () => {
         const latest = ok(await runStack("prod", "prod", { pitrSourceCluster: SOURCE }));
         expect(byType(latest, T.cluster).find((c) => c.inputs.backupRestore)!.inputs.backupRestore).toEqual({ databaseName: SOURCE });
@@ -142,6 +178,37 @@ describe("point-in-time fork for in-region database loss", () => {
         expect(bad.error?.message).toMatch(/pitrBackupTime: is set but pitrSourceCluster is not/);
         const logical = await runStack("prod", "prod", { pitrSourceCluster: "Fortress_DB" });
         expect(logical.error?.message).toMatch(/pitrSourceCluster: "Fortress_DB" is not a database cluster name; use the real name/);
+    });
+});
+
+describe("renaming a bucket on a live stack", () => {
+    const CASES = [
+        ["prod", "backupBucket", "incomefortress-backups", "storage-backups"],
+        ["prod", "vaultBucket", "incomefortress-backups-vault", "storage-vault"],
+        ["dr", "backupBucket", "incomefortress-dr-backups", "storage-backups"],
+    ] as const;
+
+    it.each(CASES)("%s %s: a new name is a new bucket, never a new name in state over the old bucket", async (stack, key, _was, resource) => {
+        const live = ok(await runStack(stack, stack));
+        const renamed = ok(await runStack(stack, stack, { [key]: "incomefortress-renamed" }));
+        expect(diffRuns(live, renamed).find((c) => c.name === resource)).toMatchObject({ effect: "replace", inputs: ["name"], ignored: [] });
+    });
+
+    it.each(CASES)("%s %s: refused on a live stack, with the reason and the fix", async (stack, key, was) => {
+        const live = ok(await runStack(stack, stack));
+        const edit = { [key]: "incomefortress-renamed" };
+        const refused = await runStack(stack, stack, edit, undefined, await recorded(live));
+        expect(refused.error?.message).toContain(`income-fortress:${key}: was "${was}" when this stack was last updated and is now "incomefortress-renamed"`);
+        expect(refused.error?.message).toMatch(/A Spaces bucket cannot be renamed or moved: the new value creates a new, empty bucket and deletes the old one .* Copy them first/);
+        expect(refused.error?.message).toContain(`pulumi config set ${key} ${was}`);
+        expect(refused.registrations.filter((r) => r.custom && r.type !== T.stackReference)).toEqual([]);
+        ok(await runStack(stack, stack, { ...edit, allowReplace: JSON.stringify([key]) }, undefined, await recorded(live)));
+    });
+
+    it("a dr stack may point at another vault: it only reads it", async () => {
+        const live = ok(await runStack("dr", "dr"));
+        const other = ok(await runStack("dr", "dr", { vaultBucket: "incomefortress-vault-b" }, undefined, await recorded(live)));
+        expect(diffRuns(live, other).filter((c) => c.type === T.bucket)).toEqual([]);
     });
 });
 

@@ -257,10 +257,12 @@ describe("breach response under mocks", () => {
         expect(plain((plain(stepOf(after, "boot").inputs.connection) as Record<string, unknown>).privateKey)).toBe(a.deployPrivateKey);
     });
 
-    it("each generator is keyed on the epoch (keepers or replacementTrigger), so the engine replaces it", () => {
+    it("each generator carries the epoch where every Pulumi CLI replaces it: keepers, a replaceOnChanges input, or the logical name", () => {
         for (const p of byType(after, T.password)) expect(p.inputs.keepers, p.name).toEqual({ credentialsEpoch: "2" });
-        expect(one(after, T.spacesKey).replacementTrigger).toBe(2);
-        expect(one(after, T.privateKey).replacementTrigger).toBe(2);
+        expect(one(after, T.spacesKey)).toMatchObject({ inputs: { name: "income-fortress-prod-host-e2" }, replaceOnChanges: ["name"] });
+        expect(one(before, T.privateKey).name).toBe("fortress-deploy-key-e1");
+        expect(one(after, T.privateKey).name).toBe("fortress-deploy-key-e2");
+        for (const r of [...before.registrations, ...after.registrations]) expect(r.replacementTrigger, `${r.type} ${r.name}`).toBeUndefined();
     });
 
     it("what DigitalOcean generates stays put (rotated by hand: doadmin, the Valkey password), and the data stays", () => {

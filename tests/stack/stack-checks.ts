@@ -4,6 +4,7 @@
 // config, never from the program's output, so a wrong wiring shows up as a mismatch.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RESOURCE_FACTS } from "../../components/provider-facts";
 import { parseConfig, type FortressConfig } from "../../config";
 import { T, byType, loadStackConfig, one, rawStackConfig, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
 
@@ -14,6 +15,13 @@ export function coversPort(range: string | undefined, port: number): boolean {
     if (range === undefined || range === "all") return true;
     const [lo, hi] = range.split("-").map(Number);
     return port >= lo && port <= (hi ?? lo);
+}
+
+/** A Go duration as Pulumi's customTimeouts take it ("10m", "1h30m"), in minutes; NaN when empty. */
+export function minutes(duration: string): number {
+    const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(h|m|s)/g)];
+    if (parts.length === 0) return NaN;
+    return parts.reduce((sum, [, n, unit]) => sum + Number(n) * (unit === "h" ? 60 : unit === "m" ? 1 : 1 / 60), 0);
 }
 
 /** Mock values the provider would only ever return as secrets; none may leak into user-data or plain outputs. */
@@ -104,6 +112,14 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
             const buckets = byType(run, T.bucket).map(urnOf);
             expect(buckets.length).toBeGreaterThan(0);
             expect(one(run, T.droplet).propertyDependencies.userData.sort()).toEqual([...buckets, one(run, T.privateKey).urn].sort());
+        });
+
+        it("gives the droplet's graceful shutdown time to stop compose before the delete gives up", () => {
+            const droplet = one(run, T.droplet);
+            expect(droplet.inputs.gracefulShutdown).toBe(true);
+            // The provider's own delete timeout is 60 s, and it errors (never powers off) when the
+            // droplet is not off by then.
+            expect(minutes(droplet.customTimeouts?.delete ?? "")).toBeGreaterThanOrEqual(10);
         });
 
         it("assigns a reserved IP in the same region to the droplet, old assignment first", () => {
@@ -211,6 +227,8 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                     abortIncompleteMultipartUploadDays: 1,
                 });
                 expect(b.inputs.forceDestroy).toBe(!expectations.protected);
+                // The provider would write a new name into state and keep the old bucket.
+                expect(b.replaceOnChanges).toEqual(["name"]);
             }
         });
 
@@ -239,7 +257,10 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                   ];
             expect(key.inputs.grants).toEqual(expected);
             expect(key.propertyDependencies.grants.sort()).toEqual(byType(run, T.bucket).map(urnOf).sort());
-            expect(key.replacementTrigger).toBe(cfg.credentialsEpoch);
+            // The epoch is in the name, and a new name replaces the key (any Pulumi CLI).
+            expect(key.inputs.name).toBe(`income-fortress-${stack}-host-e${cfg.credentialsEpoch}`);
+            expect(key.replaceOnChanges).toEqual(["name"]);
+            expect(key.replacementTrigger).toBeUndefined();
         });
     });
 
@@ -260,13 +281,19 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
             expect(project.propertyDependencies.resources.sort()).toEqual(grouped.map(urnOf).sort());
             expect(project.inputs.resources).toHaveLength(grouped.length);
         });
+
+        it("names the reserved IP in the project as the Projects API lists it (do:floatingip:<ip>), so a second up has no diff", () => {
+            const project = one(run, T.project);
+            const ip = one(run, T.reservedIp);
+            expect(ip.state?.reservedIpUrn).toBe("do:reservedip:192.0.2.200");
+            expect(project.inputs.resources).toContain("do:floatingip:192.0.2.200");
+            expect((project.inputs.resources as string[]).filter((u) => u.startsWith("do:reservedip:"))).toEqual([]);
+        });
     });
 
     describe(`stack ${stack}: protection`, () => {
-        const STATEFUL = [T.cluster, T.db, T.dbUser, T.dbFirewall, T.bucket, T.reservedIp, T.record];
-
         it(`${expectations.protected ? "protects" : "does not protect"} the stateful resources`, () => {
-            const stateful = run.registrations.filter((r) => STATEFUL.includes(r.type as (typeof STATEFUL)[number]));
+            const stateful = run.registrations.filter((r) => r.custom && RESOURCE_FACTS[r.type]?.stateful);
             expect(stateful.length).toBeGreaterThanOrEqual(9);
             for (const r of stateful) expect(r.protect, `${r.type} ${r.name}`).toBe(expectations.protected);
         });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { renderUserData, validateUserDataArgs } from "../../cloud-init/render";
 import { postgresUrl } from "../../components/database";
-import { userDataArgsFor } from "../../components/platform";
+import { deployKeyName, userDataArgsFor } from "../../components/platform";
 import { parseConfig, toPlatformArgs, type FortressConfig } from "../../config";
 import { rawStackConfig } from "../stack/harness";
 
@@ -69,5 +69,15 @@ describe("postgresUrl", () => {
             "postgresql://app:p%40ss%3Aw%2Frd%3F%23@h:1/db?sslmode=require"],
     ])("builds a TLS URL with encoded credentials (%#)", (parts, url) => {
         expect(postgresUrl(parts)).toBe(url);
+    });
+});
+
+describe("deployKeyName", () => {
+    it.each([
+        ["fortress", 1, "fortress-deploy-key-e1"],
+        ["fortress", 2, "fortress-deploy-key-e2"],
+        ["fortress", 17, "fortress-deploy-key-e17"],
+    ] as const)("%s at epoch %i is %s: a new epoch is a new resource, with any Pulumi CLI", (platform, epoch, name) => {
+        expect(deployKeyName(platform, epoch)).toBe(name);
     });
 });

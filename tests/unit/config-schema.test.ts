@@ -207,3 +207,22 @@ describe("formatProblems", () => {
         expect(lines[3]).toMatch(/Pulumi\.dr\.yaml/);
     });
 });
+
+describe("allowReplace", () => {
+    it.each<[string, Record<string, string>, string[]]>([
+        ["absent: none", {}, []],
+        ["empty", { allowReplace: "[]" }, []],
+        ["set-once keys", { allowReplace: '["region","dbName"]' }, ["region", "dbName"]],
+    ])("%s", (_what, edit, expected) => {
+        expect(ok({ ...PRIMARY, ...edit }).allowReplace).toEqual(expected);
+    });
+
+    it.each([
+        ['["dbSize"]', /item 0: "dbSize" is not a key whose change is refused; allowReplace takes: role, region, /],
+        ["region", /"region" is not a list/],
+    ])("%s is refused", (value, message) => {
+        const ps = problems({ ...PRIMARY, allowReplace: value });
+        expect(keysOf(ps)).toEqual(["income-fortress:allowReplace"]);
+        expect(ps[0].message).toMatch(message);
+    });
+});

@@ -23,7 +23,9 @@ import {
     parsePgIdentifier,
     parsePostgresVersion,
     parseRegion,
+    parseConfig,
     parseRelativeDir,
+    parseSetOnceKey,
     parseSpacesRegion,
     parseSshKeyRef,
     parseStackName,
@@ -32,7 +34,10 @@ import {
     parseVpcRange,
     spacesEndpoint,
     type Check,
+    type FortressConfig,
 } from "../../config";
+import { SET_ONCE_KEY_NAMES, previousRecord, setOnceChanges, setOnceValues, setOnceVerdict } from "../../config/set-once";
+import { rawStackConfig } from "../stack/harness";
 
 const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com";
 
@@ -244,4 +249,70 @@ describe("schedules and the app", () => {
     it.each(["opt/app", "/opt/../etc", "/opt/app/", "/opt/my app"])("host path %j is rejected", (p) => expect(parseHostPath(p).ok).toBe(false));
     it.each(["income-platform", ".", "services/api"])("compose dir %s", (p) => expect(value(parseRelativeDir(p))).toBe(p));
     it.each(["/income-platform", "../x", "a/../b", ""])("compose dir %j is rejected", (p) => expect(parseRelativeDir(p).ok).toBe(false));
+});
+
+describe("set-once keys (config/set-once.ts)", () => {
+    const prod = (edit: Record<string, string> = {}): FortressConfig => {
+        const r = parseConfig({ ...rawStackConfig("prod"), ...edit }, "prod");
+        if (!r.ok) throw new Error(JSON.stringify(r.problems));
+        return r.config;
+    };
+    const dr = (edit: Record<string, string> = {}): FortressConfig => {
+        const r = parseConfig({ ...rawStackConfig("dr"), ...edit }, "dr");
+        if (!r.ok) throw new Error(JSON.stringify(r.problems));
+        return r.config;
+    };
+
+    it.each(SET_ONCE_KEY_NAMES)("allowReplace takes %s", (k) => expect(value(parseSetOnceKey(k))).toBe(k));
+    it.each(["dbSize", "Region", "", "credentialsEpoch"])("allowReplace refuses %j and lists what it takes", (k) => {
+        expect(problem(parseSetOnceKey(k))).toMatch(/is not a key whose change is refused; allowReplace takes: role, region, vpcIpRange, /);
+    });
+
+    it("records the values as the program uses them; a dr stack does not record the vault it only reads", () => {
+        expect(setOnceValues(prod(), "10.116.0.0/20")).toMatchObject({ region: "nyc3", vpcIpRange: "10.116.0.0/20", vaultBucket: "incomefortress-backups-vault", backupBucket: "incomefortress-backups" });
+        expect(setOnceValues(prod({ vpcIpRange: "10.120.0.0/20" }), "10.116.0.0/20").vpcIpRange).toBe("10.120.0.0/20");
+        expect(Object.keys(setOnceValues(dr()))).not.toEqual(expect.arrayContaining(["vaultBucket"]));
+        expect(Object.keys(setOnceValues(dr()))).not.toContain("vaultRegion");
+    });
+
+    const recorded = { ...setOnceValues(prod(), "10.116.0.0/20") };
+    it.each<[string, Record<string, string>, Record<string, string>, string[]]>([
+        ["nothing changed", recorded, {}, []],
+        ["region", recorded, { region: "ams3" }, ["region"]],
+        ["derived bucket name differs from the recorded one", recorded, { backupBucket: "" }, ["backupBucket"]],
+        ["vpcIpRange unset keeps DigitalOcean's range", recorded, { vpcIpRange: "" }, []],
+        ["vpcIpRange set to DigitalOcean's range", recorded, { vpcIpRange: "10.116.0.0/20" }, []],
+        ["vpcIpRange set to another range", recorded, { vpcIpRange: "10.120.0.0/20" }, ["vpcIpRange"]],
+        ["the first fork", recorded, { pitrSourceCluster: "fortress-db-pg-abc1234" }, []],
+        ["a fork at another time", { ...recorded, pitrSourceCluster: "fortress-db-pg-abc1234" }, { pitrSourceCluster: "fortress-db-pg-abc1234", pitrBackupTime: "2026-02-03T10:00:00Z" }, ["pitrBackupTime"]],
+        ["the fork removed", { ...recorded, pitrSourceCluster: "fortress-db-pg-abc1234" }, {}, ["pitrSourceCluster"]],
+        ["a key the record lacks (an older stack)", { region: "nyc3" }, { dbName: "other_db" }, []],
+        ["several", recorded, { dbName: "a_b", dbUser: "c_d" }, ["dbName", "dbUser"]],
+    ])("%s", (_what, previous, edit, refused) => {
+        expect(setOnceChanges(previous, prod(edit)).map((c) => c.key)).toEqual(refused);
+    });
+
+    it("a new stack has no record, so nothing is refused", () => {
+        expect(previousRecord({}, "primary")).toBeUndefined();
+        expect(setOnceChanges(undefined, prod({ region: "ams3" }))).toEqual([]);
+    });
+
+    it("a stack from before the record is read from the outputs it had; a dr stack's vault is not its own", () => {
+        const outputs = { region: "nyc3", backupBucket: "b", vaultBucket: "v" };
+        expect(previousRecord(outputs, "primary")).toEqual(outputs);
+        expect(previousRecord(outputs, "dr")).toEqual({ region: "nyc3", backupBucket: "b" });
+        expect(previousRecord({ setOnce: { region: "nyc3", dbName: "x" }, region: "sfo3" }, "primary")).toEqual({ region: "nyc3", dbName: "x" });
+    });
+
+    it("the verdict refuses what allowReplace does not list, says how to undo and how to go ahead, and flags stale opt-ins", () => {
+        const changes = setOnceChanges(recorded, prod({ region: "ams3", dbName: "a_b" }));
+        const verdict = setOnceVerdict(changes, ["dbName", "backupBucket"], true);
+        expect(verdict.problems.map((p) => p.key)).toEqual(["region"]);
+        expect(verdict.problems[0].message).toMatch(/^was "nyc3" when this stack was last updated and is now "ams3", which this stack cannot take in place\. Nothing moves between regions/);
+        expect(verdict.problems[0].message).toContain("To keep the stack as it is: pulumi config set region nyc3.");
+        expect(verdict.problems[0].message).toContain("pulumi config set --path 'allowReplace[0]' region");
+        expect(verdict.problems[0].message).toContain("pulumi state unprotect");
+        expect(setOnceVerdict(changes, [], false).problems[0].message).not.toContain("unprotect");
+        expect(verdict.unusedAllows).toEqual(["backupBucket"]);
+    });
 });

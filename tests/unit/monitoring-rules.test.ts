@@ -2,6 +2,10 @@
 // that fail, and that a failure names the field and what to use instead.
 import { describe, expect, test } from "vitest";
 import {
+    BACKUP_STATUS_PERIOD,
+    LATENCY_PERIOD,
+    SSL_EXPIRY_PERIOD,
+    backupStatusAlertSpec,
     checkEmail,
     checkOneOf,
     checkPercent,
@@ -9,11 +13,13 @@ import {
     checkSlackChannel,
     checkSlackWebhookUrl,
     checkWholeNumber,
+    healthAlertSpecs,
     MONITOR_WINDOWS,
     UPTIME_PERIODS,
     UPTIME_REGIONS,
     validateMonitoringRules,
     type MonitoringRuleInput,
+    type UptimeAlertSpec,
 } from "../../components/monitoring-rules";
 
 describe("checkPercent", () => {
@@ -132,5 +138,25 @@ describe("validateMonitoringRules", () => {
         const problems = validateMonitoringRules({ ...valid, ...override });
         expect(problems).toHaveLength(fields.length);
         fields.forEach((f, i) => expect(problems[i]).toContain(f));
+    });
+});
+
+describe("uptime alert specs", () => {
+    const health = healthAlertSpecs({ environment: "prod", downPeriod: "3m", latencyMs: 1500, sslExpiryDays: 21 });
+
+    test.each([...health, backupStatusAlertSpec("prod")].map((s) => [s.role, s] as const))("%s has a period the API accepts (it answers 500 without one)", (_role, spec) => {
+        expect(UPTIME_PERIODS).toContain(spec.period);
+    });
+
+    test.each<[string, Partial<UptimeAlertSpec>]>([
+        ["down", { type: "down_global", period: "3m" }],
+        ["latency", { type: "latency", period: LATENCY_PERIOD, threshold: 1500, comparison: "greater_than" }],
+        ["ssl-expiry", { type: "ssl_expiry", period: SSL_EXPIRY_PERIOD, threshold: 21, comparison: "less_than" }],
+    ])("%s", (role, expected) => {
+        expect(health.find((s) => s.role === role)).toMatchObject(expected);
+    });
+
+    test("the stale-backup alert fires when the status URL is down everywhere", () => {
+        expect(backupStatusAlertSpec("dr")).toEqual({ role: "backup-stale", name: "income-fortress dr: last good backup is stale", type: "down_global", period: BACKUP_STATUS_PERIOD });
     });
 });

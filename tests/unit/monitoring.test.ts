@@ -3,7 +3,7 @@
 // and that the Slack webhook (a credential) only ever travels as a secret.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { DEFAULT_DOWN_PERIOD, DEFAULT_LATENCY_MS, DEFAULT_SSL_EXPIRY_DAYS, DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES } from "../../components/monitoring-rules";
+import { DEFAULT_DOWN_PERIOD, DEFAULT_LATENCY_MS, DEFAULT_SSL_EXPIRY_DAYS, DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES, UPTIME_PERIODS, UPTIME_REGIONS } from "../../components/monitoring-rules";
 import type { Monitoring as MonitoringClass, MonitoringArgs } from "../../components/monitoring";
 
 // The engine's marker for a secret value in serialised properties.
@@ -82,6 +82,14 @@ describe("Monitoring with defaults", () => {
         expect(byName("latency").inputs).toMatchObject({ threshold: DEFAULT_LATENCY_MS, comparison: "greater_than" });
         expect(byName("ssl-expiry").inputs).toMatchObject({ threshold: DEFAULT_SSL_EXPIRY_DAYS, comparison: "less_than" });
         for (const a of alerts) expect(a.inputs.notifications).toEqual([{ emails: ["ops@incomefortress.com"] }]);
+    });
+
+    test("every uptime alert has a period, and every check names its probe regions", async () => {
+        const { ofType } = await build("periods", { ...baseArgs, backupStatusUrl: "https://api.incomefortress.com/backup-status" });
+        const alerts = ofType("digitalocean:index/uptimeAlert:UptimeAlert");
+        expect(alerts).toHaveLength(4);
+        for (const a of alerts) expect(UPTIME_PERIODS, a.name).toContain(a.inputs.period);
+        for (const c of ofType("digitalocean:index/uptimeCheck:UptimeCheck")) expect(c.inputs.regions, c.name).toEqual([...UPTIME_REGIONS]);
     });
 
     test("registers CPU, memory and disk alerts on the droplet with the default thresholds", async () => {
