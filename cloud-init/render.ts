@@ -16,6 +16,7 @@
 import { stringify } from "yaml";
 import { formatEnvFile } from "./env-file";
 import { gzipDeterministic } from "./gzip";
+import { ustar } from "./tar";
 import { sh, shQuote } from "./shell";
 import { CREDENTIALS_FILE, DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits, SETTINGS_FILE } from "./systemd/units";
 import type { ToolkitFile } from "./toolkit-files";
@@ -105,6 +106,11 @@ export interface RenderOptions {
 export const READY_MARKER = "/var/lib/income-fortress/ready";
 /** DigitalOcean rejects user_data above 64 KiB. */
 export const USER_DATA_LIMIT_BYTES = 64 * 1024;
+/**
+ * When the toolkit does not fit as plain text, it travels as one gzip-compressed tar that
+ * write_files puts here (cloud-init decompresses `gz+b64`) and the first runcmd line unpacks.
+ */
+export const TOOLKIT_BUNDLE = "/var/lib/income-fortress/toolkit.tar";
 /** The login and deploy user. Root and password logins are disabled. */
 export const DEPLOYER_USER = "deployer";
 /** Where the recovery step puts the age identity (a secret, never in user-data). */
@@ -234,13 +240,14 @@ export function hostPackages(postgresMajorVersion: string, tlsChallenge?: TlsCha
  * a failed step would not stop the script and the ready marker would lie, so that
  * comes first. Exported for the syntax check in the integration test.
  */
-export function bootstrapCommands(args: UserDataArgs): string[] {
+export function bootstrapCommands(args: UserDataArgs, options: { toolkitBundle?: boolean } = {}): string[] {
     const { app } = args;
     const composeDir = (app.composeSubdir ?? ".") === "." ? app.dir : `${app.dir}/${app.composeSubdir}`;
     const asDeployer = (...words: string[]) => sh("runuser", "-u", DEPLOYER_USER, "--", ...words);
     const markerTmp = `${READY_MARKER}.tmp`;
     return [
         "set -eu",
+        ...(options.toolkitBundle ? unpackToolkit() : []),
         // The drop-in was written before sshd started on most images; reload in case it was already running.
         sh("systemctl", "try-reload-or-restart", "ssh.service"),
         sh("install", "-d", "-m", "0755", "/var/lib/income-fortress"),
@@ -278,16 +285,27 @@ type WriteFile = {
     defer?: boolean;
 };
 
-function writeFile(file: ToolkitFile, options: { gzip?: boolean; defer?: boolean } = {}): WriteFile {
-    const entry: WriteFile = options.gzip
-        ? // Our own encoder, not node:zlib, whose bytes change with Node's zlib (see gzip.ts).
-          { path: file.path, encoding: "gz+b64", content: Buffer.from(gzipDeterministic(Buffer.from(file.content, "utf8"))).toString("base64"), owner: "root:root", permissions: file.permissions }
-        : { path: file.path, content: file.content, owner: "root:root", permissions: file.permissions };
+function writeFile(file: ToolkitFile, options: { defer?: boolean } = {}): WriteFile {
+    const entry: WriteFile = { path: file.path, content: file.content, owner: "root:root", permissions: file.permissions };
     if (options.defer) entry.defer = true;
     return entry;
 }
 
-function renderDocument(args: UserDataArgs, gzipToolkit: boolean): string {
+/**
+ * The toolkit as one write_files entry: a tar of every file, gzip-compressed with our own
+ * encoder, not node:zlib, whose bytes change with Node's zlib (see gzip.ts).
+ */
+function toolkitBundle(files: readonly ToolkitFile[]): WriteFile {
+    const tar = ustar(files.map((f) => ({ path: f.path.replace(/^\//, ""), content: Buffer.from(f.content, "utf8"), mode: f.permissions })));
+    return { path: TOOLKIT_BUNDLE, encoding: "gz+b64", content: Buffer.from(gzipDeterministic(tar)).toString("base64"), owner: "root:root", permissions: "0600" };
+}
+
+/** Unpacks the bundle first thing in runcmd, so the timers and checks below find the toolkit. */
+function unpackToolkit(): string[] {
+    return [sh("tar", "-x", "-f", TOOLKIT_BUNDLE, "-C", "/", "--no-same-owner"), sh("rm", "-f", "--", TOOLKIT_BUNDLE)];
+}
+
+function renderDocument(args: UserDataArgs, bundleToolkit: boolean): string {
     const settings: ToolkitFile = { path: SETTINGS_FILE, content: backupSettingsFile(args.environment, args.backup), permissions: "0644" };
     const sshd: ToolkitFile = {
         path: SSHD_DROP_IN,
@@ -307,7 +325,7 @@ function renderDocument(args: UserDataArgs, gzipToolkit: boolean): string {
     const files: WriteFile[] = [
         writeFile(sshd),
         writeFile(settings),
-        ...args.toolkitFiles.map((f) => writeFile(f, { gzip: gzipToolkit })),
+        ...(bundleToolkit ? [toolkitBundle(args.toolkitFiles)] : args.toolkitFiles.map((f) => writeFile(f))),
         ...units.map((f) => writeFile(f)),
         writeFile(autoUpgrades, { defer: true }),
     ];
@@ -355,7 +373,7 @@ function renderDocument(args: UserDataArgs, gzipToolkit: boolean): string {
         package_upgrade: true,
         packages: hostPackages(args.postgresMajorVersion, args.tlsChallenge),
         write_files: files,
-        runcmd: bootstrapCommands(args),
+        runcmd: bootstrapCommands(args, { toolkitBundle: bundleToolkit }),
     };
     const header = [
         "#cloud-config",
@@ -369,7 +387,7 @@ function renderDocument(args: UserDataArgs, gzipToolkit: boolean): string {
  * Renders `#cloud-config` YAML. The header is the very first line. Throws one line
  * listing every invalid setting, or when the result does not fit DigitalOcean's limit.
  * Toolkit files are embedded as plain text (readable in the droplet's metadata) when
- * that fits, else gzipped with the deterministic encoder in gzip.ts.
+ * that fits, else as one gzip-compressed tar ({@link TOOLKIT_BUNDLE}).
  */
 export function renderUserData(args: UserDataArgs, options: RenderOptions = {}): string {
     const problems = validateUserDataArgs(args);
@@ -382,5 +400,5 @@ export function renderUserData(args: UserDataArgs, options: RenderOptions = {}):
     const packed = renderDocument(args, true);
     const size = Buffer.byteLength(packed, "utf8");
     if (size <= limit) return packed;
-    throw new Error(`rendered user-data is ${size} bytes even with the toolkit gzip-compressed, above the ${limit}-byte limit: shrink cloud-init/toolkit`);
+    throw new Error(`rendered user-data is ${size} bytes even with the toolkit as one gzip-compressed tar, above the ${limit}-byte limit: shrink cloud-init/toolkit`);
 }

@@ -80,7 +80,7 @@ describe("cloud-init schema accepts the rendered user-data", () => {
         expect(r.status).toBe(0);
     });
 
-    it("also when the toolkit has grown past the limit and is stored gz+b64", () => {
+    it("also when the toolkit has grown past the limit and travels as one gzip-compressed tar", () => {
         const line = 'log "fortress: one more line of a toolkit that has grown too big for plain user-data"\n';
         const grown = { path: "/usr/local/lib/fortress/grown.sh", content: line.repeat(Math.ceil(70_000 / line.length)), permissions: "0644" };
         const packed = renderUserData({ ...prodLike, toolkitFiles: [...toolkitFiles, grown] });

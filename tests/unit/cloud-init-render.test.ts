@@ -3,6 +3,9 @@
 // contain (secrets). Schema validity against real cloud-init is in tests/integration.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -16,6 +19,7 @@ import {
     renderUserData,
     SETTINGS_FILE,
     SSHD_DROP_IN,
+    TOOLKIT_BUNDLE,
     USER_DATA_LIMIT_BYTES,
     type UserDataArgs,
 } from "../../cloud-init/render";
@@ -80,6 +84,34 @@ function decoded(entry: WriteFileEntry): string {
     if (entry.encoding === undefined) return entry.content;
     expect(entry.encoding).toBe("gz+b64");
     return gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8");
+}
+
+/**
+ * The toolkit as the host ends up with it: the plain write_files entries, or what GNU tar
+ * unpacks from the bundle (path -> content and octal mode).
+ */
+function installedToolkit(doc: { write_files: WriteFileEntry[] }, paths: readonly string[]): Map<string, { content: string; mode: string }> {
+    const found = new Map<string, { content: string; mode: string }>();
+    const bundle = doc.write_files.find((w) => w.path === TOOLKIT_BUNDLE);
+    if (bundle === undefined) {
+        for (const p of paths) {
+            const w = fileAt(doc, p);
+            found.set(p, { content: decoded(w), mode: w.permissions });
+        }
+        return found;
+    }
+    expect(bundle.encoding).toBe("gz+b64");
+    const dir = mkdtempSync(join(tmpdir(), "fortress-bundle-"));
+    try {
+        const r = spawnSync("tar", ["-x", "-C", dir, "--no-same-owner"], { input: gunzipSync(Buffer.from(bundle.content, "base64")) });
+        expect(r.status, r.stderr.toString()).toBe(0);
+        for (const p of paths) {
+            found.set(p, { content: readFileSync(join(dir, p), "utf8"), mode: `0${(statSync(join(dir, p)).mode & 0o777).toString(8)}` });
+        }
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+    return found;
 }
 
 /** Reads KEY='value' lines (the only form formatEnvFile writes). */
@@ -391,31 +423,40 @@ describe("renderUserData: size", () => {
         const commands = ["fortress-backup", "fortress-restore", "fortress-verify", "fortress-backups", "fortress-status"].map((c) => `/usr/local/bin/${c}`);
         expect(toolkit.map((f) => f.path)).toEqual(expect.arrayContaining(commands));
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
-        expect(Buffer.byteLength(text, "utf8")).toBeLessThan(USER_DATA_LIMIT_BYTES);
-        const doc = parse(text) as { write_files: WriteFileEntry[] };
-        for (const f of toolkit) {
-            expect(decoded(fileAt(doc, f.path))).toBe(f.content);
-        }
+        expect(Buffer.byteLength(text, "utf8")).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
+        const installed = installedToolkit(parse(text) as { write_files: WriteFileEntry[] }, toolkit.map((f) => f.path));
+        for (const f of toolkit) expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
     });
 
-    it("falls back to gz+b64 for the toolkit only when plain text would not fit, and the files decode intact", () => {
+    it("falls back to one gzip-compressed tar only when plain text would not fit: GNU tar unpacks every file with its mode, first thing in runcmd", () => {
         const line = 'log "fortress: step $i of the backup pipeline finished"\n';
         const big: ToolkitFile = { path: "/usr/local/lib/fortress/big.sh", content: line.repeat(Math.ceil(80_000 / line.length)), permissions: "0644" };
-        const text = renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] }));
+        const toolkit = [...FAKE_TOOLKIT, big];
+        const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
-        const doc = parse(text) as { write_files: WriteFileEntry[] };
-        const entry = fileAt(doc, big.path);
-        expect(entry.encoding).toBe("gz+b64");
-        expect(decoded(entry)).toBe(big.content);
+        const doc = parse(text) as { write_files: WriteFileEntry[]; runcmd: string[] };
+        for (const f of toolkit) expect(doc.write_files.some((w) => w.path === f.path), f.path).toBe(false);
+        expect(fileAt(doc, TOOLKIT_BUNDLE)).toMatchObject({ owner: "root:root", permissions: "0600", encoding: "gz+b64" });
+        const installed = installedToolkit(doc, toolkit.map((f) => f.path));
+        for (const f of toolkit) expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
+        expect(doc.runcmd.slice(0, 3)).toEqual(["set -eu", `tar -x -f ${TOOLKIT_BUNDLE} -C / --no-same-owner`, `rm -f -- ${TOOLKIT_BUNDLE}`]);
         // Files the renderer generates stay readable text.
         expect(fileAt(doc, SETTINGS_FILE).encoding).toBeUndefined();
-        // Small input keeps everything plain, so user-data does not depend on zlib's output.
-        expect(parsed(prodArgs()).doc.write_files.every((w) => w.encoding === undefined)).toBe(true);
+        // Small input keeps everything plain, so user-data does not depend on compressed bytes.
+        const small = parsed(prodArgs()).doc;
+        expect(small.write_files.every((w) => w.encoding === undefined)).toBe(true);
+        expect(small.runcmd.some((c) => c.includes(TOOLKIT_BUNDLE))).toBe(false);
+    });
+
+    it("the bundle's bytes depend only on the files", () => {
+        const line = 'log "fortress: same input, same bytes"\n';
+        const big: ToolkitFile = { path: "/usr/local/lib/fortress/big.sh", content: line.repeat(Math.ceil(80_000 / line.length)), permissions: "0644" };
+        expect(renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] }))).toBe(renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] })));
     });
 
     it("fails with a clear message when even compression cannot make it fit", () => {
         const noise: ToolkitFile = { path: "/usr/local/lib/fortress/noise", content: randomBytes(60_000).toString("base64"), permissions: "0644" };
-        expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, noise] }))).toThrow(/even with the toolkit gzip-compressed, above the 65536-byte limit/);
+        expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, noise] }))).toThrow(/even with the toolkit as one gzip-compressed tar, above the 65536-byte limit/);
     });
 });
 
@@ -430,8 +471,7 @@ describe("renderUserData: the stale-backup heartbeat", () => {
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThan(USER_DATA_LIMIT_BYTES);
         const doc = parse(text) as { write_files: WriteFileEntry[] };
-        expect(decoded(fileAt(doc, "/usr/local/bin/fortress-heartbeat"))).toBe(heartbeat?.content);
-        expect(fileAt(doc, "/usr/local/bin/fortress-heartbeat").permissions).toBe("0755");
+        expect(installedToolkit(doc, ["/usr/local/bin/fortress-heartbeat"]).get("/usr/local/bin/fortress-heartbeat")).toEqual({ content: heartbeat?.content, mode: "0755" });
         expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toMatch(/^ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat service-result$/m);
     });
 });
