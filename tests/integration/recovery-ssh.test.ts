@@ -158,6 +158,8 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
             },
             trustCaPem: ca.caPem,
             stubs: {
+                // The droplet installs the client of the managed server's major; so does this host.
+                ...pg.clientStubs(),
                 docker: [
                     "#!/usr/bin/env bash",
                     "# Stand-in for docker on the test host (Docker cannot run here): records who ran what, where, and the .env's mode.",
