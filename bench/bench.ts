@@ -6,7 +6,7 @@ import { cpus, loadavg, totalmem, release, platform } from "node:os";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { startPostgres, PostgresCluster } from "../harness/postgres";
-import { makeTempDir, run } from "../harness/process";
+import { makeTempDir, run, usePostgres } from "../harness/process";
 import { startS3Server, S3Server } from "../harness/s3";
 import { createAgeIdentity, removeToolkitScratch, storageSettings, toolkitEnv } from "../harness/toolkit";
 import { generateDataset } from "./dataset";
@@ -16,7 +16,7 @@ import { formatBytes, parseSize } from "./units";
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--size SIZE] [--jobs N] [--out FILE]
                         [--repeat N] [--methods plan,toolkit,floor] [--no-offsite] [--profile]
-                        [--toolkit-dir DIR]
+                        [--toolkit-dir DIR] [--pg MAJOR]
 
 Measures backup time, stored bytes, restore time (integrity checks included) and end-to-end
 time of three methods on a generated dataset, on a throwaway PostgreSQL cluster and a
@@ -40,10 +40,14 @@ Options:
   --profile          also run each toolkit stage alone, to show where the time goes
   --toolkit-dir DIR  run the fortress-* commands from DIR (a bin/ folder beside its
                      lib/income-fortress/), e.g. another checkout's, to compare a change
+  --pg MAJOR         PostgreSQL major of the server and of every client tool, e.g. 17
+                     (production's) or 15 (default: FORTRESS_TEST_PG, else the newest
+                     installed: 17 once bash tools/setup has built it)
   -h, --help         show this help
 
-Needs PostgreSQL server and client binaries, rclone, age, zstd, gzip and jq (see .ci/run).
-Runs as root too: the cluster then runs as nobody. Disk: about 3x the dataset size in TMPDIR.`;
+Needs PostgreSQL server and client binaries, rclone, age, zstd, gzip and jq (bash tools/setup
+installs them, PostgreSQL 17 included). Runs as root too: Debian's server then runs as nobody,
+17's chrooted in .tools/pg17-root. Disk: about 3x the dataset size in TMPDIR.`;
 
 /** Parsed command line of `npm run bench`. */
 export interface BenchOptions {
@@ -56,6 +60,8 @@ export interface BenchOptions {
     offsite: boolean;
     profile: boolean;
     toolkitDir?: string;
+    /** PostgreSQL major to run (server and clients); undefined: the harness's selected one. */
+    pg?: string;
     help: boolean;
 }
 
@@ -107,6 +113,12 @@ export function parseBenchArgs(argv: readonly string[], cores = cpus().length): 
                 o.toolkitDir = resolve(take());
                 if (!existsSync(join(o.toolkitDir, "fortress-backup"))) throw new Error(`--toolkit-dir ${o.toolkitDir} holds no fortress-backup`);
                 break;
+            case "--pg": {
+                const v = take();
+                if (!/^[1-9]\d?$/.test(v)) throw new Error(`--pg takes a PostgreSQL major version such as 17, not '${v}'`);
+                o.pg = v;
+                break;
+            }
             case "--no-offsite":
                 o.offsite = false;
                 break;
@@ -209,6 +221,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
     process.once("SIGINT", onInt);
     process.once("SIGTERM", onTerm);
     try {
+        // Before anything builds an environment: the server, the toolkit's PATH and the
+        // profile's PATH mirror all follow it.
+        if (o.pg) usePostgres(o.pg);
         log(`starting PostgreSQL and S3 (${o.offsite ? "primary + offsite" : "primary"})`);
         const primaryBucket = "bench-primary";
         const offsiteBucket = "bench-vault";
@@ -219,6 +234,7 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         ]);
         pg = cluster;
         servers.push(primary, ...(offsite ? [offsite] : []));
+        log(`PostgreSQL ${pg.serverVersion}, client tools from ${pg.binDir}`);
 
         log(`generating a ${formatBytes(o.sizeBytes)} dataset`);
         const dataset = await generateDataset(pg, "app", o.sizeBytes, { parallel: Math.max(1, cpus().length) });
