@@ -15,12 +15,13 @@
 // writable /proc/self/loginuid, which sandboxes and containers deny), so the deployer's
 // password field is `*` instead of cloud-init's locked `!` (without PAM, sshd refuses a
 // locked account even for keys). Needs root (unshare, mount, useradd), as CI is.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
+import { TOOLKIT_BUNDLE } from "../cloud-init/render";
 import { cleanEnv, freePort, makeTempDir, run, runOk, waitForPort, type RunResult } from "./process";
 
 /** Folders overlaid in the namespace; all must exist on the test machine. */
@@ -191,6 +192,14 @@ export class SshHost {
     }
 }
 
+/** Every regular file below `dir`, as paths relative to it. */
+function listFiles(dir: string, rel = ""): string[] {
+    return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) => {
+        const path = rel ? `${rel}/${e.name}` : e.name;
+        return e.isDirectory() ? listFiles(dir, path) : e.isFile() ? [path] : [];
+    });
+}
+
 /** Starts the test host and waits until sshd accepts connections. */
 export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     checkSshHostPrerequisites();
@@ -209,7 +218,17 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     };
     for (const f of doc.write_files ?? []) {
         const content = f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")) : Buffer.from(f.content, "utf8");
-        stage(f.path, content, f.owner ?? "root:root", f.permissions ?? "0644");
+        if (f.path !== TOOLKIT_BUNDLE) {
+            stage(f.path, content, f.owner ?? "root:root", f.permissions ?? "0644");
+            continue;
+        }
+        // What the first runcmd lines do on the droplet: GNU tar unpacks the toolkit.
+        const unpacked = join(base, "bundle");
+        mkdirSync(unpacked);
+        await runOk("tar", ["-x", "-C", unpacked, "--no-same-owner"], { input: content });
+        for (const rel of listFiles(unpacked)) {
+            stage(`/${rel}`, readFileSync(join(unpacked, rel)), "root:root", `0${(statSync(join(unpacked, rel)).mode & 0o777).toString(8)}`);
+        }
     }
     for (const [name, script] of Object.entries(opts.stubs ?? {})) stage(`/usr/local/bin/${name}`, script, "root:root", "0755");
     for (const f of opts.files ?? []) stage(f.path, f.content, f.owner ?? "root:root", f.mode ?? "0644");
