@@ -6,6 +6,7 @@
 // the real rclone, configured only through environment variables.
 import { spawn, ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
+import { createServer, Socket } from "node:net";
 import { cleanEnv, freePort, makeTempDir, run, RunResult, waitForPort } from "./process";
 
 /** Options for {@link startS3Server}. */
@@ -145,4 +146,46 @@ export async function startS3Server(opts: S3ServerOptions): Promise<S3Server> {
     const server = new S3Server(opts.port ?? (await freePort()), makeTempDir("fortress-s3"), opts.buckets);
     await server.start();
     return server;
+}
+
+/** A loopback endpoint that accepts TCP connections and never answers (a hung storage server). */
+export interface SilentEndpoint {
+    /** Endpoint URL, e.g. `http://127.0.0.1:41234`. */
+    endpoint: string;
+    /** Connections accepted so far. */
+    readonly connections: number;
+    /** Closes the listener and every connection. */
+    close(): Promise<void>;
+}
+
+/** Starts a {@link SilentEndpoint} on a free loopback port, in this process. */
+export function startSilentEndpoint(): Promise<SilentEndpoint> {
+    const sockets = new Set<Socket>();
+    let connections = 0;
+    const server = createServer((s) => {
+        connections++;
+        sockets.add(s);
+        s.on("error", () => undefined);
+        s.on("close", () => sockets.delete(s));
+        // Read and drop whatever arrives; never write a byte back.
+        s.resume();
+    });
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const addr = server.address();
+            if (!addr || typeof addr !== "object") return reject(new Error("no port"));
+            resolve({
+                endpoint: `http://127.0.0.1:${addr.port}`,
+                get connections() {
+                    return connections;
+                },
+                close: () =>
+                    new Promise<void>((done) => {
+                        for (const s of sockets) s.destroy();
+                        server.close(() => done());
+                    }),
+            });
+        });
+    });
 }

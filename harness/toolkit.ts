@@ -1,14 +1,17 @@
 // Helpers to run the host toolkit (cloud-init/toolkit/bin/fortress-*) from tests, exactly as
 // the droplet runs it: real bash, real pg_dump/rclone/age/zstd, settings from the
 // environment (or from a settings folder), and a clean environment without AWS_CA_BUNDLE.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { cleanEnv, makeTempDir, run, RunOptions, RunResult, runOk } from "./process";
 import { PostgresCluster } from "./postgres";
 import { S3Server, S3RVER_CREDENTIALS } from "./s3";
 
-/** Folder holding the fortress-* commands in this repository. */
-export const TOOLKIT_BIN = resolve(__dirname, "../cloud-init/toolkit/bin");
+/**
+ * Folder holding the fortress-* commands: this repository's, or $FORTRESS_TOOLKIT_BIN (to run
+ * the same tests against another copy of the toolkit, e.g. an older one).
+ */
+export const TOOLKIT_BIN = process.env.FORTRESS_TOOLKIT_BIN ?? resolve(__dirname, "../cloud-init/toolkit/bin");
 
 /** The toolkit's commands. */
 export type ToolkitCommand = "fortress-backup" | "fortress-restore" | "fortress-verify" | "fortress-backups" | "fortress-status";
@@ -231,4 +234,69 @@ export async function exactCounts(pg: PostgresCluster, database: string): Promis
         const i = l.lastIndexOf("=");
         return [l.slice(0, i), Number(l.slice(i + 1))];
     }));
+}
+
+/** Pids of every live process below `pid` (children, their children, ...), from /proc. */
+export function descendants(pid: number): number[] {
+    const parent = new Map<number, number>();
+    for (const name of readdirSync("/proc")) {
+        if (!/^\d+$/.test(name)) continue;
+        try {
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+            parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch {
+            // the process ended while we looked
+        }
+    }
+    const found: number[] = [];
+    const walk = (p: number) => {
+        for (const [child, ppid] of parent) {
+            if (ppid === p) {
+                found.push(child);
+                walk(child);
+            }
+        }
+    };
+    walk(pid);
+    return found;
+}
+
+/** Those of `pids` that are still running (zombies count as gone), as "pid name: command line". */
+export function stillRunning(pids: readonly number[]): string[] {
+    const alive: string[] = [];
+    for (const pid of pids) {
+        try {
+            const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+            const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+            if (state !== "Z") {
+                const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+                alive.push(`${pid} ${stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"))}: ${cmdline}`);
+            }
+        } catch {
+            // gone
+        }
+    }
+    return alive;
+}
+
+/** A small filesystem of its own (tmpfs), for "disk full" faults. Needs root; {@link unmount} it. */
+export interface SmallDisk {
+    /** Mount point. */
+    dir: string;
+    /** Unmounts it and removes the mount point. */
+    unmount(): Promise<void>;
+}
+
+/** Mounts a tmpfs of `bytes` (rounded up to whole pages) on a new folder. */
+export async function mountSmallDisk(bytes: number): Promise<SmallDisk> {
+    const dir = mkdtempSync(join(scratchDir("disks"), "disk-"));
+    await runOk("mount", ["-t", "tmpfs", "-o", `size=${Math.ceil(bytes / 4096) * 4096},mode=0700`, "tmpfs", dir]);
+    return {
+        dir,
+        async unmount() {
+            await run("umount", [dir]);
+            rmSync(dir, { recursive: true, force: true });
+        },
+    };
 }

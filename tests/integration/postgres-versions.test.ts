@@ -133,11 +133,8 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
             expect(await userTables(pg17, "by15")).toEqual([]);
         });
 
-        // fortress-restore takes pg_restore's "unsupported version" for a damaged archive:
-        // exit 3 and "restore another backup", which every backup would answer the same way.
-        // It should say what fortress-backup says of pg_dump. Turn `it.fails` into `it` once
-        // fortress-restore does.
-        it.fails("exits 2 asking for postgresql-client-17, as fortress-backup does for pg_dump (fortress-restore does not yet)", () => {
+        // Not exit 3 and "restore another backup": every backup would answer the same way.
+        it("exits 2 asking for postgresql-client-17, as fortress-backup does for pg_dump", () => {
             expect(restore.code).toBe(EXIT.usage);
             expect(errorLines(restore.stderr)[0]).toMatch(/install postgresql-client-17/);
         });

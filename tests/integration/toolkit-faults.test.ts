@@ -45,11 +45,18 @@ describe("fortress toolkit faults", () => {
         (await server.getObject(bucket, `${PREFIX}/latest.json`))?.toString("utf8");
     const objectKey = (id: string) => `${PREFIX}/${id}.dump.zst.age`;
 
-    /** A failed backup leaves latest.json and every object exactly as they were. */
+    /** Keys that are not an id's claim marker (a run's, while it runs; see claimMarkers). */
+    const backupKeys = (keys: string[]) => keys.filter((k) => !k.includes(".claim-"));
+    const claimMarkers = async () => (await primary.listKeys(PRIMARY_BUCKET, PREFIX)).filter((k) => k.includes(".claim-"));
+    /**
+     * A failed backup leaves latest.json and every object exactly as they were. A run that lost
+     * its storage may leave the marker that claimed its id (not a backup, never listed); the
+     * next backup on this host removes it.
+     */
     const expectNoTrace = async () => {
         expect(await latestOf(primary, PRIMARY_BUCKET)).toBe(good.latest);
         expect(await latestOf(offsite, OFFSITE_BUCKET)).toBe(good.latest);
-        expect(await primary.listKeys(PRIMARY_BUCKET, PREFIX)).toEqual(keysBefore.primary);
+        expect(backupKeys(await primary.listKeys(PRIMARY_BUCKET, PREFIX))).toEqual(keysBefore.primary);
         expect(await offsite.listKeys(OFFSITE_BUCKET, PREFIX)).toEqual(keysBefore.offsite);
     };
     const expectVerifies = async (id: string, args: string[] = [], e = env) => {
@@ -149,6 +156,9 @@ exit "$status"
             expectOneLineError(r, EXIT.failure,
                 new RegExp(`upload to s3://${PRIMARY_BUCKET}/${PREFIX} failed .*latest\\.json was not changed`));
             expect(r.stderr).toMatch(/could not delete the partial object/); // primary was down
+            // ...and so was the marker that claimed the id: it stays until the next backup.
+            expect(r.stderr).toMatch(/could not delete the claim marker s3:\/\/faults-primary\/.*the next backup on this host removes it/);
+            expect(await claimMarkers()).toHaveLength(1);
             await expectNoTrace(); // the offsite copy of the stream was removed again
             await expectVerifies(good.id);
         });
@@ -176,6 +186,7 @@ exit "$status"
             expect(b.code, b.stderr).toBe(EXIT.ok);
             const id = b.stdout.trim();
             second = { id, object: (await primary.getObject(PRIMARY_BUCKET, objectKey(id)))! };
+            expect(await claimMarkers()).toEqual([]); // the stopped upload's marker is swept
         });
 
         it("a truncated object: exit 3 before the target is touched; the offsite copy still verifies", async () => {
@@ -188,14 +199,16 @@ exit "$status"
             await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
         });
 
-        it("a flipped byte: exit 3 on the sha256 mismatch before the target is touched", async () => {
+        it("a flipped byte: exit 3 on the sha256 mismatch before the target is touched; auto uses the offsite copy", async () => {
             const flipped = Buffer.from(second.object);
             const at = flipped.length >> 1;
             flipped[at] = flipped[at]! ^ 0x01;
             await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), flipped);
-            const r = await restoreToTarget(["--backup", second.id]);
+            const r = await restoreToTarget(["--backup", second.id, "--source", "primary"]);
             expectOneLineError(r, EXIT.integrity, /sha256 of .* is [0-9a-f]{64} but its manifest says [0-9a-f]{64}: the object is corrupt/);
             await expectTargetEmpty();
+            const v = await expectVerifies(second.id, ["--backup", second.id]);
+            expect(v.stderr).toMatch(/warning: sha256 of s3:\/\/faults-primary\/.* the object is corrupt; using the offsite copy/);
             await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
             await expectVerifies(second.id, ["--backup", second.id, "--source", "primary"]);
         });

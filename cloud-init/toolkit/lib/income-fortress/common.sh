@@ -1,13 +1,9 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # globals set here are read by the commands that source this file
 #
-# Shared library of the Income Fortress backup toolkit (fortress-backup, fortress-restore,
-# fortress-verify, fortress-backups, fortress-status). Sourced by each command, never run.
-#
-# It holds what every command needs: exit codes, logging and `die`, dependency checks,
-# settings loading, the rclone remotes (configured through the environment only), database
-# helpers, and manifest helpers. The object layout and the manifest are described in
-# docs/host-toolkit.md ("Object layout"); keep the two in step.
+# Shared library of the Income Fortress backup toolkit, sourced by each fortress-* command:
+# exit codes, errors, settings, rclone remotes, database and manifest helpers. The object
+# layout and the manifest are in docs/host-toolkit.md ("Object layout"); keep them in step.
 
 # Exit codes (docs/host-toolkit.md, "Exit codes"). Tests and systemd units rely on them.
 readonly EX_OK=0
@@ -32,7 +28,7 @@ readonly FORTRESS_SETTING_KEYS=(
     BACKUP_OFFSITE_ACCESS_KEY_ID BACKUP_OFFSITE_SECRET_ACCESS_KEY
     BACKUP_AGE_RECIPIENTS BACKUP_AGE_IDENTITY_FILE
     BACKUP_ZSTD_LEVEL FORTRESS_RESTORE_JOBS FORTRESS_RESTORE_SPLIT_SIZE FORTRESS_STATUS_MAX_AGE
-    BACKUP_HEARTBEAT_URL
+    FORTRESS_LOCK_TIMEOUT FORTRESS_S3_TIMEOUT BACKUP_HEARTBEAT_URL
 )
 
 # Debian package that provides each command we may need, for the "missing command" error.
@@ -40,7 +36,8 @@ declare -A FORTRESS_DEP_PACKAGE=(
     [pg_dump]=postgresql-client [pg_restore]=postgresql-client [psql]=postgresql-client
     [rclone]=rclone [age]=age [zstd]=zstd [jq]=jq [flock]=util-linux
     [sha256sum]=coreutils [mkfifo]=coreutils [mktemp]=coreutils [tee]=coreutils
-    [wc]=coreutils [date]=coreutils [stat]=coreutils [nproc]=coreutils
+    [wc]=coreutils [date]=coreutils [stat]=coreutils [nproc]=coreutils [timeout]=coreutils
+    [df]=coreutils [setsid]=util-linux
 )
 
 # ---------------------------------------------------------------------------------------
@@ -56,8 +53,7 @@ warn() {
 }
 
 # die CODE MESSAGE: exit with CODE after one error line that says what to do. Once
-# init_workdir has set the exit trap, the line is printed by the trap after the cleanup hooks
-# (whose warnings would otherwise follow it), so the error is always the last line.
+# init_workdir set the exit trap, the trap prints it after the cleanup hooks: always last.
 die() {
     local code=$1
     shift
@@ -151,10 +147,9 @@ is_setting_key() {
     return 1
 }
 
-# read_settings_file FILE ENV_KEYS_NAME: set each KEY=value line of FILE unless the key was
-# already in the environment. Format (what cloud-init writes): KEY=value per line, optional
-# `export `, optional single or double quotes around the whole value, `#` comments. No
-# expansion and no escapes: the file is data, never sourced.
+# read_settings_file FILE ENV_KEYS_NAME: set each KEY=value line of FILE (optional `export `
+# and quotes around the value, `#` comments) unless the environment has it. Data, never
+# sourced: no expansion, no escapes.
 read_settings_file() {
     local file=$1
     local -n preset=$2
@@ -181,9 +176,8 @@ read_settings_file() {
     done <"$file"
 }
 
-# load_settings: environment first, then ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env
-# (non-secret, from cloud-init), then credentials.env (secrets, mode 600, written over SSH).
-# A variable already set in the environment always wins over both files.
+# load_settings: the environment, then ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env
+# (from cloud-init), then credentials.env (secrets, mode 600); the environment wins.
 load_settings() {
     local dir=${FORTRESS_CONFIG_DIR:-/etc/income-fortress} file key mode
     local -A from_env=()
@@ -276,10 +270,29 @@ human_bytes() {
 }
 
 # ---------------------------------------------------------------------------------------
+# Signals
+
+# supervise "$@": run this command in a worker leading its own process group and wait for
+# it. A TERM, INT or HUP sent here (timeout, kill PID) goes to the whole group, so pg_dump,
+# rclone, psql... stop with the worker, whose exit hooks undo what is half done. If this
+# process is SIGKILLed, a watcher sees its pipe from us close and sends the TERM instead.
+supervise() {
+    [[ ${FORTRESS_SUPERVISOR:-} == "$PPID" ]] && return 0
+    command -v setsid >/dev/null 2>&1 || return 0
+    local worker status
+    # A background child is no group leader, so setsid(1) does not fork: $! is the worker.
+    FORTRESS_SUPERVISOR=$$ setsid "$0" "$@" <&0 &
+    worker=$!
+    exec {FORTRESS_ALIVE}> >({ read -r _ || :; kill -TERM -- "-$worker"; } 2>/dev/null)
+    trap 'trap "" INT TERM HUP; kill -TERM -- "-$worker" "$worker" 2>/dev/null' INT TERM HUP
+    while status=0 && wait "$worker" || status=$?; kill -0 "$worker" 2>/dev/null; do :; done
+    exit "$status"
+}
+
+# ---------------------------------------------------------------------------------------
 # Private scratch space
 
-# init_workdir: create a private temporary directory ($WORK_DIR) removed on exit. Big
-# restores need room for the decompressed dump: point TMPDIR at a roomy disk.
+# init_workdir: a private temporary directory ($WORK_DIR) under TMPDIR, removed on exit.
 init_workdir() {
     umask 077
     WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/$PROG.XXXXXXXX") ||
@@ -288,8 +301,17 @@ init_workdir() {
     FORTRESS_ERROR=""
     FORTRESS_TRAP_PID=$BASHPID
     trap fortress_exit_trap EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    trap 'stopped_by INT 130' INT
+    trap 'stopped_by TERM 143' TERM
+    trap 'stopped_by HUP 129' HUP
+}
+
+# A signal ends the run with one error line that says what state it leaves behind:
+# signal_state, when the command defines it, describes that.
+stopped_by() {
+    local state=""
+    declare -F signal_state >/dev/null && state=$(signal_state)
+    die "$2" "stopped by signal $1${state:+: $state}"
 }
 
 # Register a command string run (in reverse order) when the script exits.
@@ -300,6 +322,8 @@ on_exit() {
 fortress_exit_trap() {
     local status=$? i
     set +e
+    # Cleanup must finish: a second signal would cut it short. Its commands inherit this.
+    trap '' INT TERM HUP
     for ((i = ${#FORTRESS_CLEANUP_HOOKS[@]} - 1; i >= 0; i--)); do
         eval "${FORTRESS_CLEANUP_HOOKS[i]}"
     done
@@ -311,19 +335,19 @@ fortress_exit_trap() {
 # ---------------------------------------------------------------------------------------
 # Object storage (rclone, configured only through environment variables)
 
-# rclone gives up on an unreachable endpoint only after minutes with its defaults (10
-# low-level retries with backoff, 3 whole retries). A backup that cannot reach storage
-# should fail fast and loudly; the timer runs again within the hour. Override any of these
-# with the RCLONE_* variable of the same name.
-export RCLONE_LOW_LEVEL_RETRIES=${RCLONE_LOW_LEVEL_RETRIES:-3}
-export RCLONE_RETRIES=${RCLONE_RETRIES:-2}
-export RCLONE_CONTIMEOUT=${RCLONE_CONTIMEOUT:-15s}
-export RCLONE_TIMEOUT=${RCLONE_TIMEOUT:-2m}
+# rclone with no config file (remotes come from RCLONE_CONFIG_* variables: no secret on
+# disk), errors only. An array, not a function: a stream's process is rclone itself.
+RCLONE=(rclone --config /dev/null --log-level ERROR)
 
-# rclone with no config file (remotes come from RCLONE_CONFIG_<NAME>_* variables, so no
-# secret is ever written to disk) and only errors on stderr.
-rclone_cmd() {
-    rclone --config /dev/null --log-level ERROR "$@"
+# rclone_op ARGS...: a small request, given FORTRESS_S3_TIMEOUT in all (rclone's timeouts
+# multiply over its retries). --foreground keeps rclone in our process group.
+rclone_op() {
+    local status=0
+    timeout --foreground -k 5 "$S3_TIMEOUT" "${RCLONE[@]}" "$@" || status=$?
+    if ((status == 124 || status == 137)); then
+        printf 'storage did not answer within %ss (FORTRESS_S3_TIMEOUT)\n' "$S3_TIMEOUT" >&2
+    fi
+    return "$status"
 }
 
 # configure_remote NAME ENDPOINT ACCESS_KEY SECRET_KEY REGION: define an S3 remote in the
@@ -337,13 +361,11 @@ configure_remote() {
     export "RCLONE_CONFIG_${name}_ENV_AUTH=false"
     export "RCLONE_CONFIG_${name}_ACCESS_KEY_ID=$key"
     export "RCLONE_CONFIG_${name}_SECRET_ACCESS_KEY=$secret"
-    # Path-style addressing works on DigitalOcean Spaces and is the only style a loopback
-    # test server (no wildcard DNS) can serve.
+    # Path style: Spaces serves it, and a loopback test server has no wildcard DNS. The
+    # droplet's keys may not create buckets (Pulumi owns them). 16 MiB x 4 parts in memory
+    # allow objects up to ~156 GiB (10,000 parts).
     export "RCLONE_CONFIG_${name}_FORCE_PATH_STYLE=true"
-    # The droplet's scoped keys may write objects but not create buckets (Pulumi owns them).
     export "RCLONE_CONFIG_${name}_NO_CHECK_BUCKET=true"
-    # Streamed uploads buffer one chunk per concurrent part; 16 MiB x 4 keeps memory modest
-    # while allowing objects up to ~156 GiB (10,000 parts).
     export "RCLONE_CONFIG_${name}_CHUNK_SIZE=${BACKUP_S3_CHUNK_SIZE:-16M}"
 }
 
@@ -359,10 +381,16 @@ validate_bucket() {
         die "$EX_USAGE" "$key '${!key}' is not a valid bucket name (3-63 lower-case letters, digits, '.', '-'): fix it in the environment or backup.env"
 }
 
-# setup_remotes: configure the primary and offsite remotes that the settings describe and
-# fill STORE_NAMES (primary first), STORE_PATH[name] (remote:bucket/prefix) and
-# STORE_LABEL[name] (s3://bucket/prefix, for messages). Needs at least one bucket.
+# setup_remotes: configure the remotes; fill STORE_NAMES (primary first), STORE_PATH[name]
+# (remote:bucket/prefix) and STORE_LABEL[name] (s3://bucket/prefix). Needs one bucket.
 setup_remotes() {
+    # rclone's defaults retry a dead endpoint for minutes; in a disaster the offsite bucket
+    # should be tried within seconds. RCLONE_* variables override these.
+    export RCLONE_LOW_LEVEL_RETRIES=${RCLONE_LOW_LEVEL_RETRIES:-1} RCLONE_RETRIES=${RCLONE_RETRIES:-1}
+    export RCLONE_CONTIMEOUT=${RCLONE_CONTIMEOUT:-10s} RCLONE_TIMEOUT=${RCLONE_TIMEOUT:-15s}
+    S3_TIMEOUT=$(parse_duration "${FORTRESS_S3_TIMEOUT:-30s}") || S3_TIMEOUT=0
+    ((S3_TIMEOUT > 0)) ||
+        die "$EX_USAGE" "FORTRESS_S3_TIMEOUT must be a duration such as 30s or 2m, not '$FORTRESS_S3_TIMEOUT'"
     STORE_NAMES=()
     declare -gA STORE_PATH=() STORE_LABEL=()
     local region=${BACKUP_S3_REGION:-us-east-1} sub=""
@@ -414,11 +442,10 @@ select_stores() {
 }
 
 # fetch_small STORE KEY DEST ERRFILE: download a small object. Returns 0 when found, 4 when
-# the object does not exist, 1 when storage could not be read (reason in ERRFILE).
-# `rclone cat` of a missing key exits 0 with no output, so an empty result means missing.
+# missing (rclone cat prints nothing then), 1 when storage could not be read (see ERRFILE).
 fetch_small() {
     local store=$1 key=$2 dest=$3 errfile=$4 status=0
-    rclone_cmd cat "${STORE_PATH[$store]}/$key" >"$dest" 2>"$errfile" || status=$?
+    rclone_op cat "${STORE_PATH[$store]}/$key" >"$dest" 2>"$errfile" || status=$?
     if ((status == 3 || status == 4)); then
         return 4
     elif ((status)); then
@@ -428,25 +455,24 @@ fetch_small() {
     return 0
 }
 
-# upload_small STORE KEY FILE: upload a small object. rcat always rewrites, where copyto
-# would skip a same-size object modified within the same second (second-precision
-# Last-Modified on some S3 servers), and latest.json must always move.
+# upload_small STORE KEY FILE: rcat always rewrites; copyto may skip a same-size object of
+# the same second, and latest.json must always move.
 upload_small() {
     local store=$1 key=$2 file=$3
-    rclone_cmd rcat "${STORE_PATH[$store]}/$key" <"$file"
+    rclone_op rcat "${STORE_PATH[$store]}/$key" <"$file"
 }
 
 # object_size STORE KEY: print the stored size of an object, or fail if it does not exist.
 object_size() {
     local store=$1 key=$2 listing
-    listing=$(rclone_cmd lsjson --files-only --no-modtime --no-mimetype "${STORE_PATH[$store]}/$key") || return 1
+    listing=$(rclone_op lsjson --files-only --no-modtime --no-mimetype "${STORE_PATH[$store]}/$key") || return 1
     jq -er 'if length == 1 then .[0].Size else empty end' <<<"$listing"
 }
 
 # list_backup_ids STORE: print the ids of all backups with a manifest, newest first.
 list_backup_ids() {
     local store=$1
-    rclone_cmd lsf --files-only --max-depth 1 --include '*.manifest.json' "${STORE_PATH[$store]}" |
+    rclone_op lsf --files-only --max-depth 1 --include '*.manifest.json' "${STORE_PATH[$store]}" |
         sed -n 's/\.manifest\.json$//p' | LC_ALL=C sort -r
 }
 
@@ -510,6 +536,23 @@ use_database_url() {
     DB_URL=$url
     export PGAPPNAME=${PGAPPNAME:-$PROG}
     export PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-15}
+    # A lock held by a migration or an idle transaction fails a statement after this long.
+    LOCK_TIMEOUT=$(parse_duration "${FORTRESS_LOCK_TIMEOUT:-60s}") || LOCK_TIMEOUT=0
+    ((LOCK_TIMEOUT > 0)) ||
+        die "$EX_USAGE" "FORTRESS_LOCK_TIMEOUT must be a duration such as 60s or 5m, not '$FORTRESS_LOCK_TIMEOUT'"
+    export PGOPTIONS="${PGOPTIONS:-} -c lock_timeout=${LOCK_TIMEOUT}s"
+}
+
+# lock_hint URL ERRFILE: for an error line, when ERRFILE shows a lock timeout, the
+# sessions holding table locks in that database (pid, application, state).
+lock_hint() {
+    [[ -e $WORK_DIR/lock-wait ]] || grep -qsE 'lock timeout|LOCK TABLE' "$2" || return 0
+    local who
+    who=$(psql -X -q -A -t -d "$1" -c "SELECT string_agg(format('pid %s (%s, %s)', pid,
+        coalesce(nullif(application_name, ''), usename), state), ', ') FROM pg_stat_activity
+        WHERE datname = current_database() AND pid IN (SELECT pid FROM pg_locks
+        WHERE granted AND locktype = 'relation' AND pid <> pg_backend_pid())" 2>/dev/null) || who=""
+    printf '; a lock was held longer than FORTRESS_LOCK_TIMEOUT (%ss)%s' "$LOCK_TIMEOUT" "${who:+ by $who}"
 }
 
 # url_with_dbname URL NAME: the same server and credentials, another database.
@@ -543,10 +586,9 @@ pg_query() {
     fi
 }
 
-# SQL that prints {"schema.table": exact row count} for user tables of the current database
-# (ordinary and partitioned tables; no catalogs, temp tables or extension members). A
-# partitioned table counts the rows of all its partitions; an ordinary table only its own
-# rows. Set psql variable `only` to a JSON array of keys to count just those, or to ''.
+# SQL that prints {"schema.table": exact row count} for the user tables (ordinary, and
+# partitioned with all their partitions' rows; no temp tables or extension members). psql
+# variable `only`: a JSON array of the keys to count, or ''.
 # shellcheck disable=SC2016 # psql variables, not shell expansions
 readonly TABLE_COUNTS_SQL='
 SELECT coalesce(json_object_agg(k, n ORDER BY k), $${}$$)::text FROM (
@@ -594,36 +636,22 @@ compare_counts() {
         | "\(.key): expected \(.value), got \($got[.key] // "no table")"'
 }
 
-# sha256_stdin: the sha256 of stdin, printed as "<hex> ..." (first field). OpenSSL's
-# implementation uses the CPU's SHA instructions where it has them and was about 4x faster
-# than coreutils' sha256sum on the bench machine (0.10 s against 0.39 s for 138 MB), time
-# that the backup and restore streams otherwise share with zstd on a small droplet.
-# sha256sum (coreutils, always there) is the fallback.
-sha256_stdin() {
-    if command -v openssl >/dev/null 2>&1; then
-        openssl dgst -sha256 -r
-    else
-        sha256sum
-    fi
-}
+# SHA256_CMD prints the sha256 of stdin first: OpenSSL's uses the CPU's SHA instructions,
+# 4x faster than sha256sum (docs/benchmarks.md). sha256_stdin is for npm run bench.
+if command -v openssl >/dev/null 2>&1; then SHA256_CMD=(openssl dgst -sha256 -r); else SHA256_CMD=(sha256sum); fi
+sha256_stdin() { "${SHA256_CMD[@]}"; }
 
-# fill_data_offsets FILE: put the data offsets into the TOC of a backup's archive. pg_dump
-# wrote it into a pipe, so it could not seek back to record where each table's data starts.
-# Without them pg_restore -j has no sizes to start the biggest table first, and finds each
-# table by seeking through the data one block (one row, with -Z0) at a time: 1.94 million
-# lseek calls for the 968 MB bench database against 52 with offsets, and pg_restore -j 2
-# was slower in 12 of 14 paired runs (median by 0.9 s, ~6 %). Each data block starts with
-# the end marker of the one before, its type and its TOC id (COPY text holds no NUL bytes),
-# so one pass of index() finds them (0.2-0.3 s for 621 MB) and the TOC is patched in place:
-# byte for byte what pg_dump --file writes. Only archives of format 1.14-1.16 (pg_dump
-# 12-17) without internal compression or large objects are touched, and only when the first
-# block sits exactly where the parsed TOC ends and every block was found; otherwise the file
-# is left as it was and restores as before. Best effort, never fatal.
-# Prints "<dump id> <offset>" for every data block when it knows them all (patched here or
-# already in the TOC), and nothing otherwise: fortress-restore sizes the tables with them.
+# fill_data_offsets FILE: write the data offsets pg_dump could not (it wrote to a pipe) into
+# the archive's TOC, byte for byte what pg_dump --file writes; without them pg_restore -j
+# seeks row by row and has no sizes (docs/benchmarks.md). Each data block starts with the
+# previous one's end marker, its type and TOC id (COPY text holds no NUL), so one index()
+# pass finds them. It also proves the archive whole: every block is there and the file ends
+# with the last end marker (five zero bytes, found nowhere else). Returns 0 and prints
+# "<dump id> <offset>" per data block when so; 1 when the archive is cut short or not of a
+# format it knows (1.14-1.16, no compression inside, no large objects), leaving it as is.
 fill_data_offsets() {
-    command -v perl >/dev/null 2>&1 || return 0
-    perl - "$1" 2>/dev/null <<'PERL' || true
+    command -v perl >/dev/null 2>&1 || return 1
+    perl - "$1" 2>/dev/null <<'PERL'
 use strict;
 use warnings;
 open(my $fh, '+<:raw', $ARGV[0]) or exit 1;
@@ -667,6 +695,11 @@ for my $n (@need) {
     exit 1 if !@found && $base + $i != $p;
     $at = $base + $i + length($pat);
     push @found, [$n->[1], $at - 6, $n->[0]];
+}
+my ($size, $tail, $head) = (-s $fh, '', '');
+if (@found || @have) {
+    sysseek($fh, $size - 5, 0) && sysread($fh, $tail, 5) == 5 && $tail eq "\0" x 5 && $at <= $size - 5 or exit 1;
+    for (@have) { sysseek($fh, $_->[1], 0) && sysread($fh, $head, 6) == 6 && $head eq pack('CCV', 1, 0, $_->[0]) && $_->[1] < $size - 5 or exit 1 }
 }
 for (@found) { sysseek($fh, $_->[0], 0) && syswrite($fh, pack('CQ<', 2, $_->[1])) == 9 or exit 1 }
 close($fh) or exit 1;
