@@ -15,13 +15,12 @@
 // writable /proc/self/loginuid, which sandboxes and containers deny), so the deployer's
 // password field is `*` instead of cloud-init's locked `!` (without PAM, sshd refuses a
 // locked account even for keys). Needs root (unshare, mount, useradd), as CI is.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
-import { TOOLKIT_BUNDLE } from "../cloud-init/render";
+import { userDataFiles } from "./user-data";
 import { cleanEnv, freePort, makeTempDir, run, runOk, waitForPort, type RunResult } from "./process";
 
 /** Folders overlaid in the namespace; all must exist on the test machine. */
@@ -40,14 +39,6 @@ export interface SshHostOptions {
     dirs?: { path: string; owner: string; mode: string }[];
     /** Files runcmd would have written (the ready marker). */
     files?: { path: string; content: string; owner?: string; mode?: string }[];
-}
-
-interface WriteFile {
-    path: string;
-    content: string;
-    encoding?: string;
-    owner?: string;
-    permissions?: string;
 }
 
 interface CloudUser {
@@ -192,14 +183,6 @@ export class SshHost {
     }
 }
 
-/** Every regular file below `dir`, as paths relative to it. */
-function listFiles(dir: string, rel = ""): string[] {
-    return readdirSync(join(dir, rel), { withFileTypes: true }).flatMap((e) => {
-        const path = rel ? `${rel}/${e.name}` : e.name;
-        return e.isDirectory() ? listFiles(dir, path) : e.isFile() ? [path] : [];
-    });
-}
-
 /** Starts the test host and waits until sshd accepts connections. */
 export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     checkSshHostPrerequisites();
@@ -209,27 +192,14 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     mkdirSync(join(base, "ns"));
     mkdirSync(join(base, "stage"));
 
-    const doc = parse(opts.userData) as { write_files?: WriteFile[]; users?: (CloudUser | string)[] };
+    const doc = parse(opts.userData) as { users?: (CloudUser | string)[] };
     const staged: { stage: string; path: string; owner: string; mode: string }[] = [];
     const stage = (path: string, content: Buffer | string, owner: string, mode: string) => {
         const name = String(staged.length);
         writeFileSync(join(base, "stage", name), content);
         staged.push({ stage: name, path, owner, mode });
     };
-    for (const f of doc.write_files ?? []) {
-        const content = f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")) : Buffer.from(f.content, "utf8");
-        if (f.path !== TOOLKIT_BUNDLE) {
-            stage(f.path, content, f.owner ?? "root:root", f.permissions ?? "0644");
-            continue;
-        }
-        // What the first runcmd lines do on the droplet: GNU tar unpacks the toolkit.
-        const unpacked = join(base, "bundle");
-        mkdirSync(unpacked);
-        await runOk("tar", ["-x", "-C", unpacked, "--no-same-owner"], { input: content });
-        for (const rel of listFiles(unpacked)) {
-            stage(`/${rel}`, readFileSync(join(unpacked, rel)), "root:root", `0${(statSync(join(unpacked, rel)).mode & 0o777).toString(8)}`);
-        }
-    }
+    for (const [path, f] of userDataFiles(opts.userData)) stage(path, f.content, f.owner, f.mode);
     for (const [name, script] of Object.entries(opts.stubs ?? {})) stage(`/usr/local/bin/${name}`, script, "root:root", "0755");
     for (const f of opts.files ?? []) stage(f.path, f.content, f.owner ?? "root:root", f.mode ?? "0644");
     const users = (doc.users ?? []).filter((u): u is CloudUser => typeof u === "object" && u !== null && "name" in u);

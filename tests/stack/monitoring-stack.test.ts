@@ -4,6 +4,7 @@
 // mismatch. The heartbeat script itself runs for real in tests/integration/heartbeat.test.ts.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { userDataFiles } from "../../harness/user-data";
 import { parseConfig, type FortressConfig } from "../../config";
 import { DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES, UPTIME_PERIODS, UPTIME_REGIONS } from "../../components/monitoring-rules";
 import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
@@ -239,7 +240,7 @@ describe("the stale-backup heartbeat", () => {
         const { run } = await runStack("dr", "dr", { backupHeartbeatUrl: HEARTBEAT_URL });
         const userData: string = one(run, T.droplet).inputs.userData;
         expect(userData).toMatch(/ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat service-result/);
-        expect(userData).toContain("path: /usr/local/bin/fortress-heartbeat");
+        expect(userDataFiles(userData).get("/usr/local/bin/fortress-heartbeat")?.mode).toBe("0755");
         expect(userData).not.toContain("0f3c1d52");
     });
 });

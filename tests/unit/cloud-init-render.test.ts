@@ -3,9 +3,6 @@
 // contain (secrets). Schema validity against real cloud-init is in tests/integration.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -25,6 +22,7 @@ import {
 } from "../../cloud-init/render";
 import { shQuote } from "../../cloud-init/shell";
 import { loadToolkitFiles, type ToolkitFile } from "../../cloud-init/toolkit-files";
+import { userDataFiles } from "../../harness/user-data";
 
 const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";
 const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDx3Jq0z1Kx oncall@example";
@@ -86,32 +84,10 @@ function decoded(entry: WriteFileEntry): string {
     return gunzipSync(Buffer.from(entry.content, "base64")).toString("utf8");
 }
 
-/**
- * The toolkit as the host ends up with it: the plain write_files entries, or what GNU tar
- * unpacks from the bundle (path -> content and octal mode).
- */
-function installedToolkit(doc: { write_files: WriteFileEntry[] }, paths: readonly string[]): Map<string, { content: string; mode: string }> {
-    const found = new Map<string, { content: string; mode: string }>();
-    const bundle = doc.write_files.find((w) => w.path === TOOLKIT_BUNDLE);
-    if (bundle === undefined) {
-        for (const p of paths) {
-            const w = fileAt(doc, p);
-            found.set(p, { content: decoded(w), mode: w.permissions });
-        }
-        return found;
-    }
-    expect(bundle.encoding).toBe("gz+b64");
-    const dir = mkdtempSync(join(tmpdir(), "fortress-bundle-"));
-    try {
-        const r = spawnSync("tar", ["-x", "-C", dir, "--no-same-owner"], { input: gunzipSync(Buffer.from(bundle.content, "base64")) });
-        expect(r.status, r.stderr.toString()).toBe(0);
-        for (const p of paths) {
-            found.set(p, { content: readFileSync(join(dir, p), "utf8"), mode: `0${(statSync(join(dir, p)).mode & 0o777).toString(8)}` });
-        }
-    } finally {
-        rmSync(dir, { recursive: true, force: true });
-    }
-    return found;
+/** The toolkit as the host ends up with it (path -> content and octal mode). */
+function installedToolkit(text: string, paths: readonly string[]): Map<string, { content: string; mode: string }> {
+    const files = userDataFiles(text);
+    return new Map(paths.map((p) => [p, { content: files.get(p)?.content.toString("utf8") ?? "(missing)", mode: files.get(p)?.mode ?? "(missing)" }]));
 }
 
 /** Reads KEY='value' lines (the only form formatEnvFile writes). */
@@ -424,7 +400,7 @@ describe("renderUserData: size", () => {
         expect(toolkit.map((f) => f.path)).toEqual(expect.arrayContaining(commands));
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
-        const installed = installedToolkit(parse(text) as { write_files: WriteFileEntry[] }, toolkit.map((f) => f.path));
+        const installed = installedToolkit(text, toolkit.map((f) => f.path));
         for (const f of toolkit) expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
     });
 
@@ -437,7 +413,7 @@ describe("renderUserData: size", () => {
         const doc = parse(text) as { write_files: WriteFileEntry[]; runcmd: string[] };
         for (const f of toolkit) expect(doc.write_files.some((w) => w.path === f.path), f.path).toBe(false);
         expect(fileAt(doc, TOOLKIT_BUNDLE)).toMatchObject({ owner: "root:root", permissions: "0600", encoding: "gz+b64" });
-        const installed = installedToolkit(doc, toolkit.map((f) => f.path));
+        const installed = installedToolkit(text, toolkit.map((f) => f.path));
         for (const f of toolkit) expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
         expect(doc.runcmd.slice(0, 3)).toEqual(["set -eu", `tar -x -f ${TOOLKIT_BUNDLE} -C / --no-same-owner`, `rm -f -- ${TOOLKIT_BUNDLE}`]);
         // Files the renderer generates stay readable text.
@@ -471,7 +447,7 @@ describe("renderUserData: the stale-backup heartbeat", () => {
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThan(USER_DATA_LIMIT_BYTES);
         const doc = parse(text) as { write_files: WriteFileEntry[] };
-        expect(installedToolkit(doc, ["/usr/local/bin/fortress-heartbeat"]).get("/usr/local/bin/fortress-heartbeat")).toEqual({ content: heartbeat?.content, mode: "0755" });
+        expect(installedToolkit(text, ["/usr/local/bin/fortress-heartbeat"]).get("/usr/local/bin/fortress-heartbeat")).toEqual({ content: heartbeat?.content, mode: "0755" });
         expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toMatch(/^ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat service-result$/m);
     });
 });
