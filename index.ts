@@ -8,9 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { validateUserDataArgs } from "./cloud-init/render";
 import { loadToolkitFiles } from "./cloud-init/toolkit-files";
-import { PROJECT, SCHEMA_KEYS, collectRawConfig, formatProblems, parseConfig, plaintextSecretProblems, projectKeys, toPlatformArgs } from "./config";
+import { PROJECT, SCHEMA_KEYS, collectRawConfig, formatProblems, parseConfig, plaintextSecretProblems, projectKeys } from "./config";
 import { SET_ONCE_OUTPUT, previousRecord, setOnceChanges, setOnceValues, setOnceVerdict } from "./config/set-once";
-import { Platform, userDataArgsFor } from "./components/platform";
+import { Platform, userDataArgsFor, type PlatformArgs } from "./components/platform";
 
 /**
  * This stack's own outputs from its last update (a StackReference to itself reads what the
@@ -48,7 +48,9 @@ async function main() {
         throw new pulumi.RunError(formatProblems(stack, problems));
     }
     const cfg = parsed.config;
-    const args = toPlatformArgs(cfg, loadToolkitFiles());
+    // The parsed config is the platform's arguments; only the toolkit's files are added.
+    const { primaryRegion: _primaryRegion, allowReplace, ...platformConfig } = cfg;
+    const args: PlatformArgs = { ...platformConfig, toolkitFiles: loadToolkitFiles() };
 
     // The renderer checks its own input too, but inside an apply, when resources already
     // exist; checking here keeps "nothing is created from bad input" true.
@@ -70,7 +72,7 @@ async function main() {
 
     if (cfg.monitoring.enabled && cfg.recovery.tls.email === "") {
         pulumi.log.warn(
-            `monitoring checks https://${cfg.dns.fqdn}${cfg.monitoring.healthPath}, but tlsEmail is not set, so this stack requests no certificate: ` +
+            `monitoring checks ${cfg.monitoring.healthUrl}, but tlsEmail is not set, so this stack requests no certificate: ` +
                 `unless the app serves its own, the uptime check fails and pages. Set it with: pulumi config set tlsEmail ops@incomefortress.com`,
         );
     }
@@ -82,7 +84,7 @@ async function main() {
     }
 
     const changes = setOnceChanges(previousRecord(await previousOutputs(stack), cfg.role), cfg);
-    const verdict = setOnceVerdict(changes, cfg.allowReplace, cfg.protect);
+    const verdict = setOnceVerdict(changes, allowReplace, cfg.protect);
     if (verdict.problems.length > 0) {
         throw new pulumi.RunError(formatProblems(stack, verdict.problems.map((p) => ({ key: `${PROJECT}:${p.key}`, message: p.message }))));
     }
@@ -97,7 +99,7 @@ async function main() {
 
     const platform = new Platform("fortress", args);
     return {
-        environment: cfg.stack,
+        environment: cfg.environment,
         region: cfg.region,
         publicIp: platform.publicIp,
         hostname: platform.fqdn,

@@ -21,19 +21,22 @@ import { sh, shQuote } from "./shell";
 import { CREDENTIALS_FILE, DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits, SETTINGS_FILE } from "./systemd/units";
 import type { ToolkitFile } from "./toolkit-files";
 import {
-    validateAgeRecipients,
-    validateAppDir,
-    validateBackupPrefix,
-    validateBucketName,
-    validateComposeSubdir,
-    validateEnvironmentName,
-    validateGitRef,
-    validateOnCalendar,
-    validatePostgresMajor,
-    validateRepoUrl,
-    validateS3Endpoint,
-    validateSshPublicKeys,
-} from "./validate";
+    parseAgeRecipient,
+    parseAppDir,
+    parseBucketName,
+    parseCalendar,
+    parseGitRef,
+    parseGitUrl,
+    parseHostPath,
+    parseObjectPrefix,
+    parseOpenSshKeyLine,
+    parsePostgresVersion,
+    parseRelativeDir,
+    parseS3Endpoint,
+    parseStackName,
+    problemAt,
+    type Check,
+} from "../config/rules";
 
 export { CREDENTIALS_FILE, SETTINGS_FILE } from "./systemd/units";
 export type { ToolkitFile } from "./toolkit-files";
@@ -141,8 +144,8 @@ export function validateToolkitFiles(files: readonly ToolkitFile[]): string[] {
     const seen = new Set<string>();
     files.forEach((f, i) => {
         const where = `toolkitFiles[${i}] (${f.path})`;
-        if (!/^(\/[A-Za-z0-9._+-]+)+$/.test(f.path) || f.path.split("/").some((p) => p === "." || p === "..")) {
-            problems.push(`${where}: path must be absolute and normalised, of A-Z a-z 0-9 . _ + -`);
+        if (!parseHostPath(f.path).ok) {
+            problems.push(`${where}: path must be absolute and normalised, of A-Z a-z 0-9 . _ -`);
         }
         if (!/^0[0-7]{3}$/.test(f.permissions)) {
             problems.push(`${where}: permissions ${JSON.stringify(f.permissions)} must be an octal string such as 0755`);
@@ -158,32 +161,42 @@ export function validateToolkitFiles(files: readonly ToolkitFile[]): string[] {
     return problems;
 }
 
-/** Every problem with `args`, each naming the setting and the fix. Empty when valid. */
+/**
+ * Every problem with `args`, each naming the setting and the fix. Empty when valid. Each
+ * value is checked by its rule in config/rules.ts. Deployer keys are checked for their
+ * form (one line, a key type, base64, never a private key): what user-data may hold.
+ * config/ also decodes the operators' keys (parseOpenSshPublicKey); the generated deploy
+ * key is well formed by construction.
+ */
 export function validateUserDataArgs(args: UserDataArgs): string[] {
     const b = args.backup;
-    const offsite: string[] = [];
-    if ((b.offsiteBucket === "") !== (b.offsiteS3Endpoint === "")) {
-        offsite.push("backup.offsiteBucket and backup.offsiteS3Endpoint must both be set or both be empty");
-    } else if (b.offsiteBucket !== "") {
-        offsite.push(...validateS3Endpoint("backup.offsiteS3Endpoint", b.offsiteS3Endpoint), ...validateBucketName("backup.offsiteBucket", b.offsiteBucket));
+    const problems: (string | undefined)[] = [];
+    const check = (where: string, result: Check<unknown>) => problems.push(problemAt(where, result));
+    check("environment", parseStackName(args.environment));
+    if (args.deployerSshKeys.length === 0) {
+        problems.push("deployerSshKeys is empty: add at least one OpenSSH public key (the contents of ~/.ssh/id_ed25519.pub), or nobody can log in");
     }
-    return [
-        ...validateEnvironmentName(args.environment),
-        ...validateSshPublicKeys(args.deployerSshKeys),
-        ...validatePostgresMajor(args.postgresMajorVersion),
-        ...validateRepoUrl(args.app.repoUrl),
-        ...validateGitRef(args.app.ref),
-        ...validateAppDir(args.app.dir),
-        ...validateComposeSubdir(args.app.composeSubdir ?? "."),
-        ...validateOnCalendar("backupSchedule", args.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE),
-        ...validateOnCalendar("verifySchedule", args.verifySchedule ?? DEFAULT_VERIFY_SCHEDULE),
-        ...validateS3Endpoint("backup.s3Endpoint", b.s3Endpoint),
-        ...validateBucketName("backup.bucket", b.bucket),
-        ...validateBackupPrefix(b.prefix),
-        ...offsite,
-        ...validateAgeRecipients(b.ageRecipients),
-        ...validateToolkitFiles(args.toolkitFiles),
-    ];
+    args.deployerSshKeys.forEach((key, i) => check(`deployerSshKeys[${i}]`, parseOpenSshKeyLine(key)));
+    check("postgresMajorVersion", parsePostgresVersion(args.postgresMajorVersion));
+    check("app.repoUrl", parseGitUrl(args.app.repoUrl));
+    check("app.ref", parseGitRef(args.app.ref));
+    check("app.dir", parseAppDir(args.app.dir));
+    check("app.composeSubdir", parseRelativeDir(args.app.composeSubdir ?? "."));
+    check("backupSchedule", parseCalendar(args.backupSchedule ?? DEFAULT_BACKUP_SCHEDULE));
+    check("verifySchedule", parseCalendar(args.verifySchedule ?? DEFAULT_VERIFY_SCHEDULE));
+    check("backup.s3Endpoint", parseS3Endpoint(b.s3Endpoint));
+    check("backup.bucket", parseBucketName(b.bucket));
+    check("backup.prefix", parseObjectPrefix(b.prefix));
+    if ((b.offsiteBucket === "") !== (b.offsiteS3Endpoint === "")) {
+        problems.push("backup.offsiteBucket and backup.offsiteS3Endpoint must both be set or both be empty");
+    } else if (b.offsiteBucket !== "") {
+        check("backup.offsiteS3Endpoint", parseS3Endpoint(b.offsiteS3Endpoint));
+        check("backup.offsiteBucket", parseBucketName(b.offsiteBucket));
+    }
+    // Public keys only: the identity is a secret and reaches the host over SSH.
+    b.ageRecipients.forEach((r, i) => check(`backup.ageRecipients[${i}]`, parseAgeRecipient(r)));
+    problems.push(...validateToolkitFiles(args.toolkitFiles));
+    return problems.filter((p): p is string => p !== undefined);
 }
 
 /**

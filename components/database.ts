@@ -3,7 +3,8 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { VALKEY_VERSION } from "../config/regions";
+import { VALKEY_VERSION, type PostgresVersion } from "../config/regions";
+import type { Weekday } from "../config/rules";
 import { trustedTagRules } from "./firewall-rules";
 
 /**
@@ -28,49 +29,52 @@ export interface DatabaseArgs {
     /** Droplet tag the database firewalls trust (the Host's first tag). */
     trustedTag: pulumi.Input<string>;
     /** Label tags for the clusters (environment). */
-    tags?: pulumi.Input<string>[];
-    /** PostgreSQL cluster settings. */
-    postgres: {
-        /** Major version; `17` by default. Validated against DigitalOcean's offer in config/. */
-        version?: string;
-        /** Node size slug, e.g. `db-s-1vcpu-2gb`. */
-        size: string;
-        /** Node count, 1 to 3. Default 1. */
-        nodeCount?: number;
-        /** Weekly maintenance window: weekday (`sunday`) and start `HH:MM` UTC. */
-        maintenanceWindow: { day: string; hour: string };
+    tags: pulumi.Input<string>[];
+    /** PostgreSQL major version, one DigitalOcean offers (config postgresVersion). Raising it upgrades the cluster in place. */
+    version: PostgresVersion;
+    /** PostgreSQL node size slug, such as `db-s-1vcpu-2gb` (config dbSize). A point-in-time fork takes the same size. */
+    size: string;
+    /** PostgreSQL node count, 1 to 3; more than 1 adds standby nodes (config dbNodeCount). */
+    nodeCount: number;
+    /** Weekly maintenance window of both clusters. */
+    maintenanceWindow: {
+        /** Weekday, `monday` to `sunday` (config dbMaintenanceDay). */
+        day: Weekday;
+        /** Start, `HH:MM` in UTC (config dbMaintenanceHour). */
+        hour: string;
     };
-    /** Application database name. */
-    databaseName: string;
+    /** Application database name, a plain PostgreSQL identifier (config dbName). */
+    name: string;
     /**
-     * Application user name. DigitalOcean generates a first password; the stack's own
-     * password ({@link Database.appPassword}) replaces it through the recovery chain's
-     * database step (ALTER ROLE), which is how it rotates: the DatabaseUser itself cannot
-     * be replaced while the role owns tables.
+     * Application role name, a plain PostgreSQL identifier (config dbUser). DigitalOcean
+     * generates a first password; the stack's own password ({@link Database.appPassword})
+     * replaces it through the recovery chain's database step (ALTER ROLE), which is how it
+     * rotates: the DatabaseUser itself cannot be replaced while the role owns tables.
      */
-    userName: string;
-    /** Rotation counter: a new value makes a new app password. Default 1. */
-    credentialsEpoch?: number;
+    user: string;
+    /** Valkey (cache) node size slug, such as `db-s-1vcpu-1gb` (config valkeySize). */
+    valkeySize: string;
     /**
      * Point-in-time fork for in-region database loss: a second cluster forked from
      * DigitalOcean's own backups of `sourceCluster` (its real name, with the random
-     * suffix, not the Pulumi logical name), at `backupTime` (ISO 8601) or the latest
-     * backup. The app moves to the fork; the source stays for forensics. Only works in
-     * the source's region, and only once the source has backups (not on a new cluster).
+     * suffix, not the Pulumi logical name), at `backupTime` (ISO 8601, UTC) or the latest
+     * backup (config pitrSourceCluster, pitrBackupTime). The app moves to the fork; the
+     * source stays for forensics. Only works in the source's region, and only once the
+     * source has backups (not on a new cluster). Undefined: no fork.
      */
-    pitr?: { sourceCluster: string; backupTime?: string };
-    /** Valkey cluster settings. */
-    valkey: {
-        /** Node size slug, e.g. `db-s-1vcpu-1gb`. */
-        size: string;
-        /** Major version. Default `8`. */
-        version?: string;
+    pitr?: {
+        /** The real name of the cluster to fork: 3 to 63 lowercase letters, digits and hyphens. */
+        sourceCluster: string;
+        /** The time to fork at, ISO 8601 in UTC. Undefined: the latest backup. */
+        backupTime?: string;
     };
+    /** Rotation counter: a new value makes a new app password (config credentialsEpoch). */
+    credentialsEpoch: number;
     /**
-     * Protect the clusters, the app database and both firewalls. Deleting a firewall
-     * would open its cluster to any source. Default false.
+     * Protect the clusters, the app database and all firewalls (config protect). Deleting a
+     * firewall would open its cluster to any source.
      */
-    protect?: boolean;
+    protect: boolean;
 }
 
 export class Database extends pulumi.ComponentResource {
@@ -108,19 +112,19 @@ export class Database extends pulumi.ComponentResource {
 
     constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:database:Database", name, {}, opts);
-        const protect = args.protect ?? false;
-        const tags = args.tags ?? [];
+        const protect = args.protect;
+        const tags = args.tags;
 
         this.postgres = new digitalocean.DatabaseCluster(
             `${name}-pg`,
             {
                 engine: "pg",
-                version: args.postgres.version ?? "17",
-                size: args.postgres.size,
-                nodeCount: args.postgres.nodeCount ?? 1,
+                version: args.version,
+                size: args.size,
+                nodeCount: args.nodeCount,
                 region: args.region,
                 privateNetworkUuid: args.vpcId,
-                maintenanceWindows: [args.postgres.maintenanceWindow],
+                maintenanceWindows: [args.maintenanceWindow],
                 tags,
             },
             { parent: this, protect },
@@ -128,13 +132,13 @@ export class Database extends pulumi.ComponentResource {
 
         this.appDatabase = new digitalocean.DatabaseDb(
             `${name}-app-db`,
-            { clusterId: this.postgres.id, name: args.databaseName },
+            { clusterId: this.postgres.id, name: args.name },
             { parent: this, protect },
         );
 
         this.appUser = new digitalocean.DatabaseUser(
             `${name}-app-user`,
-            { clusterId: this.postgres.id, name: args.userName },
+            { clusterId: this.postgres.id, name: args.user },
             { parent: this, protect, additionalSecretOutputs: ["password"] },
         );
 
@@ -152,13 +156,13 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-pg-pitr`,
                 {
                     engine: "pg",
-                    version: args.postgres.version ?? "17",
+                    version: args.version,
                     // At least the source's size: DigitalOcean refuses a smaller fork.
-                    size: args.postgres.size,
-                    nodeCount: args.postgres.nodeCount ?? 1,
+                    size: args.size,
+                    nodeCount: args.nodeCount,
                     region: args.region,
                     privateNetworkUuid: args.vpcId,
-                    maintenanceWindows: [args.postgres.maintenanceWindow],
+                    maintenanceWindows: [args.maintenanceWindow],
                     tags,
                     backupRestore: {
                         databaseName: args.pitr.sourceCluster,
@@ -188,7 +192,7 @@ export class Database extends pulumi.ComponentResource {
         const password = new random.RandomPassword(
             `${name}-app-password`,
             // Letters and digits only: the password goes into URLs, .env files and a SCRAM verifier.
-            { length: 32, special: false, keepers: { credentialsEpoch: String(args.credentialsEpoch ?? 1) } },
+            { length: 32, special: false, keepers: { credentialsEpoch: String(args.credentialsEpoch) } },
             { parent: this },
         );
         this.appPassword = pulumi.secret(password.result);
@@ -197,13 +201,13 @@ export class Database extends pulumi.ComponentResource {
             `${name}-valkey`,
             {
                 engine: "valkey",
-                version: args.valkey.version ?? VALKEY_VERSION,
-                size: args.valkey.size,
+                version: VALKEY_VERSION,
+                size: args.valkeySize,
                 nodeCount: 1,
                 region: args.region,
                 privateNetworkUuid: args.vpcId,
                 evictionPolicy: VALKEY_EVICTION_POLICY,
-                maintenanceWindows: [args.postgres.maintenanceWindow],
+                maintenanceWindows: [args.maintenanceWindow],
                 tags,
             },
             { parent: this, protect },

@@ -7,19 +7,20 @@ import * as pulumi from "@pulumi/pulumi";
 export const MIN_TTL = 30;
 
 export interface DnsArgs {
-    /** DNS zone, already managed in DigitalOcean DNS (`incomefortress.com`). */
+    /** DNS zone, already managed in DigitalOcean DNS, such as `incomefortress.com` (config domain). */
     domain: string;
-    /** Record name inside the zone (`api`). */
+    /** Record name inside the zone, such as `api` (config hostname). */
     hostname: string;
     /**
-     * TTL in seconds, at least 30. Low, so a cutover propagates quickly. Records that
-     * share a name must share a TTL, so this stack's record is the only one with its name.
+     * TTL in seconds, 30 to 86400 (config dnsTtl). Low, so a cutover propagates quickly.
+     * Records that share a name must share a TTL, so this stack's record is the only one
+     * with its name.
      */
     ttl: number;
     /** IPv4 address the record points at (the reserved IP). */
     ipAddress: pulumi.Input<string>;
-    /** Protect the record from deletion. Default false. */
-    protect?: boolean;
+    /** Protect the record from deletion (config protect). */
+    protect: boolean;
 }
 
 export class Dns extends pulumi.ComponentResource {
@@ -35,7 +36,7 @@ export class Dns extends pulumi.ComponentResource {
         this.record = new digitalocean.DnsRecord(
             `${name}-a`,
             { domain: args.domain, name: args.hostname, type: "A", value: args.ipAddress, ttl: args.ttl },
-            { parent: this, protect: args.protect ?? false },
+            { parent: this, protect: args.protect },
         );
         this.fqdn = pulumi.output(`${args.hostname}.${args.domain}`);
         this.registerOutputs({ fqdn: this.fqdn });

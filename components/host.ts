@@ -2,8 +2,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 
-export const DEFAULT_DROPLET_SIZE = "s-4vcpu-8gb";
-export const DEFAULT_DROPLET_IMAGE = "ubuntu-24-04-x64";
 /** How long deleting a droplet may take, graceful shutdown included. */
 export const DROPLET_DELETE_TIMEOUT = "10m";
 
@@ -12,10 +10,10 @@ export interface HostArgs {
     region: string;
     /** Environment name (`prod`, `dr`, `drill-…`), used in the droplet name. */
     environment: string;
-    /** Droplet size slug. Default `s-4vcpu-8gb` (the plan's 4 vCPU / 8 GB). */
-    size?: string;
-    /** Image slug or id. Default `ubuntu-24-04-x64`. */
-    image?: string;
+    /** Droplet size slug, such as `s-4vcpu-8gb` (config dropletSize). Changing it resizes the droplet in place. */
+    size: string;
+    /** Image slug or numeric id, such as `ubuntu-24-04-x64` (config dropletImage). Changing it replaces the droplet. */
+    image: string;
     /** VPC the droplet joins (private traffic to the managed databases). */
     vpcId: pulumi.Input<string>;
     /**
@@ -24,19 +22,20 @@ export interface HostArgs {
      */
     tags: pulumi.Input<string>[];
     /**
-     * MD5 fingerprints or ids of SSH keys in the DigitalOcean account. Changing them
-     * replaces the droplet (DigitalOcean installs keys only at creation).
+     * MD5 fingerprints or numeric ids of SSH keys already in the DigitalOcean account
+     * (config sshKeyFingerprints); at least one. Changing them replaces the droplet
+     * (DigitalOcean installs keys only at creation).
      */
-    sshKeys: string[];
-    /** DigitalOcean weekly droplet backups. Default false; on in prod. */
-    backups?: boolean;
+    sshKeyFingerprints: string[];
+    /** DigitalOcean's weekly droplet backups (config dropletBackups). */
+    backups: boolean;
     /**
      * Rendered `#cloud-config` user-data. It must contain no secret. Any change to it
      * replaces the droplet: DigitalOcean runs user-data only on first boot.
      */
     userData: pulumi.Input<string>;
-    /** Protect the reserved IP (the address DNS and allowlists point at). Default false. */
-    protectIp?: boolean;
+    /** Protect the reserved IP (the address DNS and allowlists point at) from deletion (config protect). */
+    protect: boolean;
 }
 
 export class Host extends pulumi.ComponentResource {
@@ -50,22 +49,20 @@ export class Host extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:host:Host", name, {}, opts);
-        const size = args.size ?? DEFAULT_DROPLET_SIZE;
-        const image = args.image ?? DEFAULT_DROPLET_IMAGE;
-        if (args.sshKeys.length === 0) throw new Error(`Host ${name}: sshKeys is empty; the droplet would have no way in`);
+        if (args.sshKeyFingerprints.length === 0) throw new Error(`Host ${name}: sshKeyFingerprints is empty; the droplet would have no way in`);
 
         this.droplet = new digitalocean.Droplet(
             `${name}-droplet`,
             {
                 name: `income-fortress-${args.environment}`,
                 region: args.region,
-                size,
-                image,
+                size: args.size,
+                image: args.image,
                 vpcUuid: args.vpcId,
                 ipv6: true,
                 monitoring: true,
-                backups: args.backups ?? false,
-                sshKeys: args.sshKeys,
+                backups: args.backups,
+                sshKeys: args.sshKeyFingerprints,
                 tags: args.tags,
                 userData: args.userData,
                 // Let the OS stop docker and flush PostgreSQL clients before power-off.
@@ -85,7 +82,7 @@ export class Host extends pulumi.ComponentResource {
         this.reservedIp = new digitalocean.ReservedIp(
             `${name}-ip`,
             { region: args.region },
-            { parent: this, protect: args.protectIp ?? false },
+            { parent: this, protect: args.protect },
         );
 
         this.ipAssignment = new digitalocean.ReservedIpAssignment(

@@ -1,12 +1,16 @@
 // Pure rules for the Monitoring component: the values DigitalOcean accepts, the
-// defaults, and one validator that reports every problem with the arguments at once.
-// Table-tested in tests/unit/monitoring-rules.test.ts.
+// defaults, and one validator that reports every problem with the arguments at once
+// (each value checked by its rule in config/rules.ts). Table-tested in
+// tests/unit/monitoring-rules.test.ts.
 //
 // DigitalOcean's API spells its enum values in snake_case (`down_global`, `greater_than`,
 // `us_east`). The @pulumi/digitalocean doc comments show them camel-cased
 // (`downGlobal`, `greaterThan`, `usEast`); that is a doc-generator artefact, and the
 // API rejects those spellings. The Terraform provider docs show the real ones:
 // https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/docs/resources/uptime_alert.md
+
+import { numberDefault, stringDefault } from "../config/keys";
+import { parseEmail, parseOneOf, parsePercent, parseProbeUrl, parseSlackChannel, parseSlackWebhookUrl, parseTagName, parseWholeNumber, problemAt } from "../config/rules";
 
 /** Windows a droplet MonitorAlert may average over. */
 export const MONITOR_WINDOWS = ["5m", "10m", "30m", "1h"] as const;
@@ -33,23 +37,24 @@ export const DROPLET_METRIC_TYPES = {
     disk: "v1/insights/droplet/disk_utilization_percent",
 } as const;
 
-/** Percent thresholds for the droplet metric alerts. */
+/** Percent thresholds for the droplet metric alerts, 1 to 100. */
 export interface MonitoringThresholds {
-    /** CPU use, percent of all vCPUs, averaged over the window. Default 80. */
+    /** CPU use, percent of all vCPUs, averaged over the window. Default: config alertCpuPercent's. */
     cpuPercent?: number;
-    /** Memory use, percent. Default 85: the stack (Django, Celery, Redis, Nginx) runs in 8 GB. */
+    /** Memory use, percent. Default: config alertMemoryPercent's. */
     memoryPercent?: number;
-    /** Root disk use, percent. Default 80, leaving room for a local dump during a backup. */
+    /** Root disk use, percent. Default: config alertDiskPercent's. */
     diskPercent?: number;
 }
 
+/** The config keys' defaults (config/keys.ts), for a Monitoring built without them. */
 export const DEFAULT_THRESHOLDS: Readonly<Required<MonitoringThresholds>> = {
-    cpuPercent: 80,
-    memoryPercent: 85,
-    diskPercent: 80,
+    cpuPercent: numberDefault("alertCpuPercent"),
+    memoryPercent: numberDefault("alertMemoryPercent"),
+    diskPercent: numberDefault("alertDiskPercent"),
 };
 
-export const DEFAULT_WINDOW: MonitorWindow = "10m";
+export const DEFAULT_WINDOW = stringDefault("alertWindow") as MonitorWindow;
 export const DEFAULT_DOWN_PERIOD: UptimePeriod = "2m";
 export const DEFAULT_LATENCY_MS = 3000;
 export const DEFAULT_SSL_EXPIRY_DAYS = 14;
@@ -134,120 +139,36 @@ export interface MonitoringRuleInput {
     dropletTags?: readonly unknown[];
 }
 
-const q = (v: unknown): string => JSON.stringify(v);
-
-/** A percent threshold: a number from 1 to 100. */
-export function checkPercent(field: string, value: unknown): string | undefined {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 1 || value > 100) {
-        return `${field} is ${q(value)}; use a number from 1 to 100 (percent)`;
-    }
-    return undefined;
-}
-
-/** A whole number within [min, max]. */
-export function checkWholeNumber(field: string, value: unknown, min: number, max: number, unit: string): string | undefined {
-    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-        return `${field} is ${q(value)}; use a whole number of ${unit} from ${min} to ${max}`;
-    }
-    return undefined;
-}
-
-/** One of a fixed set of values. */
-export function checkOneOf(field: string, value: unknown, allowed: readonly string[]): string | undefined {
-    if (typeof value !== "string" || !allowed.includes(value)) {
-        return `${field} is ${q(value)}; use one of: ${allowed.join(", ")}`;
-    }
-    return undefined;
-}
-
-// Deliberately simple: one @, no spaces, a dot in the domain. DigitalOcean itself only
-// sends alerts to addresses verified on the team, which no syntax check can know.
-const EMAIL = /^[^\s@"<>,;]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
-
-/** An e-mail address for alert notifications. */
-export function checkEmail(field: string, value: unknown): string | undefined {
-    if (typeof value !== "string" || value.length > 254 || !EMAIL.test(value)) {
-        return `${field} is ${q(value)}; use an e-mail address such as ops@example.com (DigitalOcean only mails addresses verified on the team)`;
-    }
-    return undefined;
-}
-
-/**
- * A Slack incoming-webhook URL. It must be https on hooks.slack.com: any other host
- * would receive the alert text, and plain http would send it in clear.
- */
-export function checkSlackWebhookUrl(field: string, value: unknown): string | undefined {
-    const hint = "use the https://hooks.slack.com/services/… URL of a Slack incoming webhook";
-    if (typeof value !== "string") return `${field} is ${q(value)}; ${hint}`;
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
-        return `${field} is not a URL; ${hint}`;
-    }
-    // The URL is a credential, so it is never echoed back in the message.
-    if (url.protocol !== "https:") return `${field} uses ${url.protocol.replace(":", "")}, not https; ${hint}`;
-    if (url.hostname !== "hooks.slack.com") return `${field} points at ${q(url.hostname)}, not hooks.slack.com; ${hint}`;
-    if (url.pathname.length <= 1) return `${field} has no webhook path; ${hint}`;
-    return undefined;
-}
-
-/** A Slack channel name, with or without the leading #. */
-export function checkSlackChannel(field: string, value: unknown): string | undefined {
-    if (typeof value !== "string" || !/^#?[a-z0-9][a-z0-9._-]{0,79}$/.test(value)) {
-        return `${field} is ${q(value)}; use a Slack channel name such as #ops-alerts (lower case, no spaces, at most 80 characters)`;
-    }
-    return undefined;
-}
-
-/**
- * A URL DigitalOcean's uptime probes fetch: absolute https, with a host, and without
- * credentials (the check's target is visible to everyone on the team).
- */
-export function checkProbeUrl(field: string, value: unknown): string | undefined {
-    const hint = "use an absolute https URL such as https://api.example.com/health";
-    if (typeof value !== "string") return `${field} is ${q(value)}; ${hint}`;
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
-        return `${field} is ${q(value)}, which is not a URL; ${hint}`;
-    }
-    if (url.username || url.password) return `${field} carries credentials, which every team member could read on the check; remove the user:password@ part`;
-    if (url.protocol !== "https:") return `${field} is ${q(value)}; ${hint} (the check also alerts before the certificate expires)`;
-    if (!url.hostname.includes(".")) return `${field} has host ${q(url.hostname)}; ${hint}`;
-    return undefined;
-}
-
 /**
  * Every problem with the monitoring arguments, each naming the field, the bad value
  * and what is allowed. Empty when the arguments are valid.
  */
 export function validateMonitoringRules(input: MonitoringRuleInput): string[] {
     const problems: (string | undefined)[] = [];
-    problems.push(checkProbeUrl("healthUrl", input.healthUrl));
-    if (input.backupStatusUrl !== undefined) problems.push(checkProbeUrl("backupStatusUrl", input.backupStatusUrl));
+    problems.push(problemAt("healthUrl", parseProbeUrl(input.healthUrl)));
+    if (input.backupStatusUrl !== undefined) problems.push(problemAt("backupStatusUrl", parseProbeUrl(input.backupStatusUrl)));
 
     const t = input.thresholds ?? {};
     for (const key of ["cpuPercent", "memoryPercent", "diskPercent"] as const) {
-        if (t[key] !== undefined) problems.push(checkPercent(`thresholds.${key}`, t[key]));
+        if (t[key] !== undefined) problems.push(problemAt(`thresholds.${key}`, parsePercent(t[key])));
     }
-    if (input.window !== undefined) problems.push(checkOneOf("window", input.window, MONITOR_WINDOWS));
-    if (input.downPeriod !== undefined) problems.push(checkOneOf("downPeriod", input.downPeriod, UPTIME_PERIODS));
-    if (input.latencyMs !== undefined) problems.push(checkWholeNumber("latencyMs", input.latencyMs, 100, 60_000, "milliseconds"));
-    if (input.sslExpiryDays !== undefined) problems.push(checkWholeNumber("sslExpiryDays", input.sslExpiryDays, 1, 90, "days"));
+    if (input.window !== undefined) problems.push(problemAt("window", parseOneOf(input.window, MONITOR_WINDOWS)));
+    if (input.downPeriod !== undefined) problems.push(problemAt("downPeriod", parseOneOf(input.downPeriod, UPTIME_PERIODS)));
+    if (input.latencyMs !== undefined) problems.push(problemAt("latencyMs", parseWholeNumber(input.latencyMs, 100, 60_000, "milliseconds")));
+    if (input.sslExpiryDays !== undefined) problems.push(problemAt("sslExpiryDays", parseWholeNumber(input.sslExpiryDays, 1, 90, "days")));
     if (input.uptimeRegions !== undefined) {
         if (input.uptimeRegions.length === 0) problems.push(`uptimeRegions is empty; leave it unset for every region, or list some of: ${UPTIME_REGIONS.join(", ")}`);
-        input.uptimeRegions.forEach((r, i) => problems.push(checkOneOf(`uptimeRegions[${i}]`, r, UPTIME_REGIONS)));
+        input.uptimeRegions.forEach((r, i) => problems.push(problemAt(`uptimeRegions[${i}]`, parseOneOf(r, UPTIME_REGIONS))));
     }
 
     const emails = input.emails ?? [];
-    emails.forEach((e, i) => problems.push(checkEmail(`notifications.emails[${i}]`, e)));
+    const receives = "the alerts (DigitalOcean mails only addresses verified on the team)";
+    emails.forEach((e, i) => problems.push(problemAt(`notifications.emails[${i}]`, parseEmail(e, receives))));
     const duplicates = emails.filter((e, i) => emails.indexOf(e) !== i);
-    if (duplicates.length > 0) problems.push(`notifications.emails lists ${q(duplicates[0])} twice; list each address once`);
+    if (duplicates.length > 0) problems.push(`notifications.emails lists ${JSON.stringify(duplicates[0])} twice; list each address once`);
     if (input.hasSlack) {
-        if (input.slackWebhookUrl !== undefined) problems.push(checkSlackWebhookUrl("notifications.slack.webhookUrl", input.slackWebhookUrl));
-        problems.push(checkSlackChannel("notifications.slack.channel", input.slackChannel));
+        if (input.slackWebhookUrl !== undefined) problems.push(problemAt("notifications.slack.webhookUrl", parseSlackWebhookUrl(input.slackWebhookUrl)));
+        problems.push(problemAt("notifications.slack.channel", parseSlackChannel(input.slackChannel ?? "")));
     }
     if (emails.length === 0 && !input.hasSlack) {
         problems.push("notifications has no target, so alerts would reach nobody; set notifications.emails, notifications.slack, or both");
@@ -256,9 +177,7 @@ export function validateMonitoringRules(input: MonitoringRuleInput): string[] {
     const tags = input.dropletTags ?? [];
     tags.forEach((tag, i) => {
         if (typeof tag === "object" && tag !== null) return; // an Output, known later
-        if (typeof tag !== "string" || !/^[A-Za-z0-9:_-]{1,255}$/.test(tag)) {
-            problems.push(`dropletTags[${i}] is ${q(tag)}; use a DigitalOcean tag name (letters, digits, colon, dash, underscore)`);
-        }
+        problems.push(problemAt(`dropletTags[${i}]`, parseTagName(typeof tag === "string" ? tag : "")));
     });
     const noIds = !input.dropletIdsIsOutput && (input.dropletIds === undefined || input.dropletIds.length === 0);
     if (noIds && tags.length === 0) {

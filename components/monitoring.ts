@@ -1,5 +1,6 @@
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
+import { parseSlackWebhookUrl, problemAt } from "../config/rules";
 import {
     DEFAULT_DOWN_PERIOD,
     DEFAULT_LATENCY_MS,
@@ -9,7 +10,6 @@ import {
     DROPLET_METRIC_TYPES,
     UPTIME_REGIONS,
     backupStatusAlertSpec,
-    checkSlackWebhookUrl,
     healthAlertSpecs,
     validateMonitoringRules,
     type MonitorWindow,
@@ -73,9 +73,9 @@ export interface MonitoringArgs {
      * alert is a heartbeat (dead-man's switch) service instead.
      */
     backupStatusUrl?: string;
-    /** Percent thresholds for the droplet alerts. Defaults: CPU 80, memory 85, disk 80. */
+    /** Percent thresholds for the droplet alerts, 1 to 100. Defaults: the config keys alertCpuPercent, alertMemoryPercent and alertDiskPercent. */
     thresholds?: MonitoringThresholds;
-    /** How long a droplet metric must stay above its threshold: `5m`, `10m`, `30m` or `1h`. Default `10m`. */
+    /** How long a droplet metric must stay above its threshold: `5m`, `10m`, `30m` or `1h`. Default: the config key alertWindow's. */
     window?: MonitorWindow;
     /** How long the health URL must fail from every probe region before the alert fires. Default `2m`. */
     downPeriod?: UptimePeriod;
@@ -149,7 +149,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 ? undefined
                 : pulumi.secret(
                       pulumi.output(slack.webhookUrl).apply((url) => {
-                          const problem = checkSlackWebhookUrl("notifications.slack.webhookUrl", url);
+                          const problem = problemAt("notifications.slack.webhookUrl", parseSlackWebhookUrl(url));
                           if (problem) throw new Error(`Monitoring ${JSON.stringify(name)}: ${problem}`);
                           return url;
                       }),

@@ -8,12 +8,12 @@ export interface NetworkArgs {
     region: string;
     /** Environment name (`prod`, `dr`, `drill-…`), used in descriptions. */
     environment: string;
-    /** Private IPv4 CIDR of the VPC (/16 to /28). Default: DigitalOcean picks a free range. */
-    ipRange?: string;
-    /** CIDRs allowed to reach SSH (22) and ICMP. At least one; validated by config/. */
+    /** Private IPv4 CIDR of the VPC, /16 to /28 (config vpcIpRange). Undefined: DigitalOcean picks a free range. */
+    vpcIpRange?: string;
+    /** IPv4/IPv6 CIDRs allowed to reach SSH (22) and ICMP (config adminCidrs); at least one. */
     adminCidrs: string[];
-    /** Close inbound 80/443 (breach response); admin SSH stays open. Default false. */
-    isolate?: boolean;
+    /** Close inbound 80/443 (breach response); admin SSH stays open (config isolate). */
+    isolate: boolean;
     /**
      * Droplet tag the firewall applies to. Attaching by tag, not droplet id, means a
      * replacement droplet is covered the moment it boots, with no firewall update.
@@ -31,13 +31,12 @@ export class Network extends pulumi.ComponentResource {
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:network:Network", name, {}, opts);
-        const isolate = args.isolate ?? false;
 
         this.vpc = new digitalocean.Vpc(
             `${name}-vpc`,
             {
                 region: args.region,
-                ...(args.ipRange ? { ipRange: args.ipRange } : {}),
+                ...(args.vpcIpRange ? { ipRange: args.vpcIpRange } : {}),
                 description: `Income Fortress ${args.environment} network`,
             },
             { parent: this },
@@ -47,7 +46,7 @@ export class Network extends pulumi.ComponentResource {
             `${name}-firewall`,
             {
                 tags: [args.hostTag],
-                inboundRules: inboundRules({ adminCidrs: args.adminCidrs, isolate }),
+                inboundRules: inboundRules({ adminCidrs: args.adminCidrs, isolate: args.isolate }),
                 outboundRules: outboundRules(),
             },
             { parent: this },

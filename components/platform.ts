@@ -2,181 +2,166 @@
 // storage, DNS and a DigitalOcean project, wired together. Everything a later recovery
 // step needs (the droplet, its address, database and cache connections, buckets and
 // Spaces keys) is a public property.
-import { isIPv4 } from "node:net";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { renderUserData, type UserDataArgs } from "../cloud-init/render";
 import type { ToolkitFile } from "../cloud-init/toolkit-files";
-import { spacesEndpoint } from "../config/regions";
-import { Database } from "./database";
-import { Dns } from "./dns";
-import { Host } from "./host";
+import { spacesEndpoint, type DropletRegion, type SpacesRegion } from "../config/regions";
+import { parseIpv4 } from "../config/rules";
+import type { ProjectEnvironment, Role, Site } from "../config/schema";
+import { Database, type DatabaseArgs } from "./database";
+import { Dns, type DnsArgs } from "./dns";
+import { Host, type HostArgs } from "./host";
 import { Monitoring } from "./monitoring";
-import type { MonitorWindow } from "./monitoring-rules";
-import { Network } from "./network";
+import type { MonitorWindow, MonitoringThresholds } from "./monitoring-rules";
+import { Network, type NetworkArgs } from "./network";
 import { Project, reservedIpProjectUrn } from "./project";
 import { Recovery } from "./recovery";
 import type { BackupChoice, RestoreMode, TlsChallenge } from "./recovery/scripts";
-import { Storage } from "./storage";
+import { Storage, type StorageArgs } from "./storage";
 
+/**
+ * The platform's arguments: the parsed config (config/schema.ts builds exactly this,
+ * less the toolkit files), handed down to the components under the same names. Defaults
+ * are the config keys' (config/keys.ts), resolved there; none is applied here.
+ */
 export interface PlatformArgs {
-    /** Environment name (the stack name): `prod`, `dr`, `drill-…`. Used in names, tags and prefixes. */
+    /** Environment name: the stack name (`prod`, `dr`, `drill-…`), 2 to 40 lowercase letters, digits and hyphens. Used in names, tags and prefixes. */
     environment: string;
-    /** `primary` owns the vault bucket; `dr` only reads the primary stack's vault. */
-    role: "primary" | "dr";
-    /** Region of the droplet, VPC, databases and the stack's backup bucket. Must have Spaces. */
-    region: string;
-    /** Protect stateful resources (clusters, app database, database firewalls, buckets, reserved IP, DNS record). */
+    /** `primary` owns the vault bucket; `dr` rebuilds the platform in another region and only reads the primary stack's vault (config role). */
+    role: Role;
+    /** Region of the droplet, VPC, databases and the stack's backup bucket: a droplet region that has Spaces (config region). */
+    region: DropletRegion & SpacesRegion;
+    /** Protect stateful resources (clusters, app database, database firewalls, buckets, reserved IP, DNS record) from deletion (config protect). */
     protect: boolean;
     /**
-     * Rotation counter for generated credentials: the app database role's password, the
-     * Spaces key, the deploy SSH keypair (its public key is in user-data, so the droplet is
-     * rebuilt) and the app secret key. Bump to rotate them all in one `pulumi up`.
+     * Rotation counter for generated credentials, 1 to 1000000 (config credentialsEpoch):
+     * the app database role's password, the Spaces key, the deploy SSH keypair (its public
+     * key is in user-data, so the droplet is rebuilt) and the app secret key. Bump it to
+     * rotate them all in one `pulumi up`.
      */
     credentialsEpoch: number;
-    /** DigitalOcean project environment label: `Development`, `Staging` or `Production`. */
-    projectLabel: string;
+    /** Label of the DigitalOcean project: `Development`, `Staging` or `Production` (config projectEnvironment). */
+    projectEnvironment: ProjectEnvironment;
     /** Cloud firewall and VPC. */
-    network: {
-        /** CIDRs allowed to reach SSH. */
-        adminCidrs: string[];
-        /** Close inbound 80/443 (breach response). */
-        isolate: boolean;
-        /** VPC range; undefined lets DigitalOcean choose. */
-        vpcIpRange?: string;
-    };
-    /** The droplet. */
-    host: {
-        /** Size slug, e.g. `s-4vcpu-8gb`. */
-        size: string;
-        /** Image slug, e.g. `ubuntu-24-04-x64`. */
-        image: string;
-        /** DigitalOcean droplet backups. */
-        backups: boolean;
-        /** Fingerprints or ids of SSH keys in the DigitalOcean account. */
-        sshKeys: string[];
+    network: Pick<NetworkArgs, "adminCidrs" | "isolate" | "vpcIpRange">;
+    /** The droplet, and who logs in to it. */
+    host: Pick<HostArgs, "size" | "image" | "backups" | "sshKeyFingerprints"> & {
+        /** OpenSSH public keys authorised for the deployer user, at least one (config deployerPublicKeys); user-data adds the stack's deploy key. */
+        deployerPublicKeys: string[];
     };
     /** Managed PostgreSQL and Valkey. */
-    database: {
-        /** PostgreSQL major, e.g. `17`. */
-        version: string;
-        /** PostgreSQL node size slug. */
-        size: string;
-        /** PostgreSQL node count. */
-        nodeCount: number;
-        /** Weekly maintenance window. */
-        maintenanceWindow: { day: string; hour: string };
-        /** Application database name. */
-        name: string;
-        /** Application user name. */
-        user: string;
-        /** Valkey node size slug. */
-        valkeySize: string;
-        /** Point-in-time fork the app moves to (in-region database loss); undefined for none. */
-        pitr?: { sourceCluster: string; backupTime?: string };
-    };
-    /** Backup buckets. */
-    storage: {
-        /** Name of the stack's backup bucket (in `region`). */
-        backupBucket: string;
-        /** Name of the offsite vault bucket. */
-        vaultBucket: string;
-        /** Spaces region of the vault. */
-        vaultRegion: string;
-        /** Days a backup lives. */
-        retentionDays: number;
-        /** Days a noncurrent object version lives. */
-        noncurrentVersionDays: number;
-        /** Prefix this stack's backups are written under, e.g. `postgresql/prod`. */
+    database: Pick<DatabaseArgs, "version" | "size" | "nodeCount" | "maintenanceWindow" | "name" | "user" | "valkeySize">;
+    /** The point-in-time fork the app moves to after in-region database loss (see DatabaseArgs). Undefined: none. */
+    pitr?: DatabaseArgs["pitr"];
+    /** Backup buckets and object prefixes. */
+    storage: Pick<StorageArgs, "backupBucket" | "vaultBucket" | "vaultRegion" | "ownsVault" | "retentionDays" | "noncurrentVersionDays"> & {
+        /** Prefix this stack's backups are written under: `postgresql/<environment>`. */
         backupPrefix: string;
-        /** Prefix a restore reads from (own for primary, the primary stack's for dr). */
+        /** Prefix a restore reads from: the stack's own (primary), or `postgresql/<primaryStack>` (dr; config primaryStack). */
         restorePrefix: string;
     };
-    /** The service record. */
-    dns: {
-        /** DNS zone in DigitalOcean DNS. */
-        domain: string;
-        /** Record name this stack owns. */
-        hostname: string;
-        /** TTL in seconds (>= 30). */
-        ttl: number;
-        /**
-         * Where the record points: `primary`, this stack's reserved IP; `dr`, the
-         * `publicIp` output of `drStack` (the DNS cutover, role primary only).
-         */
-        activeSite?: "primary" | "dr";
-        /** The DR stack to follow when `activeSite` is `dr` (`dr` or `org/project/dr`). */
-        drStack?: string;
+    /** The service record this stack owns. */
+    dns: Pick<DnsArgs, "domain" | "hostname" | "ttl"> & {
+        /** The record's full name, `<hostname>.<domain>`; it also names the host's certificate. */
+        fqdn: string;
     };
-    /** What cloud-init sets up on the host (no secrets). */
-    bootstrap: {
-        /** OpenSSH public keys for the deployer user. */
-        deployerPublicKeys: string[];
-        /** The application checkout. */
-        app: { repoUrl: string; ref: string; dir: string; composeSubdir: string };
-        /** OnCalendar of fortress-backup. */
-        backupSchedule: string;
-        /** OnCalendar of fortress-verify. */
+    /** Where the public record points: the DNS cutover. */
+    cutover: {
+        /** `primary`: this stack's reserved IP; `dr`: the `publicIp` output of `drStack`, for role primary only (config activeSite). */
+        activeSite: Site;
+        /** The DR stack the record follows when `activeSite` is `dr`: a stack name, or org/project/stack (config drStack). */
+        drStack: string;
+    };
+    /** The host's backups: its timers and encryption. */
+    backup: {
+        /** systemd OnCalendar expression of fortress-backup (config backupSchedule). */
+        schedule: string;
+        /** systemd OnCalendar expression of fortress-verify (config verifySchedule). */
         verifySchedule: string;
-        /** age recipients backups are encrypted to; empty means unencrypted. */
+        /** age X25519 recipients the backups are encrypted to; empty stores them unencrypted (config ageRecipients). */
         ageRecipients: string[];
-        /** The host toolkit files (`loadToolkitFiles()`). */
-        toolkitFiles: ToolkitFile[];
+        /**
+         * Dead-man's-switch ping URL (secret) that fortress-heartbeat calls after each backup,
+         * delivered in credentials.env over SSH; empty: no heartbeat (config backupHeartbeatUrl).
+         */
+        heartbeatUrl: string;
+    };
+    /** The application checkout. */
+    app: {
+        /** Git URL the host clones: https://, ssh:// or user@host:path, no credentials in it (config appRepoUrl). */
+        repoUrl: string;
+        /** Pinned git tag or commit (config appRef). */
+        ref: string;
+        /** Absolute directory on the host the application is checked out into (config appDir). */
+        dir: string;
+        /** Directory of the docker compose project inside the checkout, `.` for the top (config appComposeSubdir). */
+        composeSubdir: string;
     };
     /** The recovery chain run on the droplet after every (re)build. */
     recovery: {
-        /** if-empty (primary), required (dr) or off. */
+        /** if-empty, required or off; config restoreMode's auto is resolved by role (if-empty for primary, required for dr). */
         restoreMode: RestoreMode;
-        /** Which backup: `{ id: "latest" }`, an id, or `{ before: ISO }`. */
+        /** Which backup: `{ id: "latest" }`, a backup id, or `{ before: ISO time }` (config restoreBackup). */
         restoreBackup: BackupChoice;
-        /** The app's migration command. */
+        /** The app's migration command, one printable line (config migrateCommand). */
         migrateCommand: string;
-        /** Health URL polled on the host, and the seconds to wait for a 200. */
-        health: { url: string; timeoutSeconds: number };
-        /** Minutes a new droplet may take to accept SSH and finish cloud-init. */
+        /** The health gate the chain ends with. */
+        health: {
+            /** URL polled on the host itself until it answers 200, http(s) without credentials (config healthUrl). */
+            url: string;
+            /** Seconds to wait for a 200 before `pulumi up` fails, 10 to 3600 (config healthTimeoutSeconds). */
+            timeoutSeconds: number;
+        };
+        /** Minutes a new droplet may take to accept SSH and finish cloud-init (config bootTimeoutMinutes). */
         bootTimeoutMinutes: number;
-        /** age identity for restores (secret); empty for none. */
+        /** age identity (secret) restores decrypt with; empty: none (config ageIdentity). */
         ageIdentity: string;
-        /** Extra .env entries for the app (secret values). */
+        /** Extra .env entries for the app, NAME to value (secret values; config appEnv). */
         appEnv: Record<string, string>;
         /** Let's Encrypt for the stack's record. */
         tls: {
-            /** ACME account e-mail; empty: no certificate. */
+            /** ACME account e-mail; empty: no certificate (config tlsEmail). */
             email: string;
-            /** http-01 (certbot standalone on port 80) or dns-01 (TXT records through DigitalOcean DNS). */
+            /** http-01 (certbot standalone on port 80) or dns-01 (TXT records through DigitalOcean DNS) (config tlsChallenge). */
             challenge: TlsChallenge;
-            /** dns-01: DigitalOcean API token for certbot (secret); empty otherwise. */
+            /** dns-01: DigitalOcean API token for certbot (secret); empty otherwise (config tlsDnsToken). */
             dnsToken: string;
-            /** dns-01: more full names on the certificate (a dr stack: the primary's public name). */
+            /** dns-01: more full names on the certificate, the primary's public name on a dr stack (config publicHostname); empty: none. */
             extraNames: string[];
-            /** The compose service that serves the certificate. */
+            /** The compose service that serves the certificate (config tlsProxyService). */
             proxyService: string;
         };
-        /**
-         * Dead-man's-switch ping URL (secret) that fortress-heartbeat calls after each backup,
-         * delivered in credentials.env. Empty or undefined: no heartbeat.
-         */
-        backupHeartbeatUrl?: string;
     };
     /**
-     * DigitalOcean monitoring: an uptime check on https://<hostname>.<domain><healthPath>
-     * and CPU, memory and disk alerts on the droplets carrying the host tag. Undefined:
-     * no monitoring resources.
+     * DigitalOcean monitoring: an uptime check on the public health URL and CPU, memory and
+     * disk alerts on the droplets carrying the host tag.
      */
-    monitoring?: {
-        /** Path of the public health endpoint, e.g. `/health`. */
+    monitoring: {
+        /** Whether the monitoring resources exist at all (config monitoring). */
+        enabled: boolean;
+        /** Path of the public health endpoint, such as `/health` (config healthPath). */
         healthPath: string;
-        /** E-mail addresses told when an alert fires (verified on the DigitalOcean team). */
+        /** The public URL the uptime probes fetch, `https://<fqdn><healthPath>` (not `recovery.health.url`, which the host polls itself). */
+        healthUrl: string;
+        /** E-mail addresses told when an alert fires, verified on the DigitalOcean team (config alertEmails). */
         emails: string[];
-        /** Slack channel and its incoming-webhook URL (secret). Undefined: no Slack. */
-        slack?: { webhookUrl: string; channel: string };
-        /** Percent thresholds of the droplet alerts. */
-        thresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number };
-        /** How long a droplet metric must stay above its threshold: `5m`, `10m`, `30m` or `1h`. */
+        /** Where Slack alerts go. Undefined: no Slack. */
+        slack?: {
+            /** Incoming-webhook URL on hooks.slack.com (secret; config alertSlackWebhookUrl). */
+            webhookUrl: string;
+            /** The channel the webhook posts to, such as `#ops-alerts` (config alertSlackChannel). */
+            channel: string;
+        };
+        /** Percent thresholds of the droplet alerts, 1 to 100 (config alertCpuPercent, alertMemoryPercent, alertDiskPercent). */
+        thresholds: Required<MonitoringThresholds>;
+        /** How long a droplet metric must stay above its threshold: `5m`, `10m`, `30m` or `1h` (config alertWindow). */
         window: MonitorWindow;
     };
+    /** The host toolkit files (`loadToolkitFiles()`): files, not config. */
+    toolkitFiles: ToolkitFile[];
 }
 
 /**
@@ -184,7 +169,7 @@ export interface PlatformArgs {
  * a DR stack that is not up yet (or an output that is not an address).
  */
 export function drSiteAddress(ip: unknown, drStack: string): string {
-    if (typeof ip !== "string" || !isIPv4(ip)) {
+    if (typeof ip !== "string" || !parseIpv4(ip).ok) {
         throw new Error(
             `the DR stack ${drStack} has no IPv4 publicIp output (got ${JSON.stringify(ip) ?? "nothing"}): run pulumi up --stack ${drStack} first, then set activeSite dr`,
         );
@@ -225,29 +210,30 @@ export function deployKeyLine(publicKeyOpenssh: string, environment: string, epo
 
 /**
  * The renderer's input for this environment. Pure, so that index.ts can validate it
- * before any resource exists and tests can render each stack's user-data.
+ * before any resource exists and tests can render each stack's user-data. The renderer
+ * stands on its own (its tests build UserDataArgs directly), so its names are mapped here.
  * A primary stack writes its backups to its own bucket and to the vault; a dr stack
  * writes only to its own bucket (its key may only read the vault).
  */
 export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; vault: string }, deployKeys: string[] = []): UserDataArgs {
-    const offsite = args.role === "primary";
+    const offsite = args.storage.ownsVault;
     return {
         environment: args.environment,
         // The operators' keys, then the stack's generated deploy key that the recovery chain logs in with.
-        deployerSshKeys: [...args.bootstrap.deployerPublicKeys, ...deployKeys],
+        deployerSshKeys: [...args.host.deployerPublicKeys, ...deployKeys],
         postgresMajorVersion: args.database.version,
-        app: { ...args.bootstrap.app },
-        backupSchedule: args.bootstrap.backupSchedule,
-        verifySchedule: args.bootstrap.verifySchedule,
+        app: { ...args.app },
+        backupSchedule: args.backup.schedule,
+        verifySchedule: args.backup.verifySchedule,
         backup: {
             s3Endpoint: spacesEndpoint(args.region),
             bucket: buckets.backup,
             prefix: args.storage.backupPrefix,
             offsiteS3Endpoint: offsite ? spacesEndpoint(args.storage.vaultRegion) : "",
             offsiteBucket: offsite ? buckets.vault : "",
-            ageRecipients: args.bootstrap.ageRecipients,
+            ageRecipients: args.backup.ageRecipients,
         },
-        toolkitFiles: args.bootstrap.toolkitFiles,
+        toolkitFiles: args.toolkitFiles,
         ...(args.recovery.tls.email ? { tlsChallenge: args.recovery.tls.challenge } : {}),
     };
 }
@@ -276,7 +262,7 @@ export class Platform extends pulumi.ComponentResource {
     readonly role: PlatformArgs["role"];
     readonly region: string;
     /** The application checkout on the host (repo, pinned ref, directory, compose subdirectory). */
-    readonly app: PlatformArgs["bootstrap"]["app"];
+    readonly app: PlatformArgs["app"];
     readonly droplet: digitalocean.Droplet;
     readonly dropletId: pulumi.Output<string>;
     /** The reserved IPv4 address: what DNS points at and what recovery commands SSH to. */
@@ -308,16 +294,15 @@ export class Platform extends pulumi.ComponentResource {
         super("income-fortress:platform:Platform", name, {}, opts);
         const env = args.environment;
         const protect = args.protect;
-        const ownsVault = args.role === "primary";
         const labels = [`env:${env}`];
-        const fqdn = `${args.dns.hostname}.${args.dns.domain}`;
+        const fqdn = args.dns.fqdn;
         const tlsArgs = args.recovery.tls;
         // Own record first: it names the certificate's lineage on the host.
         this.certificateNames = tlsArgs.email ? [fqdn, ...(tlsArgs.challenge === "dns-01" ? tlsArgs.extraNames : [])] : [];
         this.environment = env;
         this.role = args.role;
         this.region = args.region;
-        this.app = { ...args.bootstrap.app };
+        this.app = { ...args.app };
 
         // An explicit tag resource, so the firewalls that trust it are created after it
         // exists, and so the trust survives any number of droplet replacements.
@@ -325,14 +310,7 @@ export class Platform extends pulumi.ComponentResource {
 
         this.network = new Network(
             `${name}-network`,
-            {
-                region: args.region,
-                environment: env,
-                adminCidrs: args.network.adminCidrs,
-                isolate: args.network.isolate,
-                hostTag: this.hostTag.name,
-                ...(args.network.vpcIpRange ? { ipRange: args.network.vpcIpRange } : {}),
-            },
+            { ...args.network, region: args.region, environment: env, hostTag: this.hostTag.name },
             { parent: this },
         );
 
@@ -340,8 +318,11 @@ export class Platform extends pulumi.ComponentResource {
             `${name}-storage`,
             {
                 environment: env,
-                backup: { name: args.storage.backupBucket, region: args.region },
-                vault: { name: args.storage.vaultBucket, region: args.storage.vaultRegion, owned: ownsVault },
+                region: args.region,
+                backupBucket: args.storage.backupBucket,
+                vaultBucket: args.storage.vaultBucket,
+                vaultRegion: args.storage.vaultRegion,
+                ownsVault: args.storage.ownsVault,
                 retentionDays: args.storage.retentionDays,
                 noncurrentVersionDays: args.storage.noncurrentVersionDays,
                 protect,
@@ -381,10 +362,10 @@ export class Platform extends pulumi.ComponentResource {
                 image: args.host.image,
                 vpcId: this.network.vpcId,
                 tags: [this.hostTag.name, ...labels],
-                sshKeys: args.host.sshKeys,
+                sshKeyFingerprints: args.host.sshKeyFingerprints,
                 backups: args.host.backups,
                 userData,
-                protectIp: protect,
+                protect,
             },
             { parent: this },
         );
@@ -392,22 +373,14 @@ export class Platform extends pulumi.ComponentResource {
         this.database = new Database(
             `${name}-db`,
             {
+                ...args.database,
+                ...(args.pitr ? { pitr: args.pitr } : {}),
                 region: args.region,
                 environment: env,
                 vpcId: this.network.vpcId,
                 trustedTag: this.hostTag.name,
                 tags: labels,
-                postgres: {
-                    version: args.database.version,
-                    size: args.database.size,
-                    nodeCount: args.database.nodeCount,
-                    maintenanceWindow: args.database.maintenanceWindow,
-                },
-                databaseName: args.database.name,
-                userName: args.database.user,
                 credentialsEpoch: args.credentialsEpoch,
-                valkey: { size: args.database.valkeySize },
-                ...(args.database.pitr ? { pitr: args.database.pitr } : {}),
                 protect,
             },
             { parent: this },
@@ -417,9 +390,9 @@ export class Platform extends pulumi.ComponentResource {
         // The DNS cutover: with activeSite dr, the record this stack owns follows the DR
         // stack's reserved IP. The record stays this stack's; the DR stack never writes it.
         let recordIp: pulumi.Input<string> = this.host.publicIp;
-        if (args.dns.activeSite === "dr") {
+        if (args.cutover.activeSite === "dr") {
             if (args.role !== "primary") throw new Error(`Platform ${name}: activeSite dr is for the primary stack, which owns the public record`);
-            const drStack = args.dns.drStack ?? "dr";
+            const drStack = args.cutover.drStack;
             const dr = new pulumi.StackReference(`${name}-dr-site`, { name: drStack }, { parent: this });
             const managesTls = this.certificateNames.length > 0;
             recordIp = pulumi.all([dr.getOutput("publicIp"), dr.getOutput("certificateNames")]).apply(([ip, names]) => {
@@ -439,7 +412,7 @@ export class Platform extends pulumi.ComponentResource {
             `${name}-project`,
             {
                 environment: env,
-                label: args.projectLabel,
+                projectEnvironment: args.projectEnvironment,
                 resources: [
                     this.host.droplet.dropletUrn,
                     this.host.reservedIp.ipAddress.apply(reservedIpProjectUrn),
@@ -463,7 +436,7 @@ export class Platform extends pulumi.ComponentResource {
         // A primary stack restores from the buckets in its own backup.env (its bucket,
         // then the vault); a dr stack reads the primary stack's prefix in the vault.
         const restoreSource =
-            args.role === "dr" ? { endpoint: this.storage.vaultEndpoint, bucket: args.storage.vaultBucket, prefix: args.storage.restorePrefix } : undefined;
+            !args.storage.ownsVault ? { endpoint: this.storage.vaultEndpoint, bucket: args.storage.vaultBucket, prefix: args.storage.restorePrefix } : undefined;
         this.recovery = new Recovery(
             `${name}-recovery`,
             {
@@ -472,19 +445,14 @@ export class Platform extends pulumi.ComponentResource {
                 // The reserved IP leads to this droplet only once it is assigned.
                 bootDependsOn: [this.host.droplet, this.host.ipAssignment],
                 bootTimeoutMinutes: args.recovery.bootTimeoutMinutes,
-                app: {
-                    dir: args.bootstrap.app.dir,
-                    composeSubdir: args.bootstrap.app.composeSubdir,
-                    migrateCommand: args.recovery.migrateCommand,
-                    secretKey: this.appSecretKey,
-                    cacheUrl: this.database.cacheUrl,
-                    extraEnv: pulumi.secret(args.recovery.appEnv),
-                },
+                app: { dir: args.app.dir, composeSubdir: args.app.composeSubdir, secretKey: this.appSecretKey, cacheUrl: this.database.cacheUrl },
+                migrateCommand: args.recovery.migrateCommand,
+                appEnv: pulumi.secret(args.recovery.appEnv),
                 credentials: {
                     databaseUrl: this.database.databaseUrl,
                     spacesAccessKeyId: this.storage.accessKeyId,
                     spacesSecretAccessKey: this.storage.secretAccessKey,
-                    ...(args.recovery.backupHeartbeatUrl ? { backupHeartbeatUrl: pulumi.secret(args.recovery.backupHeartbeatUrl) } : {}),
+                    ...(args.backup.heartbeatUrl ? { backupHeartbeatUrl: pulumi.secret(args.backup.heartbeatUrl) } : {}),
                 },
                 ...(args.recovery.ageIdentity ? { ageIdentity: pulumi.secret(args.recovery.ageIdentity) } : {}),
                 database: {
@@ -495,7 +463,9 @@ export class Platform extends pulumi.ComponentResource {
                     admin: this.database.admin,
                     ready: [this.database.appDatabase, this.database.appUser, this.database.pitrFirewall ?? this.database.postgresFirewall],
                 },
-                restore: { mode: args.recovery.restoreMode, backup: args.recovery.restoreBackup, ...(restoreSource ? { source: restoreSource } : {}) },
+                restoreMode: args.recovery.restoreMode,
+                restoreBackup: args.recovery.restoreBackup,
+                ...(restoreSource ? { restoreSource } : {}),
                 health: { url: args.recovery.health.url, timeoutSeconds: args.recovery.health.timeoutSeconds },
                 ...(this.certificateNames.length > 0
                     ? {
@@ -506,9 +476,9 @@ export class Platform extends pulumi.ComponentResource {
                               proxyService: tlsArgs.proxyService,
                               challenge: tlsArgs.challenge,
                               ...(tlsArgs.challenge === "dns-01"
-                                  ? { alsoFor: this.certificateNames.slice(1), dnsToken: pulumi.secret(tlsArgs.dnsToken) }
+                                  ? { extraNames: this.certificateNames.slice(1), dnsToken: pulumi.secret(tlsArgs.dnsToken) }
                                   : // http-01 needs Let's Encrypt to reach this host behind the name.
-                                    { skip: args.network.isolate ? ("isolated" as const) : args.dns.activeSite === "dr" ? ("served-by-dr" as const) : undefined }),
+                                    { skip: args.network.isolate ? ("isolated" as const) : args.cutover.activeSite === "dr" ? ("served-by-dr" as const) : undefined }),
                               dependsOn: [this.dns.record],
                           },
                       }
@@ -517,7 +487,7 @@ export class Platform extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        if (args.monitoring) {
+        if (args.monitoring.enabled) {
             const m = args.monitoring;
             // The checks start once the health gate has passed for the first time, so a
             // first deploy (or a drill) does not page anyone while the droplet boots and
@@ -531,7 +501,7 @@ export class Platform extends pulumi.ComponentResource {
                     environment: env,
                     // The tag, not the droplet id: a replacement droplet is watched with no change here.
                     dropletTags: [this.hostTag.name],
-                    healthUrl: `https://${args.dns.hostname}.${args.dns.domain}${m.healthPath}`,
+                    healthUrl: m.healthUrl,
                     thresholds: { ...m.thresholds },
                     window: m.window,
                     notifications: {

@@ -2,6 +2,7 @@
 // environment's resources together.
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
+import type { ProjectEnvironment } from "../config/schema";
 
 /**
  * The URN a project lists a reserved IP under. The provider's `reservedIpUrn` is godo's
@@ -20,8 +21,8 @@ export function reservedIpProjectUrn(ipAddress: string): string {
 export interface ProjectArgs {
     /** Environment name; the project is called `income-fortress-<environment>`. */
     environment: string;
-    /** DigitalOcean's environment label: `Development`, `Staging` or `Production`. */
-    label: string;
+    /** DigitalOcean's environment label of the project: `Development`, `Staging` or `Production` (config projectEnvironment). */
+    projectEnvironment: ProjectEnvironment;
     /**
      * URNs (`do:droplet:…`, `do:dbaas:…`, `do:space:…`) of the resources to group, each as
      * the Projects API lists it: a reserved IP through {@link reservedIpProjectUrn}. VPCs,
@@ -41,7 +42,7 @@ export class Project extends pulumi.ComponentResource {
                 name: `income-fortress-${args.environment}`,
                 description: `Income Fortress platform, ${args.environment} environment (managed by Pulumi)`,
                 purpose: "Web Application",
-                environment: args.label,
+                environment: args.projectEnvironment,
                 resources: args.resources,
             },
             { parent: this },

@@ -8,35 +8,32 @@ import { keyGrants, lifecycleRules } from "./storage-rules";
 export interface StorageArgs {
     /** Environment name, used in the key's name. */
     environment: string;
-    /** The stack's own backup bucket, beside the droplet. */
-    backup: {
-        /** Bucket name (3–63 lowercase letters, digits, hyphens). Explicit, so runbooks and the dr stack can name it. */
-        name: string;
-        /** Spaces region of the bucket. */
-        region: string;
-    };
-    /** The offsite vault bucket, in another region than the primary site. */
-    vault: {
-        /** Bucket name. */
-        name: string;
-        /** Spaces region of the vault. */
-        region: string;
-        /**
-         * True: this stack creates the vault and may write it (role primary).
-         * False: the vault belongs to the primary stack; this stack's key may only read it (role dr).
-         */
-        owned: boolean;
-    };
-    /** Days a backup lives before lifecycle expiry. Default 7 (the plan's retention). */
-    retentionDays?: number;
-    /** Days an overwritten or expired object version lives. Default 7. */
-    noncurrentVersionDays?: number;
+    /** Spaces region of the stack's own backup bucket: the stack's region, beside the droplet. */
+    region: string;
+    /**
+     * Name of the stack's backup bucket (config backupBucket): 3 to 63 lowercase letters,
+     * digits and hyphens. Explicit, so runbooks and the dr stack can name it.
+     */
+    backupBucket: string;
+    /** Name of the offsite vault bucket (config vaultBucket). */
+    vaultBucket: string;
+    /** Spaces region of the vault, another one than the primary site's (config vaultRegion). */
+    vaultRegion: string;
+    /**
+     * True: this stack creates the vault and may write it (role primary).
+     * False: the vault belongs to the primary stack; this stack's key may only read it (role dr).
+     */
+    ownsVault: boolean;
+    /** Days a backup lives before lifecycle expiry, 1 to 3650 (config backupRetentionDays). */
+    retentionDays: number;
+    /** Days an overwritten or expired object version lives, 1 to 3650 (config noncurrentVersionDays). */
+    noncurrentVersionDays: number;
     /** Days before an unfinished multipart upload is aborted. Default 1. */
     abortMultipartDays?: number;
-    /** Protect the buckets from deletion, and refuse to empty them on destroy. Default false. */
-    protect?: boolean;
-    /** Rotation counter: a new value replaces the Spaces key (its name carries the counter), which issues new credentials. Default 1. */
-    credentialsEpoch?: number;
+    /** Protect the buckets from deletion, and refuse to empty them on destroy (config protect). */
+    protect: boolean;
+    /** Rotation counter: a new value replaces the Spaces key (its name carries the counter), which issues new credentials (config credentialsEpoch). */
+    credentialsEpoch: number;
 }
 
 export class Storage extends pulumi.ComponentResource {
@@ -56,10 +53,10 @@ export class Storage extends pulumi.ComponentResource {
 
     constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:storage:Storage", name, {}, opts);
-        const protect = args.protect ?? false;
+        const protect = args.protect;
         const rules = lifecycleRules({
-            retentionDays: args.retentionDays ?? 7,
-            noncurrentVersionDays: args.noncurrentVersionDays ?? 7,
+            retentionDays: args.retentionDays,
+            noncurrentVersionDays: args.noncurrentVersionDays,
             abortMultipartDays: args.abortMultipartDays ?? 1,
         });
         const bucket = (role: string, bucketName: string, region: string) =>
@@ -85,20 +82,20 @@ export class Storage extends pulumi.ComponentResource {
                 { parent: this, protect, replaceOnChanges: ["name"] },
             );
 
-        this.backupBucket = bucket("backups", args.backup.name, args.backup.region);
-        if (args.vault.owned) this.vaultBucket = bucket("vault", args.vault.name, args.vault.region);
+        this.backupBucket = bucket("backups", args.backupBucket, args.region);
+        if (args.ownsVault) this.vaultBucket = bucket("vault", args.vaultBucket, args.vaultRegion);
 
         this.backupBucketName = this.backupBucket.name;
-        this.vaultBucketName = this.vaultBucket ? this.vaultBucket.name : pulumi.output(args.vault.name);
-        this.backupEndpoint = spacesEndpoint(args.backup.region);
-        this.vaultEndpoint = spacesEndpoint(args.vault.region);
+        this.vaultBucketName = this.vaultBucket ? this.vaultBucket.name : pulumi.output(args.vaultBucket);
+        this.backupEndpoint = spacesEndpoint(args.region);
+        this.vaultEndpoint = spacesEndpoint(args.vaultRegion);
 
-        const grants = args.vault.owned
+        const grants = args.ownsVault
             ? keyGrants({ readwrite: [this.backupBucketName, this.vaultBucketName] })
             : keyGrants({ readwrite: [this.backupBucketName], read: [this.vaultBucketName] });
         this.hostKey = new digitalocean.SpacesKey(
             `${name}-host-key`,
-            { name: `income-fortress-${args.environment}-host-e${args.credentialsEpoch ?? 1}`, grants },
+            { name: `income-fortress-${args.environment}-host-e${args.credentialsEpoch}`, grants },
             {
                 parent: this,
                 additionalSecretOutputs: ["accessKey", "secretKey"],

@@ -472,6 +472,23 @@ export function configKey(name: string): ConfigKey | undefined {
     return CONFIG_KEYS.find((k) => k.name === name);
 }
 
+/**
+ * A key's default, for a component that also runs without config (a Monitoring built on
+ * its own): the table stays the one place the value is written.
+ */
+export function numberDefault(name: string): number {
+    const value = configKey(name)?.default;
+    if (typeof value !== "number") throw new Error(`config key ${name} has no number default`);
+    return value;
+}
+
+/** A key's string default; see {@link numberDefault}. */
+export function stringDefault(name: string): string {
+    const value = configKey(name)?.default;
+    if (typeof value !== "string") throw new Error(`config key ${name} has no string default`);
+    return value;
+}
+
 /** The default as the CLI would hand it to the program (strings; arrays as JSON). */
 export function rawDefault(key: ConfigKey): string | undefined {
     if (key.default === undefined) return undefined;

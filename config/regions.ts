@@ -1,6 +1,6 @@
 // Facts about DigitalOcean that the config validation checks against. They change
 // rarely; when DigitalOcean opens a region or a PostgreSQL major, add it here (the
-// tables are the only place) and the validators and tests follow.
+// tables are the only place) and the rules (config/rules.ts) and tests follow.
 
 /**
  * Regions that accept new droplets, VPCs and managed databases

@@ -1,27 +1,21 @@
 // The one zod schema every config value goes through. Input: the raw strings the Pulumi
 // CLI hands the program (project defaults from Pulumi.yaml merged under the stack's
-// values). Output: a typed FortressConfig with every derived value resolved, or the
-// complete list of problems, each naming the key, the bad value and what is allowed.
+// values). Output: the parsed config, which is the Platform's arguments (PlatformArgs)
+// with every default and derived value resolved, or the complete list of problems, each
+// naming the key, the bad value and what is allowed. Single values are checked by the
+// rules in config/rules.ts; the rules across keys are here.
 import { z } from "zod";
-import { CONFIG_KEYS, PROJECT, configKey, rawDefault } from "./keys";
-import {
-    MONITOR_WINDOWS,
-    checkEmail,
-    checkOneOf,
-    checkPercent,
-    checkProbeUrl,
-    checkSlackChannel,
-    checkSlackWebhookUrl,
-    type MonitorWindow,
-} from "../components/monitoring-rules";
 import type { PlatformArgs } from "../components/platform";
 import { GENERATED_APP_ENV, TLS_CHALLENGES } from "../components/recovery/scripts";
-import { type DropletRegion, type PostgresVersion, type SpacesRegion } from "./regions";
+import { MONITOR_WINDOWS } from "../components/monitoring-rules";
+import { CONFIG_KEYS, PROJECT, configKey, rawDefault } from "./keys";
+import { type DropletRegion } from "./regions";
 import {
     WEEKDAYS,
     isAnywhere,
     parseAgeIdentity,
     parseAgeRecipient,
+    parseAppDir,
     parseAppEnv,
     parseBoolean,
     parseBucketName,
@@ -30,8 +24,8 @@ import {
     parseClusterName,
     parseCommandLine,
     parseComposeService,
-    parseDigitalOceanToken,
     parseDatabaseSize,
+    parseDigitalOceanToken,
     parseDomain,
     parseDropletSize,
     parseEmail,
@@ -40,20 +34,22 @@ import {
     parseHealthPath,
     parseHealthUrl,
     parseHeartbeatUrl,
-    parseHostPath,
-    parseHostname,
     parseImage,
     parseInteger,
     parseIsoTime,
     parseMaintenanceHour,
     parseOneOf,
     parseOpenSshPublicKey,
+    parsePercent,
     parsePgIdentifier,
     parsePostgresVersion,
+    parseProbeUrl,
+    parseRecordName,
     parseRegion,
     parseRelativeDir,
     parseRestoreBackup,
-    parseSetOnceKey,
+    parseSlackChannel,
+    parseSlackWebhookUrl,
     parseSpacesRegion,
     parseSshKeyRef,
     parseStackName,
@@ -62,7 +58,8 @@ import {
     parseStringArray,
     parseVpcRange,
     type Check,
-} from "./validators";
+} from "./rules";
+import { parseSetOnceKey } from "./set-once";
 
 /** Raw config as the program receives it: key (without namespace) → string value. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -77,82 +74,31 @@ export const ROLES = ["primary", "dr"] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PROJECT_ENVIRONMENTS = ["Development", "Staging", "Production"] as const;
+export type ProjectEnvironment = (typeof PROJECT_ENVIRONMENTS)[number];
 
 export const RESTORE_MODES = ["auto", "if-empty", "required", "off"] as const;
 export const SITES = ["primary", "dr"] as const;
+export type Site = (typeof SITES)[number];
 
 const RESERVED_DB_NAMES = ["defaultdb", "postgres", "template0", "template1", "_dodb"];
 const RESERVED_DB_USERS = ["doadmin", "postgres", "_dodb", "replicator", "public"];
 
-/** The typed configuration the program builds the platform from. */
-export interface FortressConfig {
-    project: string;
-    /** Stack name; also the environment name in tags, names and object prefixes. */
-    stack: string;
-    role: Role;
-    region: DropletRegion & SpacesRegion;
-    /** Region of the primary site (equals `region` for role primary). */
+/**
+ * The parsed config: the Platform's arguments (less the toolkit files, which are files,
+ * not config), and the two values only the program itself reads.
+ */
+export interface FortressConfig extends Omit<PlatformArgs, "toolkitFiles"> {
+    /** Region of the primary site: `region` for role primary, config primaryRegion for role dr. */
     primaryRegion: DropletRegion;
-    protect: boolean;
-    credentialsEpoch: number;
-    projectEnvironment: (typeof PROJECT_ENVIRONMENTS)[number];
-    dns: { domain: string; hostname: string; ttl: number; fqdn: string };
-    network: { adminCidrs: string[]; isolate: boolean; vpcIpRange?: string };
-    host: { size: string; image: string; backups: boolean; sshKeys: string[]; deployerPublicKeys: string[] };
-    database: {
-        version: PostgresVersion;
-        size: string;
-        nodeCount: number;
-        maintenanceWindow: { day: (typeof WEEKDAYS)[number]; hour: string };
-        name: string;
-        user: string;
-        valkeySize: string;
-    };
-    storage: {
-        backupBucket: string;
-        vaultBucket: string;
-        vaultRegion: SpacesRegion;
-        /** True when this stack creates the vault (role primary); role dr only reads it. */
-        ownsVault: boolean;
-        retentionDays: number;
-        noncurrentVersionDays: number;
-        /** Object prefix this stack's backups are written under, `postgresql/<stack>`. */
-        backupPrefix: string;
-        /** Object prefix a restore reads from: own prefix (primary) or the primary stack's (dr). */
-        restorePrefix: string;
-    };
-    backup: {
-        schedule: string;
-        verifySchedule: string;
-        ageRecipients: string[];
-        /** Secret dead-man's-switch ping URL the host calls after each backup; empty when not set. */
-        heartbeatUrl: string;
-    };
-    /** DigitalOcean uptime check and droplet alerts (components/monitoring.ts). */
-    monitoring: {
-        enabled: boolean;
-        /** Path of the public health endpoint; the uptime probes fetch https://<fqdn><healthPath>. */
-        healthPath: string;
-        emails: string[];
-        /** Slack target; the webhook URL is a secret. Undefined when not configured. */
-        slack?: { webhookUrl: string; channel: string };
-        thresholds: { cpuPercent: number; memoryPercent: number; diskPercent: number };
-        window: MonitorWindow;
-    };
-    app: { repoUrl: string; ref: string; dir: string; composeSubdir: string };
-    /**
-     * The recovery chain (components/recovery.ts), as the platform takes it; restoreMode is
-     * resolved (`auto` becomes if-empty on a primary, required on dr). The heartbeat URL
-     * lives under `backup`.
-     */
-    recovery: Omit<PlatformArgs["recovery"], "backupHeartbeatUrl">;
-    /** Point-in-time fork of a cluster (in-region database loss); undefined when not configured. */
-    pitr?: { sourceCluster: string; backupTime?: string };
-    /** Where the public record points (role primary). */
-    cutover: { activeSite: (typeof SITES)[number]; drStack: string };
-    /** Set-once keys (config/set-once.ts) whose change this update may carry out. */
+    /** Set-once keys (config/set-once.ts) whose change this update may carry out (config allowReplace). */
     allowReplace: string[];
 }
+
+/** The full name of a stack's record or of another name in its zone. */
+export const fqdnOf = (name: string, domain: string): string => `${name}.${domain}`;
+
+/** The public health URL DigitalOcean's uptime probes fetch. */
+export const publicHealthUrl = (fqdn: string, healthPath: string): string => `https://${fqdn}${healthPath}`;
 
 // ---------------------------------------------------------------- field helpers
 
@@ -181,8 +127,8 @@ function optional<T>(check: (raw: string) => Check<T>) {
     return field((raw): Check<T | undefined> => (raw === "" ? { ok: true, value: undefined } : check(raw)));
 }
 
-/** A JSON list of strings; every bad item is reported, with its position. */
-function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: string }) {
+/** A JSON list of strings; every bad item is reported, with its position, and with `unique` a repeated one. */
+function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: string; unique?: string }) {
     return field((raw): Check<T[]> => {
         const items = parseStringArray(raw);
         if (!items.ok) return items;
@@ -196,6 +142,8 @@ function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: st
             if (r.ok) values.push(r.value);
             else problems.push(`item ${i}: ${r.problem}`);
         });
+        const twice = opts.unique !== undefined ? items.value.find((item, i) => items.value.indexOf(item) !== i) : undefined;
+        if (twice !== undefined) problems.push(`${JSON.stringify(twice)} is listed twice; list each ${opts.unique} once`);
         return problems.length ? { ok: false, problem: problems.join("; ") } : { ok: true, value: values };
     });
 }
@@ -203,32 +151,11 @@ function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: st
 const bool = () => field(parseBoolean);
 const int = (min: number, max: number, why?: string) => field((raw) => parseInteger(raw, min, max, why));
 
-/**
- * Adapts a check from components/monitoring-rules.ts, whose message starts with the field
- * it is given, to a Check: the field is left empty because the config key already names it
- * ("income-fortress:alertCpuPercent: is 150; use a number from 1 to 100 (percent)").
- */
-function rule<T>(value: T, problem: string | undefined): Check<T> {
-    return problem === undefined ? { ok: true, value } : { ok: false, problem: problem.trimStart() };
-}
-
-/** A percent threshold of a droplet alert: a whole number, then the Monitoring component's own rule. */
+/** A percent threshold of a droplet alert: a whole number, then the percent rule the Monitoring component applies too. */
 const percent = () =>
     field((raw): Check<number> => {
-        if (!/^\s*-?\d+\s*$/.test(raw)) return { ok: false, problem: `${JSON.stringify(raw)} is not a whole number; use an integer from 1 to 100 (percent)` };
-        const n = Number(raw.trim());
-        return rule(n, checkPercent("", n));
-    });
-
-/** Alert e-mail addresses: each checked by the Monitoring component's rule, none twice. */
-const emailList = () =>
-    field((raw): Check<string[]> => {
-        const items = parseStringArray(raw);
-        if (!items.ok) return items;
-        const problems = items.value.map((e, i) => checkEmail(`item ${i}`, e)).filter((p): p is string => p !== undefined);
-        const twice = items.value.find((e, i) => items.value.indexOf(e) !== i);
-        if (twice !== undefined) problems.push(`${JSON.stringify(twice)} is listed twice; list each address once`);
-        return problems.length ? { ok: false, problem: problems.join("; ") } : { ok: true, value: items.value };
+        const whole = /^\s*-?\d+\s*$/.test(raw);
+        return whole ? parsePercent(Number(raw.trim())) : parseInteger(raw, 1, 100, "percent");
     });
 
 // ---------------------------------------------------------------- the schema
@@ -248,7 +175,7 @@ const fields = {
     ageRecipients: list(parseAgeRecipient, { min: 0, what: "age recipients" }),
     protect: bool(),
     domain: field(parseDomain),
-    hostname: field(parseHostname),
+    hostname: field(parseRecordName),
     dnsTtl: int(30, 86400, "DigitalOcean rejects DNS TTLs under 30 seconds"),
     adminCidrs: list(parseCidr, { min: 1, what: "admin CIDR, or nobody can reach SSH" }),
     allowSshFromAnywhere: bool(),
@@ -269,7 +196,7 @@ const fields = {
     valkeySize: field(parseDatabaseSize),
     appRepoUrl: field(parseGitUrl),
     appRef: field(parseGitRef),
-    appDir: field(parseHostPath),
+    appDir: field(parseAppDir),
     appComposeSubdir: field(parseRelativeDir),
     credentialsEpoch: int(1, 1_000_000),
     projectEnvironment: field((raw) => parseOneOf(raw, PROJECT_ENVIRONMENTS)),
@@ -289,17 +216,17 @@ const fields = {
     tlsChallenge: field((raw) => parseOneOf(raw, TLS_CHALLENGES)),
     // Secret: parseDigitalOceanToken never repeats the token in its message.
     tlsDnsToken: optional(parseDigitalOceanToken),
-    publicHostname: optional(parseHostname),
+    publicHostname: optional(parseRecordName),
     tlsProxyService: field(parseComposeService),
     monitoring: bool(),
-    alertEmails: emailList(),
-    // Secret: checkSlackWebhookUrl never repeats the URL in its message.
-    alertSlackWebhookUrl: optional((raw) => rule(raw, checkSlackWebhookUrl("", raw))),
-    alertSlackChannel: optional((raw) => rule(raw, checkSlackChannel("", raw))),
+    alertEmails: list((raw) => parseEmail(raw, "the alerts (DigitalOcean mails only addresses verified on the team)"), { min: 0, what: "addresses", unique: "address" }),
+    // Secret: parseSlackWebhookUrl never repeats the URL in its message.
+    alertSlackWebhookUrl: optional(parseSlackWebhookUrl),
+    alertSlackChannel: optional(parseSlackChannel),
     alertCpuPercent: percent(),
     alertMemoryPercent: percent(),
     alertDiskPercent: percent(),
-    alertWindow: field((raw) => rule(raw as MonitorWindow, checkOneOf("", raw, MONITOR_WINDOWS))),
+    alertWindow: field((raw) => parseOneOf(raw, MONITOR_WINDOWS)),
     healthPath: field(parseHealthPath),
     backupHeartbeatUrl: field(parseHeartbeatUrl),
     // Absent is the key's default, none.
@@ -322,8 +249,6 @@ interface CrossRule {
 
 const derivedBackupBucket = (stack: string) => `${PROJECT}-${stack}-backups`;
 const derivedVaultBucket = (stack: string) => `${PROJECT}-${stack}-vault`;
-/** The public health URL DigitalOcean's uptime probes fetch (components/platform.ts builds the same). */
-const publicHealthUrl = (v: Pick<Fields, "hostname" | "domain" | "healthPath">) => `https://${v.hostname}.${v.domain}${v.healthPath}`;
 
 const CROSS_RULES: CrossRule[] = [
     {
@@ -433,9 +358,9 @@ const CROSS_RULES: CrossRule[] = [
     {
         keys: ["hostname", "domain", "healthPath"],
         check: (v, add) => {
-            // The Monitoring component's own rule for the URL its uptime check fetches.
-            const problem = checkProbeUrl("", publicHealthUrl(v));
-            if (problem) add("healthPath", problem.trimStart());
+            // The rule the Monitoring component applies to the URL its uptime check fetches.
+            const url = parseProbeUrl(publicHealthUrl(fqdnOf(v.hostname, v.domain), v.healthPath));
+            if (!url.ok) add("healthPath", url.problem);
         },
     },
     {
@@ -513,16 +438,16 @@ export function configSchema(stack: string) {
 
 function resolve(v: Fields, stack: string): FortressConfig {
     const ownsVault = v.role === "primary";
+    const fqdn = fqdnOf(v.hostname, v.domain);
     return {
-        project: PROJECT,
-        stack,
+        environment: stack,
         role: v.role,
         region: v.region,
         primaryRegion: v.role === "primary" ? v.region : (v.primaryRegion as DropletRegion),
         protect: v.protect,
         credentialsEpoch: v.credentialsEpoch,
         projectEnvironment: v.projectEnvironment,
-        dns: { domain: v.domain, hostname: v.hostname, ttl: v.dnsTtl, fqdn: `${v.hostname}.${v.domain}` },
+        dns: { domain: v.domain, hostname: v.hostname, ttl: v.dnsTtl, fqdn },
         network: {
             adminCidrs: v.adminCidrs.map((c) => c.text),
             isolate: v.isolate,
@@ -532,7 +457,7 @@ function resolve(v: Fields, stack: string): FortressConfig {
             size: v.dropletSize,
             image: v.dropletImage,
             backups: v.dropletBackups,
-            sshKeys: v.sshKeyFingerprints,
+            sshKeyFingerprints: v.sshKeyFingerprints,
             deployerPublicKeys: v.deployerPublicKeys,
         },
         database: {
@@ -544,6 +469,9 @@ function resolve(v: Fields, stack: string): FortressConfig {
             user: v.dbUser,
             valkeySize: v.valkeySize,
         },
+        ...(v.pitrSourceCluster !== undefined
+            ? { pitr: { sourceCluster: v.pitrSourceCluster, ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}) } }
+            : {}),
         storage: {
             backupBucket: v.backupBucket ?? derivedBackupBucket(stack),
             vaultBucket: v.vaultBucket ?? derivedVaultBucket(stack),
@@ -558,6 +486,7 @@ function resolve(v: Fields, stack: string): FortressConfig {
         monitoring: {
             enabled: v.monitoring,
             healthPath: v.healthPath,
+            healthUrl: publicHealthUrl(fqdn, v.healthPath),
             emails: v.alertEmails,
             ...(v.alertSlackWebhookUrl !== undefined && v.alertSlackChannel !== undefined
                 ? { slack: { webhookUrl: v.alertSlackWebhookUrl, channel: v.alertSlackChannel } }
@@ -578,13 +507,10 @@ function resolve(v: Fields, stack: string): FortressConfig {
                 email: v.tlsEmail,
                 challenge: v.tlsChallenge,
                 dnsToken: v.tlsDnsToken ?? "",
-                extraNames: v.publicHostname !== undefined ? [`${v.publicHostname}.${v.domain}`] : [],
+                extraNames: v.publicHostname !== undefined ? [fqdnOf(v.publicHostname, v.domain)] : [],
                 proxyService: v.tlsProxyService,
             },
         },
-        ...(v.pitrSourceCluster !== undefined
-            ? { pitr: { sourceCluster: v.pitrSourceCluster, ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}) } }
-            : {}),
         cutover: { activeSite: v.activeSite, drStack: v.drStack },
         allowReplace: v.allowReplace,
     };

@@ -6,6 +6,7 @@
 // before it registers anything, and refuses a change unless the key is listed in
 // `allowReplace`. tests/stack/config-changes.test.ts checks this list against what each
 // key's change does to the resources (docs/config-changes.md).
+import type { Check } from "./rules";
 import type { FortressConfig } from "./schema";
 
 /** The stack output the values are recorded in. */
@@ -98,6 +99,12 @@ export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
 
 /** The names `allowReplace` may list. */
 export const SET_ONCE_KEY_NAMES: readonly string[] = SET_ONCE_KEYS.map((k) => k.key);
+
+/** A key allowReplace may list: one whose change on a live stack is refused. */
+export function parseSetOnceKey(raw: string): Check<string> {
+    if (SET_ONCE_KEY_NAMES.includes(raw)) return { ok: true, value: raw };
+    return { ok: false, problem: `${JSON.stringify(raw)} is not a key whose change is refused; allowReplace takes: ${SET_ONCE_KEY_NAMES.join(", ")}` };
+}
 
 /** The values to record for this config. `actualVpcIpRange` is the VPC's range once known, which an unset vpcIpRange leaves to DigitalOcean. */
 export function setOnceValues(cfg: FortressConfig, actualVpcIpRange?: string): Record<string, string> {

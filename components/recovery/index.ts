@@ -57,9 +57,6 @@ import {
     type TlsSkip,
 } from "./scripts";
 
-export const DEFAULT_MIGRATE_COMMAND = "docker compose run --rm api python manage.py migrate";
-export const DEFAULT_HEALTH_URL = "http://localhost:8000/health";
-
 export interface RecoveryArgs {
     /** How to reach the droplet. */
     connection: {
@@ -76,35 +73,38 @@ export interface RecoveryArgs {
     dropletId: pulumi.Input<string>;
     /**
      * Resources the first step waits for besides the droplet, e.g. the reserved IP's
-     * assignment, without which the address would not lead to this droplet yet.
+     * assignment, without which the address would not lead to this droplet yet. Default none.
      */
     bootDependsOn?: pulumi.Input<pulumi.Resource>[];
-    /** Minutes the boot step may take (SSH refused, then cloud-init). Default 45. */
-    bootTimeoutMinutes?: number;
-    /** The checkout on the host and the compose project inside it. */
+    /** Minutes the boot step may take (SSH refused, then cloud-init), 5 to 240 (config bootTimeoutMinutes). */
+    bootTimeoutMinutes: number;
+    /** The checkout on the host, the compose project inside it, and the app's generated secrets. */
     app: {
-        /** Absolute checkout directory (user-data clones it). */
+        /** Absolute checkout directory that user-data clones into (config appDir). */
         dir: string;
-        /** Compose project folder inside the checkout, `.` for the top. */
+        /** Compose project folder inside the checkout, `.` for the top (config appComposeSubdir). */
         composeSubdir: string;
-        /** Migration command run in the compose project. Default {@link DEFAULT_MIGRATE_COMMAND}. */
-        migrateCommand?: string;
         /** Django SECRET_KEY (secret). */
         secretKey: pulumi.Input<string>;
         /** Cache (Valkey) URL (secret). */
         cacheUrl: pulumi.Input<string>;
-        /** Extra .env entries from config (secret values), e.g. third-party API keys. Default none. */
-        extraEnv?: pulumi.Input<Record<string, string>>;
     };
+    /** The app's migration command, one printable line run in the compose project (config migrateCommand). */
+    migrateCommand: string;
+    /** Extra .env entries, such as third-party API keys (config appEnv; secret values). Empty: none. */
+    appEnv: pulumi.Input<Record<string, string>>;
     /** Credentials shared by the app and the host toolkit (all secret). */
     credentials: {
+        /** The app's PostgreSQL connection string over the VPC. */
         databaseUrl: pulumi.Input<string>;
+        /** Access key id of the host's Spaces key. */
         spacesAccessKeyId: pulumi.Input<string>;
+        /** Secret key of the host's Spaces key. */
         spacesSecretAccessKey: pulumi.Input<string>;
-        /** Dead-man's-switch ping URL for fortress-heartbeat (secret). Default none: no BACKUP_HEARTBEAT_URL line. */
+        /** Dead-man's-switch ping URL for fortress-heartbeat (secret; config backupHeartbeatUrl). Undefined: no BACKUP_HEARTBEAT_URL line. */
         backupHeartbeatUrl?: pulumi.Input<string>;
     };
-    /** age identity that decrypts backups (secret). Undefined: no identity file is written. */
+    /** age identity that decrypts backups (secret; config ageIdentity). Undefined: no identity file is written. */
     ageIdentity?: pulumi.Input<string>;
     /** The app database, its role, and the admin connection that sets the role's password. */
     database: {
@@ -115,9 +115,9 @@ export interface RecoveryArgs {
          * role, and the database firewall that lets this droplet's tag in.
          */
         ready: pulumi.Input<pulumi.Resource>[];
-        /** App database name. */
+        /** App database name (config dbName). */
         name: string;
-        /** App role name. */
+        /** App role name (config dbUser). */
         user: string;
         /** The role's password (secret), applied with ALTER ROLE. */
         password: pulumi.Input<string>;
@@ -135,46 +135,44 @@ export interface RecoveryArgs {
             database: pulumi.Input<string>;
         };
     };
-    /** What the restore step does. */
-    restore: {
-        mode: RestoreMode;
-        /** Default latest. */
-        backup?: BackupChoice;
-        /** Read from this bucket instead of the host's backup.env buckets (a dr stack: the vault). */
-        source?: RestoreSource;
-        /** Minutes the restore may take. Default 240 (the plan's 4 h RTO). */
-        timeoutMinutes?: number;
-    };
+    /** When the restore step restores: if-empty, required or off (config restoreMode, with auto resolved by role). */
+    restoreMode: RestoreMode;
+    /** Which backup: `{ id: "latest" }`, a backup id, or `{ before: ISO time }` (config restoreBackup). */
+    restoreBackup: BackupChoice;
+    /** Read from this bucket instead of the host's backup.env buckets (a dr stack: the vault). Undefined: the host's buckets. */
+    restoreSource?: RestoreSource;
+    /** Minutes the restore may take. Default 240 (the plan's 4 h RTO). */
+    restoreTimeoutMinutes?: number;
     /**
      * A Let's Encrypt certificate for the stack's record (certbot on the host), obtained
      * before compose starts the proxy. Undefined: none.
      */
     tls?: {
-        /** The record's full name. */
+        /** The record's full name; it also names the certificate's lineage. */
         fqdn: string;
         /** The address the name must resolve to (the reserved IP); http-01 waits for it. */
         address: pulumi.Input<string>;
-        /** ACME account e-mail. */
+        /** ACME account e-mail (config tlsEmail). */
         email: string;
-        /** Compose service that serves the certificate (http-01: holds port 80, stopped during renewals). */
+        /** Compose service that serves the certificate; with http-01 it holds port 80 and is stopped during renewals (config tlsProxyService). */
         proxyService: string;
-        /** http-01 (default) or dns-01 (needs `dnsToken`). */
-        challenge?: TlsChallenge;
-        /** dns-01: more names on the certificate (a dr stack: the primary's public name). Default none. */
-        alsoFor?: string[];
-        /** dns-01: DigitalOcean API token for certbot's dns-digitalocean plugin (secret); travels on stdin. */
+        /** http-01 or dns-01 (needs `dnsToken`) (config tlsChallenge). */
+        challenge: TlsChallenge;
+        /** dns-01: more full names on the certificate (a dr stack: the primary's public name). Default none. */
+        extraNames?: string[];
+        /** dns-01: DigitalOcean API token for certbot's dns-digitalocean plugin (secret; config tlsDnsToken); travels on stdin. */
         dnsToken?: pulumi.Input<string>;
-        /** Why no certificate is requested this time (http-01 only: isolated, or the name points at the DR site). */
+        /** http-01: why no certificate is requested this time (isolated, or the name points at the DR site). Undefined: one is. */
         skip?: TlsSkip;
         /** What must exist first: the DNS record. */
         dependsOn: pulumi.Input<pulumi.Resource>[];
     };
     /** The health gate. */
-    health?: {
-        /** URL polled on the host. Default {@link DEFAULT_HEALTH_URL}. */
-        url?: string;
-        /** Seconds before giving up. Default 600. */
-        timeoutSeconds?: number;
+    health: {
+        /** URL polled on the host until it answers 200 (config healthUrl). */
+        url: string;
+        /** Seconds before giving up, 10 to 3600 (config healthTimeoutSeconds). */
+        timeoutSeconds: number;
         /** Seconds between polls. Default 5. */
         intervalSeconds?: number;
     };
@@ -203,13 +201,9 @@ export class Recovery extends pulumi.ComponentResource {
     constructor(name: string, args: RecoveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:recovery:Recovery", name, {}, opts);
         const user = args.connection.user ?? DEPLOYER_USER;
-        const bootMinutes = args.bootTimeoutMinutes ?? 45;
+        const bootMinutes = args.bootTimeoutMinutes;
         const dir = composeDir(args.app);
-        const health = {
-            url: args.health?.url ?? DEFAULT_HEALTH_URL,
-            timeoutSeconds: args.health?.timeoutSeconds ?? 600,
-            intervalSeconds: args.health?.intervalSeconds ?? 5,
-        };
+        const health = { url: args.health.url, timeoutSeconds: args.health.timeoutSeconds, intervalSeconds: args.health.intervalSeconds ?? 5 };
         const connection = (extra: { dialErrorLimit?: number; perDialTimeout?: number } = {}) => ({
             host: args.connection.host,
             port: args.connection.port ?? 22,
@@ -249,7 +243,7 @@ export class Recovery extends pulumi.ComponentResource {
         const boot = step("boot", { create: waitForBootScript({ marker: READY_MARKER }), triggers: [] }, { dependsOn: args.bootDependsOn ?? [], timeout: `${bootMinutes}m`, first: true });
 
         // 2. Secrets, each file from stdin with mode 600.
-        const extraEnv = pulumi.output(args.app.extraEnv ?? {});
+        const extraEnv = pulumi.output(args.appEnv);
         const appEnv = step(
             "secret-app-env",
             {
@@ -309,22 +303,22 @@ export class Recovery extends pulumi.ComponentResource {
         const restore = step(
             "restore",
             {
-                create: restoreScript({ mode: args.restore.mode, backup: args.restore.backup ?? { id: "latest" }, ...(args.restore.source ? { source: args.restore.source } : {}) }),
+                create: restoreScript({ mode: args.restoreMode, backup: args.restoreBackup, ...(args.restoreSource ? { source: args.restoreSource } : {}) }),
                 triggers: [db.clusterId],
             },
-            { dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])], timeout: `${args.restore.timeoutMinutes ?? 240}m` },
+            { dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])], timeout: `${args.restoreTimeoutMinutes ?? 240}m` },
         );
 
         // 5. Migrations, then the services, with the .env in place.
         const migrate = step(
             "migrate",
-            { create: migrateScript({ dir, command: args.app.migrateCommand ?? DEFAULT_MIGRATE_COMMAND }), triggers: [restore.id, appEnv.id] },
+            { create: migrateScript({ dir, command: args.migrateCommand }), triggers: [restore.id, appEnv.id] },
             { dependsOn: [restore, appEnv], timeout: "60m" },
         );
         // The certificate before the services: the proxy needs it, and certbot's standalone
         // server (http-01) needs port 80 while the proxy does not hold it yet.
         const tlsArgs = args.tls;
-        const challenge = tlsArgs?.challenge ?? "http-01";
+        const challenge = tlsArgs?.challenge;
         if (tlsArgs && challenge === "dns-01" && tlsArgs.dnsToken === undefined) throw new Error(`Recovery ${name}: tls.challenge dns-01 needs tls.dnsToken`);
         const dnsToken =
             tlsArgs && challenge === "dns-01"
@@ -349,8 +343,8 @@ export class Recovery extends pulumi.ComponentResource {
                               email: tlsArgs.email,
                               dir,
                               proxyService: tlsArgs.proxyService,
-                              challenge,
-                              ...(tlsArgs.alsoFor ? { alsoFor: tlsArgs.alsoFor } : {}),
+                              challenge: tlsArgs.challenge,
+                              ...(tlsArgs.extraNames ? { alsoFor: tlsArgs.extraNames } : {}),
                               skip: tlsArgs.skip,
                           }),
                       ),

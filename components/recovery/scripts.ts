@@ -18,8 +18,31 @@ import { join } from "node:path";
 import { formatEnvFile } from "../../cloud-init/env-file";
 import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, certbotPackages, type TlsChallenge } from "../../cloud-init/render";
 import { sh, shSplit } from "../../cloud-init/shell";
+import {
+    BACKUP_ID,
+    parseAgeIdentity,
+    parseBucketName,
+    parseCommandLine,
+    parseComposeService,
+    parseDigitalOceanToken,
+    parseEmail,
+    parseFileOwner,
+    parseFqdn,
+    parseHealthUrl,
+    parseHostPath,
+    parseIpv4,
+    parseObjectPrefix,
+    parsePgIdentifier,
+    parseS3Endpoint,
+    parseWholeNumber,
+    type BackupChoice,
+} from "../../config/rules";
 
-export { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, type TlsChallenge };
+export { AGE_IDENTITY_FILE, BACKUP_ID, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, type BackupChoice, type TlsChallenge };
+
+// Arguments are checked with the value rules of config/rules.ts; a builder only words its
+// own error, which names the builder.
+const whole = (n: number, min: number) => parseWholeNumber(n, min, Number.MAX_SAFE_INTEGER).ok;
 
 /** The docker compose project directory: the checkout, or a folder inside it. */
 export function composeDir(app: { dir: string; composeSubdir: string }): string {
@@ -87,8 +110,8 @@ export interface SecretFileTarget {
 
 /** Writes stdin to `path` with mode 600, atomically (steps/write-secret-file.sh). */
 export function writeSecretFileScript(target: SecretFileTarget): string {
-    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(target.path)) throw new Error(`writeSecretFileScript: ${JSON.stringify(target.path)} is not a plain absolute path`);
-    if (!/^[a-z_][a-z0-9_-]*:[a-z_][a-z0-9_-]*$/.test(target.owner)) throw new Error(`writeSecretFileScript: owner ${JSON.stringify(target.owner)} is not user:group`);
+    if (!parseHostPath(target.path).ok) throw new Error(`writeSecretFileScript: ${JSON.stringify(target.path)} is not a plain absolute path`);
+    if (!parseFileOwner(target.owner).ok) throw new Error(`writeSecretFileScript: owner ${JSON.stringify(target.owner)} is not user:group`);
     return stepText("write-secret-file", [target.path, target.owner, target.what]);
 }
 
@@ -150,9 +173,9 @@ export function credentialsFile(v: CredentialsValues): string {
 
 /** The age identity file: the key as given, one trailing newline. */
 export function ageIdentityFile(identity: string): string {
-    const key = identity.trim();
-    if (!/^AGE-SECRET-KEY-1[0-9A-Z]{58}$/.test(key)) throw new Error("ageIdentityFile: not an age identity (AGE-SECRET-KEY-1 followed by 58 characters)");
-    return `${key}\n`;
+    const key = parseAgeIdentity(identity);
+    if (!key.ok || key.value === "") throw new Error("ageIdentityFile: not an age identity (AGE-SECRET-KEY-1 followed by 58 characters)");
+    return `${key.value}\n`;
 }
 
 /**
@@ -165,10 +188,10 @@ export const DNS_CREDENTIALS_FILE = "/etc/income-fortress/certbot-digitalocean.i
 
 /** The plugin's INI file (https://certbot-dns-digitalocean.readthedocs.io/): one line. */
 export function dnsCredentialsFile(token: string): string {
-    const value = token.trim();
     // An INI line: a newline would end it early and anything after it would be a new key.
-    if (!/^[A-Za-z0-9_]+$/.test(value)) throw new Error("dnsCredentialsFile: not a DigitalOcean API token (letters, digits and underscores)");
-    return `# Written by pulumi (income-fortress recovery) for certbot's dns-digitalocean plugin. Mode 600, root only.\ndns_digitalocean_token = ${value}\n`;
+    const value = parseDigitalOceanToken(token);
+    if (!value.ok) throw new Error("dnsCredentialsFile: not a DigitalOcean API token (dop_v1_ followed by 64 hex digits)");
+    return `# Written by pulumi (income-fortress recovery) for certbot's dns-digitalocean plugin. Mode 600, root only.\ndns_digitalocean_token = ${value.value}\n`;
 }
 
 // ---------------------------------------------------------------- 3. database access
@@ -200,17 +223,15 @@ export interface AdminConnection {
     database: string;
 }
 
-const PG_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
 /**
  * Runs SQL as the cluster's admin (steps/database-access.sh). stdin: the admin password on
  * the first line, then the SQL ({@link databaseAccessStdin}). Only the host, port, user and
  * database name are in the text.
  */
 export function databaseAccessScript(admin: AdminConnection): string {
-    if (!/^[A-Za-z0-9.-]+$/.test(admin.host)) throw new Error(`databaseAccessScript: ${JSON.stringify(admin.host)} is not a host name`);
-    if (!Number.isInteger(admin.port) || admin.port < 1 || admin.port > 65535) throw new Error(`databaseAccessScript: port ${admin.port} is out of range`);
-    if (!PG_IDENTIFIER.test(admin.user) || !PG_IDENTIFIER.test(admin.database)) throw new Error("databaseAccessScript: admin user and database must be plain identifiers");
+    if (!parseFqdn(admin.host).ok) throw new Error(`databaseAccessScript: ${JSON.stringify(admin.host)} is not a host name`);
+    if (!parseWholeNumber(admin.port, 1, 65535).ok) throw new Error(`databaseAccessScript: port ${admin.port} is out of range`);
+    if (!parsePgIdentifier(admin.user).ok || !parsePgIdentifier(admin.database).ok) throw new Error("databaseAccessScript: admin user and database must be plain identifiers");
     return stepText("database-access", [admin.host, String(admin.port), admin.user, admin.database]);
 }
 
@@ -230,7 +251,7 @@ export interface DatabaseAccess {
  * may create in schema public, and DigitalOcean creates the database as the admin.
  */
 export function databaseAccessSql(a: DatabaseAccess): string {
-    if (!PG_IDENTIFIER.test(a.role) || !PG_IDENTIFIER.test(a.database)) throw new Error("databaseAccessSql: role and database must be plain identifiers");
+    if (!parsePgIdentifier(a.role).ok || !parsePgIdentifier(a.database).ok) throw new Error("databaseAccessSql: role and database must be plain identifiers");
     return [
         // CREATEDB: fortress-verify (the weekly restore test) restores into a throwaway database it creates and drops.
         `ALTER ROLE "${a.role}" WITH LOGIN CREATEDB PASSWORD '${scramSha256Verifier(a.password)}';`,
@@ -259,9 +280,6 @@ export function databaseAccessStdin(adminPassword: string, access: DatabaseAcces
  */
 export type RestoreMode = "if-empty" | "required" | "off";
 
-/** Which backup: `latest`, a backup id, or the newest one before a time. */
-export type BackupChoice = { id: string } | { before: string };
-
 export interface RestoreSource {
     /** S3 endpoint of the bucket, e.g. `https://sfo3.digitaloceanspaces.com`. */
     endpoint: string;
@@ -282,12 +300,10 @@ export interface RestoreOptions {
     source?: RestoreSource;
 }
 
-export const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z(-[A-Za-z0-9._-]+)?$/;
-
 /** Restores the database as the mode says (steps/restore.sh, whose header explains the modes). */
 export function restoreScript(o: RestoreOptions): string {
     if ("id" in o.backup && o.backup.id !== "latest" && !BACKUP_ID.test(o.backup.id)) throw new Error(`restoreScript: ${JSON.stringify(o.backup.id)} is not a backup id`);
-    if (o.source && (!/^https?:\/\/[A-Za-z0-9.:-]+$/.test(o.source.endpoint) || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(o.source.bucket) || !/^[A-Za-z0-9._/-]+$/.test(o.source.prefix))) {
+    if (o.source && (!parseS3Endpoint(o.source.endpoint).ok || !parseBucketName(o.source.bucket).ok || !parseObjectPrefix(o.source.prefix).ok)) {
         throw new Error("restoreScript: the restore source needs an http(s) endpoint, a bucket name and a plain prefix");
     }
     const which = "id" in o.backup ? ["--backup", o.backup.id] : ["--before", o.backup.before];
@@ -306,7 +322,7 @@ export interface MigrateStep {
 
 /** Runs the app's migrations in the compose project (steps/migrate.sh). */
 export function migrateScript(m: MigrateStep): string {
-    if (/[\r\n\0]/.test(m.command) || m.command.trim() === "") throw new Error("migrateScript: the migrate command must be one non-empty line");
+    if (!parseCommandLine(m.command).ok) throw new Error("migrateScript: the migrate command must be one non-empty line");
     return stepText("migrate", [m.dir, m.command]);
 }
 
@@ -335,9 +351,9 @@ export interface HealthGate {
 
 /** Polls the URL until it answers 200; on timeout, fails with the last answer and where to look (steps/health-gate.sh). */
 export function healthGateScript(h: HealthGate): string {
-    if (!/^https?:\/\/[^\s'"\\@]+$/.test(h.url)) throw new Error(`healthGateScript: ${JSON.stringify(h.url)} is not an http(s) URL without credentials`);
+    if (!parseHealthUrl(h.url).ok) throw new Error(`healthGateScript: ${JSON.stringify(h.url)} is not an http(s) URL without credentials`);
     const interval = h.intervalSeconds ?? 5;
-    if (!Number.isInteger(h.timeoutSeconds) || h.timeoutSeconds < 1 || !Number.isInteger(interval) || interval < 1) throw new Error("healthGateScript: timeout and interval are whole seconds >= 1");
+    if (!whole(h.timeoutSeconds, 1) || !whole(interval, 1)) throw new Error("healthGateScript: timeout and interval are whole seconds >= 1");
     return stepText("health-gate", [h.url, String(h.timeoutSeconds), String(interval), h.dir]);
 }
 
@@ -373,8 +389,6 @@ export interface TlsCertificate {
 /** Why a stack gets no certificate this time (http-01 only); undefined when it does. */
 export type TlsSkip = undefined | "isolated" | "served-by-dr";
 
-const HOST_NAME = /^[a-z0-9.-]+\.[a-z]{2,63}$/;
-
 /**
  * A Let's Encrypt certificate from certbot, renewed by certbot.timer: over HTTP-01
  * (steps/tls-http-01.sh) or DNS-01 (steps/tls-dns-01.sh); their headers say when each
@@ -385,11 +399,11 @@ export function tlsScript(t: TlsCertificate): string {
     const challenge = t.challenge ?? "http-01";
     const names = [t.fqdn, ...(t.alsoFor ?? [])];
     if (challenge === "http-01" && t.skip !== undefined) return stepText("tls-skipped", [t.skip, t.fqdn]);
-    for (const n of names) if (!HOST_NAME.test(n)) throw new Error(`tlsScript: ${JSON.stringify(n)} is not a host name`);
+    for (const n of names) if (!parseFqdn(n).ok) throw new Error(`tlsScript: ${JSON.stringify(n)} is not a host name`);
     if (new Set(names).size !== names.length) throw new Error(`tlsScript: ${names.join(", ")} names one host twice`);
-    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(t.address)) throw new Error(`tlsScript: ${JSON.stringify(t.address)} is not an IPv4 address`);
-    if (!/^[^\s'"\\@]+@[^\s'"\\@]+\.[a-z]{2,}$/i.test(t.email)) throw new Error(`tlsScript: ${JSON.stringify(t.email)} is not an e-mail address`);
-    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(t.proxyService)) throw new Error(`tlsScript: ${JSON.stringify(t.proxyService)} is not a compose service name`);
+    if (!parseIpv4(t.address).ok) throw new Error(`tlsScript: ${JSON.stringify(t.address)} is not an IPv4 address`);
+    if (!parseEmail(t.email).ok) throw new Error(`tlsScript: ${JSON.stringify(t.email)} is not an e-mail address`);
+    if (!parseComposeService(t.proxyService).ok) throw new Error(`tlsScript: ${JSON.stringify(t.proxyService)} is not a compose service name`);
     if (challenge === "http-01" && names.length > 1) {
         throw new Error(`tlsScript: http-01 cannot prove ${names.slice(1).join(", ")}, which do not point at this host; use dns-01 for more names`);
     }
@@ -398,7 +412,7 @@ export function tlsScript(t: TlsCertificate): string {
         return stepText("tls-http-01", [t.fqdn, t.address, t.email, t.dir, t.proxyService, String(t.resolveTimeoutSeconds ?? 600), packages]);
     }
     const propagation = t.propagationSeconds ?? 60;
-    if (!Number.isInteger(propagation) || propagation < 10) throw new Error("tlsScript: propagationSeconds is a whole number of seconds >= 10");
+    if (!whole(propagation, 10)) throw new Error("tlsScript: propagationSeconds is a whole number of seconds >= 10");
     return stepText("tls-dns-01", [t.email, t.dir, t.proxyService, t.credentialsFile ?? DNS_CREDENTIALS_FILE, String(propagation), packages, ...names]);
 }
 

@@ -46,7 +46,7 @@ const CASES: BadCase[] = [
     { name: "drill stack claiming the public record", stack: "drill-20260203", from: "dr", edit: { hostname: "api" }, expect: { hostname: /"api" is not a drill name; .*drill-20260203/ } },
     { name: "protected drill stack", stack: "drill-20260203", from: "dr", edit: { hostname: "drill-20260203", protect: "true" }, expect: { protect: /drill stacks must set protect false/ } },
     { name: "dr stack without the vault's name", stack: "dr", from: "dr", edit: { vaultBucket: null }, expect: { vaultBucket: /is not set; a dr stack reads the primary stack's vault/ } },
-    { name: "unknown role", stack: "prod", from: "prod", edit: { role: "secondary" }, expect: { role: /"secondary" is not allowed; use one of: primary, dr/ } },
+    { name: "unknown role", stack: "prod", from: "prod", edit: { role: "secondary" }, expect: { role: /is "secondary"; use one of: primary, dr/ } },
     { name: "boolean written as yes", stack: "prod", from: "prod", edit: { isolate: "yes" }, expect: { isolate: /"yes" is not a boolean; use true or false/ } },
     { name: "SSH key fingerprint in SHA256 form", stack: "prod", from: "prod", edit: { sshKeyFingerprints: '["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"]' }, expect: { sshKeyFingerprints: /not a DigitalOcean SSH key reference; use the key's MD5 fingerprint/ } },
     { name: "private key pasted as a public key", stack: "prod", from: "prod", edit: { deployerPublicKeys: JSON.stringify([KEY, "-----BEGIN OPENSSH PRIVATE KEY-----"]) }, expect: { deployerPublicKeys: /item 1: .* is not an OpenSSH public key/ } },
@@ -79,7 +79,7 @@ const CASES: BadCase[] = [
     { name: "alert threshold of zero", stack: "dr", from: "dr", edit: { alertMemoryPercent: "0" }, expect: { alertMemoryPercent: /is 0; use a number from 1 to 100/ } },
     { name: "alert threshold not a number", stack: "prod", from: "prod", edit: { alertDiskPercent: "eighty" }, expect: { alertDiskPercent: /"eighty" is not a whole number; use an integer from 1 to 100/ } },
     { name: "alert window DigitalOcean does not offer", stack: "dr", from: "dr", edit: { alertWindow: "2m" }, expect: { alertWindow: /is "2m"; use one of: 5m, 10m, 30m, 1h/ } },
-    { name: "alert e-mail that is not an address", stack: "prod", from: "prod", edit: { alertEmails: '["oncall@incomefortress.com","pagerduty"]' }, expect: { alertEmails: /item 1 is "pagerduty"; use an e-mail address/ } },
+    { name: "alert e-mail that is not an address", stack: "prod", from: "prod", edit: { alertEmails: '["oncall@incomefortress.com","pagerduty"]' }, expect: { alertEmails: /item 1: "pagerduty" is not an e-mail address; use one that receives the alerts/ } },
     { name: "the same alert e-mail twice", stack: "prod", from: "prod", edit: { alertEmails: '["oncall@incomefortress.com","oncall@incomefortress.com"]' }, expect: { alertEmails: /"oncall@incomefortress\.com" is listed twice; list each address once/ } },
     {
         name: "Slack webhook on another host",

@@ -85,7 +85,7 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                 ipv6: true,
                 monitoring: true,
                 backups: expectations.dropletBackups,
-                sshKeys: cfg.host.sshKeys,
+                sshKeys: cfg.host.sshKeyFingerprints,
                 vpcUuid: `${vpc.name}-id`,
             });
             expect(droplet.inputs.size).toBe("s-4vcpu-8gb");

@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { renderUserData, validateUserDataArgs } from "../../cloud-init/render";
 import { postgresUrl } from "../../components/database";
-import { deployKeyName, userDataArgsFor } from "../../components/platform";
-import { parseConfig, toPlatformArgs, type FortressConfig } from "../../config";
+import { deployKeyName, userDataArgsFor, type PlatformArgs } from "../../components/platform";
+import { parseConfig } from "../../config";
 import { rawStackConfig } from "../stack/harness";
 
 const TOOLKIT = [
@@ -13,15 +13,16 @@ const TOOLKIT = [
     { path: "/usr/local/bin/fortress-heartbeat", content: "#!/usr/bin/env bash\n", permissions: "0755" },
 ];
 
-function stackConfig(stack: string): FortressConfig {
+/** What index.ts hands the platform: the parsed config and the toolkit's files. */
+function platformArgs(stack: string): PlatformArgs {
     const r = parseConfig(rawStackConfig(stack), stack);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    return r.config;
+    return { ...r.config, toolkitFiles: TOOLKIT };
 }
 
 describe("userDataArgsFor", () => {
-    const prod = toPlatformArgs(stackConfig("prod"), TOOLKIT);
-    const dr = toPlatformArgs(stackConfig("dr"), TOOLKIT);
+    const prod = platformArgs("prod");
+    const dr = platformArgs("dr");
 
     it("a primary stack backs up to its bucket and to the vault in the other region", () => {
         const args = userDataArgsFor(prod, { backup: "incomefortress-backups", vault: "incomefortress-backups-vault" });

@@ -86,6 +86,60 @@ describe("a valid primary config", () => {
     });
 });
 
+describe("the parsed shape is the platform's arguments", () => {
+    const c = ok(PRIMARY);
+
+    it("under the names the components take", () => {
+        expect(c.environment).toBe("prod");
+        expect(c.projectEnvironment).toBe("Production");
+        expect(c.host.sshKeyFingerprints).toEqual(["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]);
+        expect(c.host.deployerPublicKeys).toEqual([KEY]);
+        expect(c.backup).toEqual({ schedule: "hourly", verifySchedule: "Sun *-*-* 08:00:00", ageRecipients: [], heartbeatUrl: "" });
+        expect(c.app).toEqual({ repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
+        expect(c.cutover).toEqual({ activeSite: "primary", drStack: "dr" });
+        expect(c.pitr).toBeUndefined();
+    });
+
+    it("builds the public health URL once, from the record and healthPath", () => {
+        expect(c.monitoring).toMatchObject({ enabled: true, healthPath: "/health", healthUrl: "https://api.incomefortress.com/health" });
+        expect(ok({ ...PRIMARY, hostname: "status", healthPath: "/healthz?full=1" }).monitoring.healthUrl).toBe("https://status.incomefortress.com/healthz?full=1");
+    });
+
+    it("resolves the point-in-time fork only when a cluster is named", () => {
+        expect(ok({ ...PRIMARY, pitrSourceCluster: "fortress-db-pg-abc1234", pitrBackupTime: "2026-02-03T11:00:00+01:00" }).pitr).toEqual({ sourceCluster: "fortress-db-pg-abc1234", backupTime: "2026-02-03T10:00:00Z" });
+        expect(ok({ ...PRIMARY, pitrSourceCluster: "fortress-db-pg-abc1234" }).pitr).toEqual({ sourceCluster: "fortress-db-pg-abc1234" });
+    });
+});
+
+describe("values the renderer would refuse are config problems, keyed to the key", () => {
+    it.each<[string, Record<string, string>, RegExp]>([
+        ["appDir", { appDir: "/etc/income-platform" }, /^"\/etc\/income-platform" is inside the system directory \/etc;/],
+        ["appDir", { appDir: "/opt" }, /is a top-level directory/],
+        ["backupSchedule", { backupSchedule: " hourly" }, /has leading or trailing spaces; remove them/],
+        ["verifySchedule", { verifySchedule: "0 8 * * 0" }, /looks like a cron expression/],
+        ["backupBucket", { backupBucket: "incomefortress.backups" }, /no dots/],
+        ["appRef", { appRef: "release/.hidden" }, /git check-ref-format refuses it/],
+        ["appRepoUrl", { appRepoUrl: "git@github.com/x/y.git" }, /is not a git URL the host can clone/],
+        ["tlsEmail", { tlsEmail: "o'ps@incomefortress.com" }, /is not an e-mail address; use one that receives certificate expiry notices/],
+    ])("%s %j", (key, edit, message) => {
+        const ps = problems({ ...PRIMARY, ...edit });
+        expect(keysOf(ps)).toEqual([`income-fortress:${key}`]);
+        expect(ps[0].message).toMatch(message);
+    });
+
+    it("takes a schedule in a time zone whose name has an underscore or a plus", () => {
+        expect(ok({ ...PRIMARY, backupSchedule: "*-*-* 02:00:00 America/Port_of_Spain", verifySchedule: "Sun *-*-* 08:00:00 Etc/GMT+5" }).backup.schedule).toBe("*-*-* 02:00:00 America/Port_of_Spain");
+    });
+
+    it("checks each alert address with the e-mail rule, and each once", () => {
+        const [p] = problems({ ...PRIMARY, alertEmails: '["oncall@incomefortress.com","pagerduty","oncall@incomefortress.com"]' });
+        expect(p.key).toBe("income-fortress:alertEmails");
+        expect(p.message).toBe(
+            'item 1: "pagerduty" is not an e-mail address; use one that receives the alerts (DigitalOcean mails only addresses verified on the team), such as ops@incomefortress.com; "oncall@incomefortress.com" is listed twice; list each address once',
+        );
+    });
+});
+
 describe("a valid dr config", () => {
     const c = ok(DR, "dr");
     it("reads the primary's vault and restores the primary stack's prefix", () => {

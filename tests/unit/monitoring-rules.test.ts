@@ -1,103 +1,30 @@
-// The Monitoring component's pure validators, table-driven: values that pass, values
-// that fail, and that a failure names the field and what to use instead.
+// The Monitoring component's pure rules, table-driven: the arguments that pass, those that
+// fail, and that a failure names the field and what to use instead. Each value is checked
+// by its rule in config/rules.ts (table-tested in config-rules.test.ts); this checks
+// that the right rule is applied to each field, and the rules across fields.
 import { describe, expect, test } from "vitest";
+import { CONFIG_KEYS } from "../../config/keys";
 import {
     BACKUP_STATUS_PERIOD,
+    DEFAULT_THRESHOLDS,
+    DEFAULT_WINDOW,
     LATENCY_PERIOD,
     SSL_EXPIRY_PERIOD,
     backupStatusAlertSpec,
-    checkEmail,
-    checkOneOf,
-    checkPercent,
-    checkProbeUrl,
-    checkSlackChannel,
-    checkSlackWebhookUrl,
-    checkWholeNumber,
     healthAlertSpecs,
     MONITOR_WINDOWS,
     UPTIME_PERIODS,
-    UPTIME_REGIONS,
     validateMonitoringRules,
     type MonitoringRuleInput,
     type UptimeAlertSpec,
 } from "../../components/monitoring-rules";
 
-describe("checkPercent", () => {
-    test.each([1, 50, 80, 99.5, 100])("accepts %s", (v) => expect(checkPercent("t", v)).toBeUndefined());
-    test.each<[unknown]>([[0], [-5], [100.1], [150], [Number.NaN], [Number.POSITIVE_INFINITY], ["80"], [undefined]])("rejects %s", (v) => {
-        expect(checkPercent("thresholds.cpuPercent", v)).toMatch(/^thresholds\.cpuPercent is .*; use a number from 1 to 100/);
-    });
-});
-
-describe("checkWholeNumber", () => {
-    test.each([100, 3000, 60000])("accepts %s ms", (v) => expect(checkWholeNumber("latencyMs", v, 100, 60000, "milliseconds")).toBeUndefined());
-    test.each<[unknown]>([[99], [60001], [1500.5], ["3000"]])("rejects %s", (v) => {
-        expect(checkWholeNumber("latencyMs", v, 100, 60000, "milliseconds")).toContain("whole number of milliseconds from 100 to 60000");
-    });
-});
-
-describe("checkOneOf", () => {
-    test.each(MONITOR_WINDOWS.map((w) => [w]))("window %s is allowed", (w) => expect(checkOneOf("window", w, MONITOR_WINDOWS)).toBeUndefined());
-    test.each(UPTIME_PERIODS.map((p) => [p]))("period %s is allowed", (p) => expect(checkOneOf("downPeriod", p, UPTIME_PERIODS)).toBeUndefined());
-    // The camel-cased spellings from the SDK's doc comments are what the API rejects.
-    test.each([["usEast"], ["US_EAST"], ["nyc3"], [""]])("region %s is rejected and the allowed ones listed", (r) => {
-        const problem = checkOneOf("uptimeRegions[0]", r, UPTIME_REGIONS);
-        expect(problem).toContain("us_east, us_west, eu_west, se_asia");
-    });
-    test("window 2m is rejected (only uptime alerts have it)", () => {
-        expect(checkOneOf("window", "2m", MONITOR_WINDOWS)).toContain("use one of: 5m, 10m, 30m, 1h");
-    });
-});
-
-describe("checkEmail", () => {
-    test.each([["ops@incomefortress.com"], ["on-call+dr@ops.example.co.uk"], ["a@b.io"]])("accepts %s", (e) => expect(checkEmail("e", e)).toBeUndefined());
-    test.each<[unknown]>([["ops"], ["ops@"], ["@example.com"], ["ops@example"], ["ops @example.com"], ["ops@exa_mple.com"], ["a,b@example.com"], [42]])("rejects %s", (e) => {
-        expect(checkEmail("notifications.emails[0]", e)).toMatch(/^notifications\.emails\[0\] is .*; use an e-mail address/);
-    });
-});
-
-describe("checkSlackWebhookUrl", () => {
-    test("accepts an incoming-webhook URL", () => {
-        expect(checkSlackWebhookUrl("w", "https://hooks.slack.com/services/T000/B000/XXXX")).toBeUndefined();
-    });
-    test.each<[string, unknown, string]>([
-        ["plain http", "http://hooks.slack.com/services/T000/B000/XXXX", "uses http, not https"],
-        ["another host", "https://hooks.example.com/services/T000/B000/XXXX", "not hooks.slack.com"],
-        ["a look-alike host", "https://hooks.slack.com.evil.example/services/T/B/X", "not hooks.slack.com"],
-        ["no path", "https://hooks.slack.com/", "no webhook path"],
-        ["not a URL", "hooks.slack.com/services/T/B/X", "not a URL"],
-        ["not a string", 12, "https://hooks.slack.com/services/"],
-    ])("rejects %s", (_, url, fragment) => {
-        const problem = checkSlackWebhookUrl("notifications.slack.webhookUrl", url);
-        expect(problem).toContain(fragment);
-    });
-    test("never repeats the webhook path (it is a credential)", () => {
-        expect(checkSlackWebhookUrl("w", "http://hooks.slack.com/services/T000/B000/SECRETPART")).not.toContain("SECRETPART");
-    });
-});
-
-describe("checkSlackChannel", () => {
-    test.each([["#ops-alerts"], ["ops"], ["#dr.drills_2025"]])("accepts %s", (c) => expect(checkSlackChannel("c", c)).toBeUndefined());
-    test.each<[unknown]>([["#Ops"], ["ops alerts"], [""], ["#"], [`#${"a".repeat(81)}`], [undefined]])("rejects %s", (c) => {
-        expect(checkSlackChannel("notifications.slack.channel", c)).toContain("use a Slack channel name");
-    });
-});
-
-describe("checkProbeUrl", () => {
-    test.each([["https://api.incomefortress.com/health"], ["https://api-dr.incomefortress.com:8443/healthz?full=1"]])("accepts %s", (u) => {
-        expect(checkProbeUrl("healthUrl", u)).toBeUndefined();
-    });
-    test.each<[string, unknown, string]>([
-        ["http", "http://api.incomefortress.com/health", "absolute https URL"],
-        ["a relative path", "/health", "not a URL"],
-        ["a bare host name", "https://localhost/health", "has host"],
-        ["credentials in the URL", "https://user:pw@api.incomefortress.com/health", "carries credentials"],
-        ["not a string", undefined, "absolute https URL"],
-    ])("rejects %s", (_, u, fragment) => {
-        expect(checkProbeUrl("healthUrl", u)).toContain(fragment);
-    });
-    test("does not echo credentials", () => {
-        expect(checkProbeUrl("healthUrl", "https://user:hunter2@api.example.com/")).not.toContain("hunter2");
+describe("defaults", () => {
+    test("a Monitoring built on its own takes the config keys' defaults, which the key table alone writes", () => {
+        const defaultOf = (name: string) => CONFIG_KEYS.find((k) => k.name === name)?.default;
+        expect(DEFAULT_THRESHOLDS).toEqual({ cpuPercent: defaultOf("alertCpuPercent"), memoryPercent: defaultOf("alertMemoryPercent"), diskPercent: defaultOf("alertDiskPercent") });
+        expect(DEFAULT_WINDOW).toBe(defaultOf("alertWindow"));
+        expect(MONITOR_WINDOWS).toContain(DEFAULT_WINDOW);
     });
 });
 
@@ -128,7 +55,17 @@ describe("validateMonitoringRules", () => {
         ["nothing to watch", { dropletIds: [], dropletTags: [] }, ["neither dropletIds nor dropletTags"]],
         ["an invalid tag", { dropletTags: ["has space"] }, ["dropletTags[0]"]],
         ["empty uptime regions", { uptimeRegions: [] }, ["uptimeRegions is empty"]],
-        ["a bad backup status URL", { backupStatusUrl: "ftp://x.example.com/status" }, ["backupStatusUrl"]],
+        ["a bad backup status URL", { backupStatusUrl: "ftp://x.example.com/status" }, ["backupStatusUrl is \"ftp://x.example.com/status\"; use an absolute https URL"]],
+        ["a plain-http health URL", { healthUrl: "http://api.incomefortress.com/health" }, ["healthUrl is \"http://api.incomefortress.com/health\"; use an absolute https URL"]],
+        ["a threshold over 100", { thresholds: { cpuPercent: 150 } }, ["thresholds.cpuPercent is 150; use a number from 1 to 100 (percent)"]],
+        ["a window only uptime alerts have", { window: "2m" }, ['window is "2m"; use one of: 5m, 10m, 30m, 1h']],
+        ["a period the API does not take", { downPeriod: "4m" }, ['downPeriod is "4m"; use one of: 2m, 3m']],
+        ["a latency under 100 ms", { latencyMs: 99 }, ["latencyMs 99 is out of range; use an integer from 100 to 60000 (milliseconds)"]],
+        ["a fractional expiry", { sslExpiryDays: 14.5 }, ["sslExpiryDays 14.5 is not a whole number; use an integer from 1 to 90 (days)"]],
+        ["a camel-cased region from the SDK's docs", { uptimeRegions: ["usEast"] }, ['uptimeRegions[0] is "usEast"; use one of: us_east, us_west, eu_west, se_asia']],
+        ["an address that is not one", { emails: ["pagerduty"] }, ['notifications.emails[0] "pagerduty" is not an e-mail address; use one that receives the alerts']],
+        ["a Slack webhook on another host", { hasSlack: true, slackWebhookUrl: "https://example.com/hook", slackChannel: "#ops" }, ['notifications.slack.webhookUrl points at "example.com", not hooks.slack.com']],
+        ["a Slack channel with a space", { hasSlack: true, slackChannel: "ops alerts" }, ['notifications.slack.channel is "ops alerts"; use a Slack channel name']],
         [
             "every problem is reported at once",
             { healthUrl: "http://x.example.com", thresholds: { cpuPercent: 0, memoryPercent: 200 }, window: "7m", latencyMs: 5, sslExpiryDays: 365, emails: ["nope"] },
