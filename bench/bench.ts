@@ -9,10 +9,13 @@ import { startPostgres, PostgresCluster } from "../harness/postgres";
 import { makeTempDir, run, usePostgres } from "../harness/process";
 import { startS3Server, S3Server } from "../harness/s3";
 import { createAgeIdentity, removeToolkitScratch, storageSettings, toolkitEnv } from "../harness/toolkit";
+import { EXIT, eachFlag, onInterrupt, parseCommandLine, printHelp, runMain, signalExitCode, stderrSink } from "../tools/cli";
 import { generateDataset } from "./dataset";
 import { BenchRig, METHOD_NAMES, MethodName, MethodResult, profileToolkit, runMethod } from "./methods";
 import { BenchInput, MachineInfo, buildReport, combineRuns, renderMarkdown, renderTable } from "./report";
 import { formatBytes, parseSize } from "./units";
+
+const PROG = "bench";
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--size SIZE] [--jobs N] [--out FILE]
                         [--repeat N] [--methods plan,toolkit,floor] [--no-offsite] [--profile]
@@ -72,14 +75,7 @@ export const QUICK_SIZE = "100MB";
 export function parseBenchArgs(argv: readonly string[], cores = cpus().length): BenchOptions {
     const o: BenchOptions = { sizeBytes: 0, quick: false, jobs: cores, repeat: 1, methods: [...METHOD_NAMES], offsite: true, profile: false, help: false };
     let size: string | undefined;
-    const value = (i: number, flag: string): string => {
-        const v = argv[i + 1];
-        if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
-        return v;
-    };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].includes("=") ? [argv[i].slice(0, argv[i].indexOf("=")), argv[i].slice(argv[i].indexOf("=") + 1)] : [argv[i], undefined];
-        const take = () => inline ?? value(i++, flag);
+    o.help = eachFlag(argv, (flag, take) => {
         switch (flag) {
             case "--quick":
                 o.quick = true;
@@ -125,14 +121,11 @@ export function parseBenchArgs(argv: readonly string[], cores = cpus().length): 
             case "--profile":
                 o.profile = true;
                 break;
-            case "-h":
-            case "--help":
-                o.help = true;
-                break;
             default:
-                throw new Error(`unknown argument '${argv[i]}' (see --help)`);
+                return false;
         }
-    }
+        return true;
+    }).help;
     o.sizeBytes = parseSize(size ?? (o.quick ? QUICK_SIZE : DEFAULT_SIZE));
     return o;
 }
@@ -198,7 +191,7 @@ async function serverSettings(pg: PostgresCluster): Promise<Record<string, strin
 }
 
 /** Runs the whole benchmark and returns the report path. */
-export async function runBench(o: BenchOptions, log: (m: string) => void = (m) => process.stderr.write(`bench: ${m}\n`)): Promise<string> {
+export async function runBench(o: BenchOptions, log: (m: string) => void = (m) => stderrSink(`${PROG}: ${m}`)): Promise<string> {
     const started = new Date();
     const loadAtStart = loadavg();
     const out = resolve(o.out ?? defaultOutPath(started));
@@ -215,11 +208,7 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         })());
     // Ctrl-C or a kill mid-run: stop the cluster and the S3 servers and delete their files
     // (the harness's exit hooks alone would stop the processes but leave the files).
-    const onSignal = (code: number) => () => void cleanUp().finally(() => process.exit(code));
-    const onInt = onSignal(130);
-    const onTerm = onSignal(143);
-    process.once("SIGINT", onInt);
-    process.once("SIGTERM", onTerm);
+    const unhook = onInterrupt((sig) => void cleanUp().finally(() => process.exit(signalExitCode(sig))), { once: true });
     try {
         // Before anything builds an environment: the server, the toolkit's PATH and the
         // profile's PATH mirror all follow it.
@@ -306,30 +295,16 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         process.stdout.write(`${renderTable(report)}\n\nreport: ${out}\n`);
         return out;
     } finally {
-        process.removeListener("SIGINT", onInt);
-        process.removeListener("SIGTERM", onTerm);
+        unhook();
         await cleanUp();
     }
 }
 
-async function main(): Promise<void> {
-    let o: BenchOptions;
-    try {
-        o = parseBenchArgs(process.argv.slice(2));
-    } catch (e) {
-        process.stderr.write(`bench: error: ${(e as Error).message}\n`);
-        process.exit(2);
-    }
-    if (o.help) {
-        process.stdout.write(`${USAGE}\n`);
-        return;
-    }
-    try {
-        await runBench(o);
-    } catch (e) {
-        process.stderr.write(`bench: error: ${(e as Error).message}\n`);
-        process.exit(1);
-    }
+async function main(argv: string[]): Promise<number> {
+    const o = parseCommandLine(() => parseBenchArgs(argv));
+    if (o.help) return printHelp(USAGE);
+    await runBench(o);
+    return EXIT.ok;
 }
 
-if (require.main === module) void main();
+if (require.main === module) runMain(PROG, () => main(process.argv.slice(2)));

@@ -7,6 +7,8 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import type { Registration } from "../harness/program-runner";
+import { eachFlag, EXIT, parseCommandLine, printHelp, runMain } from "../tools/cli";
 import { PathNode, schedule } from "./critical-path";
 import { formatBytes, parseSize } from "./units";
 
@@ -119,16 +121,8 @@ export function loadDurations(overrideFile?: string): DurationTable {
 
 // ---------------------------------------------------------------------------------- matching
 
-/** What the model needs of a resource (bench/stack-graph GraphResource has it). */
-export interface ModelResource {
-    type: string;
-    name: string;
-    urn: string;
-    custom: boolean;
-    parent: string;
-    inputs: Record<string, unknown>;
-    dependencies: readonly string[];
-}
+/** What the model needs of a resource the program registers (bench/stack-graph.ts). */
+export type ModelResource = Pick<Registration, "type" | "name" | "urn" | "custom" | "parent" | "inputs" | "dependencies">;
 
 /** The first rule that matches the resource's type, logical-name suffix and inputs. */
 export function matchRule(resource: Pick<ModelResource, "type" | "name" | "inputs">, rules: readonly DurationRule[]): DurationRule | undefined {
@@ -340,6 +334,8 @@ export function renderRto(m: RtoModel, stack: string, limitBytes: number | null 
 
 // ---------------------------------------------------------------------------------- CLI
 
+const PROG = "rto";
+
 export const USAGE = `Usage: npm run rto -- [--db-size SIZE] [--durations FILE] [--bench FILE|latest] [--stack NAME] [--json]
 
 Models the recovery time of \`pulumi up --stack dr\`: the critical path through the stack's
@@ -368,16 +364,7 @@ export interface RtoOptions {
 
 export function parseRtoArgs(argv: readonly string[]): RtoOptions {
     const o: RtoOptions = { dbBytes: parseSize("1GB"), stack: "dr", json: false, help: false };
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const eq = arg.indexOf("=");
-        const flag = eq > 0 ? arg.slice(0, eq) : arg;
-        const take = () => {
-            if (eq > 0) return arg.slice(eq + 1);
-            const v = argv[++i];
-            if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value (see --help)`);
-            return v;
-        };
+    o.help = eachFlag(argv, (flag, take) => {
         switch (flag) {
             case "--db-size":
                 o.dbBytes = parseSize(take());
@@ -397,14 +384,11 @@ export function parseRtoArgs(argv: readonly string[]): RtoOptions {
             case "--json":
                 o.json = true;
                 break;
-            case "-h":
-            case "--help":
-                o.help = true;
-                break;
             default:
-                throw new Error(`unknown argument '${arg}' (see --help)`);
+                return false;
         }
-    }
+        return true;
+    }).help;
     return o;
 }
 
@@ -415,44 +399,31 @@ export function latestBenchReport(dir = resolve(__dirname, "..", "reports")): st
     return join(dir, files[files.length - 1]);
 }
 
-async function main(): Promise<void> {
-    let o: RtoOptions;
-    try {
-        o = parseRtoArgs(process.argv.slice(2));
-    } catch (e) {
-        process.stderr.write(`rto: error: ${(e as Error).message}\n`);
-        process.exit(2);
+async function main(argv: string[]): Promise<number> {
+    const o = parseCommandLine(() => parseRtoArgs(argv));
+    if (o.help) return printHelp(USAGE);
+    let table = loadDurations(o.durations);
+    if (o.bench) {
+        const file = o.bench === "latest" ? latestBenchReport() : resolve(o.bench);
+        const rate = restoreRateFromBench(readJson(file), file);
+        table = { ...table, restore: { ...table.restore, bytesPerSecond: rate.bytesPerSecond, source: rate.source } };
     }
-    if (o.help) {
-        process.stdout.write(`${USAGE}\n`);
-        return;
+    // Loaded here, not at the top: it pulls in the Pulumi SDK and the program.
+    const { stackGraph } = await import("./stack-graph");
+    const resources = await stackGraph(o.stack);
+    const model = modelRto(resources, table, o.dbBytes);
+    const limit = largestDatabaseWithinTarget(resources, table);
+    if (o.json) {
+        const largest =
+            limit === null ? { bytes: null, note: "the restore is not in the graph" }
+            : limit === undefined ? { bytes: 0, note: "even an empty database misses the target" }
+            : { bytes: limit };
+        process.stdout.write(`${JSON.stringify({ stack: o.stack, ...model, largestDatabaseWithinTarget: largest }, null, 2)}\n`);
+    } else {
+        const source = o.durations ? `${DEFAULT_DURATIONS_FILE} with ${o.durations}` : DEFAULT_DURATIONS_FILE;
+        process.stdout.write(`${renderRto(model, o.stack, limit, source)}\n`);
     }
-    try {
-        let table = loadDurations(o.durations);
-        if (o.bench) {
-            const file = o.bench === "latest" ? latestBenchReport() : resolve(o.bench);
-            const rate = restoreRateFromBench(readJson(file), file);
-            table = { ...table, restore: { ...table.restore, bytesPerSecond: rate.bytesPerSecond, source: rate.source } };
-        }
-        // Loaded here, not at the top: it pulls in the Pulumi SDK and the program.
-        const { stackGraph } = await import("./stack-graph");
-        const resources = await stackGraph(o.stack);
-        const model = modelRto(resources, table, o.dbBytes);
-        const limit = largestDatabaseWithinTarget(resources, table);
-        if (o.json) {
-            const largest =
-                limit === null ? { bytes: null, note: "the restore is not in the graph" }
-                : limit === undefined ? { bytes: 0, note: "even an empty database misses the target" }
-                : { bytes: limit };
-            process.stdout.write(`${JSON.stringify({ stack: o.stack, ...model, largestDatabaseWithinTarget: largest }, null, 2)}\n`);
-        } else {
-            const source = o.durations ? `${DEFAULT_DURATIONS_FILE} with ${o.durations}` : DEFAULT_DURATIONS_FILE;
-            process.stdout.write(`${renderRto(model, o.stack, limit, source)}\n`);
-        }
-    } catch (e) {
-        process.stderr.write(`rto: error: ${(e as Error).message}\n`);
-        process.exit(1);
-    }
+    return EXIT.ok;
 }
 
-if (require.main === module) void main();
+if (require.main === module) runMain(PROG, () => main(process.argv.slice(2)));

@@ -16,6 +16,7 @@
 import { stringify } from "yaml";
 import { formatEnvFile } from "./env-file";
 import { gzipDeterministic } from "./gzip";
+import { composeDir } from "./compose-dir";
 import { ustar } from "./tar";
 import { sh, shQuote } from "./shell";
 import { CREDENTIALS_FILE, DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits, SETTINGS_FILE } from "./systemd/units";
@@ -255,7 +256,7 @@ export function hostPackages(postgresMajorVersion: string, tlsChallenge?: TlsCha
  */
 export function bootstrapCommands(args: UserDataArgs, options: { toolkitBundle?: boolean } = {}): string[] {
     const { app } = args;
-    const composeDir = (app.composeSubdir ?? ".") === "." ? app.dir : `${app.dir}/${app.composeSubdir}`;
+    const projectDir = composeDir({ dir: app.dir, composeSubdir: app.composeSubdir ?? "." });
     const asDeployer = (...words: string[]) => sh("runuser", "-u", DEPLOYER_USER, "--", ...words);
     const markerTmp = `${READY_MARKER}.tmp`;
     return [
@@ -280,7 +281,7 @@ export function bootstrapCommands(args: UserDataArgs, options: { toolkitBundle?:
         // later, or the registry can be briefly down. `compose up` in the recovery step
         // pulls whatever is missing and fails loudly there, so a failed pull must not
         // hold back the ready marker.
-        `${asDeployer("sh", "-c", 'cd "$1" && exec docker compose pull --ignore-buildable --quiet', "fortress-prepull", composeDir)} || echo "income-fortress: image pre-pull failed; the recovery step's docker compose up will pull" >&2`,
+        `${asDeployer("sh", "-c", 'cd "$1" && exec docker compose pull --ignore-buildable --quiet', "fortress-prepull", projectDir)} || echo "income-fortress: image pre-pull failed; the recovery step's docker compose up will pull" >&2`,
         // An assignment (unlike a command argument) stops `set -e` when the substitution fails.
         `app_commit="$(${asDeployer("git", "-C", app.dir, "rev-parse", "HEAD")})"`,
         // Last: the marker, written atomically, naming what was checked out.

@@ -6,10 +6,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { LocalWorkspace, PulumiCommand, Stack, type ConfigMap, type EngineEvent } from "@pulumi/pulumi/automation";
-import { drillConfig, parseStackFile, qualifiedStackName, type DrillConfig, type DrillOverrides } from "./drill-config";
+import { errorMessage } from "../tools/cli";
+import { parseStackFile } from "../tools/stack-files";
+import { drillConfig, qualifiedStackName, type DrillConfig, type DrillOverrides } from "./drill-config";
 import { DrillSetupError, type DriverEvent, type OperationHooks, type StackDriver, type StackOutputs } from "./driver";
 import { findExecutable } from "./exec";
-import { errorMessage, systemClock, type Clock } from "./phases";
+import { systemClock, type Clock } from "./phases";
 
 /** Options of {@link AutomationStackDriver}. */
 export interface AutomationDriverOptions {

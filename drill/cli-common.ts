@@ -1,17 +1,10 @@
-// What `npm run drill` and `npm run rehearse` share: usage errors, target flags, progress on
-// stderr, and Ctrl-C handling that cleans up before exiting.
+// What `npm run drill` and `npm run rehearse` share beyond every command's plumbing
+// (tools/cli.ts): target and duration flags, and a run that Ctrl-C aborts while it still
+// cleans up and writes its report.
 import { readFileSync } from "node:fs";
-import { EXIT } from "./report";
+import { errorMessage, onInterrupt, signalExitCode, stderrSink, UsageError } from "../tools/cli";
+import type { WrittenReport } from "./report-files";
 import { applyOverrides, parseDuration, parseTargetFlag, parseTargetsFile, planTargets, TargetError, type Targets } from "./targets";
-import { errorMessage } from "./phases";
-
-/** Bad command-line input: printed as one line with a pointer to --help, exit 2. */
-export class UsageError extends Error {}
-
-/** Progress goes to stderr; stdout carries only the report paths. */
-export const stderrSink = (line: string): void => {
-    process.stderr.write(`${line}\n`);
-};
 
 /** The plan's targets with `--target` flags and a `--targets` file applied (file first, flags win). */
 export function loadTargets(flags: readonly string[], file: string | undefined): Targets {
@@ -47,7 +40,7 @@ export function durationFlag(name: string, value: string | undefined, fallbackSe
  */
 export function handleInterrupts(prog: string, controller: AbortController, leftBehind: () => string): () => void {
     let count = 0;
-    const handler = (sig: NodeJS.Signals) => {
+    return onInterrupt((sig) => {
         count++;
         if (count === 1) {
             stderrSink(`${prog}: ${sig}: stopping and cleaning up; the report is still written (press Ctrl-C twice more to exit at once)`);
@@ -56,36 +49,23 @@ export function handleInterrupts(prog: string, controller: AbortController, left
             stderrSink(`${prog}: still cleaning up; press Ctrl-C once more to exit now and leave ${leftBehind()}`);
         } else {
             stderrSink(`${prog}: exiting without finishing cleanup: ${leftBehind()}`);
-            process.exit(sig === "SIGTERM" ? EXIT.sigterm : EXIT.sigint);
+            process.exit(signalExitCode(sig));
         }
-    };
-    process.on("SIGINT", handler);
-    process.on("SIGTERM", handler);
-    return () => {
-        process.removeListener("SIGINT", handler);
-        process.removeListener("SIGTERM", handler);
-    };
+    });
 }
 
-/** Runs a command's main: usage errors print one line and exit 2; anything unexpected exits 1. */
-export function runMain(prog: string, main: () => Promise<number>): void {
-    main().then(
-        (code) => {
-            process.exitCode = code;
-        },
-        (e: unknown) => {
-            if (e instanceof UsageError) {
-                stderrSink(`${prog}: error: ${e.message} (see ${prog} --help)`);
-                process.exitCode = EXIT.usage;
-            } else {
-                stderrSink(`${prog}: error: ${errorMessage(e)}`);
-                process.exitCode = EXIT.failure;
-            }
-        },
-    );
-}
-
-/** node:util parseArgs errors, reworded as usage errors. */
-export function parseArgsError(e: unknown): UsageError {
-    return new UsageError(errorMessage(e).replace(/\. To specify a positional argument.*$/, ""));
+/**
+ * Runs a drill or a rehearsal with {@link handleInterrupts} around it and prints the paths of
+ * its report on stdout (progress went to stderr). Returns the exit code.
+ */
+export async function runReported(prog: string, leftBehind: () => string, run: (signal: AbortSignal) => Promise<{ exitCode: number; files?: WrittenReport }>): Promise<number> {
+    const controller = new AbortController();
+    const unhook = handleInterrupts(prog, controller, leftBehind);
+    try {
+        const result = await run(controller.signal);
+        if (result.files) process.stdout.write(`${result.files.json}\n${result.files.markdown}\n`);
+        return result.exitCode;
+    } finally {
+        unhook();
+    }
 }

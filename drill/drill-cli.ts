@@ -1,10 +1,12 @@
 // `npm run drill`: the quarterly DR drill on an ephemeral stack. See HELP below and
 // drill/orchestrate.ts. Needs the pulumi CLI and DigitalOcean credentials.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { durationFlag, handleInterrupts, loadTargets, parseArgsError, runMain, stderrSink, UsageError } from "./cli-common";
-import { checkDrillStackName, checkOrgName, composeDirectory, DrillConfigError, effective, parseStackFile, projectDefaults, qualifiedStackName } from "./drill-config";
+import { parseCommandLine, printHelp, runMain, stderrSink, UsageError } from "../tools/cli";
+import { projectDefaults, readProjectFile, readStackFile, stackFileName } from "../tools/stack-files";
+import { durationFlag, loadTargets, runReported } from "./cli-common";
+import { checkDrillStackName, checkOrgName, composeDirectory, DrillConfigError, effective, qualifiedStackName } from "./drill-config";
 import { sshHostProbe } from "./host-probe";
 import { runDrill } from "./orchestrate";
 import { abortableSleep, systemClock } from "./phases";
@@ -55,12 +57,21 @@ target was missed; 5 the stack could not be destroyed (the report says how to re
 130/143 interrupted (after destroying the stack).
 `;
 
+/** Runs a check of a flag's value; what it refuses is a usage error naming the flag. */
+function checkFlag(flag: string, check: () => void): void {
+    try {
+        check();
+    } catch (e) {
+        if (e instanceof DrillConfigError) throw new UsageError(`${flag}: ${e.message}`);
+        throw e;
+    }
+}
+
 const CIDR = /^(\d{1,3}(\.\d{1,3}){3}\/\d{1,2}|[0-9a-fA-F:]+\/\d{1,3})$/;
 
 async function main(argv: string[]): Promise<number> {
-    let values;
-    try {
-        ({ values } = parseArgs({
+    const { values } = parseCommandLine(() =>
+        parseArgs({
             args: argv,
             options: {
                 "dr-stack": { type: "string", default: "dr" },
@@ -81,30 +92,14 @@ async function main(argv: string[]): Promise<number> {
             },
             strict: true,
             allowPositionals: false,
-        }));
-    } catch (e) {
-        throw parseArgsError(e);
-    }
-    if (values.help) {
-        process.stdout.write(HELP);
-        return 0;
-    }
+        }),
+    );
+    if (values.help) return printHelp(HELP);
     const stackName = values.stack ?? `drill-${utcStamp(Date.now())}`;
-    try {
-        checkDrillStackName(stackName);
-    } catch (e) {
-        if (e instanceof DrillConfigError) throw new UsageError(`--stack: ${e.message}`);
-        throw e;
-    }
-    if (values.org !== undefined) {
-        try {
-            checkOrgName(values.org);
-        } catch (e) {
-            if (e instanceof DrillConfigError) throw new UsageError(`--org: ${e.message}`);
-            throw e;
-        }
-    }
-    const cliStackName = qualifiedStackName(stackName, values.org);
+    checkFlag("--stack", () => checkDrillStackName(stackName));
+    const org = values.org;
+    if (org !== undefined) checkFlag("--org", () => checkOrgName(org));
+    const cliStackName = qualifiedStackName(stackName, org);
     for (const c of values["admin-cidr"]) if (!CIDR.test(c)) throw new UsageError(`--admin-cidr ${c}: not a CIDR such as 203.0.113.7/32 or 2001:db8::/48`);
     if (!values["health-path"].startsWith("/")) throw new UsageError(`--health-path ${values["health-path"]}: must start with /`);
     if (values.backup !== undefined && !/^(latest|\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?|before:.+)$/.test(values.backup)) {
@@ -120,9 +115,8 @@ async function main(argv: string[]): Promise<number> {
     let composeDir = "/opt/income-fortress/app/income-platform";
     let restoreBackup = values.backup ?? "latest";
     try {
-        const defaults = projectDefaults(readFileSync(join(workDir, "Pulumi.yaml"), "utf8"));
-        const drFile = join(workDir, `Pulumi.${values["dr-stack"]}.yaml`);
-        const dr = existsSync(drFile) ? parseStackFile(readFileSync(drFile, "utf8"), drFile) : {};
+        const defaults = projectDefaults(readProjectFile(workDir));
+        const dr = existsSync(join(workDir, stackFileName(values["dr-stack"]))) ? readStackFile(workDir, values["dr-stack"]) : {};
         composeDir = composeDirectory(dr, defaults);
         restoreBackup = values.backup ?? String(effective(dr, defaults, "restoreBackup") ?? "latest");
     } catch {
@@ -138,37 +132,34 @@ async function main(argv: string[]): Promise<number> {
         overrides: { stackName, extraAdminCidrs: values["admin-cidr"], ...(values.backup !== undefined ? { restoreBackup: values.backup } : {}) },
         ...(values.verbose ? { onOutput: (t: string) => process.stderr.write(t) } : {}),
     });
-    const controller = new AbortController();
-    const unhook = handleInterrupts(PROG, controller, () => `the stack ${cliStackName}: destroy it with pulumi destroy --stack ${cliStackName} --yes && pulumi stack rm ${cliStackName} --yes`);
-    try {
-        const result = await runDrill(
-            {
-                targets,
-                keep: values.keep,
-                healthPath: values["health-path"],
-                healthTimeoutMs,
-                composeTimeoutMs,
-                pollIntervalMs: 10_000,
-                restoreBackup,
-                context: { "compose project": composeDir, "restore": restoreBackup },
-            },
-            {
-                driver,
-                probe: sshHostProbe({ user: "deployer", composeDir }),
-                clock: systemClock,
-                sleep: abortableSleep,
-                progress: stderrSink,
-                signal: controller.signal,
-                // The report is a file named after its id: keep it the bare drill-<time>, never org/…
-                // (the report's context still names the stack as the CLI knows it).
-                writeReport: (r) => writeReport(values.out, { ...r, id: stackName }),
-            },
-        );
-        if (result.files) process.stdout.write(`${result.files.json}\n${result.files.markdown}\n`);
-        return result.exitCode;
-    } finally {
-        unhook();
-    }
+    return runReported(
+        PROG,
+        () => `the stack ${cliStackName}: destroy it with pulumi destroy --stack ${cliStackName} --yes && pulumi stack rm ${cliStackName} --yes`,
+        (signal) =>
+            runDrill(
+                {
+                    targets,
+                    keep: values.keep,
+                    healthPath: values["health-path"],
+                    healthTimeoutMs,
+                    composeTimeoutMs,
+                    pollIntervalMs: 10_000,
+                    restoreBackup,
+                    context: { "compose project": composeDir, "restore": restoreBackup },
+                },
+                {
+                    driver,
+                    probe: sshHostProbe({ user: "deployer", composeDir }),
+                    clock: systemClock,
+                    sleep: abortableSleep,
+                    progress: stderrSink,
+                    signal,
+                    // The report is a file named after its id: keep it the bare drill-<time>, never org/…
+                    // (the report's context still names the stack as the CLI knows it).
+                    writeReport: (r) => writeReport(values.out, { ...r, id: stackName }),
+                },
+            ),
+    );
 }
 
 if (require.main === module) runMain(PROG, () => main(process.argv.slice(2)));

@@ -1,5 +1,6 @@
 // The drill stack's configuration: the DR stack's Pulumi.<dr>.yaml plus the drill overrides.
-// Pure (the texts are passed in), so the rules are unit-tested without a Pulumi CLI.
+// Pure (the parsed stack files are passed in; tools/stack-files.ts reads them), so the rules
+// are unit-tested without a Pulumi CLI.
 //
 // Overrides, and why:
 //   hostname      drill-<timestamp>: the drill owns its own record and never the public one
@@ -15,47 +16,8 @@
 //                 pinging it would hide a silent DR backup.
 //   adminCidrs    plus --admin-cidr: the machine running the drill must reach SSH for the
 //                 recovery chain and the validation.
-import { parse as parseYaml } from "yaml";
-
-export const PROJECT = "income-fortress";
-
-const key = (k: string) => `${PROJECT}:${k}`;
-
-/** A stack config value: plain (string, number, boolean, list, object) or `{secure: ciphertext}`. */
-export type ConfigEntry = unknown;
-
-/** Config of a stack file, keyed `income-fortress:<key>` (or another namespace). */
-export type StackConfig = Record<string, ConfigEntry>;
-
-/** Parses a `Pulumi.<stack>.yaml` text and returns its `config` map. */
-export function parseStackFile(text: string, fileName: string): StackConfig {
-    let doc: unknown;
-    try {
-        doc = parseYaml(text);
-    } catch (e) {
-        throw new Error(`${fileName} is not valid YAML: ${(e as Error).message}`);
-    }
-    const config = (doc as { config?: unknown } | null)?.config;
-    if (config === undefined || config === null) return {};
-    if (typeof config !== "object" || Array.isArray(config)) throw new Error(`${fileName}: "config" must be a map of key: value`);
-    return config as StackConfig;
-}
-
-/** Project defaults from Pulumi.yaml's `config:` block, keyed `income-fortress:<key>`. */
-export function projectDefaults(pulumiYamlText: string): StackConfig {
-    const doc = parseYaml(pulumiYamlText) as { name?: string; config?: Record<string, unknown> } | null;
-    const out: StackConfig = {};
-    for (const [k, decl] of Object.entries(doc?.config ?? {})) {
-        if (decl && typeof decl === "object" && !Array.isArray(decl) && "default" in decl) out[k.includes(":") ? k : key(k)] = (decl as { default: unknown }).default;
-        else if (decl === null || typeof decl !== "object") out[k.includes(":") ? k : key(k)] = decl;
-    }
-    return out;
-}
-
-/** Whether a config value is an encrypted `{secure: …}` entry. */
-export function isSecure(v: ConfigEntry): v is { secure: string } {
-    return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string";
-}
+import { composeDir } from "../cloud-init/compose-dir";
+import { isSecure, PROJECT, projectKey as key, stackFileName, type ConfigEntry, type StackConfig } from "../tools/stack-files";
 
 /** What the drill changes. */
 export interface DrillOverrides {
@@ -110,7 +72,7 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     checkDrillStackName(o.stackName);
     const role = dr[key("role")];
     if (role !== "dr") {
-        throw new DrillConfigError(`Pulumi.${drStackName}.yaml has role ${JSON.stringify(role ?? "primary")}; a drill copies the DR stack's config (role dr), never production's. Pass --dr-stack with the DR stack's name`);
+        throw new DrillConfigError(`${stackFileName(drStackName)} has role ${JSON.stringify(role ?? "primary")}; a drill copies the DR stack's config (role dr), never production's. Pass --dr-stack with the DR stack's name`);
     }
     const plain: StackConfig = {};
     const secretKeys: string[] = [];
@@ -146,7 +108,7 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     }
     if (o.restoreBackup !== undefined) set("restoreBackup", o.restoreBackup, "--backup");
     if (key("isolate") in plain && plain[key("isolate")] === true) {
-        throw new DrillConfigError(`Pulumi.${drStackName}.yaml sets isolate true: a drill would close 80/443 and fail its health check. Unset isolate on the DR stack first`);
+        throw new DrillConfigError(`${stackFileName(drStackName)} sets isolate true: a drill would close 80/443 and fail its health check. Unset isolate on the DR stack first`);
     }
     return { plain, secretKeys, changes };
 }
@@ -156,9 +118,10 @@ export function effective(stack: StackConfig, defaults: StackConfig, k: string):
     return stack[key(k)] ?? defaults[key(k)];
 }
 
-/** The compose project directory on the host: appDir/appComposeSubdir. */
+/** The compose project directory on the host, from appDir and appComposeSubdir. */
 export function composeDirectory(stack: StackConfig, defaults: StackConfig): string {
-    const dir = String(effective(stack, defaults, "appDir") ?? "/opt/income-fortress/app").replace(/\/+$/, "");
-    const sub = String(effective(stack, defaults, "appComposeSubdir") ?? "").replace(/^\/+|\/+$/g, "");
-    return sub ? `${dir}/${sub}` : dir;
+    return composeDir({
+        dir: String(effective(stack, defaults, "appDir") ?? "/opt/income-fortress/app"),
+        composeSubdir: String(effective(stack, defaults, "appComposeSubdir") ?? "."),
+    });
 }

@@ -1,5 +1,6 @@
 // The backup manifest (docs/host-toolkit.md, "Object layout") as the drill and the rehearsal read it,
 // and the parsers for what the toolkit prints. Pure.
+import type { BackupFacts } from "./report";
 
 /** `<id>.manifest.json` / `latest.json`, format income-fortress-backup/1. */
 export interface BackupManifest {
@@ -39,6 +40,11 @@ export function parseManifest(value: unknown, where: string): BackupManifest {
 export function manifestTotals(m: Pick<BackupManifest, "tables">): { tables: number; rows: number } {
     const counts = Object.values(m.tables);
     return { tables: counts.length, rows: counts.reduce((a, b) => a + b, 0) };
+}
+
+/** The report's facts about a restored backup, from its manifest; `source` says where it came from. */
+export function backupFacts(m: BackupManifest, source: string): BackupFacts {
+    return { id: m.id, createdAt: m.createdAt, completedAt: m.completedAt, bytes: m.bytes, sha256: m.sha256, encryption: m.encryption, source, ...manifestTotals(m) };
 }
 
 /** One `table: expected X, got Y` line per difference (tables of `expected` only). */

@@ -1,14 +1,15 @@
-// The quarterly drill (issue 5, `npm run drill`) against the StackDriver and HostProbe
+// The quarterly drill (`npm run drill`) against the StackDriver and HostProbe
 // interfaces: create an ephemeral drill-<timestamp> stack from the DR config, bring it up
 // with live progress, validate it, measure RTO and RPO, write the report, and always destroy
 // the stack (after a failure and after Ctrl-C too) unless --keep.
 //
 // Time zero is the declared disaster: the moment the drill starts building (RTO runs from
 // there to a healthy service; RPO is the age of the restored backup's snapshot at that moment).
+import { errorMessage } from "../tools/cli";
 import type { ComposeService, DriverEvent, HostProbe, HostProbeFactory, StackDriver, StackOutputs } from "./driver";
 import { DrillSetupError } from "./driver";
-import { countDifferences, manifestTotals, parseRestoreOutput, type BackupManifest, type RestoreOutcome } from "./manifest";
-import { type Clock, errorMessage, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
+import { backupFacts, countDifferences, manifestTotals, parseRestoreOutput, type BackupManifest, type RestoreOutcome } from "./manifest";
+import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
 import { buildReport, EXIT, type Check, type Measurement, type Report } from "./report";
 import type { WrittenReport } from "./report-files";
 import { formatSeconds, formatTarget, type Targets } from "./targets";
@@ -220,7 +221,6 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
         }
     }
 
-    const backupTotals = manifest ? manifestTotals(manifest) : undefined;
     const report = buildReport({
         kind: "drill",
         id: name,
@@ -234,9 +234,7 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
         targets: opts.targets,
         measured,
         headline: { rto: "api", rpo: "user-data" },
-        ...(manifest
-            ? { backup: { id: manifest.id, createdAt: manifest.createdAt, completedAt: manifest.completedAt, bytes: manifest.bytes, sha256: manifest.sha256, encryption: manifest.encryption, source: "offsite vault", tables: backupTotals!.tables, rows: backupTotals!.rows } }
-            : {}),
+        ...(manifest ? { backup: backupFacts(manifest, "offsite vault") } : {}),
         timeline: rec.timeline,
         context: { stack: name, ...facts, ...opts.context },
         notes,

@@ -1,5 +1,6 @@
 // Timed phases and live progress, shared by the drill and the rehearsal. The clock is
 // injected so tests can make time pass without waiting.
+import { errorMessage } from "../tools/cli";
 import type { Phase, TimelineEntry } from "./report";
 
 /** Milliseconds since the epoch. `Date.now` in production, a counter in tests. */
@@ -17,12 +18,6 @@ export class InterruptedError extends Error {
     constructor(readonly signal: NodeJS.Signals) {
         super(`interrupted by ${signal}`);
     }
-}
-
-/** A one-line message of any thrown value. */
-export function errorMessage(e: unknown): string {
-    const text = e instanceof Error ? e.message : String(e);
-    return text.replace(/\s+/g, " ").trim();
 }
 
 /**

@@ -1,7 +1,8 @@
 // `npm run rehearse`: the backup → offsite → restore → verify path on this machine, measured
 // against the plan's targets. See HELP below and drill/rehearse.ts.
 import { parseArgs } from "node:util";
-import { handleInterrupts, loadTargets, parseArgsError, runMain, stderrSink, UsageError } from "./cli-common";
+import { parseCommandLine, printHelp, runMain, stderrSink, UsageError } from "../tools/cli";
+import { loadTargets, runReported } from "./cli-common";
 import { systemClock } from "./phases";
 import { writeReport } from "./report-files";
 import { parseDisasterAt, runRehearsal, type Dataset } from "./rehearse";
@@ -44,9 +45,8 @@ failed; 2 usage error or a missing package; 3 a check failed or a target was mis
 `;
 
 async function main(argv: string[]): Promise<number> {
-    let values;
-    try {
-        ({ values } = parseArgs({
+    const { values } = parseCommandLine(() =>
+        parseArgs({
             args: argv,
             options: {
                 "database-url": { type: "string" },
@@ -60,45 +60,33 @@ async function main(argv: string[]): Promise<number> {
             },
             strict: true,
             allowPositionals: false,
-        }));
-    } catch (e) {
-        throw parseArgsError(e);
-    }
-    if (values.help) {
-        process.stdout.write(HELP);
-        return 0;
-    }
+        }),
+    );
+    if (values.help) return printHelp(HELP);
     const datasets: Dataset[] = ["auto", "plan", "pagila", "both"];
     if (!datasets.includes(values.dataset as Dataset)) throw new UsageError(`--dataset ${values.dataset}: use one of ${datasets.join(", ")}`);
     const scale = Number(values.scale);
     if (!Number.isFinite(scale) || scale <= 0 || scale > 200) throw new UsageError(`--scale ${values.scale}: use a number above 0 and up to 200 (1 = 95,000 rows)`);
     if (values["database-url"] !== undefined && values.dataset !== "auto") throw new UsageError("--dataset loads a throwaway production database; it cannot be combined with --database-url");
     const targets = loadTargets(values.target, values.targets);
-    let disasterAt;
-    try {
-        disasterAt = values["disaster-at"] === undefined ? undefined : parseDisasterAt(values["disaster-at"], Date.now(), parseDuration);
-    } catch (e) {
-        throw new UsageError((e as Error).message);
-    }
+    const disasterAtFlag = values["disaster-at"];
+    const disasterAt = disasterAtFlag === undefined ? undefined : parseCommandLine(() => parseDisasterAt(disasterAtFlag, Date.now(), parseDuration));
 
-    const controller = new AbortController();
-    const unhook = handleInterrupts(PROG, controller, () => "throwaway PostgreSQL clusters and s3rver running, and fortress-* folders in the temp folder");
-    try {
-        const result = await runRehearsal(
-            {
-                ...(values["database-url"] !== undefined ? { databaseUrl: values["database-url"] } : {}),
-                dataset: values.dataset as Dataset,
-                scale,
-                ...(disasterAt ? { disasterAt } : {}),
-                targets,
-            },
-            { clock: systemClock, progress: stderrSink, signal: controller.signal, writeReport: (r) => writeReport(values.out, r) },
-        );
-        if (result.files) process.stdout.write(`${result.files.json}\n${result.files.markdown}\n`);
-        return result.exitCode;
-    } finally {
-        unhook();
-    }
+    return runReported(
+        PROG,
+        () => "throwaway PostgreSQL clusters and s3rver running, and fortress-* folders in the temp folder",
+        (signal) =>
+            runRehearsal(
+                {
+                    ...(values["database-url"] !== undefined ? { databaseUrl: values["database-url"] } : {}),
+                    dataset: values.dataset as Dataset,
+                    scale,
+                    ...(disasterAt ? { disasterAt } : {}),
+                    targets,
+                },
+                { clock: systemClock, progress: stderrSink, signal, writeReport: (r) => writeReport(values.out, r) },
+            ),
+    );
 }
 
 if (require.main === module) runMain(PROG, () => main(process.argv.slice(2)));

@@ -1,4 +1,4 @@
-// The local rehearsal (issue 5, `npm run rehearse`): the drill's backup → offsite → restore
+// The local rehearsal (`npm run rehearse`): the drill's backup → offsite → restore
 // → verify path on this machine, with the real toolkit, and the same report.
 //
 //   production PostgreSQL (throwaway, seeded; or --database-url) ── fortress-backup ──┐
@@ -16,9 +16,10 @@ import { startPostgres, type PostgresCluster } from "../harness/postgres";
 import { cleanEnv, makeTempDir, runOk } from "../harness/process";
 import { startS3Server, S3RVER_CREDENTIALS, type S3Server } from "../harness/s3";
 import { createAgeIdentity, databaseChecksums, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, toolkitEnv, type ToolkitCommand } from "../harness/toolkit";
+import { errorMessage } from "../tools/cli";
 import { checkRehearsalMachine } from "./local-services";
-import { countDifferences, manifestTotals, parseManifest, type BackupManifest } from "./manifest";
-import { type Clock, errorMessage, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
+import { backupFacts, countDifferences, manifestTotals, parseManifest, type BackupManifest } from "./manifest";
+import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
 import { buildReport, EXIT, runId, type Check, type Measurement, type Report } from "./report";
 import type { WrittenReport } from "./report-files";
 import { formatSeconds, type Targets } from "./targets";
@@ -392,7 +393,6 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
     }
     signal.removeEventListener("abort", onAbort);
 
-    const totals = manifest ? manifestTotals(manifest) : undefined;
     const report = buildReport({
         kind: "rehearsal",
         id: runId("rehearsal", rec.startedMs),
@@ -406,9 +406,7 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
         targets: opts.targets,
         measured,
         headline: { rto: "database", rpo: "user-data" },
-        ...(manifest
-            ? { backup: { id: manifest.id, createdAt: manifest.createdAt, completedAt: manifest.completedAt, bytes: manifest.bytes, sha256: manifest.sha256, encryption: manifest.encryption, source: "offsite", tables: totals!.tables, rows: totals!.rows } }
-            : {}),
+        ...(manifest ? { backup: backupFacts(manifest, "offsite") } : {}),
         timeline: rec.timeline,
         context,
         notes,

@@ -5,6 +5,7 @@
 // Contract fields: kind, startedAt, finishedAt, phases[{name, seconds, ok}], rto and rpo
 // {measuredSeconds, targetSeconds, met}, checks[{name, ok, detail}], backupId, ok. Everything
 // else (objectives per row, timeline, backup facts, exitCode) is extra and may grow.
+import { EXIT as COMMAND_EXIT } from "../tools/cli";
 import { formatSeconds, formatTarget, type Objective, type ObjectiveKind, type Targets } from "./targets";
 
 export type ReportKind = "drill" | "rehearsal";
@@ -88,22 +89,17 @@ export interface BackupFacts {
 /** How the run ended. */
 export type Outcome = "passed" | "targets-missed" | "checks-failed" | "failed" | "interrupted" | "cleanup-failed";
 
-/** Exit codes of `npm run drill` and `npm run rehearse` (their --help lists them). */
+/**
+ * Exit codes of `npm run drill` and `npm run rehearse` (their --help lists them): every
+ * command's (tools/cli.ts; `ok`: every phase ran, every check passed, every measured target
+ * was met; `failure`: a phase failed, the recovery did not complete), and these.
+ */
 export const EXIT = {
-    /** Every phase ran, every check passed, every measured target was met. */
-    ok: 0,
-    /** A phase failed (the recovery did not complete). */
-    failure: 1,
-    /** Usage, settings, or a missing tool/package; nothing was started. */
-    usage: 2,
+    ...COMMAND_EXIT,
     /** The recovery completed but a check failed or a target was missed. */
     missed: 3,
     /** Cleanup failed: a stack or local services may be left behind (the message says which). */
     cleanup: 5,
-    /** Interrupted by SIGINT (after cleaning up). */
-    sigint: 130,
-    /** Interrupted by SIGTERM (after cleaning up). */
-    sigterm: 143,
 } as const;
 
 export interface Report {

@@ -1,15 +1,14 @@
 // The mock cloud shared by the mocked-stack tests (tests/stack/harness.ts) and the RTO
-// model (bench/stack-graph.ts): stack config loaded the way the Pulumi CLI loads it, and
-// plausible provider outputs. Free of vitest, so a plain Node process can import it.
+// model (bench/stack-graph.ts), both through harness/program-runner.ts: stack config loaded
+// the way the Pulumi CLI loads it, and plausible provider outputs. Free of vitest, so a
+// plain Node process can import it.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
-import { CONFIG_KEYS } from "../config/keys";
+import { CONFIG_KEYS, PROJECT } from "../config/keys";
+import { isSecure, readProjectFile, readStackFile, stackFileName } from "../tools/stack-files";
 
-
+export { PROJECT };
 export const ROOT = join(__dirname, "..");
-export const PROJECT = "income-fortress";
 /** The organization the mocks run in (the DIY backend's name for it). */
 export const ORGANIZATION = "organization";
 
@@ -19,9 +18,9 @@ type Declared = { type: "string" | "integer" | "boolean" | "array"; default?: un
 
 /** The project file's `config:` declarations. */
 export function projectDeclarations(root = ROOT): Record<string, Declared> {
-    const project = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, Declared> };
+    const project = readProjectFile(root);
     if (project.name !== PROJECT) throw new Error(`Pulumi.yaml names project ${project.name}, expected ${PROJECT}`);
-    return project.config ?? {};
+    return project.config as Record<string, Declared>;
 }
 
 function typeProblem(key: string, decl: Declared, value: unknown): string | undefined {
@@ -48,7 +47,7 @@ function asRuntimeString(value: unknown): string {
  */
 export function loadStackConfig(stack: string, root = ROOT): Record<string, string> {
     const declared = projectDeclarations(root);
-    const stackFile = parse(readFileSync(join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    const stackConfig = readStackFile(root, stack);
     const problems: string[] = [];
     const values: Record<string, unknown> = {};
     for (const [key, decl] of Object.entries(declared)) {
@@ -58,26 +57,26 @@ export function loadStackConfig(stack: string, root = ROOT): Record<string, stri
             values[key] = decl.default;
         }
     }
-    for (const [fullKey, value] of Object.entries(stackFile.config ?? {})) {
+    for (const [fullKey, value] of Object.entries(stackConfig)) {
         const [namespace, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s) : [PROJECT, fullKey];
         if (namespace !== PROJECT) continue; // provider config (digitalocean:…) is not ours to check
         const decl = declared[key];
         if (!decl) {
-            problems.push(`Pulumi.${stack}.yaml sets ${fullKey}, which Pulumi.yaml does not declare`);
+            problems.push(`${stackFileName(stack)} sets ${fullKey}, which Pulumi.yaml does not declare`);
             continue;
         }
         // The CLI decrypts `secure:` values; under mocks there is no key, so a secret set
         // with `pulumi config set --secret` becomes a recognisable placeholder.
-        if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+        if (isSecure(value)) {
             values[key] = `mock-secret-for-${key}`;
             continue;
         }
         const p = typeProblem(fullKey, decl, value);
-        if (p) problems.push(`Pulumi.${stack}.yaml: ${p}`);
+        if (p) problems.push(`${stackFileName(stack)}: ${p}`);
         values[key] = value;
     }
     for (const [key, value] of Object.entries(OPERATOR_SECRETS[stack] ?? {})) {
-        if (!Object.keys(stackFile.config ?? {}).some((k) => k === key || k === `${PROJECT}:${key}`)) values[key] = value;
+        if (!Object.keys(stackConfig).some((k) => k === key || k === `${PROJECT}:${key}`)) values[key] = value;
     }
     for (const key of Object.keys(declared)) {
         if (!(key in values)) problems.push(`Stack ${stack} is missing configuration value ${PROJECT}:${key}`);

@@ -44,10 +44,7 @@ export { AGE_IDENTITY_FILE, BACKUP_ID, CREDENTIALS_FILE, DEPLOYER_USER, READY_MA
 // own error, which names the builder.
 const whole = (n: number, min: number) => parseWholeNumber(n, min, Number.MAX_SAFE_INTEGER).ok;
 
-/** The docker compose project directory: the checkout, or a folder inside it. */
-export function composeDir(app: { dir: string; composeSubdir: string }): string {
-    return app.composeSubdir === "." ? app.dir : `${app.dir}/${app.composeSubdir}`;
-}
+export { composeDir } from "../../cloud-init/compose-dir";
 
 // ---------------------------------------------------------------- the step files
 

@@ -4,13 +4,12 @@
 // from its measured ones. Speed targets are reported by the bench, not asserted here.
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BenchReport } from "../../bench/report";
 import { missingFigures } from "../../bench/report";
-import { cleanEnv, makeTempDir, run, RunResult } from "../../harness/process";
-
-const ROOT = resolve(__dirname, "../..");
+import { makeTempDir, type RunResult } from "../../harness/process";
+import { runEntry } from "../support/entry-point";
 
 describe("npm run bench -- --quick", () => {
     let dir: string;
@@ -20,11 +19,7 @@ describe("npm run bench -- --quick", () => {
     beforeAll(async () => {
         dir = makeTempDir("bench-quick-test");
         // The same entry as `npm run bench`: ts-node on bench/bench.ts.
-        result = await run(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/bench.ts", "--quick", "--out", join(dir, "bench.json")], {
-            cwd: ROOT,
-            env: cleanEnv(),
-            timeoutMs: 280_000,
-        });
+        result = await runEntry("bench/bench.ts", ["--quick", "--out", join(dir, "bench.json")], 280_000);
         if (result.code === 0) report = JSON.parse(readFileSync(join(dir, "bench.json"), "utf8")) as BenchReport;
     }, 300_000);
 

@@ -3,16 +3,16 @@
 // slower step in an override file moves the total by exactly its share, and a bad
 // override is refused with the field named.
 import { rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RtoModel } from "../../bench/rto";
-import { cleanEnv, makeTempDir, run } from "../../harness/process";
+import { makeTempDir } from "../../harness/process";
+import { runEntry } from "../support/entry-point";
 
-const ROOT = resolve(__dirname, "../..");
 type RtoJson = RtoModel & { stack: string; largestDatabaseWithinTarget: { bytes: number | null } };
 
 async function rto(...args: string[]) {
-    const r = await run(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/rto.ts", ...args], { cwd: ROOT, env: cleanEnv(), timeoutMs: 90_000 });
+    const r = await runEntry("bench/rto.ts", args, 90_000);
     return { ...r, json: r.code === 0 && args.includes("--json") ? (JSON.parse(r.stdout) as RtoJson) : undefined };
 }
 

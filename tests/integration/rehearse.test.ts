@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { findExecutable } from "../../drill/exec";
 import { liveCountsScript } from "../../drill/host-probe";
@@ -15,8 +15,8 @@ import { seedPlanDatabase } from "../../harness/datasets";
 import { startPostgres, type PostgresCluster } from "../../harness/postgres";
 import { cleanEnv, run } from "../../harness/process";
 import { exactCounts, makeShimPath, removeToolkitScratch } from "../../harness/toolkit";
+import { ROOT, entryArgs } from "../support/entry-point";
 
-const ROOT = resolve(__dirname, "../..");
 const out = mkdtempSync(join(tmpdir(), "rehearse-test-"));
 let external: PostgresCluster | undefined;
 afterAll(async () => {
@@ -38,7 +38,7 @@ interface Run {
  */
 function rehearse(args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => NodeJS.Signals | undefined } = {}): Promise<Run> {
     return new Promise((done, fail) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "drill", "rehearse-cli.ts"), ...args], {
+        const child = spawn(process.execPath, entryArgs("drill/rehearse-cli.ts", args), {
             cwd: ROOT,
             env: opts.env ?? cleanEnv(),
             stdio: ["ignore", "pipe", "pipe"],

@@ -1,10 +1,13 @@
 // The benchmark's pure helpers: sizes, dataset sizing, command line, and the phases read
-// from the toolkit's log lines.
+// from the toolkit's log lines; and `npm run bench` and `npm run rto` refusing a bad
+// command line as a user runs them.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SIZE, QUICK_SIZE, defaultOutPath, parseBenchArgs, roundOrder } from "../../bench/bench";
+import { DEFAULT_SIZE, QUICK_SIZE, USAGE as BENCH_USAGE, defaultOutPath, parseBenchArgs, roundOrder } from "../../bench/bench";
 import { datasetRows, loadSql, scaleForTarget, splitRange } from "../../bench/dataset";
 import { phasesFromLog } from "../../bench/methods";
+import { USAGE as RTO_USAGE } from "../../bench/rto";
 import { formatBytes, formatSeconds, parseSize } from "../../bench/units";
+import { runEntry } from "../support/entry-point";
 
 describe("sizes", () => {
     it.each([
@@ -141,5 +144,29 @@ describe("phases from the toolkit's log", () => {
 
     it("a silent run is one phase", () => {
         expect(phasesFromLog([], 0, 2_500)).toEqual([{ name: "start", seconds: 2.5 }]);
+    });
+});
+
+describe("npm run bench and npm run rto as a user runs them", () => {
+    it.each([
+        ["bench/bench.ts", ["--jobs", "0"], /^bench: error: --jobs must be a positive whole number, not '0' \(see bench --help\)\n$/],
+        ["bench/bench.ts", ["--size"], /^bench: error: --size needs a value \(see bench --help\)\n$/],
+        ["bench/rto.ts", ["--db-size", "lots"], /^rto: error: 'lots' is not a size: .* \(see rto --help\)\n$/],
+        ["bench/rto.ts", ["--frobnicate"], /^rto: error: unknown argument '--frobnicate' \(see rto --help\)\n$/],
+    ])("%s %j is a usage error: exit 2, one line, nothing started", async (file, args, message) => {
+        const r = await runEntry(file, args, 60_000);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stdout).toBe("");
+    });
+
+    it.each([
+        ["bench/bench.ts", ["--help"], BENCH_USAGE],
+        ["bench/rto.ts", ["-h"], RTO_USAGE],
+    ])("%s %j prints the usage and exits 0", async (file, args, usage) => {
+        const r = await runEntry(file, args, 60_000);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe(`${usage}\n`);
+        expect(r.stderr).toBe("");
     });
 });

@@ -3,16 +3,16 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ROOT, entryArgs } from "../support/entry-point";
 
-const ROOT = resolve(__dirname, "../..");
 const scratch = mkdtempSync(join(tmpdir(), "drill-cli-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs drill/<entry>.ts with a minimal environment (no pulumi, no credentials). */
 function cli(entry: "drill-cli" | "rehearse-cli", args: string[], env: Record<string, string> = {}) {
-    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "drill", `${entry}.ts`), ...args], {
+    const r = spawnSync(process.execPath, entryArgs(`drill/${entry}.ts`, args), {
         cwd: ROOT,
         env: { PATH: join(scratch, "no-such-dir"), HOME: scratch, TMPDIR: tmpdir(), ...env },
         encoding: "utf8",

@@ -4,13 +4,13 @@
 import { spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, describe, expect, it } from "vitest";
 import { locatePulumi, missingCredentials, shouldForwardInterrupt, toDriverEvent } from "../../drill/automation-driver";
-import { checkDrillStackName, checkOrgName, composeDirectory, drillConfig, DrillConfigError, parseStackFile, projectDefaults, qualifiedStackName } from "../../drill/drill-config";
+import { checkDrillStackName, checkOrgName, composeDirectory, drillConfig, DrillConfigError, qualifiedStackName } from "../../drill/drill-config";
 import { DrillSetupError } from "../../drill/driver";
 import { findExecutable } from "../../drill/exec";
 import { httpsGet, liveCountsScript, parseComposePs, vaultListCommand } from "../../drill/host-probe";
@@ -19,19 +19,19 @@ import { countDifferences, manifestTotals, parseManifest, parseRestoreOutput } f
 import { urnName } from "../../drill/orchestrate";
 import { libpqTarget, parseDisasterAt } from "../../drill/rehearse";
 import { parseDuration } from "../../drill/targets";
+import { projectDefaults, readProjectFile, readStackFile } from "../../tools/stack-files";
 
 const ROOT = resolve(__dirname, "../..");
-const read = (f: string) => readFileSync(join(ROOT, f), "utf8");
 const P = "income-fortress:";
 
 describe("drill stack config from the real Pulumi.dr.yaml", () => {
-    const dr = parseStackFile(read("Pulumi.dr.yaml"), "Pulumi.dr.yaml");
+    const dr = readStackFile(ROOT, "dr");
     const cfg = drillConfig(dr, "dr", { stackName: "drill-20260301-060000", extraAdminCidrs: ["192.0.2.7/32"] });
 
     it("owns a drill-… record, never the public or the DR record", () => {
         expect(cfg.plain[`${P}hostname`]).toBe("drill-20260301-060000");
         expect(cfg.plain[`${P}hostname`]).not.toBe(dr[`${P}hostname`]);
-        expect(cfg.plain[`${P}hostname`]).not.toBe(parseStackFile(read("Pulumi.prod.yaml"), "prod")[`${P}hostname`]);
+        expect(cfg.plain[`${P}hostname`]).not.toBe(readStackFile(ROOT, "prod")[`${P}hostname`]);
         expect(cfg.plain[`${P}domain`]).toBe(dr[`${P}domain`]);
         expect(cfg.plain).not.toHaveProperty(`${P}activeSite`);
     });
@@ -70,7 +70,7 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
     });
 
     it("refuses production's config, an isolated DR config, and non-drill stack names", () => {
-        const prod = parseStackFile(read("Pulumi.prod.yaml"), "Pulumi.prod.yaml");
+        const prod = readStackFile(ROOT, "prod");
         expect(() => drillConfig(prod, "prod", { stackName: "drill-x1", extraAdminCidrs: [] })).toThrow(/Pulumi\.prod\.yaml has role "primary"; a drill copies the DR stack's config/);
         expect(() => drillConfig({ ...dr, [`${P}isolate`]: true }, "dr", { stackName: "drill-x1", extraAdminCidrs: [] })).toThrow(/isolate true/);
         expect(() => drillConfig(dr, "dr", { stackName: "dr", extraAdminCidrs: [] })).toThrow(DrillConfigError);
@@ -112,10 +112,12 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
     });
 
     it("finds the compose folder from Pulumi.yaml's defaults", () => {
-        const defaults = projectDefaults(read("Pulumi.yaml"));
+        const defaults = projectDefaults(readProjectFile(ROOT));
         expect(defaults[`${P}appDir`]).toBe("/opt/income-fortress/app");
         expect(composeDirectory(dr, defaults)).toBe("/opt/income-fortress/app/income-platform");
-        expect(composeDirectory({ [`${P}appDir`]: "/srv/app/", [`${P}appComposeSubdir`]: "" }, defaults)).toBe("/srv/app");
+        // The recovery steps' rule (cloud-init/compose-dir.ts): "." is the checkout itself.
+        expect(composeDirectory({ [`${P}appDir`]: "/srv/app", [`${P}appComposeSubdir`]: "." }, defaults)).toBe("/srv/app");
+        expect(composeDirectory({ [`${P}appComposeSubdir`]: "deploy/compose" }, defaults)).toBe("/opt/income-fortress/app/deploy/compose");
     });
 });
 

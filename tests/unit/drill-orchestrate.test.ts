@@ -199,6 +199,9 @@ describe("runDrill", () => {
         // RPO: snapshot 05:20, drill start 06:00.
         expect(r.rpo).toMatchObject({ key: "user-data", measuredSeconds: 2400, targetSeconds: 3600, met: true });
         expect(r.backupId).toBe(manifest.id);
+        expect(r.backup).toEqual({
+            id: manifest.id, createdAt: SNAPSHOT, completedAt: manifest.completedAt, bytes: 1234, sha256: manifest.sha256, encryption: "age", source: "offsite vault", tables: 2, rows: 25000,
+        });
         expect(r.checks.map((c) => [c.name, c.ok])).toEqual([
             ["health URL answers 200 over HTTPS", true],
             ["compose services healthy", true],
