@@ -19,7 +19,8 @@ import { gzipDeterministic } from "./gzip";
 import { composeDir } from "./compose-dir";
 import { ustar } from "./tar";
 import { sh, shQuote } from "./shell";
-import { CREDENTIALS_FILE, DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits, SETTINGS_FILE } from "./systemd/units";
+import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, SETTINGS_FILE, SSHD_DROP_IN, STATE_DIR, TOOLKIT_BIN_DIR, TOOLKIT_BUNDLE, type SettingKey } from "./host";
+import { DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits } from "./systemd/units";
 import type { ToolkitFile } from "./toolkit-files";
 import {
     parseAgeRecipient,
@@ -39,7 +40,8 @@ import {
     type Check,
 } from "../config/rules";
 
-export { CREDENTIALS_FILE, SETTINGS_FILE } from "./systemd/units";
+// The settings path, for callers that read the rendered file back with the renderer.
+export { SETTINGS_FILE } from "./host";
 export type { ToolkitFile } from "./toolkit-files";
 
 /** Non-secret settings the host toolkit needs; secrets arrive later over SSH. */
@@ -106,21 +108,8 @@ export interface RenderOptions {
     limitBytes?: number;
 }
 
-/** Written as the last bootstrap step; the recovery step waits for cloud-init, then tests it. */
-export const READY_MARKER = "/var/lib/income-fortress/ready";
 /** DigitalOcean rejects user_data above 64 KiB. */
 export const USER_DATA_LIMIT_BYTES = 64 * 1024;
-/**
- * When the toolkit does not fit as plain text, it travels as one gzip-compressed tar that
- * write_files puts here (cloud-init decompresses `gz+b64`) and the first runcmd line unpacks.
- */
-export const TOOLKIT_BUNDLE = "/var/lib/income-fortress/toolkit.tar";
-/** The login and deploy user. Root and password logins are disabled. */
-export const DEPLOYER_USER = "deployer";
-/** Where the recovery step puts the age identity (a secret, never in user-data). */
-export const AGE_IDENTITY_FILE = "/etc/income-fortress/age-identity.txt";
-/** sshd keeps the first value it reads and reads sshd_config.d in name order, so `10-` beats cloud-init's `50-cloud-init.conf`. */
-export const SSHD_DROP_IN = "/etc/ssh/sshd_config.d/10-income-fortress.conf";
 
 /**
  * Signing keys of the two third-party apt repositories, by full fingerprint.
@@ -137,7 +126,7 @@ export const PGDG_APT_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF
 export const APT_KEYSERVER = "hkps://keyserver.ubuntu.com";
 
 /** Commands the timers run; the toolkit must provide them. */
-const REQUIRED_TOOLKIT_PATHS = ["/usr/local/bin/fortress-backup", "/usr/local/bin/fortress-verify", "/usr/local/bin/fortress-heartbeat"];
+const REQUIRED_TOOLKIT_PATHS = ["fortress-backup", "fortress-verify", "fortress-heartbeat"].map((command) => `${TOOLKIT_BIN_DIR}/${command}`);
 
 /** Checks the toolkit file list: safe absolute paths, octal modes, no duplicates, the timer targets present. */
 export function validateToolkitFiles(files: readonly ToolkitFile[]): string[] {
@@ -201,27 +190,25 @@ export function validateUserDataArgs(args: UserDataArgs): string[] {
 }
 
 /**
- * The non-secret settings file: only the setting names of docs/host-toolkit.md (the toolkit warns
- * about any other key), as KEY='value' lines (env-file.ts).
+ * The non-secret settings file: only setting keys of the host contract (host.ts SETTING_KEYS;
+ * the toolkit warns about any other key), as KEY='value' lines (env-file.ts).
  */
 export function backupSettingsFile(environment: string, backup: BackupSettings): string {
-    return formatEnvFile(
-        [
-            ["BACKUP_S3_ENDPOINT", backup.s3Endpoint],
-            ["BACKUP_BUCKET", backup.bucket],
-            ["BACKUP_PREFIX", backup.prefix],
-            ["BACKUP_OFFSITE_S3_ENDPOINT", backup.offsiteS3Endpoint],
-            ["BACKUP_OFFSITE_BUCKET", backup.offsiteBucket],
-            ["BACKUP_AGE_RECIPIENTS", backup.ageRecipients.join(" ")],
-            ["BACKUP_AGE_IDENTITY_FILE", AGE_IDENTITY_FILE],
-        ],
-        [
-            `Written by cloud-init (income-fortress) for the ${environment} environment.`,
-            "Non-secret settings for the fortress-* commands; the environment overrides them.",
-            `Secrets (DATABASE_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) live in ${CREDENTIALS_FILE},`,
-            "which the recovery step writes over SSH. Never add them here.",
-        ],
-    );
+    const settings: ReadonlyArray<readonly [SettingKey, string]> = [
+        ["BACKUP_S3_ENDPOINT", backup.s3Endpoint],
+        ["BACKUP_BUCKET", backup.bucket],
+        ["BACKUP_PREFIX", backup.prefix],
+        ["BACKUP_OFFSITE_S3_ENDPOINT", backup.offsiteS3Endpoint],
+        ["BACKUP_OFFSITE_BUCKET", backup.offsiteBucket],
+        ["BACKUP_AGE_RECIPIENTS", backup.ageRecipients.join(" ")],
+        ["BACKUP_AGE_IDENTITY_FILE", AGE_IDENTITY_FILE],
+    ];
+    return formatEnvFile(settings, [
+        `Written by cloud-init (income-fortress) for the ${environment} environment.`,
+        "Non-secret settings for the fortress-* commands; the environment overrides them.",
+        `Secrets (DATABASE_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) live in ${CREDENTIALS_FILE},`,
+        "which the recovery step writes over SSH. Never add them here.",
+    ]);
 }
 
 /** Packages the host needs, in install order. */
@@ -264,7 +251,7 @@ export function bootstrapCommands(args: UserDataArgs, options: { toolkitBundle?:
         ...(options.toolkitBundle ? unpackToolkit() : []),
         // The drop-in was written before sshd started on most images; reload in case it was already running.
         sh("systemctl", "try-reload-or-restart", "ssh.service"),
-        sh("install", "-d", "-m", "0755", "/var/lib/income-fortress"),
+        sh("install", "-d", "-m", "0755", STATE_DIR),
         sh("systemctl", "daemon-reload"),
         sh("systemctl", "enable", "--now", "fortress-backup.timer", "fortress-verify.timer"),
         // Fail the boot (no marker) when a package did not install: the package module's

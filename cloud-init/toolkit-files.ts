@@ -2,6 +2,7 @@
 // renderer can embed it in user-data. Kept apart from render.ts so the renderer stays pure.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { TOOLKIT_BIN_DIR, TOOLKIT_LIB_DIR } from "./host";
 
 /** One file cloud-init writes onto the host. */
 export interface ToolkitFile {
@@ -17,8 +18,8 @@ const TOOLKIT_ROOT = join(__dirname, "toolkit");
 
 /** Host locations for each folder under `cloud-init/toolkit/`. */
 const INSTALL_DIRS: Record<string, { dir: string; permissions: string }> = {
-    bin: { dir: "/usr/local/bin", permissions: "0755" },
-    lib: { dir: "/usr/local/lib", permissions: "0644" },
+    bin: { dir: TOOLKIT_BIN_DIR, permissions: "0755" },
+    lib: { dir: TOOLKIT_LIB_DIR, permissions: "0644" },
 };
 
 /** Every regular file under `dir`, skipping dotfiles (.gitkeep, editor swap files). */

@@ -3,6 +3,7 @@
 // environment (or from a settings folder), and a clean environment without AWS_CA_BUNDLE.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
+import type { SettingKey } from "../cloud-init/host";
 import { cleanEnv, makeTempDir, run, RunOptions, RunResult, runOk } from "./process";
 import { PostgresCluster } from "./postgres";
 import { S3Server, S3RVER_CREDENTIALS } from "./s3";
@@ -21,8 +22,8 @@ export const TOOLKIT_COMMANDS: readonly ToolkitCommand[] = [
     "fortress-backup", "fortress-restore", "fortress-verify", "fortress-backups", "fortress-status",
 ];
 
-/** Exit codes of the toolkit (docs/host-toolkit.md, "Exit codes"). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, integrity: 3, refused: 4 } as const;
+/** Exit codes of the toolkit (docs/host-toolkit.md, "Exit codes"), from the host contract. */
+export { EXIT } from "../cloud-init/host";
 
 /** Toolkit settings (docs/host-toolkit.md, "Settings"): DATABASE_URL, BACKUP_*, AWS_*, FORTRESS_*, RCLONE_*. */
 export type ToolkitSettings = Record<string, string | undefined>;
@@ -43,7 +44,7 @@ export function storageSettings(args: {
     /** Object key prefix, e.g. `postgresql/test`. */
     prefix: string;
 }): ToolkitSettings {
-    const s: ToolkitSettings = {
+    const s: Partial<Record<SettingKey, string>> = {
         BACKUP_S3_ENDPOINT: args.primary.endpoint,
         BACKUP_BUCKET: args.bucket,
         BACKUP_PREFIX: args.prefix,

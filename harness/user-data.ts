@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
-import { TOOLKIT_BUNDLE } from "../cloud-init/render";
+import { TOOLKIT_BUNDLE } from "../cloud-init/host";
 
 /** A file as the host has it after cloud-init. */
 export interface HostFile {

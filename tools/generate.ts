@@ -1,10 +1,11 @@
 // Usage: npm run generate [-- --check]
 //
-// Writes the files generated from config/keys.ts: the generated part of Pulumi.yaml and the
-// table in docs/configuration.md. With --check it writes nothing, names the files that
-// differ and exits 1.
-import { readFileSync, writeFileSync } from "node:fs";
+// Writes the files generated from one source: from config/keys.ts the generated part of
+// Pulumi.yaml and the table in docs/configuration.md; from cloud-init/host.ts the toolkit's
+// contract.sh. With --check it writes nothing, names the files that differ and exits 1.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CONTRACT_SHELL_PATH, renderContractShell } from "../cloud-init/host";
 import { renderConfigurationDoc, renderProjectFile } from "../config/project-file";
 
 const ROOT = join(__dirname, "..");
@@ -13,6 +14,7 @@ const ROOT = join(__dirname, "..");
 export const GENERATED: ReadonlyArray<{ path: string; render: (current: string) => string }> = [
     { path: "Pulumi.yaml", render: renderProjectFile },
     { path: "docs/configuration.md", render: renderConfigurationDoc },
+    { path: CONTRACT_SHELL_PATH, render: () => renderContractShell() },
 ];
 
 function main(argv: string[]): number {
@@ -20,7 +22,8 @@ function main(argv: string[]): number {
     const stale: string[] = [];
     for (const file of GENERATED) {
         const path = join(ROOT, file.path);
-        const current = readFileSync(path, "utf8");
+        // A file generated whole may not exist yet.
+        const current = existsSync(path) ? readFileSync(path, "utf8") : "";
         const next = file.render(current);
         if (next === current) continue;
         stale.push(file.path);

@@ -1,11 +1,7 @@
 // Builds the systemd units that run the toolkit on a schedule. Pure: the renderer
 // writes what these return into /etc/systemd/system and enables the timers.
+import { CREDENTIALS_FILE, TOOLKIT_BIN_DIR } from "../host";
 import type { ToolkitFile } from "../toolkit-files";
-
-/** Where the renderer writes the non-secret settings (docs/host-toolkit.md, "Settings"). */
-export const SETTINGS_FILE = "/etc/income-fortress/backup.env";
-/** Where the recovery step writes secrets over SSH; never part of user-data. */
-export const CREDENTIALS_FILE = "/etc/income-fortress/credentials.env";
 
 export const BACKUP_SERVICE = "fortress-backup.service";
 export const BACKUP_TIMER = "fortress-backup.timer";
@@ -13,7 +9,7 @@ export const VERIFY_SERVICE = "fortress-verify.service";
 export const VERIFY_TIMER = "fortress-verify.timer";
 
 /** The command that reports each backup run to the stale-backup heartbeat (a dead-man's switch). */
-export const HEARTBEAT_COMMAND = "/usr/local/bin/fortress-heartbeat";
+export const HEARTBEAT_COMMAND = `${TOOLKIT_BIN_DIR}/fortress-heartbeat`;
 
 /** Default backup schedule: hourly, the plan's RPO target for user data. */
 export const DEFAULT_BACKUP_SCHEDULE = "hourly";
@@ -106,7 +102,7 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
             BACKUP_SERVICE,
             service({
                 description: "Income Fortress: back up PostgreSQL to the backup and offsite buckets",
-                execStart: "/usr/local/bin/fortress-backup",
+                execStart: `${TOOLKIT_BIN_DIR}/fortress-backup`,
                 timeoutStartSec: "2h",
                 nice: 10,
                 // Every run, good or bad, is reported to the heartbeat: success pings keep the
@@ -127,7 +123,7 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
             VERIFY_SERVICE,
             service({
                 description: "Income Fortress: restore the latest backup into a throwaway database and compare row counts",
-                execStart: "/usr/local/bin/fortress-verify",
+                execStart: `${TOOLKIT_BIN_DIR}/fortress-verify`,
                 timeoutStartSec: "6h",
                 nice: 15,
             }),

@@ -30,12 +30,8 @@
 // secret. The connection goes to the stack's own reserved IP, inside DigitalOcean.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, DNS_CREDENTIALS_FILE, READY_MARKER } from "../../cloud-init/host";
 import {
-    AGE_IDENTITY_FILE,
-    CREDENTIALS_FILE,
-    DEPLOYER_USER,
-    DNS_CREDENTIALS_FILE,
-    READY_MARKER,
     ageIdentityFile,
     appEnvFile,
     composeDir,

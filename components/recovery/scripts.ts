@@ -4,9 +4,10 @@
 // exact texts over a real sshd.
 //
 // Each step's shell is a file in steps/ (shellchecked with the host toolkit). A step's
-// text is one `set -- ARG...` line with its arguments, then that file, run by the
-// deployer's login shell (bash, per user-data). So the text changes, and the step runs
-// again, exactly when the script or an argument changes, and never otherwise.
+// text is one `set -- ARG...` line with its arguments, then steps/lib.sh (strict mode, fail,
+// say), then the helper files the step calls (steps/lib-*.sh), then the step's file, run by
+// the deployer's login shell (bash, per user-data). So the text changes, and the step runs
+// again, exactly when its shell or an argument changes, and never otherwise.
 //
 // A command's text never holds a secret. pulumi-command prints the text when a command
 // fails and keeps it in the state, so secrets travel on stdin and the text only says where
@@ -16,7 +17,8 @@ import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatEnvFile } from "../../cloud-init/env-file";
-import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, certbotPackages, type TlsChallenge } from "../../cloud-init/render";
+import { DNS_CREDENTIALS_FILE, READY_MARKER, type SettingKey } from "../../cloud-init/host";
+import { TLS_CHALLENGES, certbotPackages, type TlsChallenge } from "../../cloud-init/render";
 import { sh, shSplit } from "../../cloud-init/shell";
 import {
     BACKUP_ID,
@@ -38,7 +40,7 @@ import {
     type BackupChoice,
 } from "../../config/rules";
 
-export { AGE_IDENTITY_FILE, BACKUP_ID, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, TLS_CHALLENGES, type BackupChoice, type TlsChallenge };
+export { BACKUP_ID, TLS_CHALLENGES, type BackupChoice, type TlsChallenge };
 
 // Arguments are checked with the value rules of config/rules.ts; a builder only words its
 // own error, which names the builder.
@@ -55,31 +57,67 @@ export type StepName = (typeof STEP_NAMES)[number];
 /** Where the step files are; for the tests that lint them. */
 export const STEPS_DIR = join(__dirname, "steps");
 
-function readStep(step: StepName): string {
-    const text = readFileSync(join(STEPS_DIR, `${step}.sh`), "utf8");
+function readShell(file: string): string {
+    const text = readFileSync(join(STEPS_DIR, file), "utf8");
     // A checkout with CRLF line endings would change every text and re-run every step.
-    if (text.includes("\r")) throw new Error(`${step}.sh has CR characters (CRLF line endings?); check it out with LF endings`);
+    if (text.includes("\r")) throw new Error(`${file} has CR characters (CRLF line endings?); check it out with LF endings`);
     return text;
 }
 
 /** Each step file's content, read once when this module loads. */
-export const STEP_SCRIPTS: Readonly<Record<StepName, string>> = Object.fromEntries(STEP_NAMES.map((s) => [s, readStep(s)])) as Record<StepName, string>;
+export const STEP_SCRIPTS: Readonly<Record<StepName, string>> = Object.fromEntries(STEP_NAMES.map((s) => [s, readShell(`${s}.sh`)])) as Record<StepName, string>;
 
-/** A step's command text: its arguments on one `set --` line, then the step file. */
+/** steps/lib.sh, the prelude of every step: strict mode, fail and say. */
+export const STEP_LIB = readShell("lib.sh");
+
+/** The helper files in steps/: functions that some steps share. */
+export const HELPER_FILES = ["lib-compose.sh", "lib-certbot.sh"] as const;
+export type HelperFile = (typeof HELPER_FILES)[number];
+
+/** Each helper file's content, read once when this module loads. */
+export const HELPER_SCRIPTS: Readonly<Record<HelperFile, string>> = Object.fromEntries(HELPER_FILES.map((f) => [f, readShell(f)])) as Record<HelperFile, string>;
+
+/**
+ * The helper files in each step's text, after {@link STEP_LIB}: those whose functions the
+ * step calls, and no others, so a text holds nothing its step does not run and a changed
+ * helper re-runs only the steps that call it.
+ */
+export const STEP_HELPERS: Readonly<Record<StepName, readonly HelperFile[]>> = {
+    boot: [],
+    "write-secret-file": [],
+    "database-access": [],
+    restore: [],
+    migrate: ["lib-compose.sh"],
+    "compose-up": ["lib-compose.sh"],
+    "health-gate": [],
+    "tls-http-01": ["lib-certbot.sh"],
+    "tls-dns-01": ["lib-certbot.sh"],
+    "tls-skipped": [],
+};
+
+/**
+ * What a step's text holds between its `set --` line and its file: {@link STEP_LIB}, then its
+ * helpers, each followed by a blank line, so a text printed on failure shows where each file starts.
+ */
+export function stepPrelude(step: StepName): string {
+    return [STEP_LIB, ...STEP_HELPERS[step].map((f) => HELPER_SCRIPTS[f])].map((text) => `${text}\n`).join("");
+}
+
+/** A step's command text: its arguments on one `set --` line, then {@link stepPrelude}, then the step file. */
 export function stepText(step: StepName, args: readonly string[]): string {
     if (args.some((a) => a.includes("\0"))) throw new Error(`${step}: an argument holds a NUL character, which no shell argument can carry`);
-    return `${sh("set", "--", ...args)}\n${STEP_SCRIPTS[step]}`;
+    return `${sh("set", "--", ...args)}\n${stepPrelude(step)}${STEP_SCRIPTS[step]}`;
 }
 
 /** The step and arguments of a text made by {@link stepText}: the inverse, for tests and reviews. */
 export function parseStepText(text: string): { step: StepName; args: string[] } {
     for (const step of STEP_NAMES) {
-        const body = `\n${STEP_SCRIPTS[step]}`;
+        const body = `\n${stepPrelude(step)}${STEP_SCRIPTS[step]}`;
         if (!text.endsWith(body)) continue;
         const [set, dashes, ...args] = shSplit(text.slice(0, -body.length));
         if (set === "set" && dashes === "--") return { step, args };
     }
-    throw new Error("parseStepText: not a text made by stepText (an argument line, then one of the step files)");
+    throw new Error("parseStepText: not a text made by stepText (an argument line, steps/lib.sh and the step's helpers, then one of the step files)");
 }
 
 // ---------------------------------------------------------------- 1. wait for boot
@@ -155,17 +193,15 @@ export interface CredentialsValues {
     backupHeartbeatUrl?: string;
 }
 
-/** The toolkit's secret settings ({@link CREDENTIALS_FILE}); backup.env holds the rest. */
+/** The toolkit's secret settings (host.ts CREDENTIALS_FILE); backup.env holds the rest. */
 export function credentialsFile(v: CredentialsValues): string {
-    return formatEnvFile(
-        [
-            ["DATABASE_URL", v.databaseUrl],
-            ["AWS_ACCESS_KEY_ID", v.spacesAccessKeyId],
-            ["AWS_SECRET_ACCESS_KEY", v.spacesSecretAccessKey],
-            ...(v.backupHeartbeatUrl ? [["BACKUP_HEARTBEAT_URL", v.backupHeartbeatUrl] as const] : []),
-        ],
-        ["Written by pulumi (income-fortress recovery) for the fortress-* commands. Secrets: mode 600, root only."],
-    );
+    const settings: ReadonlyArray<readonly [SettingKey, string]> = [
+        ["DATABASE_URL", v.databaseUrl],
+        ["AWS_ACCESS_KEY_ID", v.spacesAccessKeyId],
+        ["AWS_SECRET_ACCESS_KEY", v.spacesSecretAccessKey],
+        ...(v.backupHeartbeatUrl ? [["BACKUP_HEARTBEAT_URL", v.backupHeartbeatUrl] as const] : []),
+    ];
+    return formatEnvFile(settings, ["Written by pulumi (income-fortress recovery) for the fortress-* commands. Secrets: mode 600, root only."]);
 }
 
 /** The age identity file: the key as given, one trailing newline. */
@@ -174,14 +210,6 @@ export function ageIdentityFile(identity: string): string {
     if (!key.ok || key.value === "") throw new Error("ageIdentityFile: not an age identity (AGE-SECRET-KEY-1 followed by 58 characters)");
     return `${key.value}\n`;
 }
-
-/**
- * Where certbot's dns-digitalocean plugin reads its token. certbot stores this path in
- * the renewal config, not the token, so the file must stay for renewals; it sits with
- * the toolkit's other root-only secrets rather than in /etc/letsencrypt, which only
- * exists once certbot is installed.
- */
-export const DNS_CREDENTIALS_FILE = "/etc/income-fortress/certbot-digitalocean.ini";
 
 /** The plugin's INI file (https://certbot-dns-digitalocean.readthedocs.io/): one line. */
 export function dnsCredentialsFile(token: string): string {

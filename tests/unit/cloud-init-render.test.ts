@@ -6,17 +6,13 @@ import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { AGE_IDENTITY_FILE, READY_MARKER, SETTINGS_FILE, SSHD_DROP_IN, TOOLKIT_BUNDLE } from "../../cloud-init/host";
 import {
-    AGE_IDENTITY_FILE,
     backupSettingsFile,
     bootstrapCommands,
     DOCKER_APT_KEY_FINGERPRINT,
     PGDG_APT_KEY_FINGERPRINT,
-    READY_MARKER,
     renderUserData,
-    SETTINGS_FILE,
-    SSHD_DROP_IN,
-    TOOLKIT_BUNDLE,
     USER_DATA_LIMIT_BYTES,
     type UserDataArgs,
 } from "../../cloud-init/render";

@@ -1,10 +1,10 @@
 // The fortress timers and services: schedules as given, Persistent=true, oneshot
 // services that run the toolkit with the settings and (later) the credentials.
 import { describe, expect, it } from "vitest";
+import { CREDENTIALS_FILE } from "../../cloud-init/host";
 import {
     BACKUP_SERVICE,
     BACKUP_TIMER,
-    CREDENTIALS_FILE,
     fortressUnits,
     HEARTBEAT_COMMAND,
     onCalendarOf,

@@ -1,6 +1,6 @@
 // Layer 1: the recovery chain's steps (components/recovery/): each step's shell in
 // steps/*.sh, the pure builders that turn typed arguments into a step's text (a `set --`
-// line, then the file) and the stdin payloads. The files are checked as the toolkit's
+// line, steps/lib.sh and the step's helper files, then the file) and the stdin payloads. The files are checked as the toolkit's
 // are (bash -n, shellcheck -x, the house style), the texts as the droplet meets them
 // (bash parses them, the policy pack finds no secret), and every script runs here against
 // recording stand-ins for what it calls (sudo, certbot, docker, psql, …). What they do on
@@ -11,12 +11,15 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, sy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { DNS_CREDENTIALS_FILE, EXIT, READY_MARKER } from "../../cloud-init/host";
 import { shQuote, shSplit } from "../../cloud-init/shell";
 import {
     BACKUP_ID,
-    DNS_CREDENTIALS_FILE,
     GENERATED_APP_ENV,
-    READY_MARKER,
+    HELPER_FILES,
+    HELPER_SCRIPTS,
+    STEP_HELPERS,
+    STEP_LIB,
     STEP_NAMES,
     STEP_SCRIPTS,
     STEPS_DIR,
@@ -141,22 +144,51 @@ function argsSeenByBash(text: string, step: StepName): string[] {
 
 const fileOf = (step: StepName) => join(STEPS_DIR, `${step}.sh`);
 
+/** Every file in steps/: the steps, the prelude and the helper files. */
+const FILES = [...STEP_NAMES.map((s) => `${s}.sh`), "lib.sh", ...HELPER_FILES];
+
+/** The name each step's messages carry (`income-fortress NAME: …`); the integration test and the operators' logs read them. */
+const MESSAGE_NAMES: Record<StepName, string> = {
+    boot: "boot",
+    "write-secret-file": "secrets",
+    "database-access": "database",
+    restore: "restore",
+    migrate: "migrate",
+    "compose-up": "compose",
+    "health-gate": "health",
+    "tls-http-01": "tls",
+    "tls-dns-01": "tls",
+    "tls-skipped": "tls",
+};
+
+/** The names of the functions a shell file defines. */
+const functionsOf = (text: string): string[] => [...text.matchAll(/^([a-z_]+)\(\) \{$/gm)].map((m) => m[1]);
+
+/** Whether a shell file's code (comments aside) names the function `fn`. */
+const calls = (text: string, fn: string): boolean =>
+    text
+        .split("\n")
+        .filter((l) => !l.trimStart().startsWith("#"))
+        .some((l) => new RegExp(`(^|[^a-z_])${fn}([^a-z_(]|$)`).test(l));
+
 // ---------------------------------------------------------------- the files
 
 describe("the step files", () => {
-    it("are exactly the steps the builders know, and live beside them", () => {
-        expect(readdirSync(STEPS_DIR).sort()).toEqual(STEP_NAMES.map((s) => `${s}.sh`).sort());
+    it("are exactly the steps the builders know and the files they share, and live beside them", () => {
+        expect(readdirSync(STEPS_DIR).sort()).toEqual([...FILES].sort());
         expect(STEPS_DIR).toBe(join(ROOT, "components", "recovery", "steps"));
+        expect(STEP_LIB).toBe(readFileSync(join(STEPS_DIR, "lib.sh"), "utf8"));
+        for (const f of HELPER_FILES) expect(HELPER_SCRIPTS[f]).toBe(readFileSync(join(STEPS_DIR, f), "utf8"));
     });
 
-    it.each(STEP_NAMES)("%s.sh: bash parses it", (step) => {
-        const r = spawnSync("bash", ["-n", fileOf(step)], { encoding: "utf8" });
+    it.each(FILES)("%s: bash parses it", (file) => {
+        const r = spawnSync("bash", ["-n", join(STEPS_DIR, file)], { encoding: "utf8" });
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
     });
 
-    it.each(STEP_NAMES)("%s.sh: clean under shellcheck -x, as npm run shellcheck runs it", (step) => {
-        const r = spawnSync("shellcheck", ["-x", "-f", "gcc", fileOf(step)], { encoding: "utf8", cwd: ROOT });
+    it.each(FILES)("%s: clean under shellcheck -x, as npm run shellcheck runs it", (file) => {
+        const r = spawnSync("shellcheck", ["-x", "-f", "gcc", join(STEPS_DIR, file)], { encoding: "utf8", cwd: ROOT });
         expect(r.error, "shellcheck must be installed (apt-get install shellcheck)").toBeUndefined();
         expect(r.stdout).toBe("");
         expect(r.status).toBe(0);
@@ -169,17 +201,56 @@ describe("the step files", () => {
         expect(sloppy.status).not.toBe(0);
     });
 
-    it.each(STEP_NAMES)("%s.sh: house style: Usage header, strict mode first, one fail and say, commented functions, main last", (step) => {
+    it("lib.sh: strict mode first, then fail and say, which name the step", () => {
+        const lines = STEP_LIB.split("\n");
+        expect(lines[0]).toBe("# shellcheck shell=bash");
+        expect(lines.find((l) => l.trim() !== "" && !l.startsWith("#"))).toBe("set -euo pipefail");
+        expect(functionsOf(STEP_LIB)).toEqual(["fail", "say"]);
+        expect(STEP_LIB).toContain(`fail() {\n    printf 'income-fortress %s: error: %s\\n' "$STEP_NAME" "$*" >&2\n    exit 1\n}`);
+        expect(STEP_LIB).toContain(`say() {\n    printf 'income-fortress %s: %s\\n' "$STEP_NAME" "$*"\n}`);
+    });
+
+    it.each(["lib.sh", ...HELPER_FILES])("%s: only commented functions, no tabs or CRs", (file) => {
+        const text = readFileSync(join(STEPS_DIR, file), "utf8");
+        const lines = text.split("\n");
+        expect(lines[0]).toBe("# shellcheck shell=bash");
+        lines.forEach((l, i) => {
+            if (/^[a-z_]+\(\) \{$/.test(l)) expect(lines[i - 1], `${file}: ${l} needs a comment saying what it does`).toMatch(/^# /);
+        });
+        // Definitions only (lib.sh also sets strict mode): nothing runs before the step's main.
+        const code = lines.filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith(" ") && !/^[a-z_]+\(\) \{$|^\}$/.test(l));
+        expect(code).toEqual(file === "lib.sh" ? ["set -euo pipefail"] : []);
+        expect(text).not.toMatch(/\r|\t/);
+    });
+
+    it("a text holds a helper file exactly when its step calls the helpers in it, and no step redefines one", () => {
+        for (const file of HELPER_FILES) {
+            const helpers = functionsOf(HELPER_SCRIPTS[file]);
+            expect(helpers.length, file).toBeGreaterThan(0);
+            for (const step of STEP_NAMES) {
+                for (const fn of helpers) {
+                    expect(calls(STEP_SCRIPTS[step], fn), `${step}.sh and ${fn} (${file})`).toBe(STEP_HELPERS[step].includes(file));
+                    expect(functionsOf(STEP_SCRIPTS[step]), `${step}.sh redefines ${fn}`).not.toContain(fn);
+                }
+            }
+        }
+        for (const step of STEP_NAMES) for (const fn of functionsOf(STEP_LIB)) expect(functionsOf(STEP_SCRIPTS[step]), `${step}.sh redefines ${fn}`).not.toContain(fn);
+    });
+
+    it("the helper check is not blind: it sees a call, and not a mention in a comment", () => {
+        expect(calls('main() {\n    enter_project "$dir"\n}', "enter_project")).toBe(true);
+        expect(calls("# enter_project DIR: cd into it\nmain() {\n    :\n}", "enter_project")).toBe(false);
+        expect(calls("install_certbot_twice x", "install_certbot")).toBe(false);
+    });
+
+    it.each(STEP_NAMES)("%s.sh: house style: Usage header, its message name first, commented functions, main last", (step) => {
         const text = STEP_SCRIPTS[step];
         const lines = text.split("\n");
         expect(lines[0]).toBe("# shellcheck shell=bash");
         expect(lines[1]).toMatch(new RegExp(`^# Usage: ${step}\\.sh( |$)`));
-        expect(lines.find((l) => l.trim() !== "" && !l.startsWith("#"))).toBe("set -euo pipefail");
-        const name = /^fail\(\) \{\n {4}printf 'income-fortress ([a-z]+): error: %s\\n' "\$\*" >&2\n {4}exit 1\n\}$/m.exec(text)?.[1];
-        expect(name, "fail prints one line to stderr and exits 1").toBeDefined();
-        expect(text.match(/^fail\(\) \{$/gm)).toHaveLength(1);
-        expect(text.match(/^say\(\) \{$/gm)).toHaveLength(1);
-        expect(text).toContain(`say() {\n    printf 'income-fortress ${name}: %s\\n' "$*"\n}`);
+        // Strict mode, fail and say come from lib.sh; the step only names itself.
+        expect(lines.find((l) => l.trim() !== "" && !l.startsWith("#"))).toBe(`readonly STEP_NAME=${MESSAGE_NAMES[step]}`);
+        expect(text).not.toMatch(/^set -/m);
         lines.forEach((l, i) => {
             if (/^[a-z_]+\(\) \{$/.test(l) && l !== "main() {") expect(lines[i - 1], `${step}.sh: ${l} needs a comment saying what it does`).toMatch(/^# /);
         });
@@ -188,22 +259,23 @@ describe("the step files", () => {
     });
 
     it.each(STEP_NAMES)("%s.sh: every error says what to do: a usage line when the arguments are wrong", (step) => {
-        const r = spawnSync("bash", [fileOf(step)], { encoding: "utf8", input: "" });
+        const r = spawnSync("bash", ["-c", stepText(step, [])], { encoding: "utf8", input: "" });
         expect(r.status).toBe(1);
-        expect(r.stderr).toMatch(new RegExp(`^income-fortress [a-z]+: error: usage: ${step}\\.sh [^\\n]*, got 0 arguments: build the step with components/recovery/scripts\\.ts\\n$`));
+        expect(r.stderr).toMatch(new RegExp(`^income-fortress ${MESSAGE_NAMES[step]}: error: usage: ${step}\\.sh [^\\n]*, got 0 arguments: build the step with components/recovery/scripts\\.ts\\n$`));
     });
 
-    it.each(STEP_NAMES)("%s.sh: nothing the policy pack would call a secret", (step) => {
-        expect(findSecretPatterns(STEP_SCRIPTS[step])).toEqual([]);
+    it.each(FILES)("%s: nothing the policy pack would call a secret", (file) => {
+        expect(findSecretPatterns(readFileSync(join(STEPS_DIR, file), "utf8"))).toEqual([]);
     });
 });
 
 // ---------------------------------------------------------------- the texts
 
 describe("every step's text", () => {
-    it.each(Object.entries(SCRIPTS))("%s: the arguments on one set -- line, then the step file unchanged", (_name, text) => {
+    it.each(Object.entries(SCRIPTS))("%s: the arguments on one set -- line, then lib.sh, the step's helper files and the step file, unchanged", (_name, text) => {
         const { step, args } = parseStepText(text);
-        expect(text).toBe(`set -- ${args.map(shQuote).join(" ")}\n${readFileSync(fileOf(step), "utf8")}`);
+        const shared = ["lib.sh", ...STEP_HELPERS[step]].map((f) => `${readFileSync(join(STEPS_DIR, f), "utf8")}\n`).join("");
+        expect(text).toBe(`set -- ${args.map(shQuote).join(" ")}\n${shared}${readFileSync(fileOf(step), "utf8")}`);
         expect(argsSeenByBash(text, step)).toEqual(args);
     });
 
@@ -549,15 +621,18 @@ describe("restore", () => {
         expect(r.stdout).toBe(`income-fortress restore: restored the database from s3://${VAULT.bucket}/${VAULT.prefix}\n`);
     });
 
+    // The codes come from the host contract, so a changed code there fails here until restore.sh follows.
     it("maps exit 4 (refused: not empty) to success and every other failure to a failure", () => {
-        const kept = run({ mode: "required", backup: { id: "latest" } }, "[]", 4);
+        const kept = run({ mode: "required", backup: { id: "latest" } }, "[]", EXIT.refused);
         expect(kept.code).toBe(0);
         expect(kept.stdout).toBe(
             "income-fortress restore: the database already has tables, so it was left untouched (a restore only fills an empty database; to replace data run fortress-restore --force on the host)\n",
         );
-        const broken = run({ mode: "required", backup: { id: "latest" } }, "[]", 3);
+        const broken = run({ mode: "required", backup: { id: "latest" } }, "[]", EXIT.integrity);
         expect(broken.code).toBe(1);
-        expect(broken.stderr).toBe("income-fortress restore: error: fortress-restore exited 3 (2 settings, 3 integrity, 1 other; see its error above); nothing after the restore ran\n");
+        expect(broken.stderr).toBe(
+            `income-fortress restore: error: fortress-restore exited ${EXIT.integrity} (${EXIT.usage} settings, ${EXIT.integrity} integrity, ${EXIT.failure} other; see its error above); nothing after the restore ran\n`,
+        );
     });
 
     it("fails when the backups cannot be listed, naming where it looked", () => {

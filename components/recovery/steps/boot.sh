@@ -2,7 +2,7 @@
 # Usage: boot.sh MARKER
 # Summary: Wait for cloud-init, then check the ready marker that user-data writes last.
 #
-# Step "boot" of the recovery chain. Its command text is `set -- MARKER` followed by this
+# Step "boot" of the recovery chain. Its command text is `set -- MARKER`, lib.sh, then this
 # file (components/recovery/scripts.ts, waitForBootScript), run by the deployer's login
 # shell over SSH.
 #
@@ -12,18 +12,9 @@
 # `cloud-init status --wait` exits 0 when done, 2 when done with recoverable errors
 # ("degraded done", cloud-init 23.4+), 1 on failure. Exit 2 still counts as booted: the
 # marker, written only after every bootstrap step succeeded, is what decides.
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress boot: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress boot: %s\n' "$*"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=boot
 
 # wait_for_cloud_init: return once cloud-init is done, with or without recoverable errors.
 wait_for_cloud_init() {

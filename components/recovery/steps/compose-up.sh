@@ -7,25 +7,9 @@
 #
 # Arguments:
 #   DIR   the compose project folder in the checkout
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress compose: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress compose: %s\n' "$*"
-}
-
-# enter_project DIR: cd into the compose project, which must hold the .env by now.
-enter_project() {
-    local dir=$1
-    cd -- "$dir" || fail "$dir does not exist: user-data did not check out the app; replace the droplet"
-    [[ -f .env ]] || fail "$dir/.env is missing: the secrets step must run first"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=compose
 
 main() {
     (($# == 1)) || fail "usage: compose-up.sh DIR, got $# arguments: build the step with components/recovery/scripts.ts"

@@ -14,18 +14,9 @@
 #
 # psql reports errors tersely and without statement context, so a failure cannot print
 # the SQL, which holds the role's password verifier.
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress database: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress database: %s\n' "$*"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=database
 
 # read_admin_password: take the first stdin line into PGPASSWORD, which psql reads.
 # bash reads a pipe byte by byte, so `read` takes exactly that line and psql the rest.

@@ -10,18 +10,9 @@
 #   TIMEOUT_SECONDS    give up after this many seconds
 #   INTERVAL_SECONDS   seconds between attempts
 #   DIR                the compose project, named in the failure message
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress health: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress health: %s\n' "$*"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=health
 
 # answer CODE: the last answer in words, for the failure message.
 answer() {

@@ -8,25 +8,9 @@
 #   DIR       the compose project folder in the checkout
 #   COMMAND   the migration command line from config (migrateCommand), e.g.
 #             docker compose run --rm api python manage.py migrate
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress migrate: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress migrate: %s\n' "$*"
-}
-
-# enter_project DIR: cd into the compose project, which must hold the .env by now.
-enter_project() {
-    local dir=$1
-    cd -- "$dir" || fail "$dir does not exist: user-data did not check out the app; replace the droplet"
-    [[ -f .env ]] || fail "$dir/.env is missing: the secrets step must run first"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=migrate
 
 main() {
     (($# == 2)) || fail "usage: migrate.sh DIR COMMAND, got $# arguments: build the step with components/recovery/scripts.ts"

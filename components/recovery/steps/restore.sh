@@ -19,23 +19,14 @@
 #              read this bucket (a dr stack: the primary stack's vault) instead of the
 #              buckets in the host's backup.env: passed as the offsite settings in the
 #              environment, which wins over backup.env. None of them is a secret.
-set -euo pipefail
+
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=restore
 
 # Where the backups come from, set by read_source.
 SOURCE=auto
 SOURCE_ENV=()
 FROM="the buckets in /etc/income-fortress/backup.env"
-
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress restore: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress restore: %s\n' "$*"
-}
 
 # read_source [ENDPOINT BUCKET PREFIX]: the vault to read instead of backup.env's buckets.
 read_source() {

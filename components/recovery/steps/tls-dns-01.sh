@@ -19,28 +19,9 @@
 #   PACKAGES              the packages that provide certbot and the plugin, space-separated
 #   FQDN                  the stack's record; it also names the certificate
 #   NAME...               more names on the same certificate (a dr stack: the public name)
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress tls: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress tls: %s\n' "$*"
-}
-
-# install_certbot PACKAGES: user-data installs them at boot; this covers a host built
-# before the stack chose its challenge.
-install_certbot() {
-    local packages=$1 list
-    command -v certbot >/dev/null && return 0
-    read -r -a list <<<"$packages"
-    sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${list[@]}" >/dev/null ||
-        fail "cannot install $packages (apt-get install); check the droplet's outbound access and run pulumi up again"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=tls
 
 # joined NAME...: the names as one list for messages, "a, b".
 joined() {
@@ -68,9 +49,7 @@ main() {
         --dns-digitalocean-propagation-seconds "$propagation" --non-interactive --agree-tos --no-eff-email --keep-until-expiring \
         --cert-name "$fqdn" -m "$email" "${domains[@]}" --deploy-hook "$deploy_hook" ||
         fail "certbot could not get a certificate for $names over DNS-01; read /var/log/letsencrypt/letsencrypt.log on the droplet (the token needs the domain read and write scopes, and the zone must be in DigitalOcean DNS)"
-    # Debian's and Ubuntu's certbot package ships certbot.timer (twice a day); make sure it runs.
-    sudo systemctl enable --now certbot.timer >/dev/null
-    say "certificate for $names (dns-01) in /etc/letsencrypt/live/$fqdn/ (fullchain.pem, privkey.pem), renewed by certbot.timer"
+    keep_renewed "$names" dns-01 "$fqdn"
 }
 
 main "$@"

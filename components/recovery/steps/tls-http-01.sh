@@ -18,28 +18,9 @@
 #   PROXY_SERVICE             the compose service that holds port 80
 #   RESOLVE_TIMEOUT_SECONDS   how long to wait for FQDN to resolve to ADDRESS
 #   PACKAGES                  the packages that provide certbot, space-separated
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress tls: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress tls: %s\n' "$*"
-}
-
-# install_certbot PACKAGES: user-data installs them at boot; this covers a host built
-# before the stack chose its challenge.
-install_certbot() {
-    local packages=$1 list
-    command -v certbot >/dev/null && return 0
-    read -r -a list <<<"$packages"
-    sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${list[@]}" >/dev/null ||
-        fail "cannot install $packages (apt-get install); check the droplet's outbound access and run pulumi up again"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=tls
 
 # resolved_address FQDN: the first IPv4 address the name resolves to here, or nothing.
 resolved_address() {
@@ -74,9 +55,7 @@ main() {
         --cert-name "$fqdn" -m "$email" -d "$fqdn" \
         --pre-hook "cd $project && docker compose stop $service" --post-hook "cd $project && docker compose start $service" ||
         fail "certbot could not get a certificate for $fqdn; read /var/log/letsencrypt/letsencrypt.log on the droplet (port 80 must be open to the internet)"
-    # Debian's and Ubuntu's certbot package ships certbot.timer (twice a day); make sure it runs.
-    sudo systemctl enable --now certbot.timer >/dev/null
-    say "certificate for $fqdn (http-01) in /etc/letsencrypt/live/$fqdn/ (fullchain.pem, privkey.pem), renewed by certbot.timer"
+    keep_renewed "$fqdn" http-01 "$fqdn"
 }
 
 main "$@"

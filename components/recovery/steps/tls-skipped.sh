@@ -11,18 +11,9 @@
 #   isolated       the firewall is isolated (config isolate): inbound 80/443 are closed
 #   served-by-dr   the public name points at the DR site (config activeSite dr)
 #   FQDN           the stack's record
-set -euo pipefail
 
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress tls: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress tls: %s\n' "$*"
-}
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=tls
 
 main() {
     (($# == 2)) || fail "usage: tls-skipped.sh isolated|served-by-dr FQDN, got $# arguments: build the step with components/recovery/scripts.ts"

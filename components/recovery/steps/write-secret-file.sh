@@ -14,21 +14,12 @@
 # The bytes go into a temp file in the same folder, then are renamed over PATH, so a
 # reader never sees half a file and a failed write leaves the old one. An empty stdin is
 # refused: a file emptied by mistake would look like "no credentials" to every reader.
-set -euo pipefail
+
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=secrets
 
 # The temp file while it is being written; removed on exit unless it was renamed.
 TMP_FILE=""
-
-# fail MESSAGE: one error line that says what to do, then exit 1.
-fail() {
-    printf 'income-fortress secrets: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# say MESSAGE: one progress line.
-say() {
-    printf 'income-fortress secrets: %s\n' "$*"
-}
 
 # remove_temp_file: the exit trap; leaves nothing behind from a write that did not finish.
 remove_temp_file() {

@@ -5,31 +5,15 @@
 # exit codes, errors, settings, rclone remotes, database and manifest helpers. The object
 # layout and the manifest are in docs/host-toolkit.md ("Object layout"); keep them in step.
 
-# Exit codes (docs/host-toolkit.md, "Exit codes"). Tests and systemd units rely on them.
-readonly EX_OK=0
-readonly EX_FAILURE=1   # anything else: server unreachable, no backup found, pg_* failed
-readonly EX_USAGE=2     # bad option, bad or missing setting, missing command
-readonly EX_INTEGRITY=3 # checksum, size, decrypt or row-count mismatch
-readonly EX_REFUSED=4   # target database is not empty and --force was not given
-
-readonly BACKUP_FORMAT="income-fortress-backup/1"
-
 PROG=${PROG:-$(basename "$0")}
-# This library's folder: helpers that are not bash (split-copy.pl) sit beside it.
+# This library's folder: the contract and the helpers that are not bash (split-copy.pl) sit beside it.
 FORTRESS_LIB_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 
-# Settings a file may set. Anything else in backup.env / credentials.env is ignored with a
-# warning (except RCLONE_* tuning variables, which rclone reads itself).
-readonly FORTRESS_SETTING_KEYS=(
-    DATABASE_URL
-    BACKUP_S3_ENDPOINT BACKUP_BUCKET BACKUP_PREFIX BACKUP_S3_REGION
-    BACKUP_OFFSITE_S3_ENDPOINT BACKUP_OFFSITE_BUCKET BACKUP_OFFSITE_S3_REGION
-    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-    BACKUP_OFFSITE_ACCESS_KEY_ID BACKUP_OFFSITE_SECRET_ACCESS_KEY
-    BACKUP_AGE_RECIPIENTS BACKUP_AGE_IDENTITY_FILE
-    BACKUP_ZSTD_LEVEL FORTRESS_RESTORE_JOBS FORTRESS_RESTORE_SPLIT_SIZE FORTRESS_STATUS_MAX_AGE
-    FORTRESS_LOCK_TIMEOUT FORTRESS_S3_TIMEOUT BACKUP_HEARTBEAT_URL
-)
+# Exit codes (EX_*), the settings folder and files, BACKUP_FORMAT and FORTRESS_SETTING_KEYS,
+# generated from cloud-init/host.ts. Two search paths: this folder when shellcheck reads this
+# file, ../lib/income-fortress when it follows it from a command in bin/.
+# shellcheck source-path=SCRIPTDIR source-path=SCRIPTDIR/../lib/income-fortress source=contract.sh
+source "$FORTRESS_LIB_DIR/contract.sh"
 
 # Debian package that provides each command we may need, for the "missing command" error.
 declare -A FORTRESS_DEP_PACKAGE=(
@@ -179,7 +163,7 @@ read_settings_file() {
 # load_settings: the environment, then ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env
 # (from cloud-init), then credentials.env (secrets, mode 600); the environment wins.
 load_settings() {
-    local dir=${FORTRESS_CONFIG_DIR:-/etc/income-fortress} file key mode
+    local dir=${FORTRESS_CONFIG_DIR:-$FORTRESS_DEFAULT_CONFIG_DIR} file key mode
     local -A from_env=()
     for key in "${FORTRESS_SETTING_KEYS[@]}"; do
         if [[ -n ${!key:-} ]]; then from_env[$key]=1; fi
@@ -187,10 +171,10 @@ load_settings() {
     while IFS='=' read -r key _; do
         if [[ $key == RCLONE_* ]]; then from_env[$key]=1; fi
     done < <(env)
-    for file in "$dir/backup.env" "$dir/credentials.env"; do
+    for file in "$dir/$FORTRESS_SETTINGS_NAME" "$dir/$FORTRESS_CREDENTIALS_NAME"; do
         [[ -e $file ]] || continue
         [[ -r $file ]] || die "$EX_USAGE" "cannot read $file: run as root or fix its permissions"
-        if [[ $file == */credentials.env ]]; then
+        if [[ $file == "$dir/$FORTRESS_CREDENTIALS_NAME" ]]; then
             mode=$(stat -c '%a' "$file")
             [[ $mode =~ ^[0-7]?[0-7]00$ ]] || warn "$file has mode $mode; secrets belong in a file only root can read (chmod 600 $file)"
         fi
@@ -204,14 +188,14 @@ load_settings() {
     while [[ $BACKUP_PREFIX == /* ]]; do BACKUP_PREFIX=${BACKUP_PREFIX#/}; done
     while [[ $BACKUP_PREFIX == */ ]]; do BACKUP_PREFIX=${BACKUP_PREFIX%/}; done
     if [[ -n $BACKUP_PREFIX && ! $BACKUP_PREFIX =~ ^[A-Za-z0-9._/-]+$ ]]; then
-        die "$EX_USAGE" "BACKUP_PREFIX '$BACKUP_PREFIX' may hold only letters, digits, '.', '_', '-' and '/': fix it in $dir/backup.env"
+        die "$EX_USAGE" "BACKUP_PREFIX '$BACKUP_PREFIX' may hold only letters, digits, '.', '_', '-' and '/': fix it in $dir/$FORTRESS_SETTINGS_NAME"
     fi
 }
 
 # require_setting KEY: exit 2 when a setting is empty.
 require_setting() {
     local key=$1
-    [[ -n ${!key:-} ]] || die "$EX_USAGE" "$key is not set: set it in the environment or in ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env"
+    [[ -n ${!key:-} ]] || die "$EX_USAGE" "$key is not set: set it in the environment or in ${FORTRESS_CONFIG_DIR:-$FORTRESS_DEFAULT_CONFIG_DIR}/$FORTRESS_SETTINGS_NAME"
 }
 
 # Parse a duration such as 7200, 90s, 45m, 2h or 1d into seconds (stdout). Returns 1 if bad.
@@ -421,7 +405,7 @@ setup_remotes() {
         STORE_LABEL[offsite]="s3://$BACKUP_OFFSITE_BUCKET$sub"
     fi
     ((${#STORE_NAMES[@]})) ||
-        die "$EX_USAGE" "no backup bucket configured: set BACKUP_BUCKET (and/or BACKUP_OFFSITE_BUCKET) with its endpoint in ${FORTRESS_CONFIG_DIR:-/etc/income-fortress}/backup.env"
+        die "$EX_USAGE" "no backup bucket configured: set BACKUP_BUCKET (and/or BACKUP_OFFSITE_BUCKET) with its endpoint in ${FORTRESS_CONFIG_DIR:-$FORTRESS_DEFAULT_CONFIG_DIR}/$FORTRESS_SETTINGS_NAME"
 }
 
 # select_stores SOURCE: narrow STORE_NAMES to primary, offsite, or all configured (auto/all).
