@@ -57,7 +57,7 @@ export interface PlatformArgs {
     /** The point-in-time fork the app moves to after in-region database loss (see DatabaseArgs). Undefined: none. */
     pitr?: DatabaseArgs["pitr"];
     /** Backup buckets and object prefixes. */
-    storage: Pick<StorageArgs, "backupBucket" | "vaultBucket" | "vaultRegion" | "ownsVault" | "retentionDays" | "noncurrentVersionDays"> & {
+    storage: Pick<StorageArgs, "backupBucket" | "vaultBucket" | "vaultRegion" | "ownsVault" | "drOffsite" | "retentionDays" | "noncurrentVersionDays"> & {
         /** Prefix this stack's backups are written under: `postgresql/<environment>`. */
         backupPrefix: string;
         /** Prefix a restore reads from: the stack's own (primary), or `postgresql/<primaryStack>` (dr; config primaryStack). */
@@ -213,10 +213,16 @@ export function deployKeyLine(publicKeyOpenssh: string, environment: string, epo
  * before any resource exists and tests can render each stack's user-data. The renderer
  * stands on its own (its tests build UserDataArgs directly), so its names are mapped here.
  * A primary stack writes its backups to its own bucket and to the vault; a dr stack
- * writes only to its own bucket (its key may only read the vault).
+ * writes to its own bucket and to its offsite bucket in a third region (its key may only
+ * read the vault, and the primary's region is the one that is lost while dr serves).
  */
-export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; vault: string }, deployKeys: string[] = []): UserDataArgs {
-    const offsite = args.storage.ownsVault;
+export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; vault: string; drOffsite?: string }, deployKeys: string[] = []): UserDataArgs {
+    const s = args.storage;
+    const offsite = s.ownsVault
+        ? { endpoint: spacesEndpoint(s.vaultRegion), bucket: buckets.vault }
+        : s.drOffsite
+          ? { endpoint: spacesEndpoint(s.drOffsite.region), bucket: buckets.drOffsite ?? s.drOffsite.bucket }
+          : { endpoint: "", bucket: "" };
     return {
         environment: args.environment,
         // The operators' keys, then the stack's generated deploy key that the recovery chain logs in with.
@@ -229,8 +235,8 @@ export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; v
             s3Endpoint: spacesEndpoint(args.region),
             bucket: buckets.backup,
             prefix: args.storage.backupPrefix,
-            offsiteS3Endpoint: offsite ? spacesEndpoint(args.storage.vaultRegion) : "",
-            offsiteBucket: offsite ? buckets.vault : "",
+            offsiteS3Endpoint: offsite.endpoint,
+            offsiteBucket: offsite.bucket,
             ageRecipients: args.backup.ageRecipients,
         },
         toolkitFiles: args.toolkitFiles,
@@ -323,6 +329,7 @@ export class Platform extends pulumi.ComponentResource {
                 vaultBucket: args.storage.vaultBucket,
                 vaultRegion: args.storage.vaultRegion,
                 ownsVault: args.storage.ownsVault,
+                ...(args.storage.drOffsite ? { drOffsite: { ...args.storage.drOffsite } } : {}),
                 retentionDays: args.storage.retentionDays,
                 noncurrentVersionDays: args.storage.noncurrentVersionDays,
                 protect,
@@ -348,9 +355,9 @@ export class Platform extends pulumi.ComponentResource {
         // Rendered from the bucket outputs, so the droplet is created only once the
         // buckets its timers write to exist.
         const userData = pulumi
-            .all([this.storage.backupBucketName, this.storage.vaultBucketName, this.deployKey.publicKeyOpenssh])
-            .apply(([backup, vault, deployKey]) =>
-                renderUserData(userDataArgsFor(args, { backup, vault }, [deployKeyLine(deployKey, env, args.credentialsEpoch)])),
+            .all([this.storage.backupBucketName, this.storage.vaultBucketName, this.storage.drOffsiteBucketName ?? "", this.deployKey.publicKeyOpenssh])
+            .apply(([backup, vault, drOffsite, deployKey]) =>
+                renderUserData(userDataArgsFor(args, { backup, vault, ...(drOffsite ? { drOffsite } : {}) }, [deployKeyLine(deployKey, env, args.credentialsEpoch)])),
             );
 
         this.host = new Host(
@@ -421,6 +428,7 @@ export class Platform extends pulumi.ComponentResource {
                     ...(this.database.pitrFork ? [this.database.pitrFork.clusterUrn] : []),
                     this.storage.backupBucket.bucketUrn,
                     ...(this.storage.vaultBucket ? [this.storage.vaultBucket.bucketUrn] : []),
+                    ...(this.storage.drOffsiteBucket ? [this.storage.drOffsiteBucket.bucketUrn] : []),
                 ],
             },
             { parent: this },

@@ -1,5 +1,5 @@
-// Backup buckets in Spaces (the stack's own bucket and the offsite vault) and the
-// scoped Spaces key the host uses to reach them.
+// Backup buckets in Spaces (the stack's own bucket, the offsite vault a primary owns, and
+// the offsite bucket a dr stack owns) and the scoped Spaces key the host uses to reach them.
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import { spacesEndpoint } from "../config/regions";
@@ -24,6 +24,17 @@ export interface StorageArgs {
      * False: the vault belongs to the primary stack; this stack's key may only read it (role dr).
      */
     ownsVault: boolean;
+    /**
+     * Role dr only: the bucket this stack copies its own backups to while it serves, in a
+     * third region (neither its own nor the lost primary's), which it owns and may write
+     * (config drOffsiteBucket, drOffsiteRegion). Undefined for a primary: its vault is its offsite copy.
+     */
+    drOffsite?: {
+        /** Bucket name, 3 to 63 lowercase letters, digits and hyphens. */
+        bucket: string;
+        /** Spaces region of the bucket. */
+        region: string;
+    };
     /** Days a backup lives before lifecycle expiry, 1 to 3650 (config backupRetentionDays). */
     retentionDays: number;
     /** Days an overwritten or expired object version lives, 1 to 3650 (config noncurrentVersionDays). */
@@ -40,12 +51,17 @@ export class Storage extends pulumi.ComponentResource {
     readonly backupBucket: digitalocean.SpacesBucket;
     /** The vault, when this stack owns it; undefined for a dr stack. */
     readonly vaultBucket?: digitalocean.SpacesBucket;
+    /** A dr stack's own offsite bucket; undefined for a primary. */
+    readonly drOffsiteBucket?: digitalocean.SpacesBucket;
     /** The host's key: readwrite on the owned buckets, read on a vault it does not own. */
     readonly hostKey: digitalocean.SpacesKey;
     readonly backupBucketName: pulumi.Output<string>;
     readonly vaultBucketName: pulumi.Output<string>;
     readonly backupEndpoint: string;
     readonly vaultEndpoint: string;
+    /** Name and endpoint of the dr stack's offsite bucket; undefined for a primary. */
+    readonly drOffsiteBucketName?: pulumi.Output<string>;
+    readonly drOffsiteEndpoint?: string;
     /** Spaces access key id of the host key (secret). */
     readonly accessKeyId: pulumi.Output<string>;
     /** Spaces secret key of the host key (secret). */
@@ -84,6 +100,15 @@ export class Storage extends pulumi.ComponentResource {
 
         this.backupBucket = bucket("backups", args.backupBucket, args.region);
         if (args.ownsVault) this.vaultBucket = bucket("vault", args.vaultBucket, args.vaultRegion);
+        if (args.drOffsite) {
+            if (args.ownsVault) throw new Error(`Storage ${name}: drOffsite is for a dr stack; a primary's offsite copy is its vault`);
+            // The region is always given: the provider's default is nyc3 (the plan's primary
+            // region), and the region is ForceNew, so a region set later would replace the
+            // bucket (resource_spaces_bucket.go, linked in bucket() above).
+            this.drOffsiteBucket = bucket("offsite", args.drOffsite.bucket, args.drOffsite.region);
+            this.drOffsiteBucketName = this.drOffsiteBucket.name;
+            this.drOffsiteEndpoint = spacesEndpoint(args.drOffsite.region);
+        }
 
         this.backupBucketName = this.backupBucket.name;
         this.vaultBucketName = this.vaultBucket ? this.vaultBucket.name : pulumi.output(args.vaultBucket);
@@ -92,7 +117,7 @@ export class Storage extends pulumi.ComponentResource {
 
         const grants = args.ownsVault
             ? keyGrants({ readwrite: [this.backupBucketName, this.vaultBucketName] })
-            : keyGrants({ readwrite: [this.backupBucketName], read: [this.vaultBucketName] });
+            : keyGrants({ readwrite: [this.backupBucketName, ...(this.drOffsiteBucketName ? [this.drOffsiteBucketName] : [])], read: [this.vaultBucketName] });
         this.hostKey = new digitalocean.SpacesKey(
             `${name}-host-key`,
             { name: `income-fortress-${args.environment}-host-e${args.credentialsEpoch}`, grants },
@@ -113,6 +138,7 @@ export class Storage extends pulumi.ComponentResource {
         this.registerOutputs({
             backupBucketName: this.backupBucketName,
             vaultBucketName: this.vaultBucketName,
+            ...(this.drOffsiteBucketName ? { drOffsiteBucketName: this.drOffsiteBucketName } : {}),
             accessKeyId: this.accessKeyId,
             secretAccessKey: this.secretAccessKey,
         });

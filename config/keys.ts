@@ -76,6 +76,21 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description: "Role dr: the stack whose backups are restored from the vault (object prefix postgresql/<primaryStack>).",
     },
     {
+        name: "drOffsiteRegion",
+        type: "string",
+        default: "atl1",
+        description:
+            "Role dr: Spaces region of drOffsiteBucket, where the dr stack copies its own backups while it serves, so they leave its region. Must differ from `region` and from `primaryRegion`: fortress-backup fails when any bucket fails, so a bucket in the lost primary region would fail every backup.",
+        example: "atl1",
+    },
+    {
+        name: "drOffsiteBucket",
+        type: "string",
+        default: "",
+        description: "Role dr: name of the bucket in drOffsiteRegion that the dr stack owns and writes its offsite copies to. Empty derives income-fortress-<stack>-offsite.",
+        example: "incomefortress-dr-offsite",
+    },
+    {
         name: "backupRetentionDays",
         type: "integer",
         default: 7,
@@ -464,6 +479,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         description:
             "Ping URL of a dead-man's-switch check (healthchecks.io style, such as https://hc-ping.com/<uuid>); the host pings it after every good backup and <url>/fail after a failed one, and the service alerts when pings stop. One check per stack. Empty: no heartbeat.",
         secret: true,
+    },
+    // People (config/contacts.ts): not used by any resource; the drill, rehearsal and
+    // failback reports name them, and a breach notification can print them.
+    {
+        name: "contacts",
+        type: "string",
+        default: "{}",
+        description:
+            "The plan's people (Roles & Responsibilities, Contact Information) as a JSON object: incidentCommander, technicalLead, databaseAdministrator and communicationsLead, each {name, email, phone, availability} with email or phone; escalation, a list of {title, name, email, phone}; securityEmail. The drill, rehearsal and failback reports say who does what. Not a secret: leave phone numbers out of a stack file others can read.",
+        example: `'{"incidentCommander": {"name": "Alberto D.", "email": "alberto@incomefortress.com"}}'`,
     },
 ];
 

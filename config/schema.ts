@@ -8,8 +8,9 @@ import { z } from "zod";
 import type { PlatformArgs } from "../components/platform";
 import { GENERATED_APP_ENV, TLS_CHALLENGES } from "../components/recovery/scripts";
 import { MONITOR_WINDOWS } from "../components/monitoring-rules";
-import { CONFIG_KEYS, PROJECT, configKey, rawDefault } from "./keys";
-import { type DropletRegion } from "./regions";
+import { parseContacts } from "./contacts";
+import { CONFIG_KEYS, PROJECT, configKey, rawDefault, stringDefault } from "./keys";
+import { SPACES_REGIONS, type DropletRegion } from "./regions";
 import {
     WEEKDAYS,
     isAnywhere,
@@ -168,6 +169,8 @@ const fields = {
     vaultBucket: optional(parseBucketName),
     backupBucket: optional(parseBucketName),
     primaryStack: field(parseStackName),
+    drOffsiteRegion: field(parseSpacesRegion),
+    drOffsiteBucket: optional(parseBucketName),
     backupRetentionDays: int(1, 3650),
     noncurrentVersionDays: int(1, 3650),
     backupSchedule: field(parseCalendar),
@@ -229,6 +232,8 @@ const fields = {
     alertWindow: field((raw) => parseOneOf(raw, MONITOR_WINDOWS)),
     healthPath: field(parseHealthPath),
     backupHeartbeatUrl: field(parseHeartbeatUrl),
+    // Validated here so preview refuses a bad value; the reports read it (drill/people.ts), no resource does.
+    contacts: field(parseContacts),
     // Absent is the key's default, none.
     allowReplace: list(parseSetOnceKey, { min: 0, what: "keys" }),
 };
@@ -249,6 +254,13 @@ interface CrossRule {
 
 const derivedBackupBucket = (stack: string) => `${PROJECT}-${stack}-backups`;
 const derivedVaultBucket = (stack: string) => `${PROJECT}-${stack}-vault`;
+const derivedOffsiteBucket = (stack: string) => `${PROJECT}-${stack}-offsite`;
+
+/** A Spaces region for a dr stack's offsite bucket that is neither of `taken`, for messages. */
+function thirdRegion(...taken: (string | undefined)[]): string {
+    const preferred = ["atl1", "tor1", "ams3", "fra1", "lon1", ...SPACES_REGIONS];
+    return preferred.find((r) => !taken.includes(r)) ?? "atl1";
+}
 
 const CROSS_RULES: CrossRule[] = [
     {
@@ -272,6 +284,38 @@ const CROSS_RULES: CrossRule[] = [
             const primary = v.role === "primary" ? v.region : v.primaryRegion;
             if (primary !== undefined && v.vaultRegion === primary) {
                 add("vaultRegion", `"${v.vaultRegion}" is the primary region; the offsite vault must be in another Spaces region so it survives losing ${primary}`);
+            }
+        },
+    },
+    {
+        keys: ["role", "region", "primaryRegion", "drOffsiteRegion", "drOffsiteBucket"],
+        check: (v, add) => {
+            if (v.role !== "dr") {
+                const why = `is for a dr stack, whose own backups need a bucket outside its region; a primary's offsite copy is its vault (vaultBucket, vaultRegion)`;
+                if (v.drOffsiteBucket !== undefined) add("drOffsiteBucket", `${why}. Remove it with pulumi config rm drOffsiteBucket`);
+                if (v.drOffsiteRegion !== stringDefault("drOffsiteRegion")) add("drOffsiteRegion", `${why}. Remove it with pulumi config rm drOffsiteRegion`);
+                return;
+            }
+            const other = thirdRegion(v.region, v.primaryRegion);
+            if (v.drOffsiteRegion === v.region) {
+                add("drOffsiteRegion", `"${v.drOffsiteRegion}" is this dr stack's own region; its offsite copies must survive losing it. Pick another Spaces region: pulumi config set drOffsiteRegion ${other}`);
+            } else if (v.drOffsiteRegion === v.primaryRegion) {
+                add(
+                    "drOffsiteRegion",
+                    `"${v.drOffsiteRegion}" is the primary region, the one the dr stack stands in for: while it is lost every dr backup would fail (fortress-backup fails when any bucket does). Pick a third Spaces region: pulumi config set drOffsiteRegion ${other}`,
+                );
+            }
+        },
+    },
+    {
+        keys: ["role", "backupBucket", "vaultBucket", "drOffsiteBucket"],
+        check: (v, add, stack) => {
+            if (v.role !== "dr") return;
+            const offsite = v.drOffsiteBucket ?? derivedOffsiteBucket(stack);
+            if (offsite === (v.backupBucket ?? derivedBackupBucket(stack))) {
+                add("drOffsiteBucket", `"${offsite}" is also the backup bucket; the offsite copy must be a separate bucket in drOffsiteRegion`);
+            } else if (offsite === v.vaultBucket) {
+                add("drOffsiteBucket", `"${offsite}" is the primary's vault, which a dr stack only reads; name a bucket of the dr stack's own, such as ${derivedOffsiteBucket(stack)}`);
             }
         },
     },
@@ -477,6 +521,7 @@ function resolve(v: Fields, stack: string): FortressConfig {
             vaultBucket: v.vaultBucket ?? derivedVaultBucket(stack),
             vaultRegion: v.vaultRegion,
             ownsVault,
+            ...(ownsVault ? {} : { drOffsite: { bucket: v.drOffsiteBucket ?? derivedOffsiteBucket(stack), region: v.drOffsiteRegion } }),
             retentionDays: v.backupRetentionDays,
             noncurrentVersionDays: v.noncurrentVersionDays,
             backupPrefix: `postgresql/${stack}`,

@@ -70,6 +70,16 @@ export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
         consequence: () => copyFirst("backup"),
     },
     {
+        key: "drOffsiteRegion",
+        value: (c) => c.storage.drOffsite?.region,
+        consequence: () => copyFirst("offsite copy of this dr stack's backups"),
+    },
+    {
+        key: "drOffsiteBucket",
+        value: (c) => c.storage.drOffsite?.bucket,
+        consequence: () => copyFirst("offsite copy of this dr stack's backups"),
+    },
+    {
         key: "domain",
         value: (c) => c.dns.domain,
         consequence: () => `A DNS record cannot change zone: the stack's record is replaced in the new zone and deleted from the old one`,

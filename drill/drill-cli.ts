@@ -8,6 +8,7 @@ import { projectDefaults, readProjectFile, readStackFile, stackFileName } from "
 import { durationFlag, loadTargets, runReported } from "./cli-common";
 import { checkDrillStackName, checkOrgName, composeDirectory, DrillConfigError, effective, qualifiedStackName } from "./drill-config";
 import { sshHostProbe } from "./host-probe";
+import { peopleFromStackFile } from "./people";
 import { runDrill } from "./orchestrate";
 import { abortableSleep, systemClock } from "./phases";
 import { utcStamp } from "./report";
@@ -146,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
                     pollIntervalMs: 10_000,
                     restoreBackup,
                     context: { "compose project": composeDir, "restore": restoreBackup },
+                    people: peopleFromStackFile(workDir, values["dr-stack"], "drill"),
                 },
                 {
                     driver,

@@ -6,8 +6,8 @@
 //   hostname      drill-<timestamp>: the drill owns its own record and never the public one
 //                 (config/schema.ts enforces drill-… names for drill-* stacks).
 //   protect       false: a protected resource would stop the destroy.
-//   backupBucket  a name of its own: Spaces bucket names are global, and the DR stack's
-//                 bucket may exist already.
+//   backupBucket, drOffsiteBucket  names of its own: Spaces bucket names are global, and
+//                 the DR stack's buckets may exist already.
 //   dropletBackups false: nothing to keep from an ephemeral droplet.
 //   activeSite    removed: it is for the primary stack; a drill always points at itself.
 //   monitoring    false: uptime checks and droplet alerts on an ephemeral stack would page
@@ -90,6 +90,7 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     set("hostname", o.stackName, "the drill owns its own record, never the public one");
     set("protect", false, "the drill must be destroyable");
     set("backupBucket", `${PROJECT}-${o.stackName}-backups`, "Spaces bucket names are global");
+    set("drOffsiteBucket", `${PROJECT}-${o.stackName}-offsite`, "Spaces bucket names are global");
     set("dropletBackups", false, "nothing to keep from an ephemeral droplet");
     set("monitoring", false, "a drill must not page on-call");
     if (key("backupHeartbeatUrl") in dr) {

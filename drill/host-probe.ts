@@ -3,18 +3,16 @@
 // host toolkit that cloud-init installed. Needs a drill stack that is up; the parsers and
 // the script texts are pure and unit-tested, and the count script is run for real by the
 // rehearsal's integration test against local PostgreSQL.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ComposeService, HostProbe, HostProbeFactory, HttpAnswer, StackOutputs } from "./driver";
 import { shQuote } from "../cloud-init/shell";
-import { runCommand } from "./exec";
+import { HOST_TOOLKIT_LIB } from "./failback-sites";
 import { parseManifest, type BackupManifest } from "./manifest";
 import { outputString } from "./orchestrate";
+import { openSsh } from "./ssh";
 
-/** Where the toolkit's shared library is installed on the host (cloud-init/toolkit-files.ts). */
-export const HOST_TOOLKIT_LIB = "/usr/local/lib/income-fortress/common.sh";
+/** Where the toolkit's shared library is installed on the host. */
+export { HOST_TOOLKIT_LIB };
 
 /**
  * Parses `docker compose ps --all --format json`: a JSON array (Compose < 2.21) or one JSON
@@ -112,23 +110,8 @@ export function sshHostProbe(o: SshProbeOptions): HostProbeFactory {
         const host = outputString(outputs, "publicIp");
         const key = outputString(outputs, "deployPrivateKey");
         const vault = { endpoint: outputString(outputs, "vaultEndpoint"), bucket: outputString(outputs, "vaultBucket"), prefix: outputString(outputs, "restorePrefix") };
-        const dir = mkdtempSync(join(tmpdir(), "fortress-drill-ssh-"));
-        const keyFile = join(dir, "id");
-        writeFileSync(keyFile, key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
-        const ssh = async (command: string, input?: string, what = command): Promise<string> => {
-            const r = await runCommand(
-                o.ssh ?? "ssh",
-                [
-                    "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
-                    // A fresh droplet's host key is new by definition; it is pinned for this probe only.
-                    "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${join(dir, "known_hosts")}`,
-                    `${o.user}@${host}`, "--", command,
-                ],
-                { ...(input !== undefined ? { input } : {}), timeoutMs: 300_000 },
-            );
-            if (r.code !== 0) throw new Error(`${what} on ${host} exited ${r.code}: ${r.stderr.trim().split("\n").pop() ?? ""}`);
-            return r.stdout;
-        };
+        const session = openSsh({ host, privateKey: key, user: o.user, ...(o.ssh ? { ssh: o.ssh } : {}) });
+        const ssh = (command: string, input?: string, what = command): Promise<string> => session.run(command, { ...(input !== undefined ? { input } : {}), what });
         return {
             httpsGet: (url) => httpsGet(url),
             composeServices: async () => parseComposePs(await ssh(`cd ${shQuote(o.composeDir)} && docker compose ps --all --format json`, undefined, "docker compose ps")),
@@ -137,7 +120,7 @@ export function sshHostProbe(o: SshProbeOptions): HostProbeFactory {
                 return list.map((m, i): BackupManifest => parseManifest(m, `vault manifest #${i + 1}`));
             },
             liveCounts: async (tables) => JSON.parse(await ssh(`sudo bash -s -- ${shQuote(JSON.stringify(tables))}`, liveCountsScript(), "counting rows")) as Record<string, number>,
-            close: async () => rmSync(dir, { recursive: true, force: true }),
+            close: () => session.close(),
         };
     };
 }

@@ -8,6 +8,7 @@
 import { errorMessage } from "../tools/cli";
 import type { ComposeService, DriverEvent, HostProbe, HostProbeFactory, StackDriver, StackOutputs } from "./driver";
 import { DrillSetupError } from "./driver";
+import type { PeopleSection } from "./people";
 import { backupFacts, countDifferences, manifestTotals, parseRestoreOutput, type BackupManifest, type RestoreOutcome } from "./manifest";
 import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
 import { buildReport, EXIT, type Check, type Measurement, type Report } from "./report";
@@ -32,6 +33,8 @@ export interface DrillOptions {
     restoreBackup: string;
     /** Facts for the report's Set-up section. */
     context: Record<string, string>;
+    /** Who does what (the DR stack's contacts). */
+    people?: PeopleSection;
 }
 
 /** Everything the drill touches, injectable. */
@@ -241,6 +244,7 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
         ...(interrupted ? { interrupted } : {}),
         ...(cleanupFailed ? { cleanupFailed } : {}),
         ...(error ? { error } : {}),
+        ...(opts.people ? { people: opts.people } : {}),
         postMortem: {
             rootCause: "Simulated: the primary region (droplet, managed PostgreSQL and Valkey) was declared lost at the start of the drill. Nothing in production was touched.",
             resolution: `\`pulumi up\` of the ephemeral stack ${name} (the DR config on the drill hostname): network, droplet, managed PostgreSQL and Valkey, the recovery chain (restore from the vault, migrate, compose up, health gate), then validation over HTTPS and SSH, then \`pulumi destroy\`.`,

@@ -21,6 +21,7 @@ import { checkRehearsalMachine } from "./local-services";
 import { backupFacts, countDifferences, manifestTotals, parseManifest, type BackupManifest } from "./manifest";
 import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
 import { buildReport, EXIT, runId, type Check, type Measurement, type Report } from "./report";
+import type { PeopleSection } from "./people";
 import type { WrittenReport } from "./report-files";
 import { formatSeconds, type Targets } from "./targets";
 
@@ -40,6 +41,8 @@ export interface RehearsalOptions {
     /** The disaster's time for the RPO (default: declared right after the backup). */
     disasterAt?: DisasterAt;
     targets: Targets;
+    /** Who does what, for the report (the rehearsed stack's contacts). */
+    people?: PeopleSection;
 }
 
 export interface RehearsalDeps {
@@ -88,6 +91,23 @@ export function libpqTarget(url: string): { url: string; env: Record<string, str
     u.password = "";
     const database = decodeURIComponent(u.pathname.replace(/^\//, "")) || "postgres";
     return { url: u.toString(), env, database };
+}
+
+/** Loads the sample data into the app database of `pg`; returns what was loaded, in one line. */
+export async function loadSampleData(pg: PostgresCluster, dataset: Dataset, scale: number): Promise<string> {
+    const sets: string[] = [];
+    const wantPagila = dataset === "pagila" || dataset === "both" || (dataset === "auto" && pagilaDir() !== undefined);
+    if (dataset !== "pagila") {
+        await seedPlanDatabase(pg, APP_DATABASE, scale);
+        sets.push(`the plan's schema (users, portfolios, proposals, audit_log) at scale ${scale}`);
+    }
+    if (wantPagila) {
+        if (!pagilaDir()) throw new Error("the Pagila sample was not found: set PAGILA_DIR to the folder with pagila-schema.sql and pagila-data.sql, or use --dataset plan");
+        await loadPagila(pg, APP_DATABASE);
+        sets.push("Pagila (partitions, triggers, views, a materialized view, enums, sequences)");
+    }
+    const totals = manifestTotals({ tables: await exactCounts(pg, APP_DATABASE) });
+    return `${sets.join(" + ")}: ${totals.tables} tables, ${totals.rows.toLocaleString("en-US")} rows`;
 }
 
 /** Splits a stream of chunks into whole lines. */
@@ -193,21 +213,7 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
             });
             const version = await pg.psql("SHOW server_version;");
             rec.say(`  production PostgreSQL ${version} on ${pg.host}:${pg.port}`);
-            const loaded = await step("load-dataset", async () => {
-                const sets: string[] = [];
-                const wantPagila = opts.dataset === "pagila" || opts.dataset === "both" || (opts.dataset === "auto" && pagilaDir() !== undefined);
-                if (opts.dataset !== "pagila") {
-                    await seedPlanDatabase(pg, APP_DATABASE, opts.scale);
-                    sets.push(`the plan's schema (users, portfolios, proposals, audit_log) at scale ${opts.scale}`);
-                }
-                if (wantPagila) {
-                    if (!pagilaDir()) throw new Error("the Pagila sample was not found: set PAGILA_DIR to the folder with pagila-schema.sql and pagila-data.sql, or use --dataset plan");
-                    await loadPagila(pg, APP_DATABASE);
-                    sets.push("Pagila (partitions, triggers, views, a materialized view, enums, sequences)");
-                }
-                const totals = manifestTotals({ tables: await exactCounts(pg, APP_DATABASE) });
-                return `${sets.join(" + ")}: ${totals.tables} tables, ${totals.rows.toLocaleString("en-US")} rows`;
-            });
+            const loaded = await step("load-dataset", () => loadSampleData(pg, opts.dataset, opts.scale));
             rec.say(`  loaded ${loaded}`);
             production = { url: pg.url(APP_DATABASE), env: {}, database: APP_DATABASE, label: `throwaway PostgreSQL ${version} on ${pg.host}:${pg.port}` };
             context["production database"] = production.label;
@@ -413,6 +419,7 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
         ...(interrupted ? { interrupted } : {}),
         ...(cleanupFailed ? { cleanupFailed } : {}),
         ...(error ? { error } : {}),
+        ...(opts.people ? { people: opts.people } : {}),
         postMortem: {
             rootCause: !opts.databaseUrl
                 ? "Simulated: the production database was lost (the throwaway production cluster was stopped and deleted right after the backup)."

@@ -1,4 +1,4 @@
-// The drill and rehearsal report (docs/drills.md, "Report format"): the JSON object
+// The drill, rehearsal and failback report (docs/drills.md, "Report format"): the JSON object
 // and its Markdown rendering. Pure: building and rendering never read the clock, the disk or
 // the environment; report-files.ts writes them.
 //
@@ -6,9 +6,27 @@
 // {measuredSeconds, targetSeconds, met}, checks[{name, ok, detail}], backupId, ok. Everything
 // else (objectives per row, timeline, backup facts, exitCode) is extra and may grow.
 import { EXIT as COMMAND_EXIT } from "../tools/cli";
+import { nameOf, type PeopleSection } from "./people";
 import { formatSeconds, formatTarget, type Objective, type ObjectiveKind, type Targets } from "./targets";
 
-export type ReportKind = "drill" | "rehearsal";
+export type ReportKind = "drill" | "rehearsal" | "failback";
+
+/** What the run is about: a recovery from a disaster, or a failback from the DR site to prod. */
+export type ReportFlow = "recovery" | "failback";
+
+/** A failback's write freeze: from the DR site's writers stopping to prod taking writes. */
+export interface FreezeWindow {
+    /** When the writers on the DR site began to stop (UTC ISO). */
+    frozenAt: string;
+    /** When writes resumed (UTC ISO): on prod, or on DR after a rollback; null while still frozen when the run ended. */
+    resumedAt: string | null;
+    /** Where writes resumed: `prod` (done), `dr` (rolled back), null (not resumed). */
+    resumedOn: "prod" | "dr" | null;
+    /** The window in seconds; null when not resumed. */
+    seconds: number | null;
+    /** The part of it spent waiting out the record's TTL, in seconds; null when not reached. */
+    ttlWaitSeconds: number | null;
+}
 
 /** A timed step of the run. */
 export interface Phase {
@@ -104,6 +122,8 @@ export const EXIT = {
 
 export interface Report {
     kind: ReportKind;
+    /** `failback` for a failback or its rehearsal, `recovery` otherwise. */
+    flow: ReportFlow;
     /** Run id, e.g. `drill-20260301-060000`; also the report's file name. */
     id: string;
     /** The simulated disaster, in one line. */
@@ -133,6 +153,10 @@ export interface Report {
     error: string | null;
     /** Post-mortem prose the run knows (what was simulated and how it was resolved). */
     postMortem: PostMortemFacts;
+    /** The write freeze of a failback flow; null for a recovery. */
+    freezeWindow: FreezeWindow | null;
+    /** Who does what (the stack's `contacts`); null when the run was not told. */
+    people: PeopleSection | null;
 }
 
 /** The post-mortem fields a run can fill in itself. */
@@ -141,6 +165,8 @@ export interface PostMortemFacts {
     resolution: string;
     usersAffected: string;
     financialImpact: string;
+    /** The Severity line; default: a P0 simulated in this kind of run. */
+    severity?: string;
 }
 
 /** A measured objective: seconds plus how it was measured. */
@@ -177,6 +203,12 @@ export interface ReportInput {
     error?: string;
     /** Post-mortem prose: what was simulated, and how it was resolved. */
     postMortem: PostMortemFacts;
+    /** `failback` for a failback or its rehearsal; default `recovery`. */
+    flow?: ReportFlow;
+    /** A failback flow's write freeze, epoch ms: frozen, resumed (unset: not reached) and the TTL wait in it. */
+    freeze?: { frozenMs: number; resumedMs?: number; resumedOn?: "prod" | "dr"; ttlWaitSeconds?: number };
+    /** Who does what in this run. */
+    people?: PeopleSection;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -221,8 +253,10 @@ export function buildReport(input: ReportInput): Report {
     const rpo = results("rpo", input.targets.rpo, input.measured);
     const heads = [headline(rto, input.headline.rto, "rto"), headline(rpo, input.headline.rpo, "rpo")] as const;
     const { outcome, exitCode } = outcomeOf(input, [...rto, ...rpo], [...heads]);
+    const f = input.freeze;
     return {
         kind: input.kind,
+        flow: input.flow ?? "recovery",
         id: input.id,
         scenario: input.scenario,
         startedAt: iso(input.startedMs),
@@ -244,7 +278,26 @@ export function buildReport(input: ReportInput): Report {
         notes: input.notes ?? [],
         error: input.error ?? null,
         postMortem: input.postMortem,
+        freezeWindow: f
+            ? {
+                  frozenAt: iso(f.frozenMs),
+                  resumedAt: f.resumedMs !== undefined ? iso(f.resumedMs) : null,
+                  resumedOn: f.resumedMs !== undefined ? (f.resumedOn ?? "prod") : null,
+                  seconds: f.resumedMs !== undefined ? round3((f.resumedMs - f.frozenMs) / 1000) : null,
+                  ttlWaitSeconds: f.ttlWaitSeconds ?? null,
+              }
+            : null,
+        people: input.people ?? null,
     };
+}
+
+const round3 = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/** The report's title: what kind of run it is. */
+export function reportTitle(r: Pick<Report, "kind" | "flow">): string {
+    if (r.kind === "drill") return "DR drill";
+    if (r.kind === "failback") return "Failback";
+    return r.flow === "failback" ? "Failback rehearsal" : "Backup rehearsal";
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -290,13 +343,21 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
  * column, the checks, the phases, and the plan's post-mortem template with the facts in.
  */
 export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]; rpo: readonly Objective[] }): string {
-    const title = report.kind === "drill" ? "DR drill" : "Backup rehearsal";
+    const title = reportTitle(report);
     const L: string[] = [];
     L.push(`# ${title} report: ${report.id}`, "");
-    L.push(`**Result:** ${OUTCOME_TEXT[report.outcome]} (exit ${report.exitCode})  `);
+    const outcome = report.flow === "failback" && report.outcome === "failed" ? "FAIL: the failback did not complete (the notes say what state it left)" : OUTCOME_TEXT[report.outcome];
+    L.push(`**Result:** ${outcome} (exit ${report.exitCode})  `);
     L.push(`**Scenario:** ${esc(report.scenario)}  `);
     L.push(`**Started:** ${report.startedAt} · **Finished:** ${report.finishedAt}  `);
-    if (report.disasterAt) L.push(`**Disaster declared:** ${report.disasterAt}${report.recoveredAt ? ` · **Recovered and verified:** ${report.recoveredAt}` : ""}  `);
+    const fw = report.freezeWindow;
+    if (fw) {
+        const resumed = fw.resumedOn === "prod" ? ` · **Writes resumed on prod:** ${fw.resumedAt}` : fw.resumedOn === "dr" ? ` · **Writes resumed on DR (rolled back):** ${fw.resumedAt}` : " · writes not resumed when the run ended";
+        L.push(`**Writes frozen:** ${fw.frozenAt}${resumed}  `);
+        L.push(`**Write freeze:** ${fw.seconds !== null ? `${formatSeconds(fw.seconds)}${fw.ttlWaitSeconds !== null ? ` (of which ${formatSeconds(fw.ttlWaitSeconds)} waiting out the record's TTL)` : ""}` : "not over when the run ended"}  `);
+    } else if (report.disasterAt) {
+        L.push(`**Disaster declared:** ${report.disasterAt}${report.recoveredAt ? ` · **Recovered and verified:** ${report.recoveredAt}` : ""}  `);
+    }
     if (report.backup) {
         const b = report.backup;
         const extra = [
@@ -312,6 +373,8 @@ export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]
     L.push(`**RPO (${esc(report.rpo.name)}):** ${formatSeconds(report.rpo.measuredSeconds)} against ${formatTarget(report.rpo.targetSeconds)}: ${report.rpo.met ? "met" : "NOT met"}`);
     if (report.error) L.push("", `**Error:** ${esc(report.error)}`);
     L.push("");
+
+    if (report.people) L.push(...peopleTable(report.people), "");
 
     L.push(...objectiveTable("Recovery Time Objective (RTO)", "Service", report.objectives.rto, plan.rto, "RTO Target"), "");
     L.push(...objectiveTable("Recovery Point Objective (RPO)", "Data Type", report.objectives.rpo, plan.rpo, "RPO Target"), "");
@@ -342,6 +405,33 @@ export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]
     return L.join("\n") + "\n";
 }
 
+/** "Who does what": the plan's roles, who holds each, how to reach them, their part in this run. */
+function peopleTable(p: PeopleSection): string[] {
+    const reach = (x: { email?: string; phone?: string; availability?: string }) =>
+        [x.email, x.phone, x.availability ? `(${x.availability})` : undefined].filter((v): v is string => !!v).join(", ");
+    const L = ["## Who does what", "", `From ${p.source}; the roles are the plan's (Roles & Responsibilities).`, ""];
+    L.push("| Role | Who | Reach | In this run |", "|---|---|---|---|");
+    for (const r of p.roles) L.push(`| ${esc(r.title)} (${esc(r.holder)}) | ${r.person ? esc(r.person.name) : "not set"} | ${r.person ? esc(reach(r.person)) : ""} | ${esc(r.duty)} |`);
+    const extra = [
+        ...p.escalation.map((e) => `- Escalation, ${esc(e.title)}: ${esc(e.name)}${reach(e) ? `, ${esc(reach(e))}` : ""}`),
+        ...(p.securityEmail ? [`- Security incident response: ${esc(p.securityEmail)}`] : []),
+        ...(p.note ? [`- ${esc(p.note)}`] : []),
+    ];
+    if (extra.length > 0) L.push("", ...extra);
+    return L;
+}
+
+/** A failback's downtime: its write freeze, however it ended. */
+function freezeDowntime(fw: FreezeWindow | null, untilEnd: string): string {
+    if (!fw) return "none: the run stopped before writes were frozen";
+    if (fw.resumedOn === "dr") return `${formatSeconds(fw.seconds)} of frozen writes (from the DR site's writers stopping to their start again at the rollback)`;
+    if (fw.resumedOn === "prod") {
+        const ttl = fw.ttlWaitSeconds !== null ? `; ${formatSeconds(fw.ttlWaitSeconds)} of it waiting out the record's TTL` : "";
+        return `${formatSeconds(fw.seconds)} of frozen writes (from the DR site's writers stopping to prod taking writes${ttl})`;
+    }
+    return `not over: the failback did not finish (${untilEnd} of frozen writes until the run ended; see the notes for the state it left)`;
+}
+
 /** The plan's "Post-Mortem Template", with every fact the run knows filled in. */
 function postMortem(r: Report, title: string, pm: PostMortemFacts): string[] {
     const start = r.disasterAt ?? r.startedAt;
@@ -351,51 +441,79 @@ function postMortem(r: Report, title: string, pm: PostMortemFacts): string[] {
     const missed = [...r.objectives.rto, ...r.objectives.rpo].filter((o) => o.met === false);
     const met = [...r.objectives.rto, ...r.objectives.rpo].filter((o) => o.met === true);
     const recovered = r.recoveredAt !== null;
+    const fw = r.freezeWindow;
+    const failback = r.flow === "failback";
+    const simulated = r.kind !== "failback";
+    const why = failedPhases[0] ? `${failedPhases[0].name} failed: ${failedPhases[0].error ?? "see the phases"}` : (r.error ?? r.outcome);
 
     const summary: string[] = [];
-    summary.push(`${title} ${r.id}, simulated: ${r.scenario}.`);
-    if (recovered) {
+    summary.push(`${title} ${r.id}${simulated ? ", simulated" : ""}: ${r.scenario}.`);
+    if (fw && recovered) {
+        summary.push(
+            `Writes were frozen on the DR site at ${fw.frozenAt}; ${r.backupId ? `its final backup ${r.backupId} was restored into prod and compared with it table by table; ` : ""}` +
+                `prod took writes again at ${fw.resumedAt}. The write freeze lasted ${formatSeconds(fw.seconds)} against a ${formatTarget(r.rto.targetSeconds)} target (${r.rto.met ? "met" : "missed"}).`,
+        );
+    } else if (failback) {
+        summary.push(`The failback did not complete (${why}).`);
+    } else if (recovered) {
         summary.push(
             `${r.backupId ? `Backup ${r.backupId} (snapshot ${r.backup?.createdAt ?? "unknown"}) was restored${r.backup?.source ? ` from the ${r.backup.source} bucket` : ""} and verified. ` : ""}` +
                 `Recovery took ${formatSeconds(r.rto.measuredSeconds)} against a ${formatTarget(r.rto.targetSeconds)} target (${r.rto.met ? "met" : "missed"}); ` +
                 `the data-loss window was ${formatSeconds(r.rpo.measuredSeconds)} against ${formatTarget(r.rpo.targetSeconds)} (${r.rpo.met ? "met" : "missed"}).`,
         );
     } else {
-        const why = failedPhases[0] ? `${failedPhases[0].name} failed: ${failedPhases[0].error ?? "see the phases"}` : (r.error ?? r.outcome);
         summary.push(`The recovery did not complete (${why}).`);
     }
 
-    const downtime = recovered ? `${formatSeconds(r.rto.measuredSeconds)} (from the declared disaster to the verified recovery)` : `not measured: the recovery did not finish (${formatSeconds((Date.parse(r.finishedAt) - Date.parse(start)) / 1000)} until the run ended)`;
-    const dataLoss =
-        r.rpo.measuredSeconds !== null
-            ? `every write after the snapshot ${r.backup?.createdAt ?? ""} up to the disaster ${r.disasterAt ?? ""}: ${formatSeconds(r.rpo.measuredSeconds)} of writes (RPO ${r.rpo.met ? "met" : "missed"})`
-            : "not measured: no backup was restored";
+    const untilEnd = formatSeconds((Date.parse(r.finishedAt) - Date.parse(start)) / 1000);
+    const downtime = failback
+        ? freezeDowntime(fw, untilEnd)
+        : recovered
+          ? `${formatSeconds(r.rto.measuredSeconds)} (from the declared disaster to the verified recovery)`
+          : `not measured: the recovery did not finish (${untilEnd} until the run ended)`;
+    const dataLoss = failback
+        ? r.rpo.measuredSeconds === 0
+            ? "none: writes were frozen before the final backup, and prod equals the frozen DR database table by table (md5 of every table and sequence)"
+            : !fw
+              ? "none: the run stopped before writes were frozen, and the DR site kept its database and its writers"
+              : "none known: the run only read the DR site's database (its backup), but prod was not proven equal to it, so the DR site's database stays the one to serve from (see the notes)"
+        : r.rpo.measuredSeconds !== null
+          ? `every write after the snapshot ${r.backup?.createdAt ?? ""} up to the disaster ${r.disasterAt ?? ""}: ${formatSeconds(r.rpo.measuredSeconds)} of writes (RPO ${r.rpo.met ? "met" : "missed"})`
+          : "not measured: no backup was restored";
 
     const wentWell = [
-        ...(recovered ? [`The recovery completed in ${formatSeconds(r.rto.measuredSeconds)}.`] : []),
+        ...(recovered ? [fw ? `The failback completed with a ${formatSeconds(fw.seconds)} write freeze.` : `The recovery completed in ${formatSeconds(r.rto.measuredSeconds)}.`] : []),
         ...(r.checks.length > 0 && failedChecks.length === 0 ? [`All ${r.checks.length} checks passed.`] : []),
         ...met.map((o) => `${o.name}: ${formatSeconds(o.measuredSeconds)} within ${formatTarget(o.targetSeconds)}.`),
     ];
-    const wentBadly = [
-        ...failedPhases.map((p) => `Phase ${p.name} failed: ${p.error ?? ""}`),
-        ...failedChecks.map((c) => `Check failed: ${c.name} (${c.detail})`),
-        ...missed.map((o) => `${o.name}: ${formatSeconds(o.measuredSeconds)} missed the ${formatTarget(o.targetSeconds)} target.`),
-        ...(r.outcome === "interrupted" ? ["The run was interrupted before it finished."] : []),
-        ...(r.outcome === "cleanup-failed" ? [`Cleanup failed: ${r.notes.find((n) => n.startsWith("Cleanup")) ?? "see the notes"}`] : []),
+    // Who follows up what: the Technical Lead a failed phase, the DBA a failed check of the data,
+    // the Incident Commander a missed target and the rest (the plan's Roles & Responsibilities).
+    const tech = nameOf(r.people, "technicalLead");
+    const dba = nameOf(r.people, "databaseAdministrator");
+    const ic = nameOf(r.people, "incidentCommander");
+    const wentBadly: { text: string; owner: string }[] = [
+        ...failedPhases.map((p) => ({ text: `Phase ${p.name} failed: ${p.error ?? ""}`, owner: tech })),
+        ...failedChecks.map((c) => ({ text: `Check failed: ${c.name} (${c.detail})`, owner: dba })),
+        ...missed.map((o) => ({ text: `${o.name}: ${formatSeconds(o.measuredSeconds)} missed the ${formatTarget(o.targetSeconds)} target.`, owner: ic })),
+        ...(r.outcome === "interrupted" ? [{ text: "The run was interrupted before it finished.", owner: ic }] : []),
+        ...(r.outcome === "cleanup-failed" ? [{ text: `Cleanup failed: ${r.notes.find((n) => n.startsWith("Cleanup")) ?? "see the notes"}`, owner: tech }] : []),
     ];
-    const actions = wentBadly.map((w) => `- [ ] Follow up: ${w} - Owner: [Name] - Due: [Date]`);
+    const actions = wentBadly.map((w) => `- [ ] Follow up: ${w.text} - Owner: ${w.owner} - Due: [Date]`);
+    const people = r.people ? [`**People:** ${r.people.roles.map((x) => `${x.title} ${x.person?.name ?? "[Name]"}`).join(" · ")}  `] : [];
+    const severity = pm.severity ?? `P0 (simulated in a ${r.flow === "failback" ? "failback rehearsal" : r.kind}; no users affected)`;
 
     return [
         "## Post-mortem",
         "",
-        "The plan's template (Post-Recovery → Post-Mortem Template), with the facts this run measured filled in. Bracketed fields are for people.",
+        "The plan's template (Post-Recovery → Post-Mortem Template), with the facts this run measured and the people of its stack filled in. Bracketed fields are for people.",
         "",
         "```markdown",
         `# Incident Post-Mortem: ${title} ${r.id}`,
         "",
         `**Date:** ${start.slice(0, 10)}  `,
         `**Duration:** ${start} - ${end} (${formatSeconds((Date.parse(end) - Date.parse(start)) / 1000)})  `,
-        `**Severity:** P0 (simulated in a ${r.kind}; no users affected)`,
+        ...people,
+        `**Severity:** ${severity}`,
         "",
         "## Summary",
         summary.join(" "),
@@ -420,14 +538,14 @@ function postMortem(r: Report, title: string, pm: PostMortemFacts): string[] {
         ...(wentWell.length ? wentWell.map((w) => `- ${w}`) : ["- [Item]"]),
         "",
         "**What didn't go well:**",
-        ...(wentBadly.length ? wentBadly.map((w) => `- ${w}`) : ["- [Item]"]),
+        ...(wentBadly.length ? wentBadly.map((w) => `- ${w.text}`) : ["- [Item]"]),
         "",
         "**Where we got lucky:**",
         "- [Item]",
         "",
         "## Action Items",
         ...actions,
-        "- [ ] [Action] - Owner: [Name] - Due: [Date]",
+        `- [ ] [Action] - Owner: ${ic} - Due: [Date]`,
         "",
         "## Prevention",
         "[How we'll prevent this from happening again]",

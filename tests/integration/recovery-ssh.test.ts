@@ -453,7 +453,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         expect(await exactCounts(pg, "income_platform")).toEqual(await exactCounts(pg, "income_source"));
         // dr's own settings point at its own bucket; the vault came only from the restore step's environment.
         expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_BUCKET='incomefortress-dr-backups'");
-        expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_OFFSITE_BUCKET=''");
+        expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_OFFSITE_BUCKET='incomefortress-dr-offsite'");
         expect(outputs.health.stdout).toMatch(/answered 200/);
         // TLS over DNS-01 (Pulumi.dr.yaml): certbot's token arrived on stdin into a root-only
         // file, before certbot (a stand-in) was asked for dr's own name and prod's public one.

@@ -41,7 +41,7 @@ const ROWS: Row[] = [
     {
         key: "role",
         change: "primary ↔ dr",
-        to: { prod: { role: "dr", primaryRegion: "sfo3", primaryStack: "prod-b", vaultRegion: "ams3" }, dr: { role: "primary", primaryRegion: "", vaultRegion: "ams3", publicHostname: "" } },
+        to: { prod: { role: "dr", primaryRegion: "sfo3", primaryStack: "prod-b", vaultRegion: "ams3" }, dr: { role: "primary", primaryRegion: "", vaultRegion: "ams3", publicHostname: "", drOffsiteBucket: "" } },
         alsoRefused: { dr: "a dr stack's vaultBucket names the primary's vault, which it would take over" },
     },
     { key: "region", change: "ams3", to: { region: "ams3" } },
@@ -50,6 +50,8 @@ const ROWS: Row[] = [
     { key: "vaultBucket", change: "another name", to: { vaultBucket: "incomefortress-vault-b" } },
     { key: "backupBucket", change: "another name", to: { backupBucket: "incomefortress-backups-b" } },
     { key: "primaryStack", change: "prod-b", to: { primaryStack: "prod-b" } },
+    { key: "drOffsiteRegion", change: "tor1", to: { drOffsiteRegion: "tor1" } },
+    { key: "drOffsiteBucket", change: "another name", to: { drOffsiteBucket: "incomefortress-dr-offsite-b" } },
     { key: "backupRetentionDays", change: "14", to: { backupRetentionDays: "14" } },
     { key: "noncurrentVersionDays", change: "14", to: { noncurrentVersionDays: "14" } },
     { key: "backupSchedule", change: "*-*-* *:30:00", to: { backupSchedule: "*-*-* *:30:00" } },
@@ -118,6 +120,7 @@ const ROWS: Row[] = [
     { key: "alertWindow", change: "30m", to: { alertWindow: "30m" } },
     { key: "healthPath", change: "/healthz", to: { healthPath: "/healthz" } },
     { key: "backupHeartbeatUrl", change: "set", to: { backupHeartbeatUrl: "https://hc-ping.com/0f3c1d52-5b8e-4d7a-9c51-2f6a0b7e9d41" } },
+    { key: "contacts", change: "another person", to: { contacts: '{"technicalLead":{"name":"Jo Doe","email":"jo@incomefortress.com"}}' } },
     { key: "allowReplace", change: "[region]", to: { allowReplace: '["region"]' } },
 ];
 

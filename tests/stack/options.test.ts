@@ -72,7 +72,7 @@ describe("switches", () => {
         const drill = await run(stack, "dr", { hostname: stack });
         expect(one(drill, T.record).inputs).toMatchObject({ name: stack, domain: "incomefortress.com" });
         expect(drill.registrations.filter((r) => r.protect)).toEqual([]);
-        const bucket = one(drill, T.bucket);
+        const bucket = one(drill, T.bucket, "backups");
         expect(bucket.inputs).toMatchObject({ name: "incomefortress-dr-backups", forceDestroy: true });
         expect(one(drill, T.spacesKey).inputs.grants).toContainEqual({ bucket: "incomefortress-backups-vault", permission: "read" });
         expect(one(drill, T.project).inputs.name).toBe(`income-fortress-${stack}`);

@@ -186,6 +186,7 @@ describe("renaming a bucket on a live stack", () => {
         ["prod", "backupBucket", "incomefortress-backups", "storage-backups"],
         ["prod", "vaultBucket", "incomefortress-backups-vault", "storage-vault"],
         ["dr", "backupBucket", "incomefortress-dr-backups", "storage-backups"],
+        ["dr", "drOffsiteBucket", "incomefortress-dr-offsite", "storage-offsite"],
     ] as const;
 
     it.each(CASES)("%s %s: a new name is a new bucket, never a new name in state over the old bucket", async (stack, key, _was, resource) => {

@@ -240,7 +240,11 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                 expect(vault.inputs).toMatchObject({ name: cfg.storage.vaultBucket, region: cfg.storage.vaultRegion });
                 expect(vault.inputs.region).not.toBe(cfg.primaryRegion);
             } else {
-                expect(byType(run, T.bucket)).toHaveLength(1);
+                // A dr stack's own offsite copy: a third region, neither its own nor the primary's.
+                const offsite = one(run, T.bucket, "offsite");
+                expect(offsite.inputs).toMatchObject({ name: cfg.storage.drOffsite!.bucket, region: cfg.storage.drOffsite!.region });
+                expect([cfg.region, cfg.primaryRegion]).not.toContain(offsite.inputs.region);
+                expect(byType(run, T.bucket)).toHaveLength(2);
             }
         });
 
@@ -253,6 +257,7 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                   ]
                 : [
                       { bucket: cfg.storage.backupBucket, permission: "readwrite" },
+                      { bucket: cfg.storage.drOffsite!.bucket, permission: "readwrite" },
                       { bucket: cfg.storage.vaultBucket, permission: "read" },
                   ];
             expect(key.inputs.grants).toEqual(expected);

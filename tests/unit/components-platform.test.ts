@@ -39,14 +39,14 @@ describe("userDataArgsFor", () => {
         expect(args.app).toEqual({ repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
     });
 
-    it("a dr stack writes only its own bucket: its key may only read the vault", () => {
+    it("a dr stack writes its own bucket and its offsite bucket in a third region, never the vault it may only read", () => {
         const args = userDataArgsFor(dr, { backup: "incomefortress-dr-backups", vault: "incomefortress-backups-vault" });
         expect(args.backup).toMatchObject({
             s3Endpoint: "https://sfo3.digitaloceanspaces.com",
             bucket: "incomefortress-dr-backups",
             prefix: "postgresql/dr",
-            offsiteS3Endpoint: "",
-            offsiteBucket: "",
+            offsiteS3Endpoint: "https://atl1.digitaloceanspaces.com",
+            offsiteBucket: "incomefortress-dr-offsite",
         });
     });
 

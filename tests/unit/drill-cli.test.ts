@@ -11,7 +11,7 @@ const scratch = mkdtempSync(join(tmpdir(), "drill-cli-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs drill/<entry>.ts with a minimal environment (no pulumi, no credentials). */
-function cli(entry: "drill-cli" | "rehearse-cli", args: string[], env: Record<string, string> = {}) {
+function cli(entry: "drill-cli" | "rehearse-cli" | "failback-cli", args: string[], env: Record<string, string> = {}) {
     const r = spawnSync(process.execPath, entryArgs(`drill/${entry}.ts`, args), {
         cwd: ROOT,
         env: { PATH: join(scratch, "no-such-dir"), HOME: scratch, TMPDIR: tmpdir(), ...env },
@@ -139,3 +139,83 @@ describe("npm run rehearse", () => {
         expect(r.stderr).toMatch(message);
     });
 });
+
+describe("npm run rehearse --scenario failback", () => {
+    it("--help describes the scenario and its options", () => {
+        const r = cli("rehearse-cli", ["-h"]);
+        for (const opt of ["--scenario S", "--stack NAME", "--ttl D", "--dr-writes D"]) expect(r.stdout).toContain(opt);
+    });
+
+    it.each([
+        [["--scenario", "failover"], /--scenario failover: use default or failback/],
+        [["--scenario", "failback", "--database-url", "postgresql://x@127.0.0.1/db"], /--database-url is for the default scenario/],
+        [["--scenario", "failback", "--disaster-at", "+5m"], /--disaster-at is for the default scenario/],
+        [["--scenario", "failback", "--dataset", "pagila"], /--dataset pagila: the failback's simulated app writes to the plan's tables/],
+        [["--scenario", "failback", "--ttl", "soon"], /--ttl soon: not a duration/],
+        [["--ttl", "5s"], /--ttl is for --scenario failback/],
+        [["--dr-writes", "5s"], /--dr-writes is for --scenario failback/],
+    ])("%j is a usage error", (args, message) => {
+        const r = cli("rehearse-cli", args);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    });
+});
+
+describe("npm run failback", () => {
+    it("--help prints the usage, the steps, the options and the exit codes", () => {
+        const r = cli("failback-cli", ["--help"]);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^Usage: npm run failback -- --yes \[options\]/);
+        for (const opt of ["--yes", "--stack NAME", "--dr-stack NAME", "--writers A,B", "--session-timeout D", "--resolve-timeout D", "--target KEY=DURATION", "--out DIR"]) expect(r.stdout).toContain(opt);
+        expect(r.stdout).toContain("fortress-restore --force");
+        expect(r.stdout).toContain("Exit codes: 0");
+    });
+
+    it.each([
+        [[], /the failback stops the live DR site's writes while it runs: announce the freeze, then run it with --yes/],
+        [["--yes", "--writers", ","], /--writers: name at least one compose service/],
+        [["--yes", "--writers", "api;reboot"], /"api;reboot" is not a compose service name/],
+        [["--yes", "--org", "a/b"], /--org: "a\/b" is not a Pulumi organisation name/],
+        [["--yes", "--target", "api=9h"], /beyond the plan's maximum acceptable/],
+        [["--yes", "--health-timeout", "later"], /--health-timeout later: not a duration/],
+    ])("%j is a usage error (exit 2, nothing touched)", (args, message) => {
+        const r = cli("failback-cli", args);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).toContain("(see failback --help)");
+        expect(r.stdout).toBe("");
+    });
+
+    /** A folder with the project file and these stack files. */
+    function stacks(name: string, files: Record<string, string>): string {
+        const work = join(scratch, name);
+        mkdirSync(work, { recursive: true });
+        writeFileSync(join(work, "Pulumi.yaml"), readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"));
+        for (const [stack, body] of Object.entries(files)) writeFileSync(join(work, `Pulumi.${stack}.yaml`), `config:\n${body}`);
+        return work;
+    }
+    const DR_FILE = "  income-fortress:role: dr\n  income-fortress:ageRecipients:\n    - age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg\n";
+
+    it.each([
+        ["the record already points at prod", { prod: "  income-fortress:role: primary\n", dr: DR_FILE }, /^failback: error: Pulumi\.prod\.yaml has activeSite primary: the public record already points at prod, so there is nothing to fail back/],
+        ["prod cannot decrypt DR's backups", { prod: "  income-fortress:activeSite: dr\n  income-fortress:ageRecipients:\n    - age1other\n", dr: DR_FILE }, /^failback: error: dr's backups are encrypted to ageRecipients age1m329mc5c…, none of which is prod's/],
+        ["the DR stack's file is missing", { prod: "  income-fortress:activeSite: dr\n" }, /^failback: error: .*Pulumi\.dr\.yaml does not exist: run the failback from the repository that holds the stacks' files, or pass --work-dir/],
+    ])("%s: exit 2 before any CLI or credential is needed", (name, files, message) => {
+        const work = stacks(name.replace(/\W+/g, "-"), files);
+        const r = cli("failback-cli", ["--yes", "--work-dir", work, "--out", join(work, "reports")]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stdout).toBe("");
+    });
+
+    it("fails up front with exit 2, no report, when the pulumi CLI is missing", () => {
+        const out = join(scratch, "failback-reports");
+        const work = stacks("ready", { prod: "  income-fortress:activeSite: dr\n", dr: "  income-fortress:role: dr\n" });
+        const r = cli("failback-cli", ["--yes", "--work-dir", work, "--out", out], { DIGITALOCEAN_TOKEN: "x", SPACES_ACCESS_KEY_ID: "x", SPACES_SECRET_ACCESS_KEY: "x" });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/^failback: error: the Pulumi CLI \(pulumi\) is not installed or not on PATH/);
+        expect(r.stdout).toBe("");
+    });
+});
+

@@ -44,6 +44,13 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
         expect(String(cfg.plain[`${P}backupBucket`]).length).toBeLessThanOrEqual(63);
     });
 
+    it("has an offsite bucket of its own, not the DR stack's", () => {
+        expect(dr[`${P}drOffsiteBucket`]).toBe("incomefortress-dr-offsite");
+        expect(cfg.plain[`${P}drOffsiteBucket`]).toBe("income-fortress-drill-20260301-060000-offsite");
+        expect(String(cfg.plain[`${P}drOffsiteBucket`]).length).toBeLessThanOrEqual(63);
+        expect(cfg.changes).toContain(`drOffsiteBucket: "incomefortress-dr-offsite" -> "income-fortress-drill-20260301-060000-offsite" (Spaces bucket names are global)`);
+    });
+
     it("keeps the rest of the DR config typed as it was (lists stay lists), and reads the same vault", () => {
         for (const k of ["role", "region", "primaryRegion", "vaultBucket", "vaultRegion", "primaryStack", "sshKeyFingerprints", "deployerPublicKeys", "ageRecipients", "dbSize"]) {
             expect(cfg.plain[`${P}${k}`], k).toEqual(dr[`${P}${k}`]);
