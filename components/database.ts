@@ -115,20 +115,36 @@ export class Database extends pulumi.ComponentResource {
         const protect = args.protect;
         const tags = args.tags;
 
-        this.postgres = new digitalocean.DatabaseCluster(
-            `${name}-pg`,
-            {
-                engine: "pg",
-                version: args.version,
-                size: args.size,
-                nodeCount: args.nodeCount,
-                region: args.region,
-                privateNetworkUuid: args.vpcId,
-                maintenanceWindows: [args.maintenanceWindow],
-                tags,
-            },
-            { parent: this, protect },
-        );
+        // The cluster and its point-in-time fork differ only in the fork's source and options.
+        const postgresCluster = (
+            suffix: string, extra: Partial<digitalocean.DatabaseClusterArgs> = {}, extraOpts: pulumi.CustomResourceOptions = {},
+        ) =>
+            new digitalocean.DatabaseCluster(
+                `${name}-${suffix}`,
+                {
+                    engine: "pg",
+                    version: args.version,
+                    size: args.size,
+                    nodeCount: args.nodeCount,
+                    region: args.region,
+                    privateNetworkUuid: args.vpcId,
+                    maintenanceWindows: [args.maintenanceWindow],
+                    tags,
+                    ...extra,
+                },
+                { parent: this, protect, ...extraOpts },
+            );
+        // deleteBeforeReplace: a firewall owns the cluster's whole rule set, so deleting
+        // the old one after creating its replacement would wipe the new rules and leave
+        // the cluster open to any source.
+        const firewall = (suffix: string, cluster: digitalocean.DatabaseCluster) =>
+            new digitalocean.DatabaseFirewall(
+                `${name}-${suffix}-firewall`,
+                { clusterId: cluster.id, rules: trustedTagRules(args.trustedTag) },
+                { parent: this, protect, deleteBeforeReplace: true },
+            );
+
+        this.postgres = postgresCluster("pg");
 
         this.appDatabase = new digitalocean.DatabaseDb(
             `${name}-app-db`,
@@ -142,36 +158,19 @@ export class Database extends pulumi.ComponentResource {
             { parent: this, protect, additionalSecretOutputs: ["password"] },
         );
 
-        // deleteBeforeReplace: a firewall owns the cluster's whole rule set, so deleting
-        // the old one after creating its replacement would wipe the new rules and leave
-        // the cluster open to any source.
-        this.postgresFirewall = new digitalocean.DatabaseFirewall(
-            `${name}-pg-firewall`,
-            { clusterId: this.postgres.id, rules: trustedTagRules(args.trustedTag) },
-            { parent: this, protect, deleteBeforeReplace: true },
-        );
+        this.postgresFirewall = firewall("pg", this.postgres);
 
         if (args.pitr) {
-            this.pitrFork = new digitalocean.DatabaseCluster(
-                `${name}-pg-pitr`,
+            // The source's size, as postgresCluster gives it: DigitalOcean refuses a smaller fork.
+            this.pitrFork = postgresCluster(
+                "pg-pitr",
                 {
-                    engine: "pg",
-                    version: args.version,
-                    // At least the source's size: DigitalOcean refuses a smaller fork.
-                    size: args.size,
-                    nodeCount: args.nodeCount,
-                    region: args.region,
-                    privateNetworkUuid: args.vpcId,
-                    maintenanceWindows: [args.maintenanceWindow],
-                    tags,
                     backupRestore: {
                         databaseName: args.pitr.sourceCluster,
                         ...(args.pitr.backupTime ? { backupCreatedAt: args.pitr.backupTime } : {}),
                     },
                 },
                 {
-                    parent: this,
-                    protect,
                     // Forking copies the whole cluster; large ones take hours, not the 30-minute default.
                     customTimeouts: { create: "4h", delete: "1h" },
                     // The provider reads backupRestore only when it creates a cluster, so a new
@@ -181,11 +180,7 @@ export class Database extends pulumi.ComponentResource {
                     replaceOnChanges: ["backupRestore"],
                 },
             );
-            this.pitrFirewall = new digitalocean.DatabaseFirewall(
-                `${name}-pg-pitr-firewall`,
-                { clusterId: this.pitrFork.id, rules: trustedTagRules(args.trustedTag) },
-                { parent: this, protect, deleteBeforeReplace: true },
-            );
+            this.pitrFirewall = firewall("pg-pitr", this.pitrFork);
         }
         this.activePostgres = this.pitrFork ?? this.postgres;
 
@@ -213,11 +208,7 @@ export class Database extends pulumi.ComponentResource {
             { parent: this, protect },
         );
 
-        this.valkeyFirewall = new digitalocean.DatabaseFirewall(
-            `${name}-valkey-firewall`,
-            { clusterId: this.valkey.id, rules: trustedTagRules(args.trustedTag) },
-            { parent: this, protect, deleteBeforeReplace: true },
-        );
+        this.valkeyFirewall = firewall("valkey", this.valkey);
 
         const active = this.activePostgres;
         this.host = active.host;

@@ -29,22 +29,15 @@ export const RETIRED_REGIONS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Regions with Spaces object storage. Spaces is not offered everywhere droplets are
- * (nyc1 has droplets but no Spaces), so a bucket region is checked against this list.
+ * Droplet regions without Spaces object storage. Spaces is not offered everywhere droplets
+ * are, so a bucket region is checked against {@link SPACES_REGIONS}.
  */
-export const SPACES_REGIONS = [
-    "ams3",
-    "atl1",
-    "blr1",
-    "fra1",
-    "lon1",
-    "nyc3",
-    "sfo2",
-    "sfo3",
-    "sgp1",
-    "syd1",
-    "tor1",
-] as const;
+const WITHOUT_SPACES = ["nyc1"] as const;
+
+/** Regions with Spaces object storage: the droplet regions but those without it. */
+export const SPACES_REGIONS: readonly SpacesRegion[] = DROPLET_REGIONS.filter(
+    (r): r is SpacesRegion => !(WITHOUT_SPACES as readonly string[]).includes(r),
+);
 
 /**
  * PostgreSQL majors DigitalOcean offers for new managed clusters
@@ -56,7 +49,7 @@ export const POSTGRES_VERSIONS = ["14", "15", "16", "17"] as const;
 export const VALKEY_VERSION = "8";
 
 export type DropletRegion = (typeof DROPLET_REGIONS)[number];
-export type SpacesRegion = (typeof SPACES_REGIONS)[number];
+export type SpacesRegion = Exclude<DropletRegion, (typeof WITHOUT_SPACES)[number]>;
 export type PostgresVersion = (typeof POSTGRES_VERSIONS)[number];
 
 export function isDropletRegion(region: string): region is DropletRegion {

@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import type { SettingKey } from "../cloud-init/host";
+import type { BackupManifest } from "../drill/manifest";
 import { cleanEnv, makeTempDir, run, RunOptions, RunResult, runOk } from "./process";
 import { PostgresCluster } from "./postgres";
 import { S3Server, S3RVER_CREDENTIALS } from "./s3";
@@ -105,6 +106,16 @@ export function runToolkit(
     return run(join(TOOLKIT_BIN, command), args, { timeoutMs: 180_000, ...opts, env });
 }
 
+/** A manifest as the toolkit writes it: the drill's fields and the versions that made the dump. */
+export type Manifest = BackupManifest & { serverVersion: string; pgDumpVersion: string };
+
+/** The manifest stored at `key` (`<prefix>/<id>.manifest.json`, `<prefix>/latest.json`); throws when there is none. */
+export async function readManifest(server: S3Server, bucket: string, key: string): Promise<Manifest> {
+    const body = await server.getObject(bucket, key);
+    if (body === undefined) throw new Error(`no object ${key} in bucket ${bucket}`);
+    return JSON.parse(body.toString("utf8")) as Manifest;
+}
+
 /** The toolkit's error lines (`fortress-x: error: ...`) in a stderr text. */
 export function errorLines(stderr: string): string[] {
     return stderr.split("\n").filter((l) => /^fortress-[a-z]+: error: /.test(l));
@@ -170,6 +181,51 @@ export function makeShimPath(args: {
     return bin;
 }
 
+/** Where `command` is on this process's PATH, for a shim that wraps the real one. */
+export async function commandPath(command: string): Promise<string> {
+    return (await runOk("bash", ["-c", `command -v ${command}`])).stdout.trim();
+}
+
+/** What {@link fillDataOffsetsRun} saw. */
+export interface FillDataOffsetsRun {
+    /** The archive pg_dump wrote with --file. */
+    file: Buffer;
+    /** The archive pg_dump streamed into a pipe, as it came (no data offsets). */
+    streamed: Buffer;
+    /** The streamed archive once fill_data_offsets has run on it. */
+    filled: Buffer;
+    /** What fill_data_offsets printed for it, a line per data block. */
+    printed: string[];
+    /** The --file archive once fill_data_offsets has run on it too (it had its offsets already). */
+    refilled: Buffer;
+    /** The TABLE DATA entries in the archive's TOC (pg_restore --list). */
+    tableData: number;
+}
+
+/**
+ * Dumps `database` uncompressed with the cluster's own pg_dump twice, with --file and
+ * through a pipe, and runs the toolkit's fill_data_offsets (common.sh) on both archives.
+ */
+export async function fillDataOffsetsRun(pg: PostgresCluster, database: string): Promise<FillDataOffsetsRun> {
+    const dir = makeTempDir("fortress-offsets");
+    try {
+        const env = cleanEnv({ ...pg.clientEnv(database), DIR: dir, PGBIN: pg.binDir, LIB: join(TOOLKIT_BIN, "../lib/income-fortress/common.sh") });
+        const sh = (script: string) => runOk("bash", ["-c", `set -euo pipefail\n${script}`], { env });
+        const read = (name: string) => readFileSync(join(dir, name));
+        await sh(`"$PGBIN/pg_dump" -Fc -Z0 -f "$DIR/file.dump"; "$PGBIN/pg_dump" -Fc -Z0 | cat > "$DIR/streamed.dump"`);
+        const [file, streamed] = [read("file.dump"), read("streamed.dump")];
+        const printed = (await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/streamed.dump"`)).stdout.trim().split("\n");
+        const list = (await sh(`"$PGBIN/pg_restore" --list "$DIR/file.dump"`)).stdout;
+        await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/file.dump"`);
+        return {
+            file, streamed, filled: read("streamed.dump"), printed, refilled: read("file.dump"),
+            tableData: list.split("\n").filter((l) => / TABLE DATA /.test(l)).length,
+        };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 /** md5 of a table's rows in a stable order: equal checksums mean equal contents. */
 export async function tableChecksum(pg: PostgresCluster, database: string, table: string): Promise<string> {
     return pg.psql(`SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM ${table} t;`, database);
@@ -217,6 +273,18 @@ export async function sequenceValues(pg: PostgresCluster, database: string): Pro
         values[name] = await pg.psql(`SELECT last_value || ',' || is_called FROM ${name};`, database);
     }
     return values;
+}
+
+/** What a restore must reproduce exactly. */
+export interface DatabaseContents {
+    /** {@link databaseChecksums} */
+    sums: Record<string, string>;
+    /** {@link sequenceValues} */
+    sequences: Record<string, string>;
+}
+
+export async function databaseContents(pg: PostgresCluster, database: string): Promise<DatabaseContents> {
+    return { sums: await databaseChecksums(pg, database), sequences: await sequenceValues(pg, database) };
 }
 
 /** Exact row counts keyed as the manifest keys them (`schema.table`, unquoted). */

@@ -26,6 +26,7 @@ import type {
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
@@ -557,46 +558,36 @@ export function createPolicies(overrides: Partial<PolicyDefaults> = {}): Policie
     const d: PolicyDefaults = { ...DEFAULTS, ...overrides };
     const mandatory: EnforcementLevel = "mandatory";
     const advisory: EnforcementLevel = "advisory";
+    // What `pulumi preview` shows of a policy, on one line, then what it checks.
+    const policy = <C extends Pick<ResourceValidationPolicy, "validateResource" | "configSchema"> | Pick<StackValidationPolicy, "validateStack">>(
+        name: string, enforcementLevel: EnforcementLevel, severity: Severity, description: string, checks: C,
+    ) => ({ name, description, enforcementLevel, severity, ...checks });
 
-    const ssh: ResourceValidationPolicy = {
-        name: POLICY_NAMES.sshFromAnywhere,
-        description: "No cloud firewall opens SSH (tcp/22) to 0.0.0.0/0 or ::/0.",
-        enforcementLevel: mandatory,
-        severity: "critical",
+    const ssh = policy(POLICY_NAMES.sshFromAnywhere, mandatory, "critical", "No cloud firewall opens SSH (tcp/22) to 0.0.0.0/0 or ::/0.", {
         validateResource: forType(TYPES.firewall, (a) => checkFirewallSsh(a.props)),
-    };
-    const dbFirewalls: StackValidationPolicy = {
-        name: POLICY_NAMES.databaseFirewalls,
-        description: "Every managed database cluster (PostgreSQL, Valkey) has a DatabaseFirewall restricting who may connect.",
-        enforcementLevel: mandatory,
-        severity: "critical",
-        validateStack: forStack((resources) => checkDatabaseFirewalls(resources)),
-    };
-    const buckets: ResourceValidationPolicy = {
-        name: POLICY_NAMES.spacesBuckets,
-        description: "Spaces buckets are private and versioned, with lifecycle rules expiring objects and noncurrent versions.",
-        enforcementLevel: mandatory,
-        severity: "high",
-        validateResource: [
-            forType(TYPES.spacesBucket, (a) => checkSpacesBucket(a.props)),
-            forType(TYPES.spacesBucketPolicy, (a) => checkSpacesBucketPolicy(a.props)),
-        ],
-    };
-    const backups: ResourceValidationPolicy = {
-        name: POLICY_NAMES.prodDropletBackups,
-        description: "Droplets in production stacks have DigitalOcean backups enabled.",
-        enforcementLevel: mandatory,
-        severity: "high",
+    });
+    const dbFirewalls = policy(
+        POLICY_NAMES.databaseFirewalls, mandatory, "critical",
+        "Every managed database cluster (PostgreSQL, Valkey) has a DatabaseFirewall restricting who may connect.",
+        { validateStack: forStack((resources) => checkDatabaseFirewalls(resources)) },
+    );
+    const buckets = policy(
+        POLICY_NAMES.spacesBuckets, mandatory, "high",
+        "Spaces buckets are private and versioned, with lifecycle rules expiring objects and noncurrent versions.",
+        {
+            validateResource: [
+                forType(TYPES.spacesBucket, (a) => checkSpacesBucket(a.props)),
+                forType(TYPES.spacesBucketPolicy, (a) => checkSpacesBucketPolicy(a.props)),
+            ],
+        },
+    );
+    const backups = policy(POLICY_NAMES.prodDropletBackups, mandatory, "high", "Droplets in production stacks have DigitalOcean backups enabled.", {
         configSchema: { properties: { prodStackPattern: stringSetting("Regular expression matching production stack names.", d.prodStackPattern) } },
         validateResource: forType(TYPES.droplet, (a) =>
             checkDropletBackups(a.props, stackOf(a), a.getConfig<PolicyConfig>().prodStackPattern ?? d.prodStackPattern),
         ),
-    };
-    const region: ResourceValidationPolicy = {
-        name: POLICY_NAMES.drRegion,
-        description: "DR and drill stacks create nothing in the production region.",
-        enforcementLevel: mandatory,
-        severity: "high",
+    });
+    const region = policy(POLICY_NAMES.drRegion, mandatory, "high", "DR and drill stacks create nothing in the production region.", {
         configSchema: {
             properties: {
                 prodRegion: stringSetting("Region of the production stack (default: income-fortress:region in Pulumi.prod.yaml).", d.prodRegion),
@@ -608,37 +599,25 @@ export function createPolicies(overrides: Partial<PolicyDefaults> = {}): Policie
             const opts = { prodRegion: c.prodRegion ?? d.prodRegion, drStackPattern: c.drStackPattern ?? d.drStackPattern };
             for (const m of checkRegionSeparation(args.type, args.props, stackOf(args), opts)) report(m);
         },
-    };
-    const commandPatterns: ResourceValidationPolicy = {
-        name: POLICY_NAMES.commandSecretPatterns,
-        description: "No command's create/update/delete text contains something that looks like a secret.",
-        enforcementLevel: mandatory,
-        severity: "critical",
-        validateResource: forType([TYPES.remoteCommand, TYPES.localCommand], (a) => checkCommandText(a.props)),
-    };
-    const commandValues: StackValidationPolicy = {
-        name: POLICY_NAMES.commandSecretValues,
-        description: "No command's create/update/delete text contains the value of a secret from elsewhere in the stack.",
-        enforcementLevel: mandatory,
-        severity: "critical",
-        validateStack: forStack((resources) => checkCommandSecretValues(resources)),
-    };
-    const size: ResourceValidationPolicy = {
-        name: POLICY_NAMES.dropletSize,
-        description: "Droplets match the plan's size, s-4vcpu-8gb (4 vCPU / 8 GB).",
-        enforcementLevel: advisory,
-        severity: "low",
+    });
+    const commandPatterns = policy(
+        POLICY_NAMES.commandSecretPatterns, mandatory, "critical",
+        "No command's create/update/delete text contains something that looks like a secret.",
+        { validateResource: forType([TYPES.remoteCommand, TYPES.localCommand], (a) => checkCommandText(a.props)) },
+    );
+    const commandValues = policy(
+        POLICY_NAMES.commandSecretValues, mandatory, "critical",
+        "No command's create/update/delete text contains the value of a secret from elsewhere in the stack.",
+        { validateStack: forStack((resources) => checkCommandSecretValues(resources)) },
+    );
+    const size = policy(POLICY_NAMES.dropletSize, advisory, "low", "Droplets match the plan's size, s-4vcpu-8gb (4 vCPU / 8 GB).", {
         configSchema: { properties: { size: stringSetting("Expected droplet size slug.", d.dropletSize) } },
         validateResource: forType(TYPES.droplet, (a) => checkDropletSize(a.props, a.getConfig<PolicyConfig>().size ?? d.dropletSize)),
-    };
-    const ttl: ResourceValidationPolicy = {
-        name: POLICY_NAMES.dnsTtl,
-        description: "DNS records have a TTL of at most 300 s, so a DR cutover propagates quickly.",
-        enforcementLevel: advisory,
-        severity: "low",
+    });
+    const ttl = policy(POLICY_NAMES.dnsTtl, advisory, "low", "DNS records have a TTL of at most 300 s, so a DR cutover propagates quickly.", {
         configSchema: { properties: { maxTtl: { type: "integer", default: d.maxDnsTtl, minimum: 30, description: "Largest allowed TTL in seconds." } } },
         validateResource: forType(TYPES.dnsRecord, (a) => checkDnsTtl(a.props, a.getConfig<PolicyConfig>().maxTtl ?? d.maxDnsTtl)),
-    };
+    });
     return [ssh, dbFirewalls, buckets, backups, region, commandPatterns, commandValues, size, ttl];
 }
 

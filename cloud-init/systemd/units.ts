@@ -29,11 +29,13 @@ interface ServiceSpec {
     execStopPost?: string;
 }
 
+/** A unit file: the header, a [Unit] section with its description, then `lines`. */
+function unitFile(description: string, lines: string[]): string {
+    return [HEADER, "[Unit]", `Description=${description}`, ...lines, ""].join("\n");
+}
+
 function service(spec: ServiceSpec): string {
-    return [
-        HEADER,
-        "[Unit]",
-        `Description=${spec.description}`,
+    return unitFile(spec.description, [
         "Wants=network-online.target",
         "After=network-online.target",
         // Secrets arrive over SSH after boot. Until they do there is nothing to run
@@ -56,8 +58,7 @@ function service(spec: ServiceSpec): string {
         // read-only, not true: tools may read ~/.config (rclone) and must not fail on it.
         "ProtectHome=read-only",
         "NoNewPrivileges=true",
-        "",
-    ].join("\n");
+    ]);
 }
 
 interface TimerSpec {
@@ -68,10 +69,7 @@ interface TimerSpec {
 }
 
 function timer(spec: TimerSpec): string {
-    return [
-        HEADER,
-        "[Unit]",
-        `Description=${spec.description}`,
+    return unitFile(spec.description, [
         "",
         "[Timer]",
         `OnCalendar=${spec.onCalendar}`,
@@ -82,8 +80,7 @@ function timer(spec: TimerSpec): string {
         "",
         "[Install]",
         "WantedBy=timers.target",
-        "",
-    ].join("\n");
+    ]);
 }
 
 /** Schedules for the fortress timers (systemd OnCalendar expressions). */

@@ -32,25 +32,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, DNS_CREDENTIALS_FILE, READY_MARKER } from "../../cloud-init/host";
 import {
-    ageIdentityFile,
-    appEnvFile,
-    composeDir,
-    composeUpScript,
-    credentialsFile,
-    databaseAccessScript,
-    databaseAccessStdin,
-    dnsCredentialsFile,
-    healthGateScript,
-    migrateScript,
-    restoreScript,
-    tlsScript,
-    waitForBootScript,
-    writeSecretFileScript,
-    type BackupChoice,
-    type RestoreMode,
-    type RestoreSource,
-    type TlsChallenge,
-    type TlsSkip,
+    ageIdentityFile, appEnvFile, composeDir, composeUpScript, credentialsFile, databaseAccessScript, databaseAccessStdin, dnsCredentialsFile,
+    healthGateScript, migrateScript, restoreScript, tlsScript, waitForBootScript, writeSecretFileScript,
+    type BackupChoice, type RestoreMode, type RestoreSource, type TlsChallenge, type TlsSkip,
 } from "./scripts";
 
 export interface RecoveryArgs {

@@ -2,28 +2,26 @@
 // s3rver instances, the plan's pipeline, the toolkit and the floor on a 100 MB dataset, in
 // a child process. The JSON report must be complete and its derived figures must follow
 // from its measured ones. Speed targets are reported by the bench, not asserted here.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { BenchReport } from "../../bench/report";
 import { missingFigures } from "../../bench/report";
-import { makeTempDir, type RunResult } from "../../harness/process";
+import type { RunResult } from "../../harness/process";
 import { runEntry } from "../support/entry-point";
+import { suiteTempDir } from "../support/temp-dir";
 
 describe("npm run bench -- --quick", () => {
-    let dir: string;
+    const dir = suiteTempDir("bench-quick-test");
     let result: RunResult;
     let report: BenchReport;
 
     beforeAll(async () => {
-        dir = makeTempDir("bench-quick-test");
         // The same entry as `npm run bench`: ts-node on bench/bench.ts.
         result = await runEntry("bench/bench.ts", ["--quick", "--out", join(dir, "bench.json")], 280_000);
         if (result.code === 0) report = JSON.parse(readFileSync(join(dir, "bench.json"), "utf8")) as BenchReport;
     }, 300_000);
-
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it("exits 0 and writes the JSON report and the Markdown table beside it", () => {
         expect(result.code, result.stderr).toBe(0);

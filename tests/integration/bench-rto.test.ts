@@ -2,12 +2,12 @@
 // npm script runs it): the path follows the stack's dependencies, a bigger database or a
 // slower step in an override file moves the total by exactly its share, and a bad
 // override is refused with the field named.
-import { rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RtoModel } from "../../bench/rto";
-import { makeTempDir } from "../../harness/process";
 import { runEntry } from "../support/entry-point";
+import { suiteTempDir } from "../support/temp-dir";
 
 type RtoJson = RtoModel & { stack: string; largestDatabaseWithinTarget: { bytes: number | null } };
 
@@ -17,20 +17,17 @@ async function rto(...args: string[]) {
 }
 
 describe("npm run rto on the dr stack", () => {
-    let dir: string;
+    const dir = suiteTempDir("bench-rto-test");
     let small: RtoJson;
     let big: RtoJson;
 
     beforeAll(async () => {
-        dir = makeTempDir("bench-rto-test");
         const [a, b] = await Promise.all([rto("--json", "--db-size", "1GB"), rto("--json", "--db-size", "200GB")]);
         expect(a.code, a.stderr).toBe(0);
         expect(b.code, b.stderr).toBe(0);
         small = a.json!;
         big = b.json!;
     }, 120_000);
-
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it("ends at the health gate when the recovery chain is there, each step starting as the one before ends", () => {
         expect(small.stack).toBe("dr");

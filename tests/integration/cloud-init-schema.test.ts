@@ -2,56 +2,22 @@
 // `cloud-init schema` (Debian's cloud-init) on prod-like and DR-like documents built
 // from the real toolkit, and systemd's own parsers on the rendered timers and units.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { formatEnvFile } from "../../cloud-init/env-file";
 import { renderUserData, SETTINGS_FILE, type UserDataArgs } from "../../cloud-init/render";
 import { onCalendarOf } from "../../cloud-init/systemd/units";
 import { loadToolkitFiles } from "../../cloud-init/toolkit-files";
+import { suiteTempDir } from "../support/temp-dir";
+import { drLikeArgs, prodLikeArgs } from "../support/user-data-args";
 
-const work = mkdtempSync(join(tmpdir(), "cloud-init-schema-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = suiteTempDir("cloud-init-schema");
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";
-const AGE = "age1hgud94ghnfv5glfeve6c0jqpqy08djv6chnsmhq7mer5m3vcpusqf7qxgn";
 const toolkitFiles = loadToolkitFiles();
-
-const prodLike: UserDataArgs = {
-    environment: "prod",
-    deployerSshKeys: [KEY],
-    postgresMajorVersion: "16",
-    app: { repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-platform", composeSubdir: "income-platform" },
-    backupSchedule: "hourly",
-    verifySchedule: "Sun *-*-* 08:00:00 UTC",
-    backup: {
-        s3Endpoint: "https://nyc3.digitaloceanspaces.com",
-        bucket: "income-fortress-backups-prod",
-        prefix: "postgresql/prod",
-        offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com",
-        offsiteBucket: "income-fortress-vault",
-        ageRecipients: [AGE],
-    },
-    toolkitFiles,
-};
-
-const drLike: UserDataArgs = {
-    ...prodLike,
-    environment: "dr",
-    postgresMajorVersion: "17",
-    backupSchedule: "*:0/30",
-    verifySchedule: "weekly",
-    backup: {
-        s3Endpoint: "https://sfo3.digitaloceanspaces.com",
-        bucket: "income-fortress-backups-dr",
-        prefix: "postgresql/dr",
-        offsiteS3Endpoint: "",
-        offsiteBucket: "",
-        ageRecipients: [AGE],
-    },
-};
+const prodLike = prodLikeArgs({ toolkitFiles });
+const drLike = drLikeArgs({ toolkitFiles });
 
 function write(name: string, text: string): string {
     const file = join(work, name);

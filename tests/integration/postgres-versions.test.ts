@@ -4,17 +4,17 @@
 // unnoticed. 15 stays where it proves something about versions meeting: an older pg_dump
 // against a newer server, a 15 backup restored into 17 (the upgrade), an older pg_restore
 // and a newer archive, and fill_data_offsets on both archive formats (1.14 and 1.16).
-import { readFileSync, rmSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { delimiter } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPagila } from "../../harness/datasets";
 import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, makeTempDir, run, RunResult, runOk } from "../../harness/process";
+import { cleanEnv, run, RunResult, runOk } from "../../harness/process";
 import { startS3Server, S3Server } from "../../harness/s3";
 import {
-    databaseChecksums, errorLines, EXIT, makeShimPath, removeToolkitScratch, runToolkit, sequenceValues, storageSettings, TOOLKIT_BIN,
+    databaseContents, errorLines, EXIT, fillDataOffsetsRun, makeShimPath, readManifest, removeToolkitScratch, runToolkit, storageSettings,
     toolkitEnv, userTables,
 } from "../../harness/toolkit";
+import { backupOk } from "../support/toolkit-rig";
 
 /** Production's major (DigitalOcean managed PostgreSQL). */
 const PRODUCTION_MAJOR = 17;
@@ -22,17 +22,10 @@ const PRODUCTION_MAJOR = 17;
 const EXPECTED_MAJOR = Number(process.env.FORTRESS_TEST_PG || PRODUCTION_MAJOR);
 const BUCKET = "versions-backups";
 
-interface Manifest {
-    id: string;
-    serverVersion: string;
-    pgDumpVersion: string;
-}
-
 describe("PostgreSQL versions: production's 17 by default, 15 where versions meet", () => {
     let pg17: PostgresCluster;
     let pg15: PostgresCluster;
     let s3: S3Server;
-    let work: string;
 
     /**
      * Toolkit settings for a cluster's pagila, under its own prefix, with the client tools of
@@ -42,19 +35,9 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
         const env = toolkitEnv({ DATABASE_URL: pg.url("pagila"), ...storageSettings({ primary: s3, bucket: BUCKET, prefix }) });
         return clients ? { ...env, PATH: [clients.binDir, env.PATH].join(delimiter) } : env;
     };
-    const manifest = async (prefix: string): Promise<Manifest> => {
-        const body = await s3.getObject(BUCKET, `${prefix}/latest.json`);
-        expect(body, `${prefix}/latest.json`).toBeDefined();
-        return JSON.parse(body!.toString("utf8")) as Manifest;
-    };
-    const backupOk = async (env: NodeJS.ProcessEnv): Promise<string> => {
-        const r = await runToolkit("fortress-backup", [], env);
-        expect(r.code, r.stderr).toBe(EXIT.ok);
-        return r.stdout.trim();
-    };
+    const manifest = (prefix: string) => readManifest(s3, BUCKET, `${prefix}/latest.json`);
 
     beforeAll(async () => {
-        work = makeTempDir("fortress-versions");
         [pg17, pg15, s3] = await Promise.all([
             startPostgres({ version: "17" }),
             startPostgres({ version: "15" }),
@@ -68,7 +51,6 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
 
     afterAll(async () => {
         await Promise.all([pg17?.stop(), pg15?.stop(), s3?.stop()]);
-        if (work) rmSync(work, { recursive: true, force: true });
         removeToolkitScratch();
     });
 
@@ -112,8 +94,7 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
         await pg17.createDatabase("from15");
         const r = await runToolkit("fortress-restore", ["--backup", id, "--target", pg17.url("from15")], envFor(pg17, "from15", pg17));
         expect(r.code, r.stderr).toBe(EXIT.ok);
-        expect(await databaseChecksums(pg17, "from15")).toEqual(await databaseChecksums(pg15, "pagila"));
-        expect(await sequenceValues(pg17, "from15")).toEqual(await sequenceValues(pg15, "pagila"));
+        expect(await databaseContents(pg17, "from15")).toEqual(await databaseContents(pg15, "pagila"));
     });
 
     describe("pg_restore 15 and a backup made by pg_dump 17", () => {
@@ -147,35 +128,23 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
         { major: 17, format: 16 },
     ])("fill_data_offsets gives pg_dump $major's streamed archive (format 1.$format) the offsets pg_dump --file writes, byte for byte", async ({ major, format }) => {
         const pg = major === 17 ? pg17 : pg15;
-        const dir = makeTempDir(`fortress-offsets-${major}`);
-        try {
-            const env = cleanEnv({ ...pg.clientEnv("pagila"), DIR: dir, PGBIN: pg.binDir, LIB: join(TOOLKIT_BIN, "../lib/income-fortress/common.sh") });
-            const sh = (script: string) => runOk("bash", ["-c", `set -euo pipefail\n${script}`], { env });
-            await sh(`"$PGBIN/pg_dump" -Fc -Z0 -f "$DIR/file.dump"; "$PGBIN/pg_dump" -Fc -Z0 | cat > "$DIR/streamed.dump"`);
-            const file = readFileSync(join(dir, "file.dump"));
-            const streamed = readFileSync(join(dir, "streamed.dump"));
-            expect([file.subarray(0, 5).toString(), file[5], file[6]]).toEqual(["PGDMP", 1, format]);
-            // Magic to the compression setting, then seven ints of creation time: the
-            // compression setting is one int (5 bytes) before format 1.15 and one byte since.
-            const fixed = format >= 15 ? 12 : 16;
-            const header = fixed + 7 * 5;
-            expect(streamed.subarray(0, fixed).equals(file.subarray(0, fixed))).toBe(true);
-            expect(streamed.length).toBe(file.length);
-            expect(streamed.subarray(header).equals(file.subarray(header))).toBe(false);
+        const run = await fillDataOffsetsRun(pg, "pagila");
+        const { file, streamed } = run;
+        expect([file.subarray(0, 5).toString(), file[5], file[6]]).toEqual(["PGDMP", 1, format]);
+        // Magic to the compression setting, then seven ints of creation time: the
+        // compression setting is one int (5 bytes) before format 1.15 and one byte since.
+        const fixed = format >= 15 ? 12 : 16;
+        const header = fixed + 7 * 5;
+        expect(streamed.subarray(0, fixed).equals(file.subarray(0, fixed))).toBe(true);
+        expect(streamed.length).toBe(file.length);
+        expect(streamed.subarray(header).equals(file.subarray(header))).toBe(false);
 
-            const printed = (await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/streamed.dump"`)).stdout.trim().split("\n");
-            expect(readFileSync(join(dir, "streamed.dump")).subarray(header).equals(file.subarray(header))).toBe(true);
-            // It reports one offset per data block: every TABLE DATA entry of the archive.
-            const list = (await sh(`"$PGBIN/pg_restore" --list "$DIR/file.dump"`)).stdout;
-            const tableData = list.split("\n").filter((l) => / TABLE DATA /.test(l)).length;
-            expect(tableData).toBeGreaterThan(20);
-            expect(printed).toHaveLength(tableData);
-            // An archive that already has them is left as it is.
-            await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/file.dump"`);
-            expect(readFileSync(join(dir, "file.dump")).equals(file)).toBe(true);
-        } finally {
-            rmSync(dir, { recursive: true, force: true });
-        }
+        expect(run.filled.subarray(header).equals(file.subarray(header))).toBe(true);
+        // It reports one offset per data block: every TABLE DATA entry of the archive.
+        expect(run.tableData).toBeGreaterThan(20);
+        expect(run.printed).toHaveLength(run.tableData);
+        // An archive that already has them is left as it is.
+        expect(run.refilled.equals(file)).toBe(true);
     });
 
     it("every client tool the harness puts on PATH for 17 runs, pg_dumpall's pg_dump included", async () => {

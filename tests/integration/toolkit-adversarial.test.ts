@@ -7,43 +7,20 @@
 // future. Each ends in one clear error line with the documented exit code, nothing lost,
 // nothing half-done left behind, and a bounded wait.
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedPlanDatabase } from "../../harness/datasets";
-import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, makeTempDir, RunResult, runOk, sleep } from "../../harness/process";
-import { startS3Server, startSilentEndpoint, S3Server } from "../../harness/s3";
+import { cleanEnv, RunResult, runOk, sleep } from "../../harness/process";
+import { startSilentEndpoint, S3Server } from "../../harness/s3";
 import {
-    AgeIdentity, createAgeIdentity, databaseChecksums, descendants, errorLines, EXIT, lastLine, makeShimPath,
-    mountSmallDisk, removeToolkitScratch, runToolkit, stillRunning, storageSettings, toolkitEnv, ToolkitCommand,
-    ToolkitSettings, userTables,
+    commandPath, databaseChecksums, descendants, errorLines, EXIT, lastLine, makeShimPath, type Manifest, mountSmallDisk, readManifest,
+    runToolkit, stillRunning, ToolkitCommand, userTables,
 } from "../../harness/toolkit";
+import { backupOk, expectOneLineError, expectVerified, startToolkitRig, stopToolkitRig, type ToolkitRig } from "../support/toolkit-rig";
 
 const PREFIX = "postgresql/adversarial";
 const PRIMARY_BUCKET = "adv-primary";
 const OFFSITE_BUCKET = "adv-vault";
-
-/** Exactly one error line, last on stderr, matching `pattern`; nothing on stdout. */
-function expectOneLineError(r: RunResult, code: number, pattern: RegExp): void {
-    const errors = errorLines(r.stderr);
-    expect(errors, r.stderr).toHaveLength(1);
-    expect(lastLine(r.stderr)).toBe(errors[0]);
-    expect(errors[0]).toMatch(pattern);
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stdout).toBe("");
-}
-
-interface Manifest {
-    id: string;
-    createdAt: string;
-    object: string;
-    bytes: number;
-    sha256: string;
-    database: string;
-    tables: Record<string, number>;
-    [k: string]: unknown;
-}
 
 /** A toolkit run signalled once `on` shows up on its stderr (plus `afterMs`), at its main pid only. */
 interface Signalled {
@@ -55,64 +32,53 @@ interface Signalled {
 }
 
 describe("fortress toolkit under adversarial faults", () => {
-    let pg: PostgresCluster;
-    let primary: S3Server;
-    let offsite: S3Server;
-    let work: string;
-    let age: AgeIdentity;
-    let settings: ToolkitSettings;
-    let env: NodeJS.ProcessEnv;
+    let rig: ToolkitRig;
     let base: Manifest;
     let realPsql: string;
     let realPgDump: string;
 
-    const manifestOf = async (server: S3Server, bucket: string, id: string): Promise<Manifest> =>
-        JSON.parse((await server.getObject(bucket, `${PREFIX}/${id}.manifest.json`))!.toString("utf8")) as Manifest;
-    const backup = async (args: string[] = [], e = env): Promise<string> => {
-        const r = await runToolkit("fortress-backup", args, e);
-        expect(r.code, r.stderr).toBe(EXIT.ok);
-        return r.stdout.trim();
-    };
-    const verify = async (id: string, e = env) => {
-        const r = await runToolkit("fortress-verify", ["--backup", id], e);
-        expect(r.code, `${id}: ${r.stderr}`).toBe(EXIT.ok);
-        expect(r.stdout).toMatch(new RegExp(`^verified ${id}: `));
-    };
+    const manifestOf = (server: S3Server, bucket: string, id: string) => readManifest(server, bucket, `${PREFIX}/${id}.manifest.json`);
+    const verify = (id: string) => expectVerified(rig.env, id, ["--backup", id]);
     /** Every stored object of a backup has its manifest, and no claim marker is left over. */
     const expectNoOrphans = async () => {
-        for (const [server, bucket] of [[primary, PRIMARY_BUCKET], [offsite, OFFSITE_BUCKET]] as const) {
+        for (const [server, bucket] of rig.regions) {
             const keys = await server.listKeys(bucket, PREFIX);
             const objects = keys.filter((k) => /\.dump\.zst(\.age)?$/.test(k));
             for (const o of objects) expect(keys, `${bucket}: ${o} has no manifest`).toContain(o.replace(/\.dump\.zst(\.age)?$/, ".manifest.json"));
             expect(keys.filter((k) => /claim/.test(k)), bucket).toEqual([]);
         }
     };
-    /**
-     * A session of psql (application_name `lock-holder`) that runs `sql` and stays in its
-     * transaction, active in pg_sleep or idle, until {@link releaseLocks}: its statements
-     * come through a pipe that stays open.
-     */
-    const holdLock = (database: string, sql: string) => {
-        const child = spawn(join(pg.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1"], {
-            env: cleanEnv({ ...pg.clientEnv(database), PGAPPNAME: "lock-holder" }),
-            stdio: ["pipe", "ignore", "ignore"],
-        });
-        child.stdin.write(sql);
-        return child;
-    };
-    /** Ends the lock holders server-side: a killed client leaves a backend in pg_sleep holding its locks. */
-    const releaseLocks = async (holder: { kill(signal: NodeJS.Signals): boolean }) => {
-        await pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'lock-holder';");
-        holder.kill("SIGKILL");
-    };
     const waitForLock = async (database: string, table: string) => {
         for (let i = 0; i < 100; i++) {
-            const n = await pg.psql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+            const n = await rig.pg.psql(`SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                 WHERE c.relname = '${table}' AND l.granted AND l.pid <> pg_backend_pid();`, database);
             if (n !== "0") return;
             await sleep(50);
         }
         throw new Error(`no session took a lock on ${table}`);
+    };
+    /**
+     * Runs `command` with a 2 s FORTRESS_LOCK_TIMEOUT while a session of psql holds locks on
+     * `database`'s proposals: `sql` runs in it and its transaction stays open, active in
+     * pg_sleep or idle, until the run is over (its statements come through a pipe that stays
+     * open). The run must end well within the lock timeout's bound.
+     */
+    const runWhileLocked = async (database: string, sql: string, command: ToolkitCommand, args: string[]): Promise<RunResult> => {
+        const holder = spawn(join(rig.pg.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1"], {
+            env: cleanEnv({ ...rig.pg.clientEnv(database), PGAPPNAME: "lock-holder" }),
+            stdio: ["pipe", "ignore", "ignore"],
+        });
+        holder.stdin.write(sql);
+        try {
+            await waitForLock(database, "proposals");
+            const r = await runToolkit(command, args, { ...rig.env, FORTRESS_LOCK_TIMEOUT: "2s" }, { timeoutMs: 45_000 });
+            expect(r.ms).toBeLessThan(20_000);
+            return r;
+        } finally {
+            // Ended server-side: a killed client leaves a backend in pg_sleep holding its locks.
+            await rig.pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'lock-holder';");
+            holder.kill("SIGKILL");
+        }
     };
     /** The processes of `pids` still running after up to `ms` (one that is exiting gets that long). */
     const survivors = async (pids: number[], ms = 2_000): Promise<string[]> => {
@@ -150,32 +116,13 @@ describe("fortress toolkit under adversarial faults", () => {
     };
 
     beforeAll(async () => {
-        [pg, primary, offsite] = await Promise.all([
-            startPostgres(),
-            startS3Server({ buckets: [PRIMARY_BUCKET] }),
-            startS3Server({ buckets: [OFFSITE_BUCKET] }),
-        ]);
-        work = makeTempDir("fortress-adversarial");
-        age = await createAgeIdentity(work);
-        await pg.createDatabase("app");
-        await seedPlanDatabase(pg, "app");
-        settings = {
-            DATABASE_URL: pg.url("app"),
-            ...storageSettings({ primary, bucket: PRIMARY_BUCKET, offsite, offsiteBucket: OFFSITE_BUCKET, prefix: PREFIX }),
-            BACKUP_AGE_RECIPIENTS: age.recipient,
-            BACKUP_AGE_IDENTITY_FILE: age.identityFile,
-        };
-        env = toolkitEnv(settings);
-        base = await manifestOf(primary, PRIMARY_BUCKET, await backup());
-        realPsql = (await runOk("bash", ["-c", "command -v psql"])).stdout.trim();
-        realPgDump = (await runOk("bash", ["-c", "command -v pg_dump"])).stdout.trim();
+        rig = await startToolkitRig({ prefix: PREFIX, primaryBucket: PRIMARY_BUCKET, offsiteBucket: OFFSITE_BUCKET, work: "fortress-adversarial" });
+        base = await manifestOf(rig.primary, PRIMARY_BUCKET, await backupOk(rig.env));
+        realPsql = await commandPath("psql");
+        realPgDump = await commandPath("pg_dump");
     });
 
-    afterAll(async () => {
-        await Promise.all([pg?.stop(), primary?.stop(), offsite?.stop()]);
-        if (work) rmSync(work, { recursive: true, force: true });
-        removeToolkitScratch();
-    });
+    afterAll(() => stopToolkitRig(rig));
 
     describe("two backups at once", () => {
         /** Resolves just after a second starts, so runs started now pick their id in the same second. */
@@ -185,9 +132,9 @@ describe("fortress toolkit under adversarial faults", () => {
         };
         /** Another host: its own lock folder, and the same database spelled differently. */
         const otherHost = (n: number): NodeJS.ProcessEnv => {
-            const locks = join(work, `locks-host-${n}`);
+            const locks = join(rig.work, `locks-host-${n}`);
             mkdirSync(locks, { recursive: true });
-            return { ...env, FORTRESS_LOCK_DIR: locks, DATABASE_URL: `${pg.url("app")}?application_name=host${n}` };
+            return { ...rig.env, FORTRESS_LOCK_DIR: locks, DATABASE_URL: `${rig.pg.url("app")}?application_name=host${n}` };
         };
 
         it("never share an id, and every backup that exits 0 restores", async () => {
@@ -223,122 +170,102 @@ describe("fortress toolkit under adversarial faults", () => {
 
     describe("signals to the main process only", () => {
         it("SIGKILL to fortress-backup mid-upload: its children stop at once, no object without a manifest, the lock is free", async () => {
-            const before = await primary.listKeys(PRIMARY_BUCKET, PREFIX);
+            const before = await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX);
             // 100 kB/s: the ~3 MB upload would take half a minute.
-            const s = await runAndSignal("fortress-backup", [], { ...env, RCLONE_BWLIMIT: "100k" },
+            const s = await runAndSignal("fortress-backup", [], { ...rig.env, RCLONE_BWLIMIT: "100k" },
                 { on: /streaming pg_dump/, afterMs: 1_000, signal: "SIGKILL" });
             expect(s.r.signal).toBe("SIGKILL");
             expect(s.tree.length).toBeGreaterThan(3); // pg_dump, zstd, age, tee, rclone...
             expect(s.stopMs, s.r.stderr).toBeLessThan(15_000);
             expect(await survivors(s.tree)).toEqual([]);
             expect(s.r.stderr).toMatch(/fortress-backup: error: stopped by signal .*latest\.json was not changed/);
-            expect(await primary.listKeys(PRIMARY_BUCKET, PREFIX)).toEqual(before);
+            expect(await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX)).toEqual(before);
             await expectNoOrphans();
             // The lock died with the run: the next backup starts at once.
-            const next = await runToolkit("fortress-backup", [], env);
+            const next = await runToolkit("fortress-backup", [], rig.env);
             expect(next.code, next.stderr).toBe(EXIT.ok);
         }, 120_000);
 
         it("SIGTERM to fortress-backup mid-upload: exit 143 within seconds, one error line, nothing left", async () => {
-            const before = await offsite.listKeys(OFFSITE_BUCKET, PREFIX);
-            const s = await runAndSignal("fortress-backup", [], { ...env, RCLONE_BWLIMIT: "100k" },
+            const before = await rig.offsite.listKeys(OFFSITE_BUCKET, PREFIX);
+            const s = await runAndSignal("fortress-backup", [], { ...rig.env, RCLONE_BWLIMIT: "100k" },
                 { on: /streaming pg_dump/, afterMs: 1_000, signal: "SIGTERM" });
             expect(s.stopMs, s.r.stderr).toBeLessThan(15_000);
             expectOneLineError(s.r, 143, /stopped by signal TERM.*latest\.json was not changed/);
             expect(await survivors(s.tree)).toEqual([]);
-            expect(await offsite.listKeys(OFFSITE_BUCKET, PREFIX)).toEqual(before);
+            expect(await rig.offsite.listKeys(OFFSITE_BUCKET, PREFIX)).toEqual(before);
             await expectNoOrphans();
         }, 120_000);
 
         it("SIGKILL to fortress-restore mid-download: children stop, its scratch files and --into database are gone", async () => {
-            const scratch = join(work, "restore-scratch");
+            const scratch = join(rig.work, "restore-scratch");
             mkdirSync(scratch, { recursive: true });
             const s = await runAndSignal("fortress-restore", ["--backup", base.id, "--into", "killed_download"],
-                { ...env, RCLONE_BWLIMIT: "100k", TMPDIR: scratch },
+                { ...rig.env, RCLONE_BWLIMIT: "100k", TMPDIR: scratch },
                 { on: /downloading s3:/, afterMs: 1_000, signal: "SIGKILL" });
             expect(s.stopMs, s.r.stderr).toBeLessThan(15_000);
             expect(await survivors(s.tree)).toEqual([]);
             expect(readdirSync(scratch)).toEqual([]);
-            expect(await pg.databaseExists("killed_download")).toBe(false);
+            expect(await rig.pg.databaseExists("killed_download")).toBe(false);
         }, 120_000);
 
         it("SIGTERM half-way through a restore: stops within seconds saying so; a rerun with --force completes it", async () => {
-            await pg.createDatabase("halfway");
+            await rig.pg.createDatabase("halfway");
             // The split table's COPY sessions take their time, so the signal lands mid-data.
             const slow = makeShimPath({
                 wrappers: { psql: `#!/usr/bin/env bash\nif [[ $(readlink /proc/$$/fd/0) == */split-* ]]; then sleep 60; fi\nexec "${realPsql}" "$@"\n` },
             });
-            const s = await runAndSignal("fortress-restore", ["--backup", base.id, "--target", pg.url("halfway"), "--jobs", "2"],
-                { ...env, PATH: slow, FORTRESS_RESTORE_SPLIT_SIZE: "1" },
+            const s = await runAndSignal("fortress-restore", ["--backup", base.id, "--target", rig.pg.url("halfway"), "--jobs", "2"],
+                { ...rig.env, PATH: slow, FORTRESS_RESTORE_SPLIT_SIZE: "1" },
                 { on: /COPY sessions each/, afterMs: 1_500, signal: "SIGTERM" });
             expect(s.stopMs, s.r.stderr).toBeLessThan(15_000);
             expectOneLineError(s.r, 143, /stopped by signal TERM: .*halfway may be partly restored.*--force/);
             expect(await survivors(s.tree)).toEqual([]);
-            expect(await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'halfway';")).toBe("0");
-            expect((await userTables(pg, "halfway")).length).toBeGreaterThan(0);
+            expect(await rig.pg.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'halfway';")).toBe("0");
+            expect((await userTables(rig.pg, "halfway")).length).toBeGreaterThan(0);
 
-            const refused = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("halfway")], env);
+            const refused = await runToolkit("fortress-restore", ["--backup", base.id, "--target", rig.pg.url("halfway")], rig.env);
             expectOneLineError(refused, EXIT.refused, /halfway already has \d+ tables.*--force/);
-            const rerun = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("halfway"), "--force"], env);
+            const rerun = await runToolkit("fortress-restore", ["--backup", base.id, "--target", rig.pg.url("halfway"), "--force"], rig.env);
             expect(rerun.code, rerun.stderr).toBe(EXIT.ok);
-            expect(await databaseChecksums(pg, "halfway")).toEqual(await databaseChecksums(pg, "app"));
+            expect(await databaseChecksums(rig.pg, "halfway")).toEqual(await databaseChecksums(rig.pg, "app"));
         }, 120_000);
     });
 
     describe("bounded waits", () => {
+        const MIGRATION_LOCK = "BEGIN; LOCK TABLE proposals IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300);\n";
+        const forceIntoLocked = () => ["--backup", base.id, "--target", rig.pg.url("locked"), "--force"];
+
         it("a migration holding ACCESS EXCLUSIVE during a backup: exit 1 within the lock timeout, nothing published", async () => {
-            const latest = (await primary.getObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`))!.toString();
-            const holder = holdLock("app", "BEGIN; LOCK TABLE proposals IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300);\n");
-            try {
-                await waitForLock("app", "proposals");
-                const r = await runToolkit("fortress-backup", [], { ...env, FORTRESS_LOCK_TIMEOUT: "2s" }, { timeoutMs: 45_000 });
-                expect(r.ms).toBeLessThan(20_000);
-                expectOneLineError(r, EXIT.failure, /pg_dump failed.*lock.*FORTRESS_LOCK_TIMEOUT \(2s\).*latest\.json was not changed/);
-            } finally {
-                await releaseLocks(holder);
-            }
-            expect((await primary.getObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`))!.toString()).toBe(latest);
+            const latest = (await rig.primary.getObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`))!.toString();
+            const r = await runWhileLocked("app", MIGRATION_LOCK, "fortress-backup", []);
+            expectOneLineError(r, EXIT.failure, /pg_dump failed.*lock.*FORTRESS_LOCK_TIMEOUT \(2s\).*latest\.json was not changed/);
+            expect((await rig.primary.getObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`))!.toString()).toBe(latest);
             await expectNoOrphans();
         }, 60_000);
 
         it("a migration's lock during a --force restore: exit 1 within the lock timeout, rolled back, the holder named", async () => {
-            await pg.createDatabase("locked");
-            const first = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("locked")], env);
+            await rig.pg.createDatabase("locked");
+            const first = await runToolkit("fortress-restore", ["--backup", base.id, "--target", rig.pg.url("locked")], rig.env);
             expect(first.code, first.stderr).toBe(EXIT.ok);
-            await pg.psql("DELETE FROM audit_log WHERE id % 2 = 0;", "locked");
-            const sums = await databaseChecksums(pg, "locked");
-            const holder = holdLock("locked", "BEGIN; LOCK TABLE proposals IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300);\n");
-            try {
-                await waitForLock("locked", "proposals");
-                const r = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("locked"), "--force"],
-                    { ...env, FORTRESS_LOCK_TIMEOUT: "2s" }, { timeoutMs: 45_000 });
-                expect(r.ms).toBeLessThan(20_000);
-                expectOneLineError(r, EXIT.failure, /lock.*FORTRESS_LOCK_TIMEOUT \(2s\).*pid \d+.*the transaction rolled back, locked is unchanged/);
-            } finally {
-                await releaseLocks(holder);
-            }
-            expect(await databaseChecksums(pg, "locked")).toEqual(sums);
+            await rig.pg.psql("DELETE FROM audit_log WHERE id % 2 = 0;", "locked");
+            const sums = await databaseChecksums(rig.pg, "locked");
+            const r = await runWhileLocked("locked", MIGRATION_LOCK, "fortress-restore", forceIntoLocked());
+            expectOneLineError(r, EXIT.failure, /lock.*FORTRESS_LOCK_TIMEOUT \(2s\).*pid \d+.*the transaction rolled back, locked is unchanged/);
+            expect(await databaseChecksums(rig.pg, "locked")).toEqual(sums);
         }, 60_000);
 
         it("an idle-in-transaction session in the way of --force: exit 1 within the lock timeout, naming it", async () => {
-            const sums = await databaseChecksums(pg, "locked");
-            const holder = holdLock("locked", "BEGIN; SELECT count(*) FROM proposals;\n");
-            try {
-                await waitForLock("locked", "proposals");
-                const r = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("locked"), "--force"],
-                    { ...env, FORTRESS_LOCK_TIMEOUT: "2s" }, { timeoutMs: 45_000 });
-                expect(r.ms).toBeLessThan(20_000);
-                expectOneLineError(r, EXIT.failure, /lock.*pid \d+ \([^)]*idle in transaction\).*locked is unchanged/);
-            } finally {
-                await releaseLocks(holder);
-            }
-            expect(await databaseChecksums(pg, "locked")).toEqual(sums);
+            const sums = await databaseChecksums(rig.pg, "locked");
+            const r = await runWhileLocked("locked", "BEGIN; SELECT count(*) FROM proposals;\n", "fortress-restore", forceIntoLocked());
+            expectOneLineError(r, EXIT.failure, /lock.*pid \d+ \([^)]*idle in transaction\).*locked is unchanged/);
+            expect(await databaseChecksums(rig.pg, "locked")).toEqual(sums);
         }, 60_000);
 
         it("a storage endpoint that accepts connections and never answers: each command ends within FORTRESS_S3_TIMEOUT", async () => {
             const silent = await startSilentEndpoint();
             try {
-                const hung = { ...env, BACKUP_S3_ENDPOINT: silent.endpoint, FORTRESS_S3_TIMEOUT: "3s" };
+                const hung = { ...rig.env, BACKUP_S3_ENDPOINT: silent.endpoint, FORTRESS_S3_TIMEOUT: "3s" };
                 const b = await runToolkit("fortress-backup", [], hung, { timeoutMs: 60_000 });
                 expect(b.ms).toBeLessThan(20_000);
                 expectOneLineError(b, EXIT.failure, new RegExp(`s3://${PRIMARY_BUCKET}/${PREFIX}.*did not answer within 3s`));
@@ -367,8 +294,8 @@ describe("fortress toolkit under adversarial faults", () => {
     describe("a scratch disk that is too small", () => {
         let dumpBytes: number;
         beforeAll(async () => {
-            const object = (await primary.getObject(PRIMARY_BUCKET, base.object))!;
-            const zst = await runOk("age", ["--decrypt", "-i", age.identityFile], { input: object });
+            const object = (await rig.primary.getObject(PRIMARY_BUCKET, base.object))!;
+            const zst = await runOk("age", ["--decrypt", "-i", rig.age.identityFile], { input: object });
             dumpBytes = (await runOk("zstd", ["-d", "-q", "-c"], { input: zst.stdoutBytes })).stdoutBytes.length;
         });
 
@@ -378,11 +305,11 @@ describe("fortress toolkit under adversarial faults", () => {
         ])("%s: exit 1 naming the folder and the space needed, never 'corrupt' (exit 3)", async (_name, size) => {
             const disk = await mountSmallDisk(size());
             try {
-                const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", "no_room"], { ...env, TMPDIR: disk.dir });
+                const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", "no_room"], { ...rig.env, TMPDIR: disk.dir });
                 expectOneLineError(r, EXIT.failure,
                     new RegExp(`not enough space in ${disk.dir}.*needs [\\d.]+ [KMG]iB \\(${dumpBytes} bytes\\).*TMPDIR`));
                 expect(readdirSync(disk.dir)).toEqual([]);
-                expect(await pg.databaseExists("no_room")).toBe(false);
+                expect(await rig.pg.databaseExists("no_room")).toBe(false);
             } finally {
                 await disk.unmount();
             }
@@ -392,17 +319,17 @@ describe("fortress toolkit under adversarial faults", () => {
     describe("an archive cut short behind a manifest that matches it", () => {
         /** Uploads `base`'s archive cut to `keep(size)` bytes as a new backup whose manifest matches the new object. */
         const cutBackup = async (suffix: string, keep: (size: number) => number): Promise<string> => {
-            const object = (await primary.getObject(PRIMARY_BUCKET, base.object))!;
-            const zst = await runOk("age", ["--decrypt", "-i", age.identityFile], { input: object });
+            const object = (await rig.primary.getObject(PRIMARY_BUCKET, base.object))!;
+            const zst = await runOk("age", ["--decrypt", "-i", rig.age.identityFile], { input: object });
             const dump = (await runOk("zstd", ["-d", "-q", "-c"], { input: zst.stdoutBytes })).stdoutBytes;
             const cut = dump.subarray(0, keep(dump.length));
             const rezst = await runOk("zstd", ["-q", "-c"], { input: cut });
-            const sealed = (await runOk("age", ["--encrypt", "-r", age.recipient], { input: rezst.stdoutBytes })).stdoutBytes;
+            const sealed = (await runOk("age", ["--encrypt", "-r", rig.age.recipient], { input: rezst.stdoutBytes })).stdoutBytes;
             const sha = (await runOk("sha256sum", [], { input: sealed })).stdout.split(" ")[0]!;
             const id = `${base.id}-${suffix}`;
             const key = `${PREFIX}/${id}.dump.zst.age`;
             const manifest = { ...base, id, object: key, bytes: sealed.length, sha256: sha };
-            for (const [server, bucket] of [[primary, PRIMARY_BUCKET], [offsite, OFFSITE_BUCKET]] as const) {
+            for (const [server, bucket] of rig.regions) {
                 await server.putObject(bucket, key, sealed);
                 await server.putObject(bucket, `${PREFIX}/${id}.manifest.json`, JSON.stringify(manifest));
             }
@@ -414,14 +341,14 @@ describe("fortress toolkit under adversarial faults", () => {
             ["the last table's data ending early", "cutend", (n: number) => n - 3],
         ])("%s: exit 3 before the target is touched", async (_name, suffix, keep) => {
             const id = await cutBackup(suffix, keep);
-            await pg.createDatabase(`cut_${suffix}`);
-            const r = await runToolkit("fortress-restore", ["--backup", id, "--target", pg.url(`cut_${suffix}`)], env);
+            await rig.pg.createDatabase(`cut_${suffix}`);
+            const r = await runToolkit("fortress-restore", ["--backup", id, "--target", rig.pg.url(`cut_${suffix}`)], rig.env);
             expectOneLineError(r, EXIT.integrity, /is not a complete pg_dump archive.*restore another backup/);
-            expect(await userTables(pg, `cut_${suffix}`)).toEqual([]);
-            const into = await runToolkit("fortress-restore", ["--backup", id, "--into", `cut_into_${suffix}`], env);
+            expect(await userTables(rig.pg, `cut_${suffix}`)).toEqual([]);
+            const into = await runToolkit("fortress-restore", ["--backup", id, "--into", `cut_into_${suffix}`], rig.env);
             expectOneLineError(into, EXIT.integrity, /is not a complete pg_dump archive/);
-            expect(await pg.databaseExists(`cut_into_${suffix}`)).toBe(false);
-            for (const [server, bucket] of [[primary, PRIMARY_BUCKET], [offsite, OFFSITE_BUCKET]] as const) {
+            expect(await rig.pg.databaseExists(`cut_into_${suffix}`)).toBe(false);
+            for (const [server, bucket] of rig.regions) {
                 await server.deleteObject(bucket, `${PREFIX}/${id}.manifest.json`);
                 await server.deleteObject(bucket, `${PREFIX}/${id}.dump.zst.age`);
             }
@@ -430,33 +357,33 @@ describe("fortress toolkit under adversarial faults", () => {
 
     describe("targets", () => {
         it.each(["postgres", "template1", "template0", "app"])("--into %s is refused with exit 2 and nothing is touched", async (name) => {
-            const before = await userTables(pg, name === "template0" ? "postgres" : name);
-            const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", name, "--force"], env);
+            const before = await userTables(rig.pg, name === "template0" ? "postgres" : name);
+            const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", name, "--force"], rig.env);
             expectOneLineError(r, EXIT.usage, new RegExp(`--into ${name}: .*a new database name`));
-            expect(await userTables(pg, name === "template0" ? "postgres" : name)).toEqual(before);
+            expect(await userTables(rig.pg, name === "template0" ? "postgres" : name)).toEqual(before);
         });
 
         it("--into the backup's own database name on another server setting is refused too", async () => {
             // DATABASE_URL points elsewhere, but the backup came from `app`.
             const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", base.database],
-                { ...env, DATABASE_URL: pg.url("postgres") });
+                { ...rig.env, DATABASE_URL: rig.pg.url("postgres") });
             expectOneLineError(r, EXIT.usage, /--into app: .*the database this backup was taken from/);
         });
 
         it("a target with schemas, types and functions but no tables: refused without --force, restored with it", async () => {
-            await pg.createDatabase("typed");
-            await pg.psql(`
+            await rig.pg.createDatabase("typed");
+            await rig.pg.psql(`
                 CREATE SCHEMA reporting;
                 CREATE TYPE proposal_action AS ENUM ('buy', 'sell', 'hold');
                 CREATE FUNCTION touch_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
                 CREATE FUNCTION reporting.answer() RETURNS int LANGUAGE sql AS 'SELECT 42';`, "typed");
-            const refused = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("typed")], env);
+            const refused = await runToolkit("fortress-restore", ["--backup", base.id, "--target", rig.pg.url("typed")], rig.env);
             expectOneLineError(refused, EXIT.refused, /typed is not empty: no tables but \d+ other objects.*--force/);
-            expect(await pg.psql("SELECT reporting.answer();", "typed")).toBe("42");
-            const forced = await runToolkit("fortress-restore", ["--backup", base.id, "--target", pg.url("typed"), "--force"], env);
+            expect(await rig.pg.psql("SELECT reporting.answer();", "typed")).toBe("42");
+            const forced = await runToolkit("fortress-restore", ["--backup", base.id, "--target", rig.pg.url("typed"), "--force"], rig.env);
             expect(forced.code, forced.stderr).toBe(EXIT.ok);
-            expect(await databaseChecksums(pg, "typed")).toEqual(await databaseChecksums(pg, "app"));
-            expect(await pg.psql("SELECT reporting.answer();", "typed")).toBe("42"); // not in the backup: kept
+            expect(await databaseChecksums(rig.pg, "typed")).toEqual(await databaseChecksums(rig.pg, "app"));
+            expect(await rig.pg.psql("SELECT reporting.answer();", "typed")).toBe("42"); // not in the backup: kept
         }, 60_000);
     });
 
@@ -465,11 +392,11 @@ describe("fortress toolkit under adversarial faults", () => {
             const path = makeShimPath({
                 wrappers: { psql: `#!/usr/bin/env bash\nargs=()\nfor a in "$@"; do [[ $a == "ANALYZE;" ]] && a="ANALYZE no_such_table;"; args+=("$a"); done\nexec "${realPsql}" "\${args[@]}"\n` },
             });
-            const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", "analyze_failed"], { ...env, PATH: path });
+            const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", "analyze_failed"], { ...rig.env, PATH: path });
             expectOneLineError(r, EXIT.failure,
                 new RegExp(`ANALYZE failed: .*no_such_table.*${base.id} is restored into analyze_failed and its row counts match the manifest.*kept.*ANALYZE`));
-            expect(await pg.databaseExists("analyze_failed")).toBe(true);
-            expect(await databaseChecksums(pg, "analyze_failed")).toEqual(await databaseChecksums(pg, "app"));
+            expect(await rig.pg.databaseExists("analyze_failed")).toBe(true);
+            expect(await databaseChecksums(rig.pg, "analyze_failed")).toEqual(await databaseChecksums(rig.pg, "app"));
         }, 60_000);
 
         it("counting fails after the restore: exit 1 saying the rows are in but unverified; the database is kept", async () => {
@@ -477,36 +404,36 @@ describe("fortress toolkit under adversarial faults", () => {
             const path = makeShimPath({
                 wrappers: { psql: `#!/usr/bin/env bash\nsql=$(cat)\nif [[ $sql == *query_to_xml* ]]; then sql="SELECT pg_terminate_backend(pg_backend_pid());"; fi\nexec "${realPsql}" "$@" <<<"$sql"\n` },
             });
-            const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", "count_failed", "--no-analyze"], { ...env, PATH: path });
+            const r = await runToolkit("fortress-restore", ["--backup", base.id, "--into", "count_failed", "--no-analyze"], { ...rig.env, PATH: path });
             expectOneLineError(r, EXIT.failure,
                 /counting rows failed: .*terminat.*restored into count_failed but not verified.*kept/);
-            expect(await pg.databaseExists("count_failed")).toBe(true);
-            expect(await databaseChecksums(pg, "count_failed")).toEqual(await databaseChecksums(pg, "app"));
+            expect(await rig.pg.databaseExists("count_failed")).toBe(true);
+            expect(await databaseChecksums(rig.pg, "count_failed")).toEqual(await databaseChecksums(rig.pg, "app"));
         }, 60_000);
     });
 
     describe("selection", () => {
         it("--tables takes quoted names with spaces and quotes, and schema-qualified names", async () => {
-            await pg.createDatabase("names");
+            await rig.pg.createDatabase("names");
             const ddl = `
                 CREATE SCHEMA audit;
                 CREATE TABLE "Event Log" (id int PRIMARY KEY, note text);
                 CREATE TABLE audit."Login ""Attempts""" (id int PRIMARY KEY, event_id int REFERENCES "Event Log"(id), at text);
                 CREATE TABLE audit.plain (id int);`;
-            await pg.psql(`${ddl}
+            await rig.pg.psql(`${ddl}
                 INSERT INTO "Event Log" SELECT g, 'event ' || g FROM generate_series(1, 500) g;
                 INSERT INTO audit."Login ""Attempts""" SELECT g, 1 + g % 500, 'at ' || g FROM generate_series(1, 800) g;
                 INSERT INTO audit.plain SELECT generate_series(1, 10);`, "names");
-            const sums = await databaseChecksums(pg, "names");
-            const namesEnv = { ...env, DATABASE_URL: pg.url("names") };
-            const id = await backup(["--tag", "names"], namesEnv);
-            await pg.psql(`DELETE FROM audit."Login ""Attempts""" WHERE id % 3 = 0; DELETE FROM "Event Log" WHERE id > 400 AND id NOT IN (SELECT event_id FROM audit."Login ""Attempts""");
+            const sums = await databaseChecksums(rig.pg, "names");
+            const namesEnv = { ...rig.env, DATABASE_URL: rig.pg.url("names") };
+            const id = await backupOk(namesEnv, ["--tag", "names"]);
+            await rig.pg.psql(`DELETE FROM audit."Login ""Attempts""" WHERE id % 3 = 0; DELETE FROM "Event Log" WHERE id > 400 AND id NOT IN (SELECT event_id FROM audit."Login ""Attempts""");
                 UPDATE "Event Log" SET note = 'corrupted'; DELETE FROM audit.plain;`, "names");
             const r = await runToolkit("fortress-restore",
                 ["--backup", id, "--tables", ` "Event Log" , audit."Login ""Attempts""" `, "--force"], namesEnv);
             expect(r.code, r.stderr).toBe(EXIT.ok);
             expect(r.stdout).toContain(`restored ${id} into names: 2 tables`);
-            const now = await databaseChecksums(pg, "names");
+            const now = await databaseChecksums(rig.pg, "names");
             expect(now['public."Event Log"']).toBe(sums['public."Event Log"']);
             expect(now['audit."Login ""Attempts"""']).toBe(sums['audit."Login ""Attempts"""']);
             expect(now["audit.plain"]).not.toBe(sums["audit.plain"]); // not selected: left as it is
@@ -516,65 +443,65 @@ describe("fortress toolkit under adversarial faults", () => {
         }, 60_000);
 
         it.each([
-            ["missing", async (key: string) => primary.deleteObject(PRIMARY_BUCKET, key), /backup object .* is missing/],
+            ["missing", async (key: string) => rig.primary.deleteObject(PRIMARY_BUCKET, key), /backup object .* is missing/],
             ["mangled", async (key: string) => {
-                const body = Buffer.from((await primary.getObject(PRIMARY_BUCKET, key))!);
+                const body = Buffer.from((await rig.primary.getObject(PRIMARY_BUCKET, key))!);
                 body[body.length >> 1] ^= 0xff;
-                await primary.putObject(PRIMARY_BUCKET, key, body);
+                await rig.primary.putObject(PRIMARY_BUCKET, key, body);
             }, /sha256 of .* but its manifest says/],
         ])("--source auto falls back to the offsite copy when the primary's object is %s", async (_name, damage, reason) => {
-            const id = await backup(["--tag", `fallback-${_name}`]);
-            const m = await manifestOf(primary, PRIMARY_BUCKET, id);
+            const id = await backupOk(rig.env, ["--tag", `fallback-${_name}`]);
+            const m = await manifestOf(rig.primary, PRIMARY_BUCKET, id);
             await damage(m.object);
-            const r = await runToolkit("fortress-restore", ["--backup", id, "--into", `fallback_${_name}`], env);
+            const r = await runToolkit("fortress-restore", ["--backup", id, "--into", `fallback_${_name}`], rig.env);
             expect(r.code, r.stderr).toBe(EXIT.ok);
             expect(r.stderr).toMatch(new RegExp(`warning: .*${reason.source}.*; using the offsite copy`));
             expect(r.stdout).toContain(`restored ${id} into fallback_${_name}`);
-            const primaryOnly = await runToolkit("fortress-restore", ["--backup", id, "--into", `fallback_p_${_name}`, "--source", "primary"], env);
+            const primaryOnly = await runToolkit("fortress-restore", ["--backup", id, "--into", `fallback_p_${_name}`, "--source", "primary"], rig.env);
             expectOneLineError(primaryOnly, EXIT.integrity, reason);
         }, 60_000);
     });
 
     describe("listing and status", () => {
         it("an unreadable manifest is reported beside the others, which are all still listed", async () => {
-            const before = await runToolkit("fortress-backups", ["--json", "--limit", "0"], env);
+            const before = await runToolkit("fortress-backups", ["--json", "--limit", "0"], rig.env);
             expect(before.code, before.stderr).toBe(EXIT.ok);
             const readable = (JSON.parse(before.stdout) as Manifest[]).map((m) => m.id);
             const badId = "20991231T235959Z-garbled";
-            await primary.putObject(PRIMARY_BUCKET, `${PREFIX}/${badId}.manifest.json`, '{"format": "income-fortress-backup/1", "id": ');
+            await rig.primary.putObject(PRIMARY_BUCKET, `${PREFIX}/${badId}.manifest.json`, '{"format": "income-fortress-backup/1", "id": ');
             try {
-                const text = await runToolkit("fortress-backups", ["--limit", "0"], env);
+                const text = await runToolkit("fortress-backups", ["--limit", "0"], rig.env);
                 expect(text.code, text.stderr).toBe(EXIT.ok);
                 const lines = text.stdout.trim().split("\n").slice(1);
                 expect(lines[0]).toMatch(new RegExp(`^  ${badId}\\s+UNREADABLE`));
                 expect(lines.slice(1).map((l) => l.slice(2).split(/\s+/)[0])).toEqual(readable);
                 expect(text.stderr).toMatch(new RegExp(`warning: ${badId}\\.manifest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX} is not a readable manifest`));
-                const json = await runToolkit("fortress-backups", ["--json", "--limit", "0"], env);
+                const json = await runToolkit("fortress-backups", ["--json", "--limit", "0"], rig.env);
                 expect(json.code, json.stderr).toBe(EXIT.ok);
                 expect((JSON.parse(json.stdout) as Manifest[]).map((m) => m.id)).toEqual(readable);
                 expect(json.stderr).toMatch(/is not a readable manifest/);
                 // --limit counts readable manifests: the newest good one is still there.
-                const one = await runToolkit("fortress-backups", ["--json", "--limit", "1"], env);
+                const one = await runToolkit("fortress-backups", ["--json", "--limit", "1"], rig.env);
                 expect((JSON.parse(one.stdout) as Manifest[]).map((m) => m.id)).toEqual(readable.slice(0, 1));
             } finally {
-                await primary.deleteObject(PRIMARY_BUCKET, `${PREFIX}/${badId}.manifest.json`);
+                await rig.primary.deleteObject(PRIMARY_BUCKET, `${PREFIX}/${badId}.manifest.json`);
             }
         });
 
         it("fortress-status treats a backup dated in the future as a problem, not as fresh", async () => {
-            const saved = (await primary.getObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`))!;
+            const saved = (await rig.primary.getObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`))!;
             const latest = JSON.parse(saved.toString()) as Manifest;
             const future = new Date(Date.now() + 86_400_000).toISOString();
-            await primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, JSON.stringify({ ...latest, createdAt: future }));
+            await rig.primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, JSON.stringify({ ...latest, createdAt: future }));
             try {
-                const r = await runToolkit("fortress-status", [], env);
+                const r = await runToolkit("fortress-status", [], rig.env);
                 expect(r.code).toBe(EXIT.failure);
                 expect(r.stdout).toMatch(new RegExp(`^primary .*FAIL latest ${latest.id} is dated ${future}, in the future`, "m"));
                 expect(r.stdout).toMatch(/^offsite .*OK latest/m);
                 expect(errorLines(r.stderr)).toHaveLength(1);
                 expect(lastLine(r.stderr)).toMatch(/in the future.*clock/);
             } finally {
-                await primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, saved);
+                await rig.primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, saved);
             }
         });
     });

@@ -1,40 +1,21 @@
 // Faults, each injected into real services or real binaries: every one must end with one
 // clear error line, the documented exit code, an untouched target (the buckets' latest.json
 // for a backup, the database for a restore), and a previous backup that still verifies.
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedPlanDatabase } from "../../harness/datasets";
-import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { makeTempDir, RunResult, runOk } from "../../harness/process";
-import { startS3Server, S3Server } from "../../harness/s3";
+import type { RunResult } from "../../harness/process";
+import type { S3Server } from "../../harness/s3";
 import {
-    AgeIdentity, createAgeIdentity, databaseChecksums, errorLines, EXIT, lastLine, makeShimPath, removeToolkitScratch, runToolkit,
-    storageSettings, toolkitEnv, ToolkitSettings, userTables,
+    commandPath, createAgeIdentity, databaseChecksums, errorLines, EXIT, makeShimPath, runToolkit, storageSettings, toolkitEnv, userTables,
 } from "../../harness/toolkit";
+import { backupOk, expectOneLineError, expectVerified, startToolkitRig, stopToolkitRig, type ToolkitRig } from "../support/toolkit-rig";
 
 const PREFIX = "postgresql/faults";
 const PRIMARY_BUCKET = "faults-primary";
 const OFFSITE_BUCKET = "faults-vault";
 const EMPTY_BUCKET = "faults-empty";
 
-/** Exactly one error line, last on stderr, matching `pattern`; nothing on stdout. */
-function expectOneLineError(r: RunResult, code: number, pattern: RegExp): void {
-    const errors = errorLines(r.stderr);
-    expect(errors, r.stderr).toHaveLength(1);
-    expect(lastLine(r.stderr)).toBe(errors[0]);
-    expect(errors[0]).toMatch(pattern);
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stdout).toBe("");
-}
-
 describe("fortress toolkit faults", () => {
-    let pg: PostgresCluster;
-    let primary: S3Server;
-    let offsite: S3Server;
-    let work: string;
-    let age: AgeIdentity;
-    let settings: ToolkitSettings;
-    let env: NodeJS.ProcessEnv;
+    let rig: ToolkitRig;
     /** The good backup every backup fault must leave as latest. */
     let good: { id: string; latest: string };
     let keysBefore: { primary: string[]; offsite: string[] };
@@ -47,64 +28,39 @@ describe("fortress toolkit faults", () => {
 
     /** Keys that are not an id's claim marker (a run's, while it runs; see claimMarkers). */
     const backupKeys = (keys: string[]) => keys.filter((k) => !k.includes(".claim-"));
-    const claimMarkers = async () => (await primary.listKeys(PRIMARY_BUCKET, PREFIX)).filter((k) => k.includes(".claim-"));
+    const claimMarkers = async () => (await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX)).filter((k) => k.includes(".claim-"));
     /**
      * A failed backup leaves latest.json and every object exactly as they were. A run that lost
      * its storage may leave the marker that claimed its id (not a backup, never listed); the
      * next backup on this host removes it.
      */
     const expectNoTrace = async () => {
-        expect(await latestOf(primary, PRIMARY_BUCKET)).toBe(good.latest);
-        expect(await latestOf(offsite, OFFSITE_BUCKET)).toBe(good.latest);
-        expect(backupKeys(await primary.listKeys(PRIMARY_BUCKET, PREFIX))).toEqual(keysBefore.primary);
-        expect(await offsite.listKeys(OFFSITE_BUCKET, PREFIX)).toEqual(keysBefore.offsite);
-    };
-    const expectVerifies = async (id: string, args: string[] = [], e = env) => {
-        const r = await runToolkit("fortress-verify", args, e);
-        expect(r.code, r.stderr).toBe(EXIT.ok);
-        expect(r.stdout).toMatch(new RegExp(`^verified ${id}: `));
-        return r;
+        expect(await latestOf(rig.primary, PRIMARY_BUCKET)).toBe(good.latest);
+        expect(await latestOf(rig.offsite, OFFSITE_BUCKET)).toBe(good.latest);
+        expect(backupKeys(await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX))).toEqual(keysBefore.primary);
+        expect(await rig.offsite.listKeys(OFFSITE_BUCKET, PREFIX)).toEqual(keysBefore.offsite);
     };
     const expectTargetEmpty = async () => {
-        expect(await userTables(pg, "target")).toEqual([]);
+        expect(await userTables(rig.pg, "target")).toEqual([]);
     };
-    const restoreToTarget = (args: string[], e = env) =>
-        runToolkit("fortress-restore", [...args, "--target", pg.url("target")], e);
+    const restoreToTarget = (args: string[], e = rig.env) =>
+        runToolkit("fortress-restore", [...args, "--target", rig.pg.url("target")], e);
 
     beforeAll(async () => {
-        [pg, primary, offsite] = await Promise.all([
-            startPostgres(),
-            startS3Server({ buckets: [PRIMARY_BUCKET, EMPTY_BUCKET] }),
-            startS3Server({ buckets: [OFFSITE_BUCKET] }),
-        ]);
-        work = makeTempDir("fortress-faults");
-        age = await createAgeIdentity(work);
-        await pg.createDatabase("app");
-        await seedPlanDatabase(pg, "app");
-        await pg.createDatabase("target");
-        settings = {
-            DATABASE_URL: pg.url("app"),
-            ...storageSettings({ primary, bucket: PRIMARY_BUCKET, offsite, offsiteBucket: OFFSITE_BUCKET, prefix: PREFIX }),
-            BACKUP_AGE_RECIPIENTS: age.recipient,
-            BACKUP_AGE_IDENTITY_FILE: age.identityFile,
-        };
-        env = toolkitEnv(settings);
-        const b = await runToolkit("fortress-backup", [], env);
-        expect(b.code, b.stderr).toBe(EXIT.ok);
-        good = { id: b.stdout.trim(), latest: (await latestOf(primary, PRIMARY_BUCKET))! };
+        rig = await startToolkitRig({
+            prefix: PREFIX, primaryBucket: PRIMARY_BUCKET, offsiteBucket: OFFSITE_BUCKET, otherBuckets: [EMPTY_BUCKET], work: "fortress-faults",
+        });
+        await rig.pg.createDatabase("target");
+        good = { id: await backupOk(rig.env), latest: (await latestOf(rig.primary, PRIMARY_BUCKET))! };
         keysBefore = {
-            primary: await primary.listKeys(PRIMARY_BUCKET, PREFIX),
-            offsite: await offsite.listKeys(OFFSITE_BUCKET, PREFIX),
+            primary: await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX),
+            offsite: await rig.offsite.listKeys(OFFSITE_BUCKET, PREFIX),
         };
-        realPgDump = (await runOk("bash", ["-c", "command -v pg_dump"])).stdout.trim();
-        realPsql = (await runOk("bash", ["-c", "command -v psql"])).stdout.trim();
+        realPgDump = await commandPath("pg_dump");
+        realPsql = await commandPath("psql");
     });
 
-    afterAll(async () => {
-        await Promise.all([pg?.stop(), primary?.stop(), offsite?.stop()]);
-        if (work) rmSync(work, { recursive: true, force: true });
-        removeToolkitScratch();
-    });
+    afterAll(() => stopToolkitRig(rig));
 
     describe("during a backup", () => {
         it("pg_dump killed mid-stream: exit 1, latest.json unchanged, no partial objects left", async () => {
@@ -129,10 +85,10 @@ exit "$status"
 `,
                 },
             });
-            const r = await runToolkit("fortress-backup", [], { ...env, PATH: path });
+            const r = await runToolkit("fortress-backup", [], { ...rig.env, PATH: path });
             expectOneLineError(r, EXIT.failure, /pg_dump was killed by signal 9 mid-stream.*latest\.json was not changed/);
             await expectNoTrace();
-            await expectVerifies(good.id);
+            await expectVerified(rig.env, good.id);
         });
 
         it("the primary S3 server stopped mid-upload: exit 1, latest.json unchanged in both regions", async () => {
@@ -140,10 +96,10 @@ exit "$status"
             let killed: Promise<void> | undefined;
             let r: RunResult;
             try {
-                r = await runToolkit("fortress-backup", [], { ...env, RCLONE_BWLIMIT: "1M" }, {
+                r = await runToolkit("fortress-backup", [], { ...rig.env, RCLONE_BWLIMIT: "1M" }, {
                     onStderr: (chunk) => {
                         if (!killed && chunk.includes("streaming pg_dump")) {
-                            killed = new Promise((resolve) => setTimeout(() => void primary.kill().then(resolve), 1_500));
+                            killed = new Promise((resolve) => setTimeout(() => void rig.primary.kill().then(resolve), 1_500));
                         }
                     },
                 });
@@ -151,7 +107,7 @@ exit "$status"
                 await killed;
             } finally {
                 await killed;
-                await primary.start();
+                await rig.primary.start();
             }
             expectOneLineError(r, EXIT.failure,
                 new RegExp(`upload to s3://${PRIMARY_BUCKET}/${PREFIX} failed .*latest\\.json was not changed`));
@@ -160,18 +116,18 @@ exit "$status"
             expect(r.stderr).toMatch(/could not delete the claim marker s3:\/\/faults-primary\/.*the next backup on this host removes it/);
             expect(await claimMarkers()).toHaveLength(1);
             await expectNoTrace(); // the offsite copy of the stream was removed again
-            await expectVerifies(good.id);
+            await expectVerified(rig.env, good.id);
         });
 
         it("a missing command on PATH: exit 2 naming the command and its Debian package", async () => {
-            const noZstd = { ...env, PATH: makeShimPath({ hide: ["zstd"] }) };
+            const noZstd = { ...rig.env, PATH: makeShimPath({ hide: ["zstd"] }) };
             const backup = await runToolkit("fortress-backup", [], noZstd);
             expectOneLineError(backup, EXIT.usage, /missing command\(s\) on PATH: zstd: install the Debian package\(s\) zstd/);
             const restore = await restoreToTarget([], noZstd);
             expectOneLineError(restore, EXIT.usage, /zstd.*apt-get install zstd/);
-            const noAge = await runToolkit("fortress-backup", [], { ...env, PATH: makeShimPath({ hide: ["age"] }) });
+            const noAge = await runToolkit("fortress-backup", [], { ...rig.env, PATH: makeShimPath({ hide: ["age"] }) });
             expectOneLineError(noAge, EXIT.usage, /missing command\(s\) on PATH: age: .*apt-get install age/);
-            const noPg = await runToolkit("fortress-backup", [], { ...env, PATH: makeShimPath({ hide: ["pg_dump", "psql"] }) });
+            const noPg = await runToolkit("fortress-backup", [], { ...rig.env, PATH: makeShimPath({ hide: ["pg_dump", "psql"] }) });
             expectOneLineError(noPg, EXIT.usage, /pg_dump psql: install the Debian package\(s\) postgresql-client \(apt-get install postgresql-client\)/);
             await expectNoTrace();
             await expectTargetEmpty();
@@ -182,62 +138,60 @@ exit "$status"
         let second: { id: string; object: Buffer };
 
         beforeAll(async () => {
-            const b = await runToolkit("fortress-backup", [], env);
-            expect(b.code, b.stderr).toBe(EXIT.ok);
-            const id = b.stdout.trim();
-            second = { id, object: (await primary.getObject(PRIMARY_BUCKET, objectKey(id)))! };
+            const id = await backupOk(rig.env);
+            second = { id, object: (await rig.primary.getObject(PRIMARY_BUCKET, objectKey(id)))! };
             expect(await claimMarkers()).toEqual([]); // the stopped upload's marker is swept
         });
 
         it("a truncated object: exit 3 before the target is touched; the offsite copy still verifies", async () => {
-            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object.subarray(0, second.object.length >> 1));
+            await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object.subarray(0, second.object.length >> 1));
             const r = await restoreToTarget(["--backup", second.id, "--source", "primary"]);
             expectOneLineError(r, EXIT.integrity, /is \d+ bytes but its manifest says \d+: the object is truncated.*--source offsite/);
             await expectTargetEmpty();
-            await expectVerifies(second.id, ["--backup", second.id, "--source", "offsite"]);
-            await expectVerifies(good.id, ["--backup", good.id]);
-            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
+            await expectVerified(rig.env, second.id, ["--backup", second.id, "--source", "offsite"]);
+            await expectVerified(rig.env, good.id, ["--backup", good.id]);
+            await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
         });
 
         it("a flipped byte: exit 3 on the sha256 mismatch before the target is touched; auto uses the offsite copy", async () => {
             const flipped = Buffer.from(second.object);
             const at = flipped.length >> 1;
             flipped[at] = flipped[at]! ^ 0x01;
-            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), flipped);
+            await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), flipped);
             const r = await restoreToTarget(["--backup", second.id, "--source", "primary"]);
             expectOneLineError(r, EXIT.integrity, /sha256 of .* is [0-9a-f]{64} but its manifest says [0-9a-f]{64}: the object is corrupt/);
             await expectTargetEmpty();
-            const v = await expectVerifies(second.id, ["--backup", second.id]);
+            const v = await expectVerified(rig.env, second.id, ["--backup", second.id]);
             expect(v.stderr).toMatch(/warning: sha256 of s3:\/\/faults-primary\/.* the object is corrupt; using the offsite copy/);
-            await primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
-            await expectVerifies(second.id, ["--backup", second.id, "--source", "primary"]);
+            await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
+            await expectVerified(rig.env, second.id, ["--backup", second.id, "--source", "primary"]);
         });
 
         it("the wrong age identity: exit 3 (decrypt) before the target is touched", async () => {
-            const other = await createAgeIdentity(work, "other-identity.txt");
-            const r = await restoreToTarget([], { ...env, BACKUP_AGE_IDENTITY_FILE: other.identityFile });
+            const other = await createAgeIdentity(rig.work, "other-identity.txt");
+            const r = await restoreToTarget([], { ...rig.env, BACKUP_AGE_IDENTITY_FILE: other.identityFile });
             expectOneLineError(r, EXIT.integrity, /cannot decrypt .*no identity matched.*BACKUP_AGE_IDENTITY_FILE/);
-            const missing = await restoreToTarget([], { ...env, BACKUP_AGE_IDENTITY_FILE: `${work}/nope.txt` });
+            const missing = await restoreToTarget([], { ...rig.env, BACKUP_AGE_IDENTITY_FILE: `${rig.work}/nope.txt` });
             expectOneLineError(missing, EXIT.usage, /cannot read BACKUP_AGE_IDENTITY_FILE/);
             await expectTargetEmpty();
         });
 
         it("a missing latest.json: exit 1 from that bucket; auto falls back to the offsite copy", async () => {
-            const saved = (await latestOf(primary, PRIMARY_BUCKET))!;
-            await primary.deleteObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`);
+            const saved = (await latestOf(rig.primary, PRIMARY_BUCKET))!;
+            await rig.primary.deleteObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`);
             const r = await restoreToTarget(["--source", "primary"]);
             expectOneLineError(r, EXIT.failure, new RegExp(`no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}: run fortress-backup first`));
             await expectTargetEmpty();
-            const v = await expectVerifies(second.id);
+            const v = await expectVerified(rig.env, second.id);
             expect(v.stderr).toMatch(new RegExp(`warning: no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}; using the offsite copy`));
-            await primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, saved);
+            await rig.primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, saved);
         });
 
         it("an empty bucket: restore exits 1, the list is empty, status fails", async () => {
             const emptyEnv = toolkitEnv({
-                DATABASE_URL: pg.url("app"),
-                ...storageSettings({ primary, bucket: EMPTY_BUCKET, prefix: PREFIX }),
-                BACKUP_AGE_IDENTITY_FILE: age.identityFile,
+                DATABASE_URL: rig.pg.url("app"),
+                ...storageSettings({ primary: rig.primary, bucket: EMPTY_BUCKET, prefix: PREFIX }),
+                BACKUP_AGE_IDENTITY_FILE: rig.age.identityFile,
             });
             const r = await restoreToTarget([], emptyEnv);
             expectOneLineError(r, EXIT.failure, /no latest\.json in s3:\/\/faults-empty\/postgresql\/faults: run fortress-backup first/);
@@ -254,12 +208,12 @@ exit "$status"
         });
 
         it("a non-empty target without --force: exit 4 and the target keeps its data", async () => {
-            await pg.createDatabase("occupied");
-            await pg.psql("CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me SELECT g, 'row ' || g FROM generate_series(1, 100) g;", "occupied");
-            const sums = await databaseChecksums(pg, "occupied");
-            const r = await runToolkit("fortress-restore", ["--target", pg.url("occupied")], env);
+            await rig.pg.createDatabase("occupied");
+            await rig.pg.psql("CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me SELECT g, 'row ' || g FROM generate_series(1, 100) g;", "occupied");
+            const sums = await databaseChecksums(rig.pg, "occupied");
+            const r = await runToolkit("fortress-restore", ["--target", rig.pg.url("occupied")], rig.env);
             expectOneLineError(r, EXIT.refused, /target database occupied already has 1 tables: .*--into NAME.*--force/);
-            expect(await databaseChecksums(pg, "occupied")).toEqual(sums);
+            expect(await databaseChecksums(rig.pg, "occupied")).toEqual(sums);
         });
 
         it("a bad --before time: exit 2 before anything is read", async () => {
@@ -273,11 +227,11 @@ exit "$status"
         });
 
         it("the primary region unreachable: auto restores from offsite; --source primary fails clearly", async () => {
-            await primary.kill();
+            await rig.primary.kill();
             // Fewer rclone retries than the toolkit's defaults, through the RCLONE_* passthrough.
-            const fast = { ...env, RCLONE_LOW_LEVEL_RETRIES: "1", RCLONE_RETRIES: "1" };
+            const fast = { ...rig.env, RCLONE_LOW_LEVEL_RETRIES: "1", RCLONE_RETRIES: "1" };
             try {
-                const v = await expectVerifies(second.id, [], fast);
+                const v = await expectVerified(fast, second.id);
                 expect(v.stderr).toMatch(/warning: cannot read s3:\/\/faults-primary\/postgresql\/faults .*using the offsite copy/);
                 const r = await restoreToTarget(["--source", "primary"], fast);
                 expectOneLineError(r, EXIT.failure, /cannot read s3:\/\/faults-primary\/postgresql\/faults .*check that storage is reachable.*--source offsite/);
@@ -287,7 +241,7 @@ exit "$status"
                 expect(status.stdout).toMatch(/^offsite .*OK latest/m);
                 await expectTargetEmpty();
             } finally {
-                await primary.start();
+                await rig.primary.start();
             }
         });
 
@@ -306,17 +260,17 @@ exec "${realPsql}" "$@"
                 },
             });
             const r = await runToolkit("fortress-restore", ["--into", "split_fault", "--jobs", "2"],
-                { ...env, PATH: path, FORTRESS_RESTORE_SPLIT_SIZE: "1" });
+                { ...rig.env, PATH: path, FORTRESS_RESTORE_SPLIT_SIZE: "1" });
             expectOneLineError(r, EXIT.failure,
                 /psql \(COPY session 1 of 2\) loading public\.\w+ failed: .*too many clients already: database split_fault is dropped again/);
-            expect(await pg.databaseExists("split_fault")).toBe(false);
+            expect(await rig.pg.databaseExists("split_fault")).toBe(false);
         });
 
         it("after every fault the latest backup still restores, into the untouched target", async () => {
             const r = await restoreToTarget([]);
             expect(r.code, r.stderr).toBe(EXIT.ok);
             expect(r.stdout).toContain(`restored ${second.id} into target`);
-            expect(await databaseChecksums(pg, "target")).toEqual(await databaseChecksums(pg, "app"));
+            expect(await databaseChecksums(rig.pg, "target")).toEqual(await databaseChecksums(rig.pg, "app"));
         });
     });
 });

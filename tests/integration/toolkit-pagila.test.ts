@@ -2,15 +2,13 @@
 // materialized view, enums, domains, sequences) through the toolkit: a backup, restored,
 // must reproduce the catalog, the data and the sequence values exactly. This file also
 // covers the unencrypted (.dump.zst) and single-bucket configurations.
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPagila } from "../../harness/datasets";
 import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, makeTempDir, runOk } from "../../harness/process";
 import { startS3Server, S3Server } from "../../harness/s3";
 import {
-    databaseChecksums, EXIT, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, storageSettings, TOOLKIT_BIN, toolkitEnv,
+    databaseChecksums, databaseContents, type DatabaseContents, EXIT, exactCounts, fillDataOffsetsRun, readManifest, removeToolkitScratch,
+    runToolkit, storageSettings, toolkitEnv,
 } from "../../harness/toolkit";
 
 const PREFIX = "postgresql/pagila";
@@ -36,7 +34,7 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
     let s3: S3Server;
     let env: NodeJS.ProcessEnv;
     let id: string;
-    let source: { sums: Record<string, string>; sequences: Record<string, string> };
+    let source: DatabaseContents;
 
     beforeAll(async () => {
         [pg, s3] = await Promise.all([startPostgres(), startS3Server({ buckets: [BUCKET] })]);
@@ -49,7 +47,7 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
             DATABASE_URL: pg.url("pagila"),
             ...storageSettings({ primary: s3, bucket: BUCKET, prefix: PREFIX }),
         });
-        source = { sums: await databaseChecksums(pg, "pagila"), sequences: await sequenceValues(pg, "pagila") };
+        source = await databaseContents(pg, "pagila");
     });
 
     afterAll(async () => {
@@ -65,7 +63,7 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         expect(await s3.listKeys(BUCKET, PREFIX)).toEqual(
             [`${PREFIX}/${id}.dump.zst`, `${PREFIX}/${id}.manifest.json`, `${PREFIX}/latest.json`].sort(),
         );
-        const m = JSON.parse((await s3.getObject(BUCKET, `${PREFIX}/latest.json`))!.toString("utf8"));
+        const m = await readManifest(s3, BUCKET, `${PREFIX}/latest.json`);
         expect(m).toMatchObject({ id, encryption: "none", compression: "zstd", object: `${PREFIX}/${id}.dump.zst` });
         expect(m.tables).toEqual(await exactCounts(pg, "pagila"));
         const partitions = Object.keys(m.tables).filter((k) => k.startsWith("public.payment_p2022_"));
@@ -82,8 +80,7 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         expect(restored).toContain("CREATE MATERIALIZED VIEW public.rental_by_category");
         expect(source.sums["public.rental_by_category"]).not.toBe("unpopulated");
         expect(restored).toEqual(await schemaDump(pg, "pagila"));
-        expect(await databaseChecksums(pg, "pagila_exact")).toEqual(source.sums);
-        expect(await sequenceValues(pg, "pagila_exact")).toEqual(source.sequences);
+        expect(await databaseContents(pg, "pagila_exact")).toEqual(source);
     });
 
     it("loading the big tables' rows in several COPY sessions each: identical catalog, data and sequences", async () => {
@@ -98,8 +95,7 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         expect(split![1]).toContain("public.staff (");
         expect(split![1]).toContain("public.payment_p2022_03 (");
         expect(await schemaDump(pg, "pagila_split")).toEqual(await schemaDump(pg, "pagila"));
-        expect(await databaseChecksums(pg, "pagila_split")).toEqual(source.sums);
-        expect(await sequenceValues(pg, "pagila_split")).toEqual(source.sequences);
+        expect(await databaseContents(pg, "pagila_split")).toEqual(source);
 
         // The default size (64M) splits none of Pagila's tables: one pg_restore does it all.
         const plain = await runToolkit("fortress-restore", ["--backup", id, "--into", "pagila_unsplit"], env);
@@ -113,8 +109,7 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         expect(r.code, r.stderr).toBe(EXIT.ok);
         const flags = ["--no-owner", "--no-acl"];
         expect(await schemaDump(pg, "pagila_default", flags, true)).toEqual(await schemaDump(pg, "pagila", flags, true));
-        expect(await databaseChecksums(pg, "pagila_default")).toEqual(source.sums);
-        expect(await sequenceValues(pg, "pagila_default")).toEqual(source.sequences);
+        expect(await databaseContents(pg, "pagila_default")).toEqual(source);
     });
 
     it("--tables restores a partitioned table and a table with triggers to exactly the backed-up rows", async () => {
@@ -141,23 +136,12 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         // Magic, version, sizes, compression and the creation time (archive format 1.14):
         // the two dumps below may be made in different seconds.
         const header = 51;
-        const dir = makeTempDir("fortress-offsets");
-        try {
-            const env = cleanEnv({ ...pg.clientEnv("pagila"), DIR: dir, PGBIN: pg.binDir, LIB: join(TOOLKIT_BIN, "../lib/income-fortress/common.sh") });
-            const sh = (script: string) => runOk("bash", ["-c", `set -euo pipefail\n${script}`], { env });
-            await sh(`"$PGBIN/pg_dump" -Fc -Z0 -f "$DIR/file.dump"; "$PGBIN/pg_dump" -Fc -Z0 | cat > "$DIR/streamed.dump"`);
-            const file = readFileSync(join(dir, "file.dump"));
-            const streamed = readFileSync(join(dir, "streamed.dump"));
-            expect(streamed.length).toBe(file.length);
-            expect(streamed.subarray(header).equals(file.subarray(header))).toBe(false); // no offsets yet
-            await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/streamed.dump"`);
-            expect(readFileSync(join(dir, "streamed.dump")).subarray(header).equals(file.subarray(header))).toBe(true);
-            // An archive that already has them is left as it is.
-            await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/file.dump"`);
-            expect(readFileSync(join(dir, "file.dump")).equals(file)).toBe(true);
-        } finally {
-            rmSync(dir, { recursive: true, force: true });
-        }
+        const run = await fillDataOffsetsRun(pg, "pagila");
+        expect(run.streamed.length).toBe(run.file.length);
+        expect(run.streamed.subarray(header).equals(run.file.subarray(header))).toBe(false); // no offsets yet
+        expect(run.filled.subarray(header).equals(run.file.subarray(header))).toBe(true);
+        // An archive that already has them is left as it is.
+        expect(run.refilled.equals(run.file)).toBe(true);
     });
 
     it("verify proves the latest pagila backup and leaves no database behind", async () => {

@@ -2,113 +2,67 @@
 // instances standing in for the primary region and the offsite vault, and the real
 // pg_dump/pg_restore/rclone/age/zstd. One cluster and one pair of servers for the file.
 import { createHash } from "node:crypto";
-import { chmodSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { chmodSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PLAN_ROWS_PER_SCALE, seedPlanDatabase } from "../../harness/datasets";
-import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, makeTempDir, run, runOk, sleep } from "../../harness/process";
-import { startS3Server, S3Server } from "../../harness/s3";
+import { PLAN_ROWS_PER_SCALE } from "../../harness/datasets";
+import { cleanEnv, run, runOk, sleep } from "../../harness/process";
+import type { S3Server } from "../../harness/s3";
 import {
-    AgeIdentity, createAgeIdentity, databaseChecksums, errorLines, EXIT, exactCounts, removeToolkitScratch, runToolkit,
-    sequenceValues, storageSettings, tableChecksum, toolkitEnv, ToolkitSettings,
+    databaseChecksums, databaseContents, type DatabaseContents, errorLines, EXIT, exactCounts, type Manifest, readManifest, runToolkit,
+    tableChecksum, toolkitEnv,
 } from "../../harness/toolkit";
+import { startToolkitRig, stopToolkitRig, type ToolkitRig } from "../support/toolkit-rig";
 
 const PREFIX = "postgresql/test";
 const PRIMARY_BUCKET = "fortress-primary";
 const OFFSITE_BUCKET = "fortress-vault";
 
-interface Manifest {
-    format: string;
-    id: string;
-    createdAt: string;
-    completedAt: string;
-    tag: string | null;
-    database: string;
-    serverVersion: string;
-    pgDumpVersion: string;
-    object: string;
-    bytes: number;
-    sha256: string;
-    compression: string;
-    encryption: string;
-    tables: Record<string, number>;
-}
-
 describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and zstd", () => {
-    let pg: PostgresCluster;
-    let primary: S3Server;
-    let offsite: S3Server;
-    let work: string;
-    let age: AgeIdentity;
-    let settings: ToolkitSettings;
-    let env: NodeJS.ProcessEnv;
+    let rig: ToolkitRig;
     /** A backup of `app` taken while nothing writes, with the checksums it must restore to. */
-    let quiet: { id: string; sums: Record<string, string>; sequences: Record<string, string> };
+    let quiet: DatabaseContents & { id: string };
 
     const backup = async (...args: string[]) => {
-        const r = await runToolkit("fortress-backup", args, env);
+        const r = await runToolkit("fortress-backup", args, rig.env);
         expect(r.stderr, r.stderr).not.toMatch(/error:/);
         expect(r.code).toBe(EXIT.ok);
         return r.stdout.trim();
     };
-    const manifestIn = async (server: S3Server, bucket: string, key: string): Promise<Manifest> => {
-        const body = await server.getObject(bucket, `${PREFIX}/${key}`);
-        expect(body, `${bucket}/${PREFIX}/${key}`).toBeDefined();
-        return JSON.parse(body!.toString("utf8")) as Manifest;
-    };
+    const manifestIn = (server: S3Server, bucket: string, key: string) => readManifest(server, bucket, `${PREFIX}/${key}`);
 
     beforeAll(async () => {
-        [pg, primary, offsite] = await Promise.all([
-            startPostgres(),
-            startS3Server({ buckets: [PRIMARY_BUCKET] }),
-            startS3Server({ buckets: [OFFSITE_BUCKET] }),
-        ]);
-        work = makeTempDir("fortress-toolkit-test");
-        age = await createAgeIdentity(work);
-        await pg.createDatabase("app");
-        await seedPlanDatabase(pg, "app");
-        settings = {
-            DATABASE_URL: pg.url("app"),
-            ...storageSettings({ primary, bucket: PRIMARY_BUCKET, offsite, offsiteBucket: OFFSITE_BUCKET, prefix: PREFIX }),
-            BACKUP_AGE_RECIPIENTS: age.recipient,
-            BACKUP_AGE_IDENTITY_FILE: age.identityFile,
-        };
-        env = toolkitEnv(settings);
+        rig = await startToolkitRig({ prefix: PREFIX, primaryBucket: PRIMARY_BUCKET, offsiteBucket: OFFSITE_BUCKET, work: "fortress-toolkit-test" });
     });
 
-    afterAll(async () => {
-        await Promise.all([pg?.stop(), primary?.stop(), offsite?.stop()]);
-        if (work) rmSync(work, { recursive: true, force: true });
-        removeToolkitScratch();
-    });
+    afterAll(() => stopToolkitRig(rig));
 
     it("backs up a consistent snapshot while writes go on, to both regions, with exact counts", async () => {
-        const before = await exactCounts(pg, "app");
+        const before = await exactCounts(rig.pg, "app");
         // A writer commits one proposal every few milliseconds during the whole backup.
-        const writer = run(join(pg.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", `
+        const writer = run(join(rig.pg.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", `
             DO $$ BEGIN FOR i IN 1..400 LOOP
               INSERT INTO proposals (portfolio_id, ticker, action, quantity, score, payload, created_at)
               VALUES (1 + i % 100, 'LIVE', 'buy', i, NULL, '{}'::jsonb, now());
               COMMIT; PERFORM pg_sleep(0.005);
-            END LOOP; END $$;`], { env: cleanEnv(pg.clientEnv("app")) });
+            END LOOP; END $$;`], { env: cleanEnv(rig.pg.clientEnv("app")) });
         await sleep(300);
-        const r = await runToolkit("fortress-backup", [], env);
+        const r = await runToolkit("fortress-backup", [], rig.env);
         const written = await writer;
         expect(written.code, written.stderr).toBe(0);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toMatch(/^\d{8}T\d{6}Z\n$/); // only the id on stdout
         const id = r.stdout.trim();
 
-        for (const [server, bucket] of [[primary, PRIMARY_BUCKET], [offsite, OFFSITE_BUCKET]] as const) {
+        for (const [server, bucket] of rig.regions) {
             expect(await server.listKeys(bucket, PREFIX)).toEqual(
                 [`${PREFIX}/${id}.dump.zst.age`, `${PREFIX}/${id}.manifest.json`, `${PREFIX}/latest.json`].sort(),
             );
         }
-        const m = await manifestIn(primary, PRIMARY_BUCKET, `${id}.manifest.json`);
-        expect(await manifestIn(offsite, OFFSITE_BUCKET, `${id}.manifest.json`)).toEqual(m);
-        expect(await manifestIn(primary, PRIMARY_BUCKET, "latest.json")).toEqual(m);
-        expect(await manifestIn(offsite, OFFSITE_BUCKET, "latest.json")).toEqual(m);
+        const m = await manifestIn(rig.primary, PRIMARY_BUCKET, `${id}.manifest.json`);
+        expect(await manifestIn(rig.offsite, OFFSITE_BUCKET, `${id}.manifest.json`)).toEqual(m);
+        expect(await manifestIn(rig.primary, PRIMARY_BUCKET, "latest.json")).toEqual(m);
+        expect(await manifestIn(rig.offsite, OFFSITE_BUCKET, "latest.json")).toEqual(m);
         expect(m).toMatchObject({
             format: "income-fortress-backup/1", id, tag: null, database: "app", object: `${PREFIX}/${id}.dump.zst.age`,
             compression: "zstd", encryption: "age",
@@ -120,86 +74,84 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         expect(m.tables["public.users"]).toBe(before["public.users"]);
         // The writer was still committing after the snapshot: the backup holds fewer proposals
         // than the database does now, and more than before the writer started.
-        const after = await exactCounts(pg, "app");
+        const after = await exactCounts(rig.pg, "app");
         expect(m.tables["public.proposals"]).toBeGreaterThan(before["public.proposals"]!);
         expect(m.tables["public.proposals"]).toBeLessThan(after["public.proposals"]!);
 
         // Stored bytes: what the manifest says, age-encrypted zstd of a pg_dump custom archive.
-        const object = (await primary.getObject(PRIMARY_BUCKET, `${PREFIX}/${id}.dump.zst.age`))!;
+        const object = (await rig.primary.getObject(PRIMARY_BUCKET, `${PREFIX}/${id}.dump.zst.age`))!;
         expect(object.length).toBe(m.bytes);
         expect(createHash("sha256").update(object).digest("hex")).toBe(m.sha256);
         expect(object.subarray(0, 21).toString("latin1")).toBe("age-encryption.org/v1");
-        const zst = await runOk("age", ["--decrypt", "-i", age.identityFile], { input: object });
+        const zst = await runOk("age", ["--decrypt", "-i", rig.age.identityFile], { input: object });
         expect(zst.stdoutBytes.subarray(0, 4).toString("hex")).toBe("28b52ffd");
         const dump = await runOk("zstd", ["-d", "-q", "-c"], { input: zst.stdoutBytes });
         expect(dump.stdoutBytes.subarray(0, 5).toString("latin1")).toBe("PGDMP");
 
         // Restoring proves the counts came from the dump's own snapshot: restore compares them,
         // and the writer's rows are gap-free up to the snapshot.
-        await pg.createDatabase("restored_live");
-        const restored = await runToolkit("fortress-restore", ["--backup", id, "--target", pg.url("restored_live")], env);
+        await rig.pg.createDatabase("restored_live");
+        const restored = await runToolkit("fortress-restore", ["--backup", id, "--target", rig.pg.url("restored_live")], rig.env);
         expect(restored.code, restored.stderr).toBe(EXIT.ok);
-        expect(await exactCounts(pg, "restored_live")).toEqual(m.tables);
-        expect(await pg.psql("SELECT max(id) = count(*) FROM proposals;", "restored_live")).toBe("t");
+        expect(await exactCounts(rig.pg, "restored_live")).toEqual(m.tables);
+        expect(await rig.pg.psql("SELECT max(id) = count(*) FROM proposals;", "restored_live")).toBe("t");
     });
 
     it("round trip: restores into an empty database with equal counts, contents and sequences", async () => {
-        const sums = await databaseChecksums(pg, "app");
-        const sequences = await sequenceValues(pg, "app");
+        const contents = await databaseContents(rig.pg, "app");
         const id = await backup();
-        quiet = { id, sums, sequences };
-        await pg.createDatabase("restored");
-        const r = await runToolkit("fortress-restore", ["--target", pg.url("restored")], env);
+        quiet = { id, ...contents };
+        await rig.pg.createDatabase("restored");
+        const r = await runToolkit("fortress-restore", ["--target", rig.pg.url("restored")], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toMatch(new RegExp(`^restored ${id} into restored: 4 tables, \\d+ rows, counts match the manifest\\n$`));
-        expect(await databaseChecksums(pg, "restored")).toEqual(sums);
-        expect(await sequenceValues(pg, "restored")).toEqual(sequences);
-        expect(await exactCounts(pg, "restored")).toEqual(await exactCounts(pg, "app"));
+        expect(await databaseContents(rig.pg, "restored")).toEqual(contents);
+        expect(await exactCounts(rig.pg, "restored")).toEqual(await exactCounts(rig.pg, "app"));
         // The view, index, enum, trigger and deferrable foreign keys came back too.
-        expect(await pg.psql("SELECT count(*) FROM portfolio_totals;", "restored")).toBe(String(PLAN_ROWS_PER_SCALE.users));
-        expect(await pg.psql(
+        expect(await rig.pg.psql("SELECT count(*) FROM portfolio_totals;", "restored")).toBe(String(PLAN_ROWS_PER_SCALE.users));
+        expect(await rig.pg.psql(
             "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND condeferrable AND condeferred;", "restored",
         )).toBe("2");
-        expect(await pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname = 'portfolios_touch';", "restored")).toBe("1");
+        expect(await rig.pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname = 'portfolios_touch';", "restored")).toBe("1");
     });
 
     it("tags backups and --before picks the newest backup created before a time", async () => {
-        const bad = await runToolkit("fortress-backup", ["--tag", "no spaces!"], env);
+        const bad = await runToolkit("fortress-backup", ["--tag", "no spaces!"], rig.env);
         expect(bad.code).toBe(EXIT.usage);
         expect(errorLines(bad.stderr)).toHaveLength(1);
 
         const tagged = await backup("--tag", "pre-v1.1.0-deployment");
         expect(tagged).toMatch(/^\d{8}T\d{6}Z-pre-v1\.1\.0-deployment$/);
-        const m = await manifestIn(primary, PRIMARY_BUCKET, `${tagged}.manifest.json`);
+        const m = await manifestIn(rig.primary, PRIMARY_BUCKET, `${tagged}.manifest.json`);
         expect(m.tag).toBe("pre-v1.1.0-deployment");
-        const quietManifest = await manifestIn(primary, PRIMARY_BUCKET, `${quiet.id}.manifest.json`);
+        const quietManifest = await manifestIn(rig.primary, PRIMARY_BUCKET, `${quiet.id}.manifest.json`);
 
         // Just after the quiet backup's snapshot and before the tagged one: the quiet backup.
         const between = new Date(Date.parse(quietManifest.createdAt) + 1).toISOString();
         expect(Date.parse(between)).toBeLessThan(Date.parse(m.createdAt));
-        await pg.createDatabase("restored_before");
-        const r = await runToolkit("fortress-restore", ["--before", between, "--target", pg.url("restored_before")], env);
+        await rig.pg.createDatabase("restored_before");
+        const r = await runToolkit("fortress-restore", ["--before", between, "--target", rig.pg.url("restored_before")], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toContain(`restored ${quiet.id} into restored_before`);
 
-        const tooEarly = await runToolkit("fortress-verify", ["--before", "2001-01-01T00:00:00Z"], env);
+        const tooEarly = await runToolkit("fortress-verify", ["--before", "2001-01-01T00:00:00Z"], rig.env);
         expect(tooEarly.code).toBe(EXIT.failure);
         expect(errorLines(tooEarly.stderr)[0]).toMatch(/no backup created before 2001-01-01T00:00:00Z in s3:\/\//);
     });
 
     it("lists backups newest first with the latest marked, as text and JSON", async () => {
-        const text = await runToolkit("fortress-backups", [], env);
+        const text = await runToolkit("fortress-backups", [], rig.env);
         expect(text.code, text.stderr).toBe(EXIT.ok);
         const lines = text.stdout.trim().split("\n");
         expect(lines[0]).toMatch(/ID\s+CREATED_UTC\s+TAG\s+SIZE\s+TABLES\s+ROWS/);
         const ids = lines.slice(1).map((l) => l.slice(2).split(/\s+/)[0]);
         expect(ids).toHaveLength(3); // the concurrent, the quiet and the tagged backup
         expect([...ids].sort().reverse()).toEqual(ids);
-        const latest = await manifestIn(primary, PRIMARY_BUCKET, "latest.json");
+        const latest = await manifestIn(rig.primary, PRIMARY_BUCKET, "latest.json");
         expect(lines[1]).toMatch(new RegExp(`^\\* ${latest.id}\\s`));
         expect(lines.filter((l) => l.startsWith("* "))).toHaveLength(1);
 
-        const json = await runToolkit("fortress-backups", ["--json", "--source", "offsite", "--limit", "2"], env);
+        const json = await runToolkit("fortress-backups", ["--json", "--source", "offsite", "--limit", "2"], rig.env);
         expect(json.code, json.stderr).toBe(EXIT.ok);
         const list = JSON.parse(json.stdout) as Manifest[];
         expect(list.map((x) => x.id)).toEqual(ids.slice(0, 2));
@@ -207,102 +159,102 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
     });
 
     it("verify restores the latest backup into a throwaway database and always drops it", async () => {
-        const latest = await manifestIn(primary, PRIMARY_BUCKET, "latest.json");
-        const r = await runToolkit("fortress-verify", [], env);
+        const latest = await manifestIn(rig.primary, PRIMARY_BUCKET, "latest.json");
+        const r = await runToolkit("fortress-verify", [], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toMatch(new RegExp(`^verified ${latest.id}: 4 tables, \\d+ rows, counts match the manifest \\(restore took \\d+s\\)\\n$`));
         expect(r.stderr).toMatch(/created database fortress_verify_\d{14}_[0-9a-f]{8}/);
-        expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'fortress_verify_%';")).toBe("0");
+        expect(await rig.pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'fortress_verify_%';")).toBe("0");
     });
 
     it("--into restores a backup beside the live database so deleted rows can be copied back (scenario 5)", async () => {
         // Accidental deletion of one user's portfolios (and their proposals).
-        await pg.psql(
+        await rig.pg.psql(
             "DELETE FROM proposals WHERE portfolio_id IN (SELECT id FROM portfolios WHERE user_id = 42); DELETE FROM portfolios WHERE user_id = 42;",
             "app",
         );
-        const liveAfterDeletion = await databaseChecksums(pg, "app");
-        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--into", "recovered"], env);
+        const liveAfterDeletion = await databaseChecksums(rig.pg, "app");
+        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--into", "recovered"], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toContain(`restored ${quiet.id} into recovered`);
-        expect(await databaseChecksums(pg, "app")).toEqual(liveAfterDeletion); // live untouched
-        expect(await databaseChecksums(pg, "recovered")).toEqual(quiet.sums);
+        expect(await databaseChecksums(rig.pg, "app")).toEqual(liveAfterDeletion); // live untouched
+        expect(await databaseChecksums(rig.pg, "recovered")).toEqual(quiet.sums);
 
         // Copy the rows back as the plan does (CSV out of the copy, into the live database).
-        const csv = join(work, "deleted-portfolios.csv");
-        const psql = join(pg.binDir, "psql");
-        await runOk(psql, ["-X", "-q", "-c", `\\copy (SELECT * FROM portfolios WHERE user_id = 42) TO '${csv}' CSV HEADER`], { env: cleanEnv(pg.clientEnv("recovered")) });
-        await pg.psql("ALTER TABLE portfolios DISABLE TRIGGER portfolios_touch;", "app");
-        await runOk(psql, ["-X", "-q", "-c", `\\copy portfolios FROM '${csv}' CSV HEADER`], { env: cleanEnv(pg.clientEnv("app")) });
-        await pg.psql("ALTER TABLE portfolios ENABLE TRIGGER portfolios_touch;", "app");
-        expect(await tableChecksum(pg, "app", "portfolios")).toBe(quiet.sums["public.portfolios"]);
+        const csv = join(rig.work, "deleted-portfolios.csv");
+        const psql = join(rig.pg.binDir, "psql");
+        await runOk(psql, ["-X", "-q", "-c", `\\copy (SELECT * FROM portfolios WHERE user_id = 42) TO '${csv}' CSV HEADER`], { env: cleanEnv(rig.pg.clientEnv("recovered")) });
+        await rig.pg.psql("ALTER TABLE portfolios DISABLE TRIGGER portfolios_touch;", "app");
+        await runOk(psql, ["-X", "-q", "-c", `\\copy portfolios FROM '${csv}' CSV HEADER`], { env: cleanEnv(rig.pg.clientEnv("app")) });
+        await rig.pg.psql("ALTER TABLE portfolios ENABLE TRIGGER portfolios_touch;", "app");
+        expect(await tableChecksum(rig.pg, "app", "portfolios")).toBe(quiet.sums["public.portfolios"]);
 
-        const again = await runToolkit("fortress-restore", ["--backup", quiet.id, "--into", "recovered"], env);
+        const again = await runToolkit("fortress-restore", ["--backup", quiet.id, "--into", "recovered"], rig.env);
         expect(again.code).toBe(EXIT.refused);
         expect(errorLines(again.stderr)[0]).toMatch(/recovered already has 4 tables.*--force/);
-        const badName = await runToolkit("fortress-restore", ["--into", "Bad-Name"], env);
+        const badName = await runToolkit("fortress-restore", ["--into", "Bad-Name"], rig.env);
         expect(badName.code).toBe(EXIT.usage);
     });
 
     it("--tables restores only the named tables over a corrupted live database, in one transaction (scenario 3)", async () => {
         // Bring the live database back to the quiet backup, then corrupt it as a bad deploy would.
-        const full = await runToolkit("fortress-restore", ["--backup", quiet.id, "--force"], env);
+        const full = await runToolkit("fortress-restore", ["--backup", quiet.id, "--force"], rig.env);
         expect(full.code, full.stderr).toBe(EXIT.ok);
-        expect(await databaseChecksums(pg, "app")).toEqual(quiet.sums);
-        await pg.psql(`
+        expect(await databaseChecksums(rig.pg, "app")).toEqual(quiet.sums);
+        await rig.pg.psql(`
             UPDATE portfolios SET value = -value WHERE id % 10 = 0;
             DELETE FROM proposals WHERE id % 5 = 0;
             INSERT INTO users (email, display_name, created_at) VALUES ('signed-up-after-backup@example.com', 'New', now());
         `, "app");
-        const corrupted = await databaseChecksums(pg, "app");
+        const corrupted = await databaseChecksums(rig.pg, "app");
 
-        const refused = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,proposals"], env);
+        const refused = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,proposals"], rig.env);
         expect(refused.code).toBe(EXIT.refused);
         expect(errorLines(refused.stderr)).toHaveLength(1);
         expect(errorLines(refused.stderr)[0]).toMatch(/public\.portfolios \(\d+ rows\).*--force/);
-        expect(await databaseChecksums(pg, "app")).toEqual(corrupted);
+        expect(await databaseChecksums(rig.pg, "app")).toEqual(corrupted);
 
         // users is referenced by portfolios: TRUNCATE without CASCADE fails and nothing changes.
-        const fk = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "users", "--force"], env);
+        const fk = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "users", "--force"], rig.env);
         expect(fk.code).toBe(EXIT.failure);
         expect(errorLines(fk.stderr)[0]).toMatch(/rolled back, nothing changed.*referenc/);
-        expect(await databaseChecksums(pg, "app")).toEqual(corrupted);
+        expect(await databaseChecksums(rig.pg, "app")).toEqual(corrupted);
 
-        const unknown = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "nosuch", "--force"], env);
+        const unknown = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "nosuch", "--force"], rig.env);
         expect(unknown.code).toBe(EXIT.usage);
 
-        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,public.proposals", "--force"], env);
+        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,public.proposals", "--force"], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toContain(`restored ${quiet.id} into app: 2 tables`);
-        const now = await databaseChecksums(pg, "app");
+        const now = await databaseChecksums(rig.pg, "app");
         // Rows exactly as backed up (the updated_at trigger was off while loading)...
         expect(now["public.portfolios"]).toBe(quiet.sums["public.portfolios"]);
         expect(now["public.proposals"]).toBe(quiet.sums["public.proposals"]);
         // ...other tables keep their newer data, and the trigger is on again.
         expect(now["public.users"]).toBe(corrupted["public.users"]);
-        expect(await pg.psql("SELECT count(*) FROM users WHERE email = 'signed-up-after-backup@example.com';", "app")).toBe("1");
-        expect(await pg.psql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'portfolios_touch';", "app")).toBe("O");
-        expect(await pg.psql("SELECT count(*) FROM portfolios WHERE value < 0;", "app")).toBe("0");
+        expect(await rig.pg.psql("SELECT count(*) FROM users WHERE email = 'signed-up-after-backup@example.com';", "app")).toBe("1");
+        expect(await rig.pg.psql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'portfolios_touch';", "app")).toBe("O");
+        expect(await rig.pg.psql("SELECT count(*) FROM portfolios WHERE value < 0;", "app")).toBe("0");
     });
 
     it("reads settings from backup.env and credentials.env, and the environment wins over them", async () => {
-        const dir = join(work, "etc-income-fortress");
+        const dir = join(rig.work, "etc-income-fortress");
         mkdirSync(dir);
         writeFileSync(join(dir, "backup.env"), [
             "# written by cloud-init: no secrets here",
-            `BACKUP_S3_ENDPOINT=${primary.endpoint}`,
+            `BACKUP_S3_ENDPOINT=${rig.primary.endpoint}`,
             `BACKUP_BUCKET="does-not-exist"`,
             `export BACKUP_PREFIX='${PREFIX}'`,
-            `BACKUP_OFFSITE_S3_ENDPOINT=${offsite.endpoint}`,
+            `BACKUP_OFFSITE_S3_ENDPOINT=${rig.offsite.endpoint}`,
             `BACKUP_OFFSITE_BUCKET=${OFFSITE_BUCKET}`,
-            `BACKUP_AGE_RECIPIENTS=${age.recipient}`,
+            `BACKUP_AGE_RECIPIENTS=${rig.age.recipient}`,
             "",
         ].join("\n"));
         writeFileSync(join(dir, "credentials.env"), [
             `AWS_ACCESS_KEY_ID=S3RVER`,
             `AWS_SECRET_ACCESS_KEY=S3RVER`,
-            `DATABASE_URL=${pg.url("app")}`,
-            `BACKUP_AGE_IDENTITY_FILE=${age.identityFile}`,
+            `DATABASE_URL=${rig.pg.url("app")}`,
+            `BACKUP_AGE_IDENTITY_FILE=${rig.age.identityFile}`,
         ].join("\n"), { mode: 0o600 });
         chmodSync(join(dir, "credentials.env"), 0o600);
 
@@ -327,8 +279,8 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
     });
 
     it("status prints each bucket's latest backup age and fails when it is older than --max-age", async () => {
-        const latest = await manifestIn(primary, PRIMARY_BUCKET, "latest.json");
-        const ok = await runToolkit("fortress-status", ["--max-age", "1h"], env);
+        const latest = await manifestIn(rig.primary, PRIMARY_BUCKET, "latest.json");
+        const ok = await runToolkit("fortress-status", ["--max-age", "1h"], rig.env);
         expect(ok.code, ok.stderr).toBe(EXIT.ok);
         const lines = ok.stdout.trim().split("\n");
         expect(lines).toHaveLength(2);
@@ -337,12 +289,12 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
 
         const ageMs = Date.now() - Date.parse(latest.createdAt);
         if (ageMs < 2_000) await sleep(2_000 - ageMs);
-        const stale = await runToolkit("fortress-status", ["--max-age", "1s"], env);
+        const stale = await runToolkit("fortress-status", ["--max-age", "1s"], rig.env);
         expect(stale.code).toBe(EXIT.failure);
         expect(stale.stdout).toMatch(/STALE latest/);
         expect(errorLines(stale.stderr)).toHaveLength(1);
 
-        const bad = await runToolkit("fortress-status", ["--max-age", "two hours"], env);
+        const bad = await runToolkit("fortress-status", ["--max-age", "two hours"], rig.env);
         expect(bad.code).toBe(EXIT.usage);
     });
 });

@@ -27,21 +27,16 @@ describe("sizes", () => {
     });
 
     it.each([
-        [512, "512 B"],
-        [1_500, "1.50 kB"],
-        [98_300_000, "98.3 MB"],
-        [1_020_000_000, "1.02 GB"],
-    ])("formats %d bytes as %s", (bytes, text) => {
-        expect(formatBytes(bytes)).toBe(text);
-    });
-
-    it.each([
-        [2.345, "2.35 s"],
-        [14.72, "14.7 s"],
-        [245, "4m 05s"],
-        [3720, "1h 02m"],
-    ])("formats %d seconds as %s", (s, text) => {
-        expect(formatSeconds(s)).toBe(text);
+        [512, "bytes", "512 B", formatBytes],
+        [1_500, "bytes", "1.50 kB", formatBytes],
+        [98_300_000, "bytes", "98.3 MB", formatBytes],
+        [1_020_000_000, "bytes", "1.02 GB", formatBytes],
+        [2.345, "seconds", "2.35 s", formatSeconds],
+        [14.72, "seconds", "14.7 s", formatSeconds],
+        [245, "seconds", "4m 05s", formatSeconds],
+        [3720, "seconds", "1h 02m", formatSeconds],
+    ] as const)("formats %d %s as %s", (value, _unit, text, format) => {
+        expect(format(value)).toBe(text);
     });
 });
 

@@ -19,39 +19,15 @@ import {
 import { shQuote } from "../../cloud-init/shell";
 import { loadToolkitFiles, type ToolkitFile } from "../../cloud-init/toolkit-files";
 import { userDataFiles } from "../../harness/user-data";
+import {
+    AGE_RECIPIENT as AGE_A, ED25519_KEY as KEY_A, FAKE_TOOLKIT, OTHER_AGE_RECIPIENT as AGE_B, prodLikeArgs, RSA_KEY,
+} from "../support/user-data-args";
 
-const KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";
-const KEY_B = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDx3Jq0z1Kx oncall@example";
-const AGE_A = "age1hgud94ghnfv5glfeve6c0jqpqy08djv6chnsmhq7mer5m3vcpusqf7qxgn";
-const AGE_B = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+const KEY_B = `${RSA_KEY} oncall@example`;
 
-/** Small stand-ins for the toolkit; the size test below uses the real files. */
-const FAKE_TOOLKIT: ToolkitFile[] = [
-    { path: "/usr/local/bin/fortress-backup", content: "#!/usr/bin/env bash\nset -euo pipefail\necho backup\n", permissions: "0755" },
-    { path: "/usr/local/bin/fortress-verify", content: "#!/usr/bin/env bash\nset -euo pipefail\necho verify\n", permissions: "0755" },
-    { path: "/usr/local/bin/fortress-heartbeat", content: "#!/usr/bin/env bash\nset -euo pipefail\necho heartbeat\n", permissions: "0755" },
-    { path: "/usr/local/lib/fortress/common.sh", content: "# shellcheck shell=bash\ndie() { echo \"$*\" >&2; exit 1; }\n", permissions: "0644" },
-];
-
+/** Two operators' keys and two age recipients, so lists are rendered as lists. */
 function prodArgs(overrides: Partial<UserDataArgs> = {}): UserDataArgs {
-    return {
-        environment: "prod",
-        deployerSshKeys: [KEY_A, KEY_B],
-        postgresMajorVersion: "16",
-        app: { repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-platform", composeSubdir: "income-platform" },
-        backupSchedule: "hourly",
-        verifySchedule: "Sun *-*-* 08:00:00 UTC",
-        backup: {
-            s3Endpoint: "https://nyc3.digitaloceanspaces.com",
-            bucket: "income-fortress-backups-prod",
-            prefix: "postgresql/prod",
-            offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com",
-            offsiteBucket: "income-fortress-vault",
-            ageRecipients: [AGE_A, AGE_B],
-        },
-        toolkitFiles: FAKE_TOOLKIT,
-        ...overrides,
-    };
+    return prodLikeArgs({ deployerSshKeys: [KEY_A, KEY_B], backup: { ...prodLikeArgs().backup, ageRecipients: [AGE_A, AGE_B] }, ...overrides });
 }
 
 interface WriteFileEntry {

@@ -5,28 +5,9 @@
 // setting, and its own rules across settings.
 import { describe, expect, it } from "vitest";
 import { validateUserDataArgs, type UserDataArgs } from "../../cloud-init/render";
+import { AGE_RECIPIENT as AGE, ED25519_KEY as ED25519, prodLikeArgs, RSA_KEY as RSA } from "../support/user-data-args";
 
-const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";
-const RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDx3Jq0z1Kx";
-const AGE = "age1hgud94ghnfv5glfeve6c0jqpqy08djv6chnsmhq7mer5m3vcpusqf7qxgn";
-
-const VALID: UserDataArgs = {
-    environment: "prod",
-    deployerSshKeys: [ED25519],
-    postgresMajorVersion: "17",
-    app: { repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-platform", composeSubdir: "income-platform" },
-    backupSchedule: "hourly",
-    verifySchedule: "Sun *-*-* 08:00:00",
-    backup: {
-        s3Endpoint: "https://nyc3.digitaloceanspaces.com",
-        bucket: "income-fortress-backups-prod",
-        prefix: "postgresql/prod",
-        offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com",
-        offsiteBucket: "income-fortress-vault",
-        ageRecipients: [AGE],
-    },
-    toolkitFiles: ["fortress-backup", "fortress-verify", "fortress-heartbeat"].map((name) => ({ path: `/usr/local/bin/${name}`, content: "#!/bin/sh\n", permissions: "0755" })),
-};
+const VALID = prodLikeArgs();
 
 const app = (a: Partial<UserDataArgs["app"]>): UserDataArgs => ({ ...VALID, app: { ...VALID.app, ...a } });
 const backup = (b: Partial<UserDataArgs["backup"]>): UserDataArgs => ({ ...VALID, backup: { ...VALID.backup, ...b } });

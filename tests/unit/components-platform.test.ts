@@ -21,40 +21,33 @@ function platformArgs(stack: string): PlatformArgs {
 }
 
 describe("userDataArgsFor", () => {
-    const prod = platformArgs("prod");
-    const dr = platformArgs("dr");
+    const VAULT = "incomefortress-backups-vault";
+    /** The operators' age recipient, the same in both stack files. */
+    const RECIPIENT = "age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg";
+    const stacks = {
+        prod: { args: platformArgs("prod"), bucket: "incomefortress-backups" },
+        dr: { args: platformArgs("dr"), bucket: "incomefortress-dr-backups" },
+    };
+    const userData = (stack: keyof typeof stacks) => userDataArgsFor(stacks[stack].args, { backup: stacks[stack].bucket, vault: VAULT });
 
-    it("a primary stack backs up to its bucket and to the vault in the other region", () => {
-        const args = userDataArgsFor(prod, { backup: "incomefortress-backups", vault: "incomefortress-backups-vault" });
-        expect(args.backup).toEqual({
-            s3Endpoint: "https://nyc3.digitaloceanspaces.com",
-            bucket: "incomefortress-backups",
-            prefix: "postgresql/prod",
-            offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com",
-            offsiteBucket: "incomefortress-backups-vault",
-            ageRecipients: ["age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg"],
-        });
+    it.each([
+        ["a primary stack backs up to its bucket and to the vault in the other region", "prod",
+            { s3Endpoint: "https://nyc3.digitaloceanspaces.com", prefix: "postgresql/prod", offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com", offsiteBucket: VAULT }],
+        ["a dr stack writes its own bucket and its offsite bucket in a third region, never the vault it may only read", "dr",
+            { s3Endpoint: "https://sfo3.digitaloceanspaces.com", prefix: "postgresql/dr", offsiteS3Endpoint: "https://atl1.digitaloceanspaces.com", offsiteBucket: "incomefortress-dr-offsite" }],
+    ] as const)("%s", (_what, stack, backup) => {
+        expect(userData(stack).backup).toEqual({ ...backup, bucket: stacks[stack].bucket, ageRecipients: [RECIPIENT] });
+    });
+
+    it("a primary stack renders its environment, PostgreSQL major and app checkout", () => {
+        const args = userData("prod");
         expect(args.environment).toBe("prod");
         expect(args.postgresMajorVersion).toBe("17");
         expect(args.app).toEqual({ repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
     });
 
-    it("a dr stack writes its own bucket and its offsite bucket in a third region, never the vault it may only read", () => {
-        const args = userDataArgsFor(dr, { backup: "incomefortress-dr-backups", vault: "incomefortress-backups-vault" });
-        expect(args.backup).toMatchObject({
-            s3Endpoint: "https://sfo3.digitaloceanspaces.com",
-            bucket: "incomefortress-dr-backups",
-            prefix: "postgresql/dr",
-            offsiteS3Endpoint: "https://atl1.digitaloceanspaces.com",
-            offsiteBucket: "incomefortress-dr-offsite",
-        });
-    });
-
-    it.each([
-        ["prod", prod, "incomefortress-backups"],
-        ["dr", dr, "incomefortress-dr-backups"],
-    ])("%s renders valid #cloud-config with no secret in it", (_stack, args, bucket) => {
-        const udArgs = userDataArgsFor(args, { backup: bucket, vault: "incomefortress-backups-vault" });
+    it.each(["prod", "dr"] as const)("%s renders valid #cloud-config with no secret in it", (stack) => {
+        const udArgs = userData(stack);
         expect(validateUserDataArgs(udArgs)).toEqual([]);
         const text = renderUserData(udArgs);
         expect(text.split("\n")[0]).toBe("#cloud-config");

@@ -570,9 +570,22 @@ pg_query() {
     fi
 }
 
-# SQL that prints {"schema.table": exact row count} for the user tables (ordinary, and
-# partitioned with all their partitions' rows; no temp tables or extension members). psql
-# variable `only`: a JSON array of the keys to count, or ''.
+# The user tables, ordinary and partitioned, as `c` (pg_class) and `ns` (its namespace):
+# no temp tables, catalogs or extension members. The counts and the table count use it.
+# shellcheck disable=SC2016 # SQL dollar quotes, not shell expansions
+readonly USER_TABLES_FROM='
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+WHERE c.relkind IN ($$r$$, $$p$$) AND c.relpersistence <> $$t$$
+  AND ns.nspname NOT IN ($$pg_catalog$$, $$information_schema$$)
+  AND ns.nspname !~ $$^pg_(toast|temp_)$$
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = $$pg_catalog.pg_class$$::regclass
+                    AND d.objid = c.oid AND d.deptype = $$e$$)'
+
+# SQL that prints {"schema.table": exact row count} for the user tables (partitioned ones
+# with all their partitions' rows). psql variable `only`: a JSON array of the keys to
+# count, or ''.
 # shellcheck disable=SC2016 # psql variables, not shell expansions
 readonly TABLE_COUNTS_SQL='
 SELECT coalesce(json_object_agg(k, n ORDER BY k), $${}$$)::text FROM (
@@ -580,30 +593,14 @@ SELECT coalesce(json_object_agg(k, n ORDER BY k), $${}$$)::text FROM (
          (xpath($$/row/c/text()$$, query_to_xml(format(
             CASE WHEN c.relkind = $$p$$ THEN $$SELECT count(*) AS c FROM %I.%I$$
                  ELSE $$SELECT count(*) AS c FROM ONLY %I.%I$$ END,
-            ns.nspname, c.relname), false, true, $$$$)))[1]::text::bigint AS n
-  FROM pg_catalog.pg_class c
-  JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-  WHERE c.relkind IN ($$r$$, $$p$$) AND c.relpersistence <> $$t$$
-    AND ns.nspname NOT IN ($$pg_catalog$$, $$information_schema$$)
-    AND ns.nspname !~ $$^pg_(toast|temp_)$$
-    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                    WHERE d.classid = $$pg_catalog.pg_class$$::regclass
-                      AND d.objid = c.oid AND d.deptype = $$e$$)
+            ns.nspname, c.relname), false, true, $$$$)))[1]::text::bigint AS n'"$USER_TABLES_FROM"'
     AND (nullif(:'"'"'only'"'"', $$$$) IS NULL
          OR nullif(:'"'"'only'"'"', $$$$)::jsonb ? format($$%s.%s$$, ns.nspname, c.relname))
 ) t;'
 
-# Number of user tables in a database (same filter as the counts).
-# shellcheck disable=SC2016
-readonly USER_TABLES_SQL='
-SELECT count(*) FROM pg_catalog.pg_class c
-JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-WHERE c.relkind IN ($$r$$, $$p$$) AND c.relpersistence <> $$t$$
-  AND ns.nspname NOT IN ($$pg_catalog$$, $$information_schema$$)
-  AND ns.nspname !~ $$^pg_(toast|temp_)$$
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
-                  WHERE d.classid = $$pg_catalog.pg_class$$::regclass
-                    AND d.objid = c.oid AND d.deptype = $$e$$);'
+# Number of user tables in a database.
+readonly USER_TABLES_SQL="
+SELECT count(*)$USER_TABLES_FROM;"
 
 # table_counts URL [JSON_ARRAY_OF_KEYS]: print the counts JSON of a database.
 table_counts() {
