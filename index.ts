@@ -8,7 +8,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { validateUserDataArgs } from "./cloud-init/render";
 import { loadToolkitFiles } from "./cloud-init/toolkit-files";
-import { PROJECT, SCHEMA_KEYS, collectRawConfig, formatProblems, parseConfig, plaintextSecretProblems, projectKeys } from "./config";
+import {
+    PROJECT,
+    SCHEMA_KEYS,
+    collectRawConfig,
+    formatProblems,
+    parseConfig,
+    plaintextSecretProblems,
+    projectKeys,
+} from "./config";
 import { SET_ONCE_OUTPUT, previousRecord, setOnceChanges, setOnceValues, setOnceVerdict } from "./config/set-once";
 import { Platform, userDataArgsFor, type PlatformArgs } from "./components/platform";
 
@@ -22,7 +30,9 @@ async function previousOutputs(stack: string): Promise<Record<string, unknown>> 
     try {
         organization = pulumi.getOrganization();
     } catch {}
-    const self = new pulumi.StackReference(`${PROJECT}-previous-outputs`, { name: `${organization}/${pulumi.getProject()}/${stack}` });
+    const self = new pulumi.StackReference(`${PROJECT}-previous-outputs`, {
+        name: `${organization}/${pulumi.getProject()}/${stack}`,
+    });
     const names = [SET_ONCE_OUTPUT, "region", "backupBucket", "vaultBucket"];
     const details = await Promise.all(names.map((n) => self.getOutputDetails(n)));
     return Object.fromEntries(names.map((n, i) => [n, details[i].value]));
@@ -42,7 +52,10 @@ async function main() {
     // cannot demand --secret for keys with a default (config/project-file.ts), so the program
     // does. isConfigSecret is what Config itself consults (@internal in the SDK's typings).
     const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
-    const problems = [...plaintextSecretProblems(setKeys, isConfigSecret, stack), ...(parsed.ok ? [] : parsed.problems)];
+    const problems = [
+        ...plaintextSecretProblems(setKeys, isConfigSecret, stack),
+        ...(parsed.ok ? [] : parsed.problems),
+    ];
     if (!parsed.ok || problems.length > 0) {
         // RunError prints the message alone, without a stack trace of this file.
         throw new pulumi.RunError(formatProblems(stack, problems));
@@ -59,7 +72,10 @@ async function main() {
     );
     if (userDataProblems.length > 0) {
         throw new pulumi.RunError(
-            [`The host user-data for stack "${stack}" cannot be rendered; nothing was created or changed:`, ...userDataProblems.map((p) => `  - ${p}`)].join("\n"),
+            [
+                `The host user-data for stack "${stack}" cannot be rendered; nothing was created or changed:`,
+                ...userDataProblems.map((p) => `  - ${p}`),
+            ].join("\n"),
         );
     }
 
@@ -86,10 +102,17 @@ async function main() {
     const changes = setOnceChanges(previousRecord(await previousOutputs(stack), cfg.role), cfg);
     const verdict = setOnceVerdict(changes, allowReplace, cfg.protect);
     if (verdict.problems.length > 0) {
-        throw new pulumi.RunError(formatProblems(stack, verdict.problems.map((p) => ({ key: `${PROJECT}:${p.key}`, message: p.message }))));
+        throw new pulumi.RunError(
+            formatProblems(
+                stack,
+                verdict.problems.map((p) => ({ key: `${PROJECT}:${p.key}`, message: p.message })),
+            ),
+        );
     }
     for (const c of changes) {
-        pulumi.log.warn(`allowReplace: ${c.key} changes from ${JSON.stringify(c.from)} to ${JSON.stringify(c.to)}. ${c.consequence}.`);
+        pulumi.log.warn(
+            `allowReplace: ${c.key} changes from ${JSON.stringify(c.from)} to ${JSON.stringify(c.to)}. ${c.consequence}.`,
+        );
     }
     if (verdict.unusedAllows.length > 0) {
         pulumi.log.warn(

@@ -5,14 +5,23 @@
 import { cpus, loadavg, totalmem, release, platform } from "node:os";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { startPostgres, PostgresCluster } from "../harness/postgres";
+import { startPostgres, type PostgresCluster } from "../harness/postgres";
 import { makeTempDir, run, usePostgres } from "../harness/process";
-import { startS3Server, S3Server } from "../harness/s3";
+import { startS3Server, type S3Server } from "../harness/s3";
 import { createAgeIdentity, removeToolkitScratch, storageSettings, toolkitEnv } from "../harness/toolkit";
-import { EXIT, eachFlag, onInterrupt, parseCommandLine, printHelp, runMain, signalExitCode, stderrSink } from "../tools/cli";
+import {
+    EXIT,
+    eachFlag,
+    onInterrupt,
+    parseCommandLine,
+    printHelp,
+    runMain,
+    signalExitCode,
+    stderrSink,
+} from "../tools/cli";
 import { generateDataset } from "./dataset";
-import { BenchRig, METHOD_NAMES, MethodName, MethodResult, profileToolkit, runMethod } from "./methods";
-import { BenchInput, MachineInfo, buildReport, combineRuns, renderMarkdown, renderTable } from "./report";
+import { type BenchRig, METHOD_NAMES, type MethodName, type MethodResult, profileToolkit, runMethod } from "./methods";
+import { type BenchInput, type MachineInfo, buildReport, combineRuns, renderMarkdown, renderTable } from "./report";
 import { formatBytes, parseSize } from "./units";
 
 const PROG = "bench";
@@ -73,7 +82,16 @@ export const QUICK_SIZE = "100MB";
 
 /** Parses the command line; throws a one-line error naming the bad argument. */
 export function parseBenchArgs(argv: readonly string[], cores = cpus().length): BenchOptions {
-    const o: BenchOptions = { sizeBytes: 0, quick: false, jobs: cores, repeat: 1, methods: [...METHOD_NAMES], offsite: true, profile: false, help: false };
+    const o: BenchOptions = {
+        sizeBytes: 0,
+        quick: false,
+        jobs: cores,
+        repeat: 1,
+        methods: [...METHOD_NAMES],
+        offsite: true,
+        profile: false,
+        help: false,
+    };
     let size: string | undefined;
     o.help = eachFlag(argv, (flag, take) => {
         switch (flag) {
@@ -99,19 +117,27 @@ export function parseBenchArgs(argv: readonly string[], cores = cpus().length): 
                 o.out = take();
                 break;
             case "--methods": {
-                const list = take().split(",").map((s) => s.trim()).filter(Boolean);
+                const list = take()
+                    .split(",")
+                    .map((s) => s.trim())
+                    .filter(Boolean);
                 const bad = list.filter((m) => !METHOD_NAMES.includes(m as MethodName));
-                if (bad.length || list.length === 0) throw new Error(`--methods takes a comma list of ${METHOD_NAMES.join(", ")}; '${bad.join(",") || "(empty)"}' is not one`);
+                if (bad.length || list.length === 0)
+                    throw new Error(
+                        `--methods takes a comma list of ${METHOD_NAMES.join(", ")}; '${bad.join(",") || "(empty)"}' is not one`,
+                    );
                 o.methods = METHOD_NAMES.filter((m) => list.includes(m));
                 break;
             }
             case "--toolkit-dir":
                 o.toolkitDir = resolve(take());
-                if (!existsSync(join(o.toolkitDir, "fortress-backup"))) throw new Error(`--toolkit-dir ${o.toolkitDir} holds no fortress-backup`);
+                if (!existsSync(join(o.toolkitDir, "fortress-backup")))
+                    throw new Error(`--toolkit-dir ${o.toolkitDir} holds no fortress-backup`);
                 break;
             case "--pg": {
                 const v = take();
-                if (!/^[1-9]\d?$/.test(v)) throw new Error(`--pg takes a PostgreSQL major version such as 17, not '${v}'`);
+                if (!/^[1-9]\d?$/.test(v))
+                    throw new Error(`--pg takes a PostgreSQL major version such as 17, not '${v}'`);
                 o.pg = v;
                 break;
             }
@@ -138,7 +164,14 @@ export function roundOrder<T>(methods: readonly T[], round: number): T[] {
 
 /** `reports/bench-<UTC timestamp>.json` under the repository. */
 export function defaultOutPath(startedAt: Date, root = resolve(__dirname, "..")): string {
-    return join(root, "reports", `bench-${startedAt.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.json`);
+    return join(
+        root,
+        "reports",
+        `bench-${startedAt
+            .toISOString()
+            .replace(/[-:]/g, "")
+            .replace(/\.\d+Z$/, "Z")}.json`,
+    );
 }
 
 /**
@@ -185,13 +218,25 @@ async function machineInfo(pg: PostgresCluster): Promise<MachineInfo> {
 
 /** The effective non-default server settings, as the report records them. */
 async function serverSettings(pg: PostgresCluster): Promise<Record<string, string>> {
-    const names = ["fsync", "synchronous_commit", "full_page_writes", "wal_level", ...Object.keys(BENCH_SERVER_SETTINGS), "max_parallel_workers_per_gather"];
-    const out = await pg.psql(`SELECT string_agg(name || '=' || current_setting(name), E'\\n' ORDER BY name) FROM pg_settings WHERE name = ANY('{${names.join(",")}}');`);
+    const names = [
+        "fsync",
+        "synchronous_commit",
+        "full_page_writes",
+        "wal_level",
+        ...Object.keys(BENCH_SERVER_SETTINGS),
+        "max_parallel_workers_per_gather",
+    ];
+    const out = await pg.psql(
+        `SELECT string_agg(name || '=' || current_setting(name), E'\\n' ORDER BY name) FROM pg_settings WHERE name = ANY('{${names.join(",")}}');`,
+    );
     return Object.fromEntries(out.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
 }
 
 /** Runs the whole benchmark and returns the report path. */
-export async function runBench(o: BenchOptions, log: (m: string) => void = (m) => stderrSink(`${PROG}: ${m}`)): Promise<string> {
+export async function runBench(
+    o: BenchOptions,
+    log: (m: string) => void = (m) => stderrSink(`${PROG}: ${m}`),
+): Promise<string> {
     const started = new Date();
     const loadAtStart = loadavg();
     const out = resolve(o.out ?? defaultOutPath(started));
@@ -208,7 +253,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         })());
     // Ctrl-C or a kill mid-run: stop the cluster and the S3 servers and delete their files
     // (the harness's exit hooks alone would stop the processes but leave the files).
-    const unhook = onInterrupt((sig) => void cleanUp().finally(() => process.exit(signalExitCode(sig))), { once: true });
+    const unhook = onInterrupt((sig) => void cleanUp().finally(() => process.exit(signalExitCode(sig))), {
+        once: true,
+    });
     try {
         // Before anything builds an environment: the server, the toolkit's PATH and the
         // profile's PATH mirror all follow it.
@@ -227,7 +274,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
 
         log(`generating a ${formatBytes(o.sizeBytes)} dataset`);
         const dataset = await generateDataset(pg, "app", o.sizeBytes, { parallel: Math.max(1, cpus().length) });
-        log(`dataset: ${formatBytes(dataset.bytesOnDisk)} on disk in ${dataset.seconds.toFixed(1)} s (${JSON.stringify(dataset.rows)})`);
+        log(
+            `dataset: ${formatBytes(dataset.bytesOnDisk)} on disk in ${dataset.seconds.toFixed(1)} s (${JSON.stringify(dataset.rows)})`,
+        );
 
         const age = await createAgeIdentity(work, "bench-age.txt");
         const prefix = "postgresql/bench";
@@ -247,7 +296,13 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
             toolkitBin: o.toolkitDir,
             toolkitEnv: toolkitEnv({
                 DATABASE_URL: pg.url("app"),
-                ...storageSettings({ primary, bucket: primaryBucket, offsite, offsiteBucket: offsite ? offsiteBucket : undefined, prefix }),
+                ...storageSettings({
+                    primary,
+                    bucket: primaryBucket,
+                    offsite,
+                    offsiteBucket: offsite ? offsiteBucket : undefined,
+                    prefix,
+                }),
                 BACKUP_AGE_RECIPIENTS: age.recipient,
                 BACKUP_AGE_IDENTITY_FILE: age.identityFile,
                 TMPDIR: toolkitWork,
@@ -263,7 +318,9 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
             if (o.repeat > 1) log(`round ${round} of ${o.repeat}`);
             for (const m of roundOrder(o.methods, round)) {
                 const result = await runMethod(rig, m);
-                log(`${m}: backup ${result.backup.seconds.toFixed(2)} s, ${formatBytes(result.bytes)}, restore ${result.restore.seconds.toFixed(2)} s${result.verified.ok ? "" : `, NOT VERIFIED: ${result.verified.problems.join("; ")}`}`);
+                log(
+                    `${m}: backup ${result.backup.seconds.toFixed(2)} s, ${formatBytes(result.bytes)}, restore ${result.restore.seconds.toFixed(2)} s${result.verified.ok ? "" : `, NOT VERIFIED: ${result.verified.problems.join("; ")}`}`,
+                );
                 runs.get(m)!.push(result);
             }
         }
@@ -273,7 +330,14 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         const input: BenchInput = {
             startedAt: started.toISOString(),
             finishedAt: new Date().toISOString(),
-            options: { sizeBytes: o.sizeBytes, quick: o.quick, jobs: o.jobs, repeat: o.repeat, offsite: o.offsite, ...(o.toolkitDir ? { toolkitDir: o.toolkitDir } : {}) },
+            options: {
+                sizeBytes: o.sizeBytes,
+                quick: o.quick,
+                jobs: o.jobs,
+                repeat: o.repeat,
+                offsite: o.offsite,
+                ...(o.toolkitDir ? { toolkitDir: o.toolkitDir } : {}),
+            },
             machine: await machineInfo(pg),
             loadAverage: { start: loadAtStart, end: loadavg() },
             serverSettings: await serverSettings(pg),
@@ -291,7 +355,7 @@ export async function runBench(o: BenchOptions, log: (m: string) => void = (m) =
         const report = buildReport(input);
         mkdirSync(dirname(out), { recursive: true });
         writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-        writeFileSync(out.replace(/\.json$/, "") + ".md", renderMarkdown(report));
+        writeFileSync(`${out.replace(/\.json$/, "")}.md`, renderMarkdown(report));
         process.stdout.write(`${renderTable(report)}\n\nreport: ${out}\n`);
         return out;
     } finally {

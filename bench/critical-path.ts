@@ -39,7 +39,8 @@ export function schedule(nodes: readonly PathNode[], opts: { ignoreUnknown?: boo
     const byId = new Map<string, PathNode>();
     for (const n of nodes) {
         if (byId.has(n.id)) throw new Error(`node ${n.id} appears twice`);
-        if (!(n.seconds >= 0) || !Number.isFinite(n.seconds)) throw new Error(`node ${n.id} has duration ${n.seconds}; durations must be finite and not negative`);
+        if (!(n.seconds >= 0) || !Number.isFinite(n.seconds))
+            throw new Error(`node ${n.id} has duration ${n.seconds}; durations must be finite and not negative`);
         byId.set(n.id, n);
     }
     const deps = (n: PathNode) =>
@@ -56,7 +57,9 @@ export function schedule(nodes: readonly PathNode[], opts: { ignoreUnknown?: boo
     // Iterative depth-first search, so long chains cannot overflow the stack.
     for (const root of nodes) {
         if (state.get(root.id) === "done") continue;
-        const stack: Array<{ node: PathNode; next: number; deps: string[] }> = [{ node: root, next: 0, deps: deps(root) }];
+        const stack: Array<{ node: PathNode; next: number; deps: string[] }> = [
+            { node: root, next: 0, deps: deps(root) },
+        ];
         state.set(root.id, "visiting");
         while (stack.length > 0) {
             const top = stack[stack.length - 1];
@@ -97,7 +100,11 @@ export function schedule(nodes: readonly PathNode[], opts: { ignoreUnknown?: boo
  * The critical path to `target` (a node id), or, without a target, to the node that
  * finishes last (ties: the first in input order).
  */
-export function criticalPath(nodes: readonly PathNode[], target?: string, opts: { ignoreUnknown?: boolean } = {}): CriticalPath {
+export function criticalPath(
+    nodes: readonly PathNode[],
+    target?: string,
+    opts: { ignoreUnknown?: boolean } = {},
+): CriticalPath {
     if (nodes.length === 0) return { path: [], seconds: 0 };
     const s = schedule(nodes, opts);
     let end = target;

@@ -178,13 +178,20 @@ async function databaseSize(pg: PostgresCluster, database: string): Promise<numb
 }
 
 /** Creates the schema in `database` (which must exist and be empty) and fills it at `scale`. */
-async function fill(pg: PostgresCluster, database: string, scale: number, parallel: number): Promise<Record<DatasetTable, number>> {
+async function fill(
+    pg: PostgresCluster,
+    database: string,
+    scale: number,
+    parallel: number,
+): Promise<Record<DatasetTable, number>> {
     const rows = datasetRows(scale);
     await pg.psql(SCHEMA_SQL, database);
     // users and portfolios are small; proposals is split across `parallel` sessions.
     await Promise.all([
         pg.psql(loadSql("users", 1, rows.users, rows) + loadSql("portfolios", 1, rows.portfolios, rows), database),
-        ...splitRange(rows.proposals, parallel).map(([from, to]) => pg.psql(loadSql("proposals", from, to, rows), database)),
+        ...splitRange(rows.proposals, parallel).map(([from, to]) =>
+            pg.psql(loadSql("proposals", from, to, rows), database),
+        ),
     ]);
     await pg.psql(FINISH_SQL, database);
     return rows;
@@ -215,11 +222,15 @@ export async function generateDataset(
     await pg.dropDatabase(database);
     await pg.createDatabase(database);
     const rows = await fill(pg, database, scale, parallel);
-    const [indexes, foreignKeys] = (await pg.psql(
-        `SELECT (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public')
+    const [indexes, foreignKeys] = (
+        await pg.psql(
+            `SELECT (SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public')
              || '|' || (SELECT count(*) FROM pg_constraint WHERE contype = 'f');`,
-        database,
-    )).split("|").map(Number);
+            database,
+        )
+    )
+        .split("|")
+        .map(Number);
     return {
         database,
         targetBytes,

@@ -26,7 +26,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { cpus } from "node:os";
 import { join } from "node:path";
 import type { PostgresCluster } from "../harness/postgres";
-import { cleanEnv, run, RunResult } from "../harness/process";
+import { cleanEnv, run, type RunResult } from "../harness/process";
 import type { S3Server } from "../harness/s3";
 import { TOOLKIT_BIN, exactCounts, makeShimPath, sequenceValues } from "../harness/toolkit";
 
@@ -100,9 +100,17 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
 const add = (...s: number[]) => Math.round(s.reduce((a, b) => a + b, 0) * 1000) / 1000;
 
 /** Runs a bash script (errexit, pipefail) and throws with its stderr unless it exits 0. */
-async function bash(script: string, env: NodeJS.ProcessEnv, what: string, timeoutMs = 6 * 3600_000): Promise<RunResult> {
+async function bash(
+    script: string,
+    env: NodeJS.ProcessEnv,
+    what: string,
+    timeoutMs = 6 * 3600_000,
+): Promise<RunResult> {
     const r = await run("bash", ["-c", `set -euo pipefail\n${script}`], { env, timeoutMs });
-    if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split("\n").slice(-5).join(" | ")}`);
+    if (r.code !== 0)
+        throw new Error(
+            `${what} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim().split("\n").slice(-5).join(" | ")}`,
+        );
     return r;
 }
 
@@ -151,12 +159,19 @@ async function catalogFacts(pg: PostgresCluster, database: string): Promise<Reco
 }
 
 /** Compares a restored database with the source: counts, catalog, sequences. Not timed. */
-export async function verifyRestore(pg: PostgresCluster, source: string, restored: string): Promise<{ ok: boolean; problems: string[] }> {
+export async function verifyRestore(
+    pg: PostgresCluster,
+    source: string,
+    restored: string,
+): Promise<{ ok: boolean; problems: string[] }> {
     const problems: string[] = [];
     const [wantCounts, gotCounts, wantCat, gotCat, wantSeq, gotSeq] = await Promise.all([
-        exactCounts(pg, source), exactCounts(pg, restored),
-        catalogFacts(pg, source), catalogFacts(pg, restored),
-        sequenceValues(pg, source), sequenceValues(pg, restored),
+        exactCounts(pg, source),
+        exactCounts(pg, restored),
+        catalogFacts(pg, source),
+        catalogFacts(pg, restored),
+        sequenceValues(pg, source),
+        sequenceValues(pg, restored),
     ]);
     for (const [table, n] of Object.entries(wantCounts)) {
         if (gotCounts[table] !== n) problems.push(`${table}: ${gotCounts[table] ?? "missing"} rows, source has ${n}`);
@@ -203,7 +218,10 @@ async function timedToolkit(rig: BenchRig, command: "fortress-backup" | "fortres
         },
     });
     const ended = performance.now();
-    if (r.code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.code}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    if (r.code !== 0)
+        throw new Error(
+            `${command} ${args.join(" ")} exited ${r.code}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
+        );
     return { result: r, seconds: seconds(ended - started), phases: phasesFromLog(lines, started, ended) };
 }
 
@@ -221,8 +239,20 @@ async function runPlan(rig: BenchRig): Promise<MethodResult> {
     // Backup: scripts/backup_database.sh, streamed (pg_dump | gzip) and then uploaded.
     rig.log("plan: pg_dump | gzip, then upload");
     await checkpoint(rig);
-    const dump = await timed(() => bash(`pg_dump --no-password "$PGDATABASE" | gzip > "$DUMP_DIR/plan-backup.sql.gz"`, env, "plan backup (pg_dump | gzip)"));
-    const upload = await timed(() => bash(`rclone --config /dev/null rcat "s3:${rig.primaryBucket}/${key}" < "$DUMP_DIR/plan-backup.sql.gz"`, env, "plan upload"));
+    const dump = await timed(() =>
+        bash(
+            `pg_dump --no-password "$PGDATABASE" | gzip > "$DUMP_DIR/plan-backup.sql.gz"`,
+            env,
+            "plan backup (pg_dump | gzip)",
+        ),
+    );
+    const upload = await timed(() =>
+        bash(
+            `rclone --config /dev/null rcat "s3:${rig.primaryBucket}/${key}" < "$DUMP_DIR/plan-backup.sql.gz"`,
+            env,
+            "plan upload",
+        ),
+    );
     const bytes = statSync(local).size;
     rmSync(local);
 
@@ -231,20 +261,51 @@ async function runPlan(rig: BenchRig): Promise<MethodResult> {
     await freshDatabase(rig, target);
     await checkpoint(rig);
     const targetEnv = cleanEnv({ ...env, PGDATABASE: target });
-    const download = await timed(() => bash(`rclone --config /dev/null copyto "s3:${rig.primaryBucket}/${key}" "$DUMP_DIR/latest.sql.gz"`, targetEnv, "plan download"));
+    const download = await timed(() =>
+        bash(
+            `rclone --config /dev/null copyto "s3:${rig.primaryBucket}/${key}" "$DUMP_DIR/latest.sql.gz"`,
+            targetEnv,
+            "plan download",
+        ),
+    );
     // The runbook runs `psql $DATABASE_URL < latest.sql`: ON_ERROR_STOP is off, so psql reports
     // errors and carries on, and exits 0. We run it the same way and count the ERROR lines.
-    const load = await timed(() => run("bash", ["-c", `set -o pipefail; gunzip -c "$DUMP_DIR/latest.sql.gz" | psql -X --no-password -d "$PGDATABASE" >/dev/null`], { env: targetEnv, timeoutMs: 6 * 3600_000 }));
-    if (load.value.code !== 0) throw new Error(`plan restore (gunzip -c | psql) exited ${load.value.code}: ${load.value.stderr.trim().slice(-400)}`);
+    const load = await timed(() =>
+        run(
+            "bash",
+            [
+                "-c",
+                `set -o pipefail; gunzip -c "$DUMP_DIR/latest.sql.gz" | psql -X --no-password -d "$PGDATABASE" >/dev/null`,
+            ],
+            { env: targetEnv, timeoutMs: 6 * 3600_000 },
+        ),
+    );
+    if (load.value.code !== 0)
+        throw new Error(
+            `plan restore (gunzip -c | psql) exited ${load.value.code}: ${load.value.stderr.trim().slice(-400)}`,
+        );
     const errors = load.value.stderr.split("\n").filter((l) => /\bERROR:/.test(l));
     const checks: MethodCheck[] = [];
     const counts = await timed(async () => {
         for (const table of PLAN_COUNT_TABLES) {
-            const r = await run("psql", ["-X", "-A", "-t", "--no-password", "-d", target, "-c", `SELECT COUNT(*) FROM ${table};`], { env: targetEnv });
-            checks.push({ name: `SELECT COUNT(*) FROM ${table}`, ok: r.code === 0, detail: r.code === 0 ? `${r.stdout.trim()} rows (printed, not compared with anything)` : r.stderr.trim() });
+            const r = await run(
+                "psql",
+                ["-X", "-A", "-t", "--no-password", "-d", target, "-c", `SELECT COUNT(*) FROM ${table};`],
+                { env: targetEnv },
+            );
+            checks.push({
+                name: `SELECT COUNT(*) FROM ${table}`,
+                ok: r.code === 0,
+                detail:
+                    r.code === 0 ? `${r.stdout.trim()} rows (printed, not compared with anything)` : r.stderr.trim(),
+            });
         }
     });
-    checks.unshift({ name: "psql reported no errors", ok: errors.length === 0, detail: errors.length ? `${errors.length} ERROR line(s), e.g. ${errors[0]}` : "none" });
+    checks.unshift({
+        name: "psql reported no errors",
+        ok: errors.length === 0,
+        detail: errors.length ? `${errors.length} ERROR line(s), e.g. ${errors[0]}` : "none",
+    });
     rmSync(join(rig.work, "latest.sql.gz"), { force: true });
 
     const verified = await verifyRestore(rig.pg, rig.source, target);
@@ -253,13 +314,24 @@ async function runPlan(rig: BenchRig): Promise<MethodResult> {
     const restoreSeconds = add(download.seconds, load.seconds, counts.seconds);
     return {
         method: "plan",
-        description: "pg_dump | gzip (level 6) > file; rclone rcat upload | rclone copyto download; gunzip -c | psql (ON_ERROR_STOP off); SELECT COUNT(*) x3",
-        backup: { seconds: backupSeconds, phases: [{ name: "pg_dump | gzip", seconds: dump.seconds }, { name: "upload", seconds: upload.seconds }] },
+        description:
+            "pg_dump | gzip (level 6) > file; rclone rcat upload | rclone copyto download; gunzip -c | psql (ON_ERROR_STOP off); SELECT COUNT(*) x3",
+        backup: {
+            seconds: backupSeconds,
+            phases: [
+                { name: "pg_dump | gzip", seconds: dump.seconds },
+                { name: "upload", seconds: upload.seconds },
+            ],
+        },
         bytes,
         copies: 1,
         restore: {
             seconds: restoreSeconds,
-            phases: [{ name: "download", seconds: download.seconds }, { name: "gunzip -c | psql", seconds: load.seconds }, { name: "SELECT COUNT(*) x3", seconds: counts.seconds }],
+            phases: [
+                { name: "download", seconds: download.seconds },
+                { name: "gunzip -c | psql", seconds: load.seconds },
+                { name: "SELECT COUNT(*) x3", seconds: counts.seconds },
+            ],
             checks,
         },
         endToEndSeconds: add(backupSeconds, restoreSeconds),
@@ -282,18 +354,38 @@ async function runToolkitMethod(rig: BenchRig): Promise<MethodResult> {
     const backup = await timedToolkit(rig, "fortress-backup", ["--tag", "bench"]);
     const id = backup.result.stdout.trim();
     const manifestBody = await rig.primary.getObject(rig.primaryBucket, `${rig.prefix}/${id}.manifest.json`);
-    if (!manifestBody) throw new Error(`fortress-backup printed ${id} but ${rig.prefix}/${id}.manifest.json is not in the bucket`);
+    if (!manifestBody)
+        throw new Error(`fortress-backup printed ${id} but ${rig.prefix}/${id}.manifest.json is not in the bucket`);
     const manifest = JSON.parse(manifestBody.toString("utf8")) as ToolkitManifest;
 
     rig.log(`toolkit: fortress-restore --jobs ${rig.jobs} (download, sha256, decrypt, pg_restore, ANALYZE, counts)`);
     await freshDatabase(rig, target);
     await checkpoint(rig);
-    const restore = await timedToolkit(rig, "fortress-restore", ["--backup", id, "--target", rig.pg.url(target), "--jobs", String(rig.jobs)]);
+    const restore = await timedToolkit(rig, "fortress-restore", [
+        "--backup",
+        id,
+        "--target",
+        rig.pg.url(target),
+        "--jobs",
+        String(rig.jobs),
+    ]);
     const summary = restore.result.stdout.trim();
     const checks: MethodCheck[] = [
-        { name: "size and sha256 against the manifest, before the target is touched", ok: true, detail: "passed (fortress-restore exits 3 otherwise)" },
-        { name: "decrypt and decompress completely, archive readable", ok: true, detail: "passed (fortress-restore exits 3 otherwise)" },
-        { name: "exact row count of every table against the manifest", ok: /counts match the manifest/.test(summary), detail: summary },
+        {
+            name: "size and sha256 against the manifest, before the target is touched",
+            ok: true,
+            detail: "passed (fortress-restore exits 3 otherwise)",
+        },
+        {
+            name: "decrypt and decompress completely, archive readable",
+            ok: true,
+            detail: "passed (fortress-restore exits 3 otherwise)",
+        },
+        {
+            name: "exact row count of every table against the manifest",
+            ok: /counts match the manifest/.test(summary),
+            detail: summary,
+        },
     ];
     const verified = await verifyRestore(rig.pg, rig.source, target);
     await rig.pg.dropDatabase(target);
@@ -317,13 +409,25 @@ async function runFloor(rig: BenchRig): Promise<MethodResult> {
     const file = join(rig.work, "floor.dump");
     rig.log("floor: pg_dump -Fc -Z0 to local disk");
     await checkpoint(rig);
-    const dump = await timed(() => bash(`pg_dump --no-password --format=custom --compress=0 --file="$DUMP_DIR/floor.dump" "$PGDATABASE"`, env, "floor pg_dump"));
+    const dump = await timed(() =>
+        bash(
+            `pg_dump --no-password --format=custom --compress=0 --file="$DUMP_DIR/floor.dump" "$PGDATABASE"`,
+            env,
+            "floor pg_dump",
+        ),
+    );
     const bytes = statSync(file).size;
 
     rig.log(`floor: pg_restore -j ${rig.jobs}`);
     await freshDatabase(rig, target);
     await checkpoint(rig);
-    const restore = await timed(() => bash(`pg_restore --no-password --jobs=${rig.jobs} --dbname="${target}" "$DUMP_DIR/floor.dump"`, env, "floor pg_restore"));
+    const restore = await timed(() =>
+        bash(
+            `pg_restore --no-password --jobs=${rig.jobs} --dbname="${target}" "$DUMP_DIR/floor.dump"`,
+            env,
+            "floor pg_restore",
+        ),
+    );
     rmSync(file);
     const verified = await verifyRestore(rig.pg, rig.source, target);
     await rig.pg.dropDatabase(target);
@@ -333,7 +437,11 @@ async function runFloor(rig: BenchRig): Promise<MethodResult> {
         backup: { seconds: dump.seconds, phases: [{ name: "pg_dump -Fc -Z0 > file", seconds: dump.seconds }] },
         bytes,
         copies: 1,
-        restore: { seconds: restore.seconds, phases: [{ name: `pg_restore -j ${rig.jobs}`, seconds: restore.seconds }], checks: [] },
+        restore: {
+            seconds: restore.seconds,
+            phases: [{ name: `pg_restore -j ${rig.jobs}`, seconds: restore.seconds }],
+            checks: [],
+        },
         endToEndSeconds: add(dump.seconds, restore.seconds),
         verified,
     };
@@ -375,7 +483,18 @@ export interface ToolkitProfile {
 }
 
 /** The tools on the data path whose CPU time the profile records. */
-const PROFILED_TOOLS = ["pg_dump", "pg_restore", "psql", "zstd", "age", "rclone", "tee", "sha256sum", "openssl", "wc"] as const;
+const PROFILED_TOOLS = [
+    "pg_dump",
+    "pg_restore",
+    "psql",
+    "zstd",
+    "age",
+    "rclone",
+    "tee",
+    "sha256sum",
+    "openssl",
+    "wc",
+] as const;
 
 /** utime+stime (+ reaped children's with `children`) of a process, in seconds; 0 if it is gone. */
 function processCpu(pid: number, children: boolean): number {
@@ -421,7 +540,8 @@ async function cpuProfile(rig: BenchRig): Promise<CpuProfile[]> {
         if (!real) continue;
         // bash's `time` keyword writes one line (one append) to the log; the tool keeps the
         // real stderr on fd 3. The wrapper exits with the tool's status.
-        wrappers[tool] = `#!/usr/bin/env bash\nexec 3>&2\nTIMEFORMAT='${tool} %U %S'\n{ time "${real}" "$@" 2>&3 3>&- ; } 2>>"${log}"\n`;
+        wrappers[tool] =
+            `#!/usr/bin/env bash\nexec 3>&2\nTIMEFORMAT='${tool} %U %S'\n{ time "${real}" "$@" 2>&3 3>&- ; } 2>>"${log}"\n`;
     }
     const env = { ...rig.toolkitEnv, PATH: makeShimPath({ wrappers }) };
     const postmaster = Number(readFileSync(join(rig.pg.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
@@ -438,16 +558,23 @@ async function cpuProfile(rig: BenchRig): Promise<CpuProfile[]> {
         const s30 = serverPids.map((p) => processCpu(p, false));
         const m0 = machineCpu();
         const t0 = performance.now();
-        const args = command === "fortress-backup" ? ["--tag", "cpu"] : ["--backup", id, "--target", rig.pg.url(target), "--jobs", String(rig.jobs)];
+        const args =
+            command === "fortress-backup"
+                ? ["--tag", "cpu"]
+                : ["--backup", id, "--target", rig.pg.url(target), "--jobs", String(rig.jobs)];
         const r = await run(join(rig.toolkitBin ?? TOOLKIT_BIN, command), args, { env, timeoutMs: 6 * 3600_000 });
         const wall = (performance.now() - t0) / 1000;
         if (r.code !== 0) throw new Error(`profile: ${command} exited ${r.code}: ${r.stderr.trim().split("\n").pop()}`);
         if (command === "fortress-backup") id = r.stdout.trim();
         const byProcess: Record<string, number> = { "postgres backends": processCpu(postmaster, true) - pg0 };
-        servers.forEach((srv, i) => (byProcess[`s3 server (${srv === rig.primary ? "primary" : "offsite"})`] = processCpu(serverPids[i], false) - s30[i]));
+        servers.forEach((srv, i) => {
+            byProcess[`s3 server (${srv === rig.primary ? "primary" : "offsite"})`] =
+                processCpu(serverPids[i], false) - s30[i];
+        });
         for (const line of readFileSync(log, "utf8").split("\n").filter(Boolean)) {
             const [tool, user, sys] = line.split(" ");
-            if (Number.isFinite(Number(user)) && Number.isFinite(Number(sys))) byProcess[tool] = (byProcess[tool] ?? 0) + Number(user) + Number(sys);
+            if (Number.isFinite(Number(user)) && Number.isFinite(Number(sys)))
+                byProcess[tool] = (byProcess[tool] ?? 0) + Number(user) + Number(sys);
         }
         for (const k of Object.keys(byProcess)) byProcess[k] = Math.round(byProcess[k] * 100) / 100;
         out.push({
@@ -492,21 +619,29 @@ export async function profileToolkit(rig: BenchRig): Promise<ToolkitProfile> {
     // The toolkit's own helpers from common.sh: its row-count SQL and its sha256 command.
     const lib = `PROG=bench WORK_DIR="$P"; source "$TOOLKIT_LIB"`;
     const counts = (url: string) => `${lib}; use_database_url "${url}"; table_counts "$DB_URL" >/dev/null`;
-    const sha = (file: string) => `${lib}; if declare -F sha256_stdin >/dev/null; then sha256_stdin < "${file}"; else sha256sum < "${file}"; fi >/dev/null`;
+    const sha = (file: string) =>
+        `${lib}; if declare -F sha256_stdin >/dev/null; then sha256_stdin < "${file}"; else sha256sum < "${file}"; fi >/dev/null`;
     const key = `${rig.prefix}/profile.dump.zst.age`;
     const backup = [
-        await stage("pg_dump -Fc -Z0 > file", `pg_dump --no-password --format=custom --compress=0 --file="$P/dump" "$PGDATABASE"`),
+        await stage(
+            "pg_dump -Fc -Z0 > file",
+            `pg_dump --no-password --format=custom --compress=0 --file="$P/dump" "$PGDATABASE"`,
+        ),
         await stage("row counts (toolkit SQL)", counts("$SOURCE_URL")),
         await stage(`zstd -T0 -${level}`, `zstd -q -T0 -${level} -c "$P/dump" > "$P/dump.zst"`),
         await stage("age --encrypt", `age --encrypt -r "$AGE_RECIPIENT" < "$P/dump.zst" > "$P/dump.zst.age"`),
         await stage("sha256 (toolkit helper)", sha("$P/dump.zst.age")),
-        await stage("upload (rclone rcat --ignore-checksum, 1 bucket)", `rclone --config /dev/null --ignore-checksum rcat "s3:${rig.primaryBucket}/${key}" < "$P/dump.zst.age"`),
+        await stage(
+            "upload (rclone rcat --ignore-checksum, 1 bucket)",
+            `rclone --config /dev/null --ignore-checksum rcat "s3:${rig.primaryBucket}/${key}" < "$P/dump.zst.age"`,
+        ),
     ];
     rmSync(join(dir, "dump.zst"));
     const target = "bench_profile_restore";
     await freshDatabase(rig, target);
     const targetUrl = rig.pg.url(target, false);
-    const restoreArgs = (db: string) => `--no-password --exit-on-error --no-owner --no-acl --jobs="$JOBS" --dbname="${db}"`;
+    const restoreArgs = (db: string) =>
+        `--no-password --exit-on-error --no-owner --no-acl --jobs="$JOBS" --dbname="${db}"`;
     // The toolkit's archive went through a pipe, so pg_dump could not go back and write the
     // data offsets into its TOC; the floor's (pg_dump --file) has them. Without them,
     // pg_restore -j has no sizes to schedule the largest table first and seeks its way
@@ -515,18 +650,28 @@ export async function profileToolkit(rig: BenchRig): Promise<ToolkitProfile> {
     const offsetsTarget = "bench_profile_offsets";
     await freshDatabase(rig, offsetsTarget);
     const restore = [
-        await stage(`pg_restore -j ${rig.jobs} of the same data written by pg_dump --file (with data offsets, as the floor's)`,
-            `pg_restore ${restoreArgs(offsetsTarget)} "$P/dump"`),
-        await stage("download (rclone cat)", `rclone --config /dev/null cat "s3:${rig.primaryBucket}/${key}" > "$P/object"`),
+        await stage(
+            `pg_restore -j ${rig.jobs} of the same data written by pg_dump --file (with data offsets, as the floor's)`,
+            `pg_restore ${restoreArgs(offsetsTarget)} "$P/dump"`,
+        ),
+        await stage(
+            "download (rclone cat)",
+            `rclone --config /dev/null cat "s3:${rig.primaryBucket}/${key}" > "$P/object"`,
+        ),
         await stage("sha256 (toolkit helper)", sha("$P/object")),
         await stage("age --decrypt", `age --decrypt -i "$AGE_IDENTITY" < "$P/object" > "$P/object.zst"`),
         await stage("zstd -d > file", `zstd -q -d -c "$P/object.zst" > "$P/restored.dump"`),
         await stage("pg_restore --list", `pg_restore --list "$P/restored.dump" >/dev/null`),
-        await stage(`pg_restore -j ${rig.jobs} --no-owner --no-acl (streamed archive, no data offsets)`, `pg_restore ${restoreArgs(target)} "$P/restored.dump"`),
+        await stage(
+            `pg_restore -j ${rig.jobs} --no-owner --no-acl (streamed archive, no data offsets)`,
+            `pg_restore ${restoreArgs(target)} "$P/restored.dump"`,
+        ),
         // As fortress-restore runs them: ANALYZE beside the counts, which run without
         // parallel workers then.
-        await stage("ANALYZE beside row counts (toolkit SQL, no parallel workers)",
-            `psql -X -q --no-password -d "${target}" -c 'ANALYZE;' & (export PGOPTIONS="-c max_parallel_workers_per_gather=0"; ${counts(targetUrl)}); wait $!`),
+        await stage(
+            "ANALYZE beside row counts (toolkit SQL, no parallel workers)",
+            `psql -X -q --no-password -d "${target}" -c 'ANALYZE;' & (export PGOPTIONS="-c max_parallel_workers_per_gather=0"; ${counts(targetUrl)}); wait $!`,
+        ),
     ];
     await rig.pg.dropDatabase(target);
     await rig.pg.dropDatabase(offsetsTarget);

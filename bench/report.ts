@@ -99,20 +99,41 @@ export function combineRuns(runs: readonly MethodResult[]): MethodResult {
     const ms = (v: number) => Math.round(v * 1000) / 1000;
     const backupSeconds = median(runs.map((r) => r.backup.seconds));
     const restoreSeconds = ms(median(runs.map((r) => r.restore.seconds)));
-    const problems = runs.flatMap((r, i) => r.verified.problems.map((p) => (runs.length > 1 ? `run ${i + 1}: ${p}` : p)));
+    const problems = runs.flatMap((r, i) =>
+        r.verified.problems.map((p) => (runs.length > 1 ? `run ${i + 1}: ${p}` : p)),
+    );
     return {
         ...runs[0],
-        backup: { seconds: ms(backupSeconds), phases: nearest((r) => r.backup.seconds, (r) => r.backup.phases) },
+        backup: {
+            seconds: ms(backupSeconds),
+            phases: nearest(
+                (r) => r.backup.seconds,
+                (r) => r.backup.phases,
+            ),
+        },
         bytes: median(runs.map((r) => r.bytes)),
         restore: {
             seconds: restoreSeconds,
-            phases: nearest((r) => r.restore.seconds, (r) => r.restore.phases),
-            checks: nearest((r) => r.restore.seconds, (r) => r.restore.checks),
+            phases: nearest(
+                (r) => r.restore.seconds,
+                (r) => r.restore.phases,
+            ),
+            checks: nearest(
+                (r) => r.restore.seconds,
+                (r) => r.restore.checks,
+            ),
         },
         endToEndSeconds: ms(median(runs.map((r) => r.endToEndSeconds))),
         verified: { ok: runs.every((r) => r.verified.ok), problems },
         ...(runs.length > 1
-            ? { runs: runs.map((r) => ({ backupSeconds: r.backup.seconds, restoreSeconds: r.restore.seconds, bytes: r.bytes, endToEndSeconds: r.endToEndSeconds })) }
+            ? {
+                  runs: runs.map((r) => ({
+                      backupSeconds: r.backup.seconds,
+                      restoreSeconds: r.restore.seconds,
+                      bytes: r.bytes,
+                      endToEndSeconds: r.endToEndSeconds,
+                  })),
+              }
             : {}),
     };
 }
@@ -136,7 +157,13 @@ export function evaluateTargets(methods: readonly MethodResult[]): TargetResult[
     const plan = get("plan");
     const toolkit = get("toolkit");
     const floor = get("floor");
-    const target = (id: TargetResult["id"], description: string, value: number | null, comparison: ">=" | "<=", limit: number): TargetResult => ({
+    const target = (
+        id: TargetResult["id"],
+        description: string,
+        value: number | null,
+        comparison: ">=" | "<=",
+        limit: number,
+    ): TargetResult => ({
         id,
         description,
         value,
@@ -145,10 +172,34 @@ export function evaluateTargets(methods: readonly MethodResult[]): TargetResult[
         met: value === null ? null : comparison === ">=" ? value >= limit : value <= limit,
     });
     return [
-        target("backup-speedup", "toolkit backup at least 3x faster than the plan's (plan time / toolkit time)", ratio(plan?.backup.seconds, toolkit?.backup.seconds), ">=", 3),
-        target("restore-vs-plan", "toolkit restore, checks included, no slower than the plan's (toolkit time / plan time)", ratio(toolkit?.restore.seconds, plan?.restore.seconds), "<=", 1),
-        target("restore-vs-floor", "toolkit restore, checks included, within 1.15x of the floor (toolkit time / floor time)", ratio(toolkit?.restore.seconds, floor?.restore.seconds), "<=", 1.15),
-        target("bytes-vs-plan", "toolkit stored bytes no more than the plan's (toolkit bytes / plan bytes, one copy each)", ratio(toolkit?.bytes, plan?.bytes), "<=", 1),
+        target(
+            "backup-speedup",
+            "toolkit backup at least 3x faster than the plan's (plan time / toolkit time)",
+            ratio(plan?.backup.seconds, toolkit?.backup.seconds),
+            ">=",
+            3,
+        ),
+        target(
+            "restore-vs-plan",
+            "toolkit restore, checks included, no slower than the plan's (toolkit time / plan time)",
+            ratio(toolkit?.restore.seconds, plan?.restore.seconds),
+            "<=",
+            1,
+        ),
+        target(
+            "restore-vs-floor",
+            "toolkit restore, checks included, within 1.15x of the floor (toolkit time / floor time)",
+            ratio(toolkit?.restore.seconds, floor?.restore.seconds),
+            "<=",
+            1.15,
+        ),
+        target(
+            "bytes-vs-plan",
+            "toolkit stored bytes no more than the plan's (toolkit bytes / plan bytes, one copy each)",
+            ratio(toolkit?.bytes, plan?.bytes),
+            "<=",
+            1,
+        ),
     ];
 }
 
@@ -171,7 +222,10 @@ export function buildReport(input: BenchInput): BenchReport {
  * bytes and end-to-end figures and a passed verification; all ratios; cores; the
  * PostgreSQL version. Empty when complete.
  */
-export function missingFigures(report: BenchReport, expected: readonly MethodName[] = ["plan", "toolkit", "floor"]): string[] {
+export function missingFigures(
+    report: BenchReport,
+    expected: readonly MethodName[] = ["plan", "toolkit", "floor"],
+): string[] {
     const missing: string[] = [];
     const positive = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v > 0;
     for (const name of expected) {
@@ -184,10 +238,14 @@ export function missingFigures(report: BenchReport, expected: readonly MethodNam
         if (!positive(m.restore?.seconds)) missing.push(`${name} restore seconds`);
         if (!positive(m.bytes)) missing.push(`${name} bytes`);
         if (!positive(m.endToEndSeconds)) missing.push(`${name} end-to-end seconds`);
-        if (m.verified?.ok !== true) missing.push(`${name} verified restore (${m.verified?.problems?.join("; ") ?? "not checked"})`);
+        if (m.verified?.ok !== true)
+            missing.push(`${name} verified restore (${m.verified?.problems?.join("; ") ?? "not checked"})`);
     }
     const needs = (a: MethodName, b: MethodName) => expected.includes(a) && expected.includes(b);
-    for (const [group, pair] of [["toolkitOverPlan", ["toolkit", "plan"]], ["toolkitOverFloor", ["toolkit", "floor"]]] as const) {
+    for (const [group, pair] of [
+        ["toolkitOverPlan", ["toolkit", "plan"]],
+        ["toolkitOverFloor", ["toolkit", "floor"]],
+    ] as const) {
         if (!needs(pair[0], pair[1])) continue;
         for (const [k, v] of Object.entries(report.ratios?.[group] ?? {})) {
             if (!positive(v)) missing.push(`ratio ${group}.${k}`);
@@ -205,21 +263,30 @@ const verdict = (met: boolean | null) => (met === null ? "n/a " : met ? "met " :
 
 function pad(rows: string[][]): string[] {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
+    return rows.map((r) =>
+        r
+            .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+            .join("  ")
+            .trimEnd(),
+    );
 }
 
 function headline(r: BenchReport): string {
     const rows = Object.values(r.dataset.rows).reduce((a, b) => a + b, 0);
-    return `${r.startedAt.slice(0, 10)}, ${r.machine.cores} cores (${r.machine.cpuModel}), PostgreSQL ${r.machine.postgres.server}, ` +
+    return (
+        `${r.startedAt.slice(0, 10)}, ${r.machine.cores} cores (${r.machine.cpuModel}), PostgreSQL ${r.machine.postgres.server}, ` +
         `dataset ${formatBytes(r.dataset.bytesOnDisk)} on disk (${rows.toLocaleString("en-US")} rows, ${r.dataset.indexes} indexes, ${r.dataset.foreignKeys} foreign keys), pg_restore jobs ${r.options.jobs}` +
-        (r.options.repeat > 1 ? `, median of ${r.options.repeat} runs` : "");
+        (r.options.repeat > 1 ? `, median of ${r.options.repeat} runs` : "")
+    );
 }
 
 function loadLine(r: BenchReport): string {
     const [start] = r.loadAverage.start;
     const busy = start > 0.5 * r.machine.cores;
-    return `Load average at start ${r.loadAverage.start.map((l) => l.toFixed(2)).join(" ")}, at end ${r.loadAverage.end.map((l) => l.toFixed(2)).join(" ")}` +
-        (busy ? ": other work was running on these cores; expect noisy figures" : "");
+    return (
+        `Load average at start ${r.loadAverage.start.map((l) => l.toFixed(2)).join(" ")}, at end ${r.loadAverage.end.map((l) => l.toFixed(2)).join(" ")}` +
+        (busy ? ": other work was running on these cores; expect noisy figures" : "")
+    );
 }
 
 function methodRows(r: BenchReport): string[][] {
@@ -237,7 +304,9 @@ function methodRows(r: BenchReport): string[][] {
 }
 
 function targetLines(r: BenchReport): string[] {
-    return r.targets.map((t) => `[${verdict(t.met)}] ${t.description}: ${fmtRatio(t.value, 3)} (target ${t.comparison} ${t.limit})`);
+    return r.targets.map(
+        (t) => `[${verdict(t.met)}] ${t.description}: ${fmtRatio(t.value, 3)} (target ${t.comparison} ${t.limit})`,
+    );
 }
 
 /** The plain-text table printed at the end of a run. */
@@ -250,9 +319,12 @@ export function renderTable(r: BenchReport): string {
     out.push("");
     const ratioRows = [
         ["ratio", "backup", "bytes", "restore", "end-to-end"],
-        ...([["toolkit/plan", r.ratios.toolkitOverPlan], ["toolkit/floor", r.ratios.toolkitOverFloor]] as const).map(([n, x]) => [
-            n, fmtRatio(x.backup), fmtRatio(x.bytes), fmtRatio(x.restore), fmtRatio(x.endToEnd),
-        ]),
+        ...(
+            [
+                ["toolkit/plan", r.ratios.toolkitOverPlan],
+                ["toolkit/floor", r.ratios.toolkitOverFloor],
+            ] as const
+        ).map(([n, x]) => [n, fmtRatio(x.backup), fmtRatio(x.bytes), fmtRatio(x.restore), fmtRatio(x.endToEnd)]),
     ];
     out.push(...pad(ratioRows));
     out.push("");
@@ -272,9 +344,13 @@ export function renderTable(r: BenchReport): string {
         out.push(`  backup:  ${r.profile.backup.map((p) => `${p.name} ${formatSeconds(p.seconds)}`).join("; ")}`);
         out.push(`  restore: ${r.profile.restore.map((p) => `${p.name} ${formatSeconds(p.seconds)}`).join("; ")}`);
         for (const c of r.profile.cpu) {
-            const top = Object.entries(c.byProcess).sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 0.05);
-            out.push(`  ${c.command}: ${formatSeconds(c.wallSeconds)} wall, machine busy ${c.machineCpuSeconds.toFixed(1)} of ${c.availableCpuSeconds.toFixed(1)} CPU-s; ` +
-                top.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "));
+            const top = Object.entries(c.byProcess)
+                .sort((a, b) => b[1] - a[1])
+                .filter(([, v]) => v >= 0.05);
+            out.push(
+                `  ${c.command}: ${formatSeconds(c.wallSeconds)} wall, machine busy ${c.machineCpuSeconds.toFixed(1)} of ${c.availableCpuSeconds.toFixed(1)} CPU-s; ` +
+                    top.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", "),
+            );
         }
     }
     return out.join("\n");
@@ -282,16 +358,20 @@ export function renderTable(r: BenchReport): string {
 
 /** The same as Markdown (for the README and the .md beside the JSON). */
 export function renderMarkdown(r: BenchReport): string {
-    const table = (rows: string[][]) => [
-        `| ${rows[0].join(" | ")} |`,
-        `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
-        ...rows.slice(1).map((row) => `| ${row.join(" | ")} |`),
-    ].join("\n");
+    const table = (rows: string[][]) =>
+        [
+            `| ${rows[0].join(" | ")} |`,
+            `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+            ...rows.slice(1).map((row) => `| ${row.join(" | ")} |`),
+        ].join("\n");
     const ratioRows = [
         ["ratio", "backup", "bytes", "restore", "end-to-end"],
-        ...([["toolkit / plan", r.ratios.toolkitOverPlan], ["toolkit / floor", r.ratios.toolkitOverFloor]] as const).map(([n, x]) => [
-            n, fmtRatio(x.backup), fmtRatio(x.bytes), fmtRatio(x.restore), fmtRatio(x.endToEnd),
-        ]),
+        ...(
+            [
+                ["toolkit / plan", r.ratios.toolkitOverPlan],
+                ["toolkit / floor", r.ratios.toolkitOverFloor],
+            ] as const
+        ).map(([n, x]) => [n, fmtRatio(x.backup), fmtRatio(x.bytes), fmtRatio(x.restore), fmtRatio(x.endToEnd)]),
     ];
     return [
         `Measured ${headline(r)}.`,
@@ -301,7 +381,10 @@ export function renderMarkdown(r: BenchReport): string {
         "",
         table(ratioRows),
         "",
-        ...r.targets.map((t) => `- ${t.met === null ? "n/a" : t.met ? "met" : "**missed**"}: ${t.description}: ${fmtRatio(t.value, 3)} (target ${t.comparison} ${t.limit})`),
+        ...r.targets.map(
+            (t) =>
+                `- ${t.met === null ? "n/a" : t.met ? "met" : "**missed**"}: ${t.description}: ${fmtRatio(t.value, 3)} (target ${t.comparison} ${t.limit})`,
+        ),
         "",
     ].join("\n");
 }

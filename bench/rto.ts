@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import type { Registration } from "../harness/program-runner";
 import { eachFlag, EXIT, parseCommandLine, printHelp, runMain } from "../tools/cli";
-import { PathNode, schedule } from "./critical-path";
+import { type PathNode, schedule } from "./critical-path";
 import { formatBytes, parseSize } from "./units";
 
 /** The plan's RTO for the API, complete outage (Recovery Objectives table). */
@@ -30,8 +30,12 @@ const RuleSchema = z
         source: z.string().optional(),
     })
     .strict()
-    .refine((r) => r.type !== undefined || r.nameSuffix !== undefined, { message: "a rule needs a type or a nameSuffix to match" })
-    .refine((r) => (r.seconds !== undefined) !== (r.restore === true), { message: "a rule needs either seconds or \"restore\": true" });
+    .refine((r) => r.type !== undefined || r.nameSuffix !== undefined, {
+        message: "a rule needs a type or a nameSuffix to match",
+    })
+    .refine((r) => (r.seconds !== undefined) !== (r.restore === true), {
+        message: 'a rule needs either seconds or "restore": true',
+    });
 
 const RestoreSchema = z
     .object({
@@ -42,7 +46,9 @@ const RestoreSchema = z
     })
     .strict();
 
-const OutsideSchema = z.object({ label: z.string().min(1), seconds: z.number().min(0), when: z.enum(["before", "after"]) }).strict();
+const OutsideSchema = z
+    .object({ label: z.string().min(1), seconds: z.number().min(0), when: z.enum(["before", "after"]) })
+    .strict();
 
 const TableSchema = z
     .object({
@@ -72,7 +78,9 @@ export type DurationOverride = z.infer<typeof OverrideSchema>;
 /** One line naming every bad field, e.g. "x.json is not a valid durations table: rules.0.seconds: …". */
 function problems(error: z.ZodError, what: string): Error {
     const issues = error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(top)"}: ${i.message}`);
-    return new Error(`${what} is not a valid durations table: ${issues.join("; ")}; see bench/durations.json for the shape`);
+    return new Error(
+        `${what} is not a valid durations table: ${issues.join("; ")}; see bench/durations.json for the shape`,
+    );
 }
 
 /** Validates a complete durations table (the shape of bench/durations.json). */
@@ -122,10 +130,16 @@ export function loadDurations(overrideFile?: string): DurationTable {
 // ---------------------------------------------------------------------------------- matching
 
 /** What the model needs of a resource the program registers (bench/stack-graph.ts). */
-export type ModelResource = Pick<Registration, "type" | "name" | "urn" | "custom" | "parent" | "inputs" | "dependencies">;
+export type ModelResource = Pick<
+    Registration,
+    "type" | "name" | "urn" | "custom" | "parent" | "inputs" | "dependencies"
+>;
 
 /** The first rule that matches the resource's type, logical-name suffix and inputs. */
-export function matchRule(resource: Pick<ModelResource, "type" | "name" | "inputs">, rules: readonly DurationRule[]): DurationRule | undefined {
+export function matchRule(
+    resource: Pick<ModelResource, "type" | "name" | "inputs">,
+    rules: readonly DurationRule[],
+): DurationRule | undefined {
     return rules.find(
         (r) =>
             (r.type === undefined || r.type === resource.type) &&
@@ -140,7 +154,11 @@ export function restoreSeconds(dbBytes: number, restore: DurationTable["restore"
 }
 
 /** A resource's modeled duration and the label of the rule that gave it. */
-export function resourceDuration(resource: ModelResource, table: DurationTable, dbBytes: number): { seconds: number; label: string } {
+export function resourceDuration(
+    resource: ModelResource,
+    table: DurationTable,
+    dbBytes: number,
+): { seconds: number; label: string } {
     if (!resource.custom) return { seconds: 0, label: "component" };
     const rule = matchRule(resource, table.rules);
     if (!rule) return { seconds: table.defaultSeconds, label: `default (${resource.type})` };
@@ -208,7 +226,12 @@ export function healthGate(resources: readonly ModelResource[]): ModelResource |
 }
 
 /** The modeled RTO for a database of `dbBytes`. */
-export function modelRto(resources: readonly ModelResource[], table: DurationTable, dbBytes: number, targetSeconds = PLAN_API_RTO_SECONDS): RtoModel {
+export function modelRto(
+    resources: readonly ModelResource[],
+    table: DurationTable,
+    dbBytes: number,
+    targetSeconds = PLAN_API_RTO_SECONDS,
+): RtoModel {
     const usable = resources.filter((r) => r.urn !== "");
     const nodes = rtoNodes(usable, table, dbBytes);
     const s = schedule(nodes);
@@ -223,14 +246,26 @@ export function modelRto(resources: readonly ModelResource[], table: DurationTab
         const r = byUrn.get(id)!;
         const d = resourceDuration(r, table, dbBytes);
         if (!r.custom) continue; // components take no time; their children are on the path
-        path.unshift({ name: r.name, type: r.type, label: d.label, startSeconds: s.start.get(id)!, seconds: d.seconds, finishSeconds: s.finish.get(id)! });
+        path.unshift({
+            name: r.name,
+            type: r.type,
+            label: d.label,
+            startSeconds: s.start.get(id)!,
+            seconds: d.seconds,
+            finishSeconds: s.finish.get(id)!,
+        });
     }
     const graphSeconds = end === undefined ? 0 : s.finish.get(end)!;
     const outside = table.outsideGraph.reduce((sum, o) => sum + o.seconds, 0);
     const onPath = new Set(path.map((p) => p.name));
     const offPath = usable
         .filter((r) => r.custom && !onPath.has(r.name))
-        .map((r) => ({ name: r.name, label: resourceDuration(r, table, dbBytes).label, seconds: resourceDuration(r, table, dbBytes).seconds, finishSeconds: s.finish.get(r.urn)! }))
+        .map((r) => ({
+            name: r.name,
+            label: resourceDuration(r, table, dbBytes).label,
+            seconds: resourceDuration(r, table, dbBytes).seconds,
+            finishSeconds: s.finish.get(r.urn)!,
+        }))
         .filter((r) => r.seconds >= 60)
         .sort((a, b) => b.finishSeconds - a.finishSeconds)
         .map(({ name, label, finishSeconds }) => ({ name, label, finishSeconds }));
@@ -255,7 +290,11 @@ export function modelRto(resources: readonly ModelResource[], table: DurationTab
  * the restore is not in the graph (the size does not matter) and undefined when even an
  * empty database misses it. Binary search: the RTO never falls as the database grows.
  */
-export function largestDatabaseWithinTarget(resources: readonly ModelResource[], table: DurationTable, targetSeconds = PLAN_API_RTO_SECONDS): number | null | undefined {
+export function largestDatabaseWithinTarget(
+    resources: readonly ModelResource[],
+    table: DurationTable,
+    targetSeconds = PLAN_API_RTO_SECONDS,
+): number | null | undefined {
     const total = (bytes: number) => modelRto(resources, table, bytes, targetSeconds).totalSeconds;
     if (!modelRto(resources, table, 0, targetSeconds).hasRestore) return null;
     if (total(0) > targetSeconds) return undefined;
@@ -271,15 +310,28 @@ export function largestDatabaseWithinTarget(resources: readonly ModelResource[],
 }
 
 /** A restore rate from a bench report: the toolkit's database bytes restored per second. */
-export function restoreRateFromBench(report: unknown, file = "bench report"): { bytesPerSecond: number; source: string } {
-    const r = report as { startedAt?: string; machine?: { cores?: number }; dataset?: { bytesOnDisk?: number }; methods?: Array<{ method: string; restore?: { seconds?: number } }> };
+export function restoreRateFromBench(
+    report: unknown,
+    file = "bench report",
+): { bytesPerSecond: number; source: string } {
+    const r = report as {
+        startedAt?: string;
+        machine?: { cores?: number };
+        dataset?: { bytesOnDisk?: number };
+        methods?: Array<{ method: string; restore?: { seconds?: number } }>;
+    };
     const toolkit = r.methods?.find((m) => m.method === "toolkit");
     const bytes = r.dataset?.bytesOnDisk;
     const seconds = toolkit?.restore?.seconds;
     if (!(typeof bytes === "number" && bytes > 0 && typeof seconds === "number" && seconds > 0)) {
-        throw new Error(`${file} has no toolkit restore figure (dataset.bytesOnDisk, methods[toolkit].restore.seconds): pass a report written by npm run bench`);
+        throw new Error(
+            `${file} has no toolkit restore figure (dataset.bytesOnDisk, methods[toolkit].restore.seconds): pass a report written by npm run bench`,
+        );
     }
-    return { bytesPerSecond: bytes / seconds, source: `${file}: toolkit restored ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${r.startedAt?.slice(0, 10) ?? "undated"}, ${r.machine?.cores ?? "?"} cores)` };
+    return {
+        bytesPerSecond: bytes / seconds,
+        source: `${file}: toolkit restored ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${r.startedAt?.slice(0, 10) ?? "undated"}, ${r.machine?.cores ?? "?"} cores)`,
+    };
 }
 
 // ---------------------------------------------------------------------------------- text
@@ -294,9 +346,16 @@ export function clock(seconds: number): string {
     return `${m}m ${String(sec).padStart(2, "0")}s`;
 }
 
-export function renderRto(m: RtoModel, stack: string, limitBytes: number | null | undefined, durationsSource: string): string {
+export function renderRto(
+    m: RtoModel,
+    stack: string,
+    limitBytes: number | null | undefined,
+    durationsSource: string,
+): string {
     const out: string[] = [];
-    out.push(`RTO model for stack ${stack}: database ${formatBytes(m.dbBytes)}, restore at ${formatBytes(m.restore.bytesPerSecond)}/s + ${m.restore.fixedSeconds} s`);
+    out.push(
+        `RTO model for stack ${stack}: database ${formatBytes(m.dbBytes)}, restore at ${formatBytes(m.restore.bytesPerSecond)}/s + ${m.restore.fixedSeconds} s`,
+    );
     out.push(`  durations: ${durationsSource}`);
     out.push(`  restore rate: ${m.restore.source ?? "durations table"}`);
     out.push("");
@@ -304,12 +363,17 @@ export function renderRto(m: RtoModel, stack: string, limitBytes: number | null 
         out.push("The graph is empty: nothing to model.");
         return out.join("\n");
     }
-    out.push(m.target.kind === "health gate"
-        ? `Critical path to a healthy service (${m.target.name}):`
-        : `Critical path to the last resource (${m.target.name}); the graph has no health gate, so the recovery chain (restore, migrate, compose, health) is not modeled:`);
+    out.push(
+        m.target.kind === "health gate"
+            ? `Critical path to a healthy service (${m.target.name}):`
+            : `Critical path to the last resource (${m.target.name}); the graph has no health gate, so the recovery chain (restore, migrate, compose, health) is not modeled:`,
+    );
     const w = Math.max(...m.path.map((p) => p.label.length), 10);
     out.push(`  ${"starts".padStart(11)}  ${"takes".padStart(11)}  ${"step".padEnd(w)}  resource`);
-    for (const p of m.path) out.push(`  ${clock(p.startSeconds).padStart(11)}  ${clock(p.seconds).padStart(11)}  ${p.label.padEnd(w)}  ${p.name}`);
+    for (const p of m.path)
+        out.push(
+            `  ${clock(p.startSeconds).padStart(11)}  ${clock(p.seconds).padStart(11)}  ${p.label.padEnd(w)}  ${p.name}`,
+        );
     out.push(`  ${"".padStart(11)}  ${clock(m.graphSeconds).padStart(11)}  pulumi up, to ${m.target.kind}`);
     if (m.outsideGraph.length) {
         out.push("");
@@ -318,10 +382,16 @@ export function renderRto(m: RtoModel, stack: string, limitBytes: number | null 
     }
     out.push("");
     const margin = m.targetSeconds - m.totalSeconds;
-    out.push(`Modeled RTO: ${clock(m.totalSeconds)}   plan target (API, complete outage): ${clock(m.targetSeconds)}   ${m.met ? `met, ${clock(margin)} to spare` : `MISSED by ${clock(-margin)}`}`);
-    if (limitBytes === null) out.push("The restore is not in the graph, so the database size does not change this figure.");
+    out.push(
+        `Modeled RTO: ${clock(m.totalSeconds)}   plan target (API, complete outage): ${clock(m.targetSeconds)}   ${m.met ? `met, ${clock(margin)} to spare` : `MISSED by ${clock(-margin)}`}`,
+    );
+    if (limitBytes === null)
+        out.push("The restore is not in the graph, so the database size does not change this figure.");
     else if (limitBytes === undefined) out.push("Even an empty database misses the target with these durations.");
-    else out.push(`Largest database that still meets ${clock(m.targetSeconds)} at this restore rate: ${formatBytes(limitBytes)} (a straight-line extrapolation; measure big sizes with npm run bench -- --size)`);
+    else
+        out.push(
+            `Largest database that still meets ${clock(m.targetSeconds)} at this restore rate: ${formatBytes(limitBytes)} (a straight-line extrapolation; measure big sizes with npm run bench -- --size)`,
+        );
     if (m.offPath.length) {
         out.push("");
         out.push("Long steps off the critical path (they finish earlier):");
@@ -394,7 +464,11 @@ export function parseRtoArgs(argv: readonly string[]): RtoOptions {
 
 /** The newest reports/bench-*.json, or an error saying how to make one. */
 export function latestBenchReport(dir = resolve(__dirname, "..", "reports")): string {
-    const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^bench-.*\.json$/.test(f)).sort() : [];
+    const files = existsSync(dir)
+        ? readdirSync(dir)
+              .filter((f) => /^bench-.*\.json$/.test(f))
+              .sort()
+        : [];
     if (files.length === 0) throw new Error(`no bench report in ${dir}: run npm run bench first, or leave out --bench`);
     return join(dir, files[files.length - 1]);
 }
@@ -415,10 +489,14 @@ async function main(argv: string[]): Promise<number> {
     const limit = largestDatabaseWithinTarget(resources, table);
     if (o.json) {
         const largest =
-            limit === null ? { bytes: null, note: "the restore is not in the graph" }
-            : limit === undefined ? { bytes: 0, note: "even an empty database misses the target" }
-            : { bytes: limit };
-        process.stdout.write(`${JSON.stringify({ stack: o.stack, ...model, largestDatabaseWithinTarget: largest }, null, 2)}\n`);
+            limit === null
+                ? { bytes: null, note: "the restore is not in the graph" }
+                : limit === undefined
+                  ? { bytes: 0, note: "even an empty database misses the target" }
+                  : { bytes: limit };
+        process.stdout.write(
+            `${JSON.stringify({ stack: o.stack, ...model, largestDatabaseWithinTarget: largest }, null, 2)}\n`,
+        );
     } else {
         const source = o.durations ? `${DEFAULT_DURATIONS_FILE} with ${o.durations}` : DEFAULT_DURATIONS_FILE;
         process.stdout.write(`${renderRto(model, o.stack, limit, source)}\n`);

@@ -43,7 +43,10 @@ export function quoteEnvValue(key: string, value: string): string {
  * systemd `EnvironmentFile=`. `header` lines become `# ` comments. Output ends with
  * a newline and keeps the given order, so it is deterministic.
  */
-export function formatEnvFile(entries: ReadonlyArray<readonly [string, string]>, header: readonly string[] = []): string {
+export function formatEnvFile(
+    entries: ReadonlyArray<readonly [string, string]>,
+    header: readonly string[] = [],
+): string {
     const seen = new Set<string>();
     const lines = header.map((line) => (line === "" ? "#" : `# ${line}`));
     for (const [key, value] of entries) {

@@ -126,13 +126,19 @@ export const CONTRACT_SHELL_PATH = "cloud-init/toolkit/lib/income-fortress/contr
 export function renderContractShell(c: ShellContract = SHELL_CONTRACT): string {
     const codes = Object.values(c.exit);
     // 126 and up are the shell's own (not executable, not found, killed by a signal).
-    if (codes.some((code) => !Number.isInteger(code) || code < 0 || code > 125)) throw new Error("renderContractShell: exit codes are whole numbers from 0 to 125");
+    if (codes.some((code) => !Number.isInteger(code) || code < 0 || code > 125))
+        throw new Error("renderContractShell: exit codes are whole numbers from 0 to 125");
     if (new Set(codes).size !== codes.length) throw new Error("renderContractShell: two exit names share one code");
     const badKey = c.settingKeys.find((k) => !/^[A-Z_][A-Z0-9_]*$/.test(k) || k.startsWith("RCLONE_"));
-    if (badKey !== undefined) throw new Error(`renderContractShell: setting key ${JSON.stringify(badKey)} is not an upper-case variable name outside RCLONE_*`);
-    if (new Set(c.settingKeys).size !== c.settingKeys.length) throw new Error("renderContractShell: a setting key is listed twice");
+    if (badKey !== undefined)
+        throw new Error(
+            `renderContractShell: setting key ${JSON.stringify(badKey)} is not an upper-case variable name outside RCLONE_*`,
+        );
+    if (new Set(c.settingKeys).size !== c.settingKeys.length)
+        throw new Error("renderContractShell: a setting key is listed twice");
     for (const name of [c.settingsFileName, c.credentialsFileName]) {
-        if (!/^[a-z0-9._-]+$/.test(name)) throw new Error(`renderContractShell: ${JSON.stringify(name)} is not a plain file name`);
+        if (!/^[a-z0-9._-]+$/.test(name))
+            throw new Error(`renderContractShell: ${JSON.stringify(name)} is not a plain file name`);
     }
     const exitNames = Object.keys(c.exit) as ExitName[];
     return [

@@ -19,7 +19,18 @@ import { gzipDeterministic } from "./gzip";
 import { composeDir } from "./compose-dir";
 import { ustar } from "./tar";
 import { sh, shQuote } from "./shell";
-import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, READY_MARKER, SETTINGS_FILE, SSHD_DROP_IN, STATE_DIR, TOOLKIT_BIN_DIR, TOOLKIT_BUNDLE, type SettingKey } from "./host";
+import {
+    AGE_IDENTITY_FILE,
+    CREDENTIALS_FILE,
+    DEPLOYER_USER,
+    READY_MARKER,
+    SETTINGS_FILE,
+    SSHD_DROP_IN,
+    STATE_DIR,
+    TOOLKIT_BIN_DIR,
+    TOOLKIT_BUNDLE,
+    type SettingKey,
+} from "./host";
 import { DEFAULT_BACKUP_SCHEDULE, DEFAULT_VERIFY_SCHEDULE, fortressUnits } from "./systemd/units";
 import type { ToolkitFile } from "./toolkit-files";
 import {
@@ -126,7 +137,9 @@ export const PGDG_APT_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF
 export const APT_KEYSERVER = "hkps://keyserver.ubuntu.com";
 
 /** Commands the timers run; the toolkit must provide them. */
-const REQUIRED_TOOLKIT_PATHS = ["fortress-backup", "fortress-verify", "fortress-heartbeat"].map((command) => `${TOOLKIT_BIN_DIR}/${command}`);
+const REQUIRED_TOOLKIT_PATHS = ["fortress-backup", "fortress-verify", "fortress-heartbeat"].map(
+    (command) => `${TOOLKIT_BIN_DIR}/${command}`,
+);
 
 /** Checks the toolkit file list: safe absolute paths, octal modes, no duplicates, the timer targets present. */
 export function validateToolkitFiles(files: readonly ToolkitFile[]): string[] {
@@ -138,14 +151,18 @@ export function validateToolkitFiles(files: readonly ToolkitFile[]): string[] {
             problems.push(`${where}: path must be absolute and normalised, of A-Z a-z 0-9 . _ -`);
         }
         if (!/^0[0-7]{3}$/.test(f.permissions)) {
-            problems.push(`${where}: permissions ${JSON.stringify(f.permissions)} must be an octal string such as 0755`);
+            problems.push(
+                `${where}: permissions ${JSON.stringify(f.permissions)} must be an octal string such as 0755`,
+            );
         }
         if (seen.has(f.path)) problems.push(`${where}: the same path is listed twice`);
         seen.add(f.path);
     });
     for (const required of REQUIRED_TOOLKIT_PATHS) {
         if (!seen.has(required)) {
-            problems.push(`toolkitFiles lacks ${required}, which the systemd timers run: pass loadToolkitFiles() and check cloud-init/toolkit/bin`);
+            problems.push(
+                `toolkitFiles lacks ${required}, which the systemd timers run: pass loadToolkitFiles() and check cloud-init/toolkit/bin`,
+            );
         }
     }
     return problems;
@@ -164,9 +181,13 @@ export function validateUserDataArgs(args: UserDataArgs): string[] {
     const check = (where: string, result: Check<unknown>) => problems.push(problemAt(where, result));
     check("environment", parseStackName(args.environment));
     if (args.deployerSshKeys.length === 0) {
-        problems.push("deployerSshKeys is empty: add at least one OpenSSH public key (the contents of ~/.ssh/id_ed25519.pub), or nobody can log in");
+        problems.push(
+            "deployerSshKeys is empty: add at least one OpenSSH public key (the contents of ~/.ssh/id_ed25519.pub), or nobody can log in",
+        );
     }
-    args.deployerSshKeys.forEach((key, i) => check(`deployerSshKeys[${i}]`, parseOpenSshKeyLine(key)));
+    args.deployerSshKeys.forEach((key, i) => {
+        check(`deployerSshKeys[${i}]`, parseOpenSshKeyLine(key));
+    });
     check("postgresMajorVersion", parsePostgresVersion(args.postgresMajorVersion));
     check("app.repoUrl", parseGitUrl(args.app.repoUrl));
     check("app.ref", parseGitRef(args.app.ref));
@@ -184,7 +205,9 @@ export function validateUserDataArgs(args: UserDataArgs): string[] {
         check("backup.offsiteBucket", parseBucketName(b.offsiteBucket));
     }
     // Public keys only: the identity is a secret and reaches the host over SSH.
-    b.ageRecipients.forEach((r, i) => check(`backup.ageRecipients[${i}]`, parseAgeRecipient(r)));
+    b.ageRecipients.forEach((r, i) => {
+        check(`backup.ageRecipients[${i}]`, parseAgeRecipient(r));
+    });
     problems.push(...validateToolkitFiles(args.toolkitFiles));
     return problems.filter((p): p is string => p !== undefined);
 }
@@ -287,7 +310,12 @@ type WriteFile = {
 };
 
 function writeFile(file: ToolkitFile, options: { defer?: boolean } = {}): WriteFile {
-    const entry: WriteFile = { path: file.path, content: file.content, owner: "root:root", permissions: file.permissions };
+    const entry: WriteFile = {
+        path: file.path,
+        content: file.content,
+        owner: "root:root",
+        permissions: file.permissions,
+    };
     if (options.defer) entry.defer = true;
     return entry;
 }
@@ -297,8 +325,20 @@ function writeFile(file: ToolkitFile, options: { defer?: boolean } = {}): WriteF
  * encoder, not node:zlib, whose bytes change with Node's zlib (see gzip.ts).
  */
 function toolkitBundle(files: readonly ToolkitFile[]): WriteFile {
-    const tar = ustar(files.map((f) => ({ path: f.path.replace(/^\//, ""), content: Buffer.from(f.content, "utf8"), mode: f.permissions })));
-    return { path: TOOLKIT_BUNDLE, encoding: "gz+b64", content: Buffer.from(gzipDeterministic(tar)).toString("base64"), owner: "root:root", permissions: "0600" };
+    const tar = ustar(
+        files.map((f) => ({
+            path: f.path.replace(/^\//, ""),
+            content: Buffer.from(f.content, "utf8"),
+            mode: f.permissions,
+        })),
+    );
+    return {
+        path: TOOLKIT_BUNDLE,
+        encoding: "gz+b64",
+        content: Buffer.from(gzipDeterministic(tar)).toString("base64"),
+        owner: "root:root",
+        permissions: "0600",
+    };
 }
 
 /** Unpacks the bundle first thing in runcmd, so the timers and checks below find the toolkit. */
@@ -307,10 +347,15 @@ function unpackToolkit(): string[] {
 }
 
 function renderDocument(args: UserDataArgs, bundleToolkit: boolean): string {
-    const settings: ToolkitFile = { path: SETTINGS_FILE, content: backupSettingsFile(args.environment, args.backup), permissions: "0644" };
+    const settings: ToolkitFile = {
+        path: SETTINGS_FILE,
+        content: backupSettingsFile(args.environment, args.backup),
+        permissions: "0644",
+    };
     const sshd: ToolkitFile = {
         path: SSHD_DROP_IN,
-        content: "# Written by cloud-init (income-fortress): keys only, never root.\nPermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+        content:
+            "# Written by cloud-init (income-fortress): keys only, never root.\nPermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
         permissions: "0644",
     };
     // Written after the packages (defer), so installing unattended-upgrades cannot replace it.
@@ -332,7 +377,9 @@ function renderDocument(args: UserDataArgs, bundleToolkit: boolean): string {
     ];
     const clash = files.map((f) => f.path).find((p, i, all) => all.indexOf(p) !== i);
     if (clash !== undefined) {
-        throw new Error(`toolkitFiles contains ${clash}, which the renderer writes itself: remove it from cloud-init/toolkit`);
+        throw new Error(
+            `toolkitFiles contains ${clash}, which the renderer writes itself: remove it from cloud-init/toolkit`,
+        );
     }
 
     const doc = {
@@ -401,5 +448,7 @@ export function renderUserData(args: UserDataArgs, options: RenderOptions = {}):
     const packed = renderDocument(args, true);
     const size = Buffer.byteLength(packed, "utf8");
     if (size <= limit) return packed;
-    throw new Error(`rendered user-data is ${size} bytes even with the toolkit as one gzip-compressed tar, above the ${limit}-byte limit: shrink cloud-init/toolkit`);
+    throw new Error(
+        `rendered user-data is ${size} bytes even with the toolkit as one gzip-compressed tar, above the ${limit}-byte limit: shrink cloud-init/toolkit`,
+    );
 }

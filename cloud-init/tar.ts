@@ -32,14 +32,16 @@ function header(entry: TarEntry): Uint8Array {
     if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(entry.path) || entry.path.split("/").includes("..")) {
         throw new Error(`tar: ${JSON.stringify(entry.path)} is not a plain relative path`);
     }
-    if (!/^0?[0-7]{3}$/.test(entry.mode)) throw new Error(`tar: mode ${JSON.stringify(entry.mode)} is not octal permission bits`);
+    if (!/^0?[0-7]{3}$/.test(entry.mode))
+        throw new Error(`tar: mode ${JSON.stringify(entry.mode)} is not octal permission bits`);
     const h = new Uint8Array(BLOCK);
     // Paths over 100 bytes go in the prefix field, split at a slash.
     let name = entry.path;
     let prefix = "";
     if (Buffer.byteLength(name) > 100) {
         const cut = name.lastIndexOf("/", 155);
-        if (cut < 0 || Buffer.byteLength(name.slice(cut + 1)) > 100) throw new Error(`tar: ${entry.path} is too long for ustar`);
+        if (cut < 0 || Buffer.byteLength(name.slice(cut + 1)) > 100)
+            throw new Error(`tar: ${entry.path} is too long for ustar`);
         prefix = name.slice(0, cut);
         name = name.slice(cut + 1);
     }

@@ -14,7 +14,13 @@ import { trustedTagRules } from "./firewall-rules";
 export const VALKEY_EVICTION_POLICY = "allkeys_lru";
 
 /** A libpq connection URL with the credentials percent-encoded; TLS is required by DigitalOcean. */
-export function postgresUrl(p: { user: string; password: string; host: string; port: number; database: string }): string {
+export function postgresUrl(p: {
+    user: string;
+    password: string;
+    host: string;
+    port: number;
+    database: string;
+}): string {
     const enc = encodeURIComponent;
     return `postgresql://${enc(p.user)}:${enc(p.password)}@${p.host}:${p.port}/${enc(p.database)}?sslmode=require`;
 }
@@ -117,7 +123,9 @@ export class Database extends pulumi.ComponentResource {
 
         // The cluster and its point-in-time fork differ only in the fork's source and options.
         const postgresCluster = (
-            suffix: string, extra: Partial<digitalocean.DatabaseClusterArgs> = {}, extraOpts: pulumi.CustomResourceOptions = {},
+            suffix: string,
+            extra: Partial<digitalocean.DatabaseClusterArgs> = {},
+            extraOpts: pulumi.CustomResourceOptions = {},
         ) =>
             new digitalocean.DatabaseCluster(
                 `${name}-${suffix}`,

@@ -49,7 +49,8 @@ export class Host extends pulumi.ComponentResource {
 
     constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("income-fortress:host:Host", name, {}, opts);
-        if (args.sshKeyFingerprints.length === 0) throw new Error(`Host ${name}: sshKeyFingerprints is empty; the droplet would have no way in`);
+        if (args.sshKeyFingerprints.length === 0)
+            throw new Error(`Host ${name}: sshKeyFingerprints is empty; the droplet would have no way in`);
 
         this.droplet = new digitalocean.Droplet(
             `${name}-droplet`,

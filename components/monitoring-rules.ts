@@ -10,7 +10,17 @@
 // https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/docs/resources/uptime_alert.md
 
 import { numberDefault, stringDefault } from "../config/keys";
-import { parseEmail, parseOneOf, parsePercent, parseProbeUrl, parseSlackChannel, parseSlackWebhookUrl, parseTagName, parseWholeNumber, problemAt } from "../config/rules";
+import {
+    parseEmail,
+    parseOneOf,
+    parsePercent,
+    parseProbeUrl,
+    parseSlackChannel,
+    parseSlackWebhookUrl,
+    parseTagName,
+    parseWholeNumber,
+    problemAt,
+} from "../config/rules";
 
 /** Windows a droplet MonitorAlert may average over. */
 export const MONITOR_WINDOWS = ["5m", "10m", "30m", "1h"] as const;
@@ -87,7 +97,12 @@ export interface UptimeAlertSpec {
 }
 
 /** The alerts on the health check: down everywhere, slow, certificate expiring. */
-export function healthAlertSpecs(p: { environment: string; downPeriod: UptimePeriod; latencyMs: number; sslExpiryDays: number }): UptimeAlertSpec[] {
+export function healthAlertSpecs(p: {
+    environment: string;
+    downPeriod: UptimePeriod;
+    latencyMs: number;
+    sslExpiryDays: number;
+}): UptimeAlertSpec[] {
     const env = p.environment;
     return [
         // down_global: every probe region must fail, so one region's network trouble does not page.
@@ -113,7 +128,12 @@ export function healthAlertSpecs(p: { environment: string; downPeriod: UptimePer
 
 /** The alert on the backup-status URL. */
 export function backupStatusAlertSpec(environment: string): UptimeAlertSpec {
-    return { role: "backup-stale", name: `income-fortress ${environment}: last good backup is stale`, type: "down_global", period: BACKUP_STATUS_PERIOD };
+    return {
+        role: "backup-stale",
+        name: `income-fortress ${environment}: last good backup is stale`,
+        type: "down_global",
+        period: BACKUP_STATUS_PERIOD,
+    };
 }
 
 /** The plain (non-secret) values the validator inspects. */
@@ -146,32 +166,45 @@ export interface MonitoringRuleInput {
 export function validateMonitoringRules(input: MonitoringRuleInput): string[] {
     const problems: (string | undefined)[] = [];
     problems.push(problemAt("healthUrl", parseProbeUrl(input.healthUrl)));
-    if (input.backupStatusUrl !== undefined) problems.push(problemAt("backupStatusUrl", parseProbeUrl(input.backupStatusUrl)));
+    if (input.backupStatusUrl !== undefined)
+        problems.push(problemAt("backupStatusUrl", parseProbeUrl(input.backupStatusUrl)));
 
     const t = input.thresholds ?? {};
     for (const key of ["cpuPercent", "memoryPercent", "diskPercent"] as const) {
         if (t[key] !== undefined) problems.push(problemAt(`thresholds.${key}`, parsePercent(t[key])));
     }
     if (input.window !== undefined) problems.push(problemAt("window", parseOneOf(input.window, MONITOR_WINDOWS)));
-    if (input.downPeriod !== undefined) problems.push(problemAt("downPeriod", parseOneOf(input.downPeriod, UPTIME_PERIODS)));
-    if (input.latencyMs !== undefined) problems.push(problemAt("latencyMs", parseWholeNumber(input.latencyMs, 100, 60_000, "milliseconds")));
-    if (input.sslExpiryDays !== undefined) problems.push(problemAt("sslExpiryDays", parseWholeNumber(input.sslExpiryDays, 1, 90, "days")));
+    if (input.downPeriod !== undefined)
+        problems.push(problemAt("downPeriod", parseOneOf(input.downPeriod, UPTIME_PERIODS)));
+    if (input.latencyMs !== undefined)
+        problems.push(problemAt("latencyMs", parseWholeNumber(input.latencyMs, 100, 60_000, "milliseconds")));
+    if (input.sslExpiryDays !== undefined)
+        problems.push(problemAt("sslExpiryDays", parseWholeNumber(input.sslExpiryDays, 1, 90, "days")));
     if (input.uptimeRegions !== undefined) {
-        if (input.uptimeRegions.length === 0) problems.push(`uptimeRegions is empty; leave it unset for every region, or list some of: ${UPTIME_REGIONS.join(", ")}`);
-        input.uptimeRegions.forEach((r, i) => problems.push(problemAt(`uptimeRegions[${i}]`, parseOneOf(r, UPTIME_REGIONS))));
+        if (input.uptimeRegions.length === 0)
+            problems.push(
+                `uptimeRegions is empty; leave it unset for every region, or list some of: ${UPTIME_REGIONS.join(", ")}`,
+            );
+        problems.push(
+            ...input.uptimeRegions.map((r, i) => problemAt(`uptimeRegions[${i}]`, parseOneOf(r, UPTIME_REGIONS))),
+        );
     }
 
     const emails = input.emails ?? [];
     const receives = "the alerts (DigitalOcean mails only addresses verified on the team)";
-    emails.forEach((e, i) => problems.push(problemAt(`notifications.emails[${i}]`, parseEmail(e, receives))));
+    problems.push(...emails.map((e, i) => problemAt(`notifications.emails[${i}]`, parseEmail(e, receives))));
     const duplicates = emails.filter((e, i) => emails.indexOf(e) !== i);
-    if (duplicates.length > 0) problems.push(`notifications.emails lists ${JSON.stringify(duplicates[0])} twice; list each address once`);
+    if (duplicates.length > 0)
+        problems.push(`notifications.emails lists ${JSON.stringify(duplicates[0])} twice; list each address once`);
     if (input.hasSlack) {
-        if (input.slackWebhookUrl !== undefined) problems.push(problemAt("notifications.slack.webhookUrl", parseSlackWebhookUrl(input.slackWebhookUrl)));
+        if (input.slackWebhookUrl !== undefined)
+            problems.push(problemAt("notifications.slack.webhookUrl", parseSlackWebhookUrl(input.slackWebhookUrl)));
         problems.push(problemAt("notifications.slack.channel", parseSlackChannel(input.slackChannel ?? "")));
     }
     if (emails.length === 0 && !input.hasSlack) {
-        problems.push("notifications has no target, so alerts would reach nobody; set notifications.emails, notifications.slack, or both");
+        problems.push(
+            "notifications has no target, so alerts would reach nobody; set notifications.emails, notifications.slack, or both",
+        );
     }
 
     const tags = input.dropletTags ?? [];
@@ -181,7 +214,9 @@ export function validateMonitoringRules(input: MonitoringRuleInput): string[] {
     });
     const noIds = !input.dropletIdsIsOutput && (input.dropletIds === undefined || input.dropletIds.length === 0);
     if (noIds && tags.length === 0) {
-        problems.push("neither dropletIds nor dropletTags is set, so the CPU, memory and disk alerts would watch nothing; pass the droplet id or its tag");
+        problems.push(
+            "neither dropletIds nor dropletTags is set, so the CPU, memory and disk alerts would watch nothing; pass the droplet id or its tag",
+        );
     }
     return problems.filter((p): p is string => p !== undefined);
 }

@@ -100,7 +100,11 @@ export class Monitoring extends pulumi.ComponentResource {
     /** Alerts on the health check: down everywhere, slow, certificate expiring. */
     public readonly uptimeAlerts: digitalocean.UptimeAlert[];
     /** The droplet metric alerts. */
-    public readonly dropletAlerts: { cpu: digitalocean.MonitorAlert; memory: digitalocean.MonitorAlert; disk: digitalocean.MonitorAlert };
+    public readonly dropletAlerts: {
+        cpu: digitalocean.MonitorAlert;
+        memory: digitalocean.MonitorAlert;
+        disk: digitalocean.MonitorAlert;
+    };
     /** The uptime check on `backupStatusUrl`, when it is set. */
     public readonly backupStatusCheck?: digitalocean.UptimeCheck;
     /** The alert on `backupStatusUrl`, when it is set. */
@@ -129,7 +133,9 @@ export class Monitoring extends pulumi.ComponentResource {
             dropletTags: args.dropletTags,
         });
         if (problems.length > 0) {
-            throw new Error(`Monitoring ${JSON.stringify(name)} has invalid arguments:\n  - ${problems.join("\n  - ")}`);
+            throw new Error(
+                `Monitoring ${JSON.stringify(name)} has invalid arguments:\n  - ${problems.join("\n  - ")}`,
+            );
         }
         super("income-fortress:monitoring:Monitoring", name, {}, opts);
 
@@ -140,7 +146,8 @@ export class Monitoring extends pulumi.ComponentResource {
         const downPeriod = args.downPeriod ?? DEFAULT_DOWN_PERIOD;
         const latencyMs = args.latencyMs ?? DEFAULT_LATENCY_MS;
         const sslExpiryDays = args.sslExpiryDays ?? DEFAULT_SSL_EXPIRY_DAYS;
-        const emails = args.notifications.emails && args.notifications.emails.length > 0 ? args.notifications.emails : undefined;
+        const emails =
+            args.notifications.emails && args.notifications.emails.length > 0 ? args.notifications.emails : undefined;
 
         // The webhook URL is a credential. A secret Output cannot be checked until it
         // resolves, so it is checked then; the message never repeats the URL.
@@ -180,10 +187,16 @@ export class Monitoring extends pulumi.ComponentResource {
             { name: `income-fortress-${env}-health`, target: args.healthUrl, type: "https", regions, enabled: true },
             { parent: this },
         );
-        this.uptimeAlerts = healthAlertSpecs({ environment: env, downPeriod, latencyMs, sslExpiryDays }).map((spec) => alert(spec, this.uptimeCheck.id));
+        this.uptimeAlerts = healthAlertSpecs({ environment: env, downPeriod, latencyMs, sslExpiryDays }).map((spec) =>
+            alert(spec, this.uptimeCheck.id),
+        );
 
         const alerts = { emails, slacks };
-        const metricAlert = (role: "cpu" | "memory" | "disk", label: string, value: number): digitalocean.MonitorAlert =>
+        const metricAlert = (
+            role: "cpu" | "memory" | "disk",
+            label: string,
+            value: number,
+        ): digitalocean.MonitorAlert =>
             new digitalocean.MonitorAlert(
                 `${name}-${role}`,
                 {
@@ -208,7 +221,13 @@ export class Monitoring extends pulumi.ComponentResource {
         if (args.backupStatusUrl !== undefined) {
             this.backupStatusCheck = new digitalocean.UptimeCheck(
                 `${name}-backup-status`,
-                { name: `income-fortress-${env}-backup-status`, target: args.backupStatusUrl, type: "https", regions, enabled: true },
+                {
+                    name: `income-fortress-${env}-backup-status`,
+                    target: args.backupStatusUrl,
+                    type: "https",
+                    regions,
+                    enabled: true,
+                },
                 { parent: this },
             );
             this.backupStatusAlert = alert(backupStatusAlertSpec(env), this.backupStatusCheck.id);

@@ -53,11 +53,23 @@ export interface PlatformArgs {
         deployerPublicKeys: string[];
     };
     /** Managed PostgreSQL and Valkey. */
-    database: Pick<DatabaseArgs, "version" | "size" | "nodeCount" | "maintenanceWindow" | "name" | "user" | "valkeySize">;
+    database: Pick<
+        DatabaseArgs,
+        "version" | "size" | "nodeCount" | "maintenanceWindow" | "name" | "user" | "valkeySize"
+    >;
     /** The point-in-time fork the app moves to after in-region database loss (see DatabaseArgs). Undefined: none. */
     pitr?: DatabaseArgs["pitr"];
     /** Backup buckets and object prefixes. */
-    storage: Pick<StorageArgs, "backupBucket" | "vaultBucket" | "vaultRegion" | "ownsVault" | "drOffsite" | "retentionDays" | "noncurrentVersionDays"> & {
+    storage: Pick<
+        StorageArgs,
+        | "backupBucket"
+        | "vaultBucket"
+        | "vaultRegion"
+        | "ownsVault"
+        | "drOffsite"
+        | "retentionDays"
+        | "noncurrentVersionDays"
+    > & {
         /** Prefix this stack's backups are written under: `postgresql/<environment>`. */
         backupPrefix: string;
         /** Prefix a restore reads from: the stack's own (primary), or `postgresql/<primaryStack>` (dr; config primaryStack). */
@@ -185,7 +197,12 @@ export function drSiteAddress(ip: unknown, drStack: string): string {
 export function drSiteCovers(names: unknown, fqdn: string, drStack: string): void {
     const list = Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : undefined;
     if (list?.includes(fqdn)) return;
-    const has = list === undefined ? "has no certificateNames output (a stack built before it existed, or not up yet)" : list.length === 0 ? "requests no certificate" : `has a certificate for ${list.join(", ")} only`;
+    const has =
+        list === undefined
+            ? "has no certificateNames output (a stack built before it existed, or not up yet)"
+            : list.length === 0
+              ? "requests no certificate"
+              : `has a certificate for ${list.join(", ")} only`;
     const base = fqdn.split(".")[0];
     throw new Error(
         `the DR stack ${drStack} ${has}, so after the cutover ${fqdn} would fail TLS there: on ${drStack}, set tlsEmail, tlsChallenge dns-01, publicHostname ${base} and the secret tlsDnsToken, run pulumi up --stack ${drStack}, then set activeSite dr again`,
@@ -204,7 +221,10 @@ export function deployKeyName(platform: string, epoch: number): string {
 /** The deploy key's authorized_keys line: the generated key, with a comment naming the stack and rotation. */
 export function deployKeyLine(publicKeyOpenssh: string, environment: string, epoch: number): string {
     const [type, body] = publicKeyOpenssh.trim().split(/\s+/);
-    if (type !== "ssh-ed25519" || !body) throw new Error(`deployKeyLine: expected an ssh-ed25519 public key, got ${JSON.stringify(publicKeyOpenssh.slice(0, 20))}`);
+    if (type !== "ssh-ed25519" || !body)
+        throw new Error(
+            `deployKeyLine: expected an ssh-ed25519 public key, got ${JSON.stringify(publicKeyOpenssh.slice(0, 20))}`,
+        );
     return `${type} ${body} income-fortress-deploy@${environment}-e${epoch}`;
 }
 
@@ -216,7 +236,11 @@ export function deployKeyLine(publicKeyOpenssh: string, environment: string, epo
  * writes to its own bucket and to its offsite bucket in a third region (its key may only
  * read the vault, and the primary's region is the one that is lost while dr serves).
  */
-export function userDataArgsFor(args: PlatformArgs, buckets: { backup: string; vault: string; drOffsite?: string }, deployKeys: string[] = []): UserDataArgs {
+export function userDataArgsFor(
+    args: PlatformArgs,
+    buckets: { backup: string; vault: string; drOffsite?: string },
+    deployKeys: string[] = [],
+): UserDataArgs {
     const s = args.storage;
     const offsite = s.ownsVault
         ? { endpoint: spacesEndpoint(s.vaultRegion), bucket: buckets.vault }
@@ -304,7 +328,9 @@ export class Platform extends pulumi.ComponentResource {
         const fqdn = args.dns.fqdn;
         const tlsArgs = args.recovery.tls;
         // Own record first: it names the certificate's lineage on the host.
-        this.certificateNames = tlsArgs.email ? [fqdn, ...(tlsArgs.challenge === "dns-01" ? tlsArgs.extraNames : [])] : [];
+        this.certificateNames = tlsArgs.email
+            ? [fqdn, ...(tlsArgs.challenge === "dns-01" ? tlsArgs.extraNames : [])]
+            : [];
         this.environment = env;
         this.role = args.role;
         this.region = args.region;
@@ -312,7 +338,11 @@ export class Platform extends pulumi.ComponentResource {
 
         // An explicit tag resource, so the firewalls that trust it are created after it
         // exists, and so the trust survives any number of droplet replacements.
-        this.hostTag = new digitalocean.Tag(`${name}-host-tag`, { name: `income-fortress-${env}-app` }, { parent: this });
+        this.hostTag = new digitalocean.Tag(
+            `${name}-host-tag`,
+            { name: `income-fortress-${env}-app` },
+            { parent: this },
+        );
 
         this.network = new Network(
             `${name}-network`,
@@ -355,9 +385,18 @@ export class Platform extends pulumi.ComponentResource {
         // Rendered from the bucket outputs, so the droplet is created only once the
         // buckets its timers write to exist.
         const userData = pulumi
-            .all([this.storage.backupBucketName, this.storage.vaultBucketName, this.storage.drOffsiteBucketName ?? "", this.deployKey.publicKeyOpenssh])
+            .all([
+                this.storage.backupBucketName,
+                this.storage.vaultBucketName,
+                this.storage.drOffsiteBucketName ?? "",
+                this.deployKey.publicKeyOpenssh,
+            ])
             .apply(([backup, vault, drOffsite, deployKey]) =>
-                renderUserData(userDataArgsFor(args, { backup, vault, ...(drOffsite ? { drOffsite } : {}) }, [deployKeyLine(deployKey, env, args.credentialsEpoch)])),
+                renderUserData(
+                    userDataArgsFor(args, { backup, vault, ...(drOffsite ? { drOffsite } : {}) }, [
+                        deployKeyLine(deployKey, env, args.credentialsEpoch),
+                    ]),
+                ),
             );
 
         this.host = new Host(
@@ -398,7 +437,10 @@ export class Platform extends pulumi.ComponentResource {
         // stack's reserved IP. The record stays this stack's; the DR stack never writes it.
         let recordIp: pulumi.Input<string> = this.host.publicIp;
         if (args.cutover.activeSite === "dr") {
-            if (args.role !== "primary") throw new Error(`Platform ${name}: activeSite dr is for the primary stack, which owns the public record`);
+            if (args.role !== "primary")
+                throw new Error(
+                    `Platform ${name}: activeSite dr is for the primary stack, which owns the public record`,
+                );
             const drStack = args.cutover.drStack;
             const dr = new pulumi.StackReference(`${name}-dr-site`, { name: drStack }, { parent: this });
             const managesTls = this.certificateNames.length > 0;
@@ -443,8 +485,13 @@ export class Platform extends pulumi.ComponentResource {
 
         // A primary stack restores from the buckets in its own backup.env (its bucket,
         // then the vault); a dr stack reads the primary stack's prefix in the vault.
-        const restoreSource =
-            !args.storage.ownsVault ? { endpoint: this.storage.vaultEndpoint, bucket: args.storage.vaultBucket, prefix: args.storage.restorePrefix } : undefined;
+        const restoreSource = !args.storage.ownsVault
+            ? {
+                  endpoint: this.storage.vaultEndpoint,
+                  bucket: args.storage.vaultBucket,
+                  prefix: args.storage.restorePrefix,
+              }
+            : undefined;
         this.recovery = new Recovery(
             `${name}-recovery`,
             {
@@ -453,14 +500,21 @@ export class Platform extends pulumi.ComponentResource {
                 // The reserved IP leads to this droplet only once it is assigned.
                 bootDependsOn: [this.host.droplet, this.host.ipAssignment],
                 bootTimeoutMinutes: args.recovery.bootTimeoutMinutes,
-                app: { dir: args.app.dir, composeSubdir: args.app.composeSubdir, secretKey: this.appSecretKey, cacheUrl: this.database.cacheUrl },
+                app: {
+                    dir: args.app.dir,
+                    composeSubdir: args.app.composeSubdir,
+                    secretKey: this.appSecretKey,
+                    cacheUrl: this.database.cacheUrl,
+                },
                 migrateCommand: args.recovery.migrateCommand,
                 appEnv: pulumi.secret(args.recovery.appEnv),
                 credentials: {
                     databaseUrl: this.database.databaseUrl,
                     spacesAccessKeyId: this.storage.accessKeyId,
                     spacesSecretAccessKey: this.storage.secretAccessKey,
-                    ...(args.backup.heartbeatUrl ? { backupHeartbeatUrl: pulumi.secret(args.backup.heartbeatUrl) } : {}),
+                    ...(args.backup.heartbeatUrl
+                        ? { backupHeartbeatUrl: pulumi.secret(args.backup.heartbeatUrl) }
+                        : {}),
                 },
                 ...(args.recovery.ageIdentity ? { ageIdentity: pulumi.secret(args.recovery.ageIdentity) } : {}),
                 database: {
@@ -469,7 +523,11 @@ export class Platform extends pulumi.ComponentResource {
                     user: args.database.user,
                     password: this.database.appPassword,
                     admin: this.database.admin,
-                    ready: [this.database.appDatabase, this.database.appUser, this.database.pitrFirewall ?? this.database.postgresFirewall],
+                    ready: [
+                        this.database.appDatabase,
+                        this.database.appUser,
+                        this.database.pitrFirewall ?? this.database.postgresFirewall,
+                    ],
                 },
                 restoreMode: args.recovery.restoreMode,
                 restoreBackup: args.recovery.restoreBackup,
@@ -484,9 +542,18 @@ export class Platform extends pulumi.ComponentResource {
                               proxyService: tlsArgs.proxyService,
                               challenge: tlsArgs.challenge,
                               ...(tlsArgs.challenge === "dns-01"
-                                  ? { extraNames: this.certificateNames.slice(1), dnsToken: pulumi.secret(tlsArgs.dnsToken) }
+                                  ? {
+                                        extraNames: this.certificateNames.slice(1),
+                                        dnsToken: pulumi.secret(tlsArgs.dnsToken),
+                                    }
                                   : // http-01 needs Let's Encrypt to reach this host behind the name.
-                                    { skip: args.network.isolate ? ("isolated" as const) : args.cutover.activeSite === "dr" ? ("served-by-dr" as const) : undefined }),
+                                    {
+                                        skip: args.network.isolate
+                                            ? ("isolated" as const)
+                                            : args.cutover.activeSite === "dr"
+                                              ? ("served-by-dr" as const)
+                                              : undefined,
+                                    }),
                               dependsOn: [this.dns.record],
                           },
                       }
@@ -502,7 +569,10 @@ export class Platform extends pulumi.ComponentResource {
             // restores. dependsOn on a component is not passed on to its children, but a
             // transformation is: it adds the dependency to every resource inside.
             const healthGate = this.recovery.steps.health;
-            const afterHealthGate: pulumi.ResourceTransformation = (t) => ({ props: t.props, opts: pulumi.mergeOptions(t.opts, { dependsOn: [healthGate] }) });
+            const afterHealthGate: pulumi.ResourceTransformation = (t) => ({
+                props: t.props,
+                opts: pulumi.mergeOptions(t.opts, { dependsOn: [healthGate] }),
+            });
             this.monitoring = new Monitoring(
                 `${name}-monitoring`,
                 {
@@ -514,7 +584,9 @@ export class Platform extends pulumi.ComponentResource {
                     window: m.window,
                     notifications: {
                         emails: [...m.emails],
-                        ...(m.slack ? { slack: { webhookUrl: pulumi.secret(m.slack.webhookUrl), channel: m.slack.channel } } : {}),
+                        ...(m.slack
+                            ? { slack: { webhookUrl: pulumi.secret(m.slack.webhookUrl), channel: m.slack.channel } }
+                            : {}),
                     },
                 },
                 { parent: this, transformations: [afterHealthGate] },

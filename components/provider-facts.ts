@@ -31,12 +31,28 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
     "digitalocean:index/firewall:Firewall": { forceNew: [], source: `${DO}firewall/firewalls.go (firewallSchema)` },
     "digitalocean:index/droplet:Droplet": {
         // Also ipv6 true to false (CustomizeDiff); the platform keeps ipv6 on.
-        forceNew: ["image", "region", "sshKeys", "userData", "monitoring", "vpcUuid", "dropletAgent", "publicNetworking"],
+        forceNew: [
+            "image",
+            "region",
+            "sshKeys",
+            "userData",
+            "monitoring",
+            "vpcUuid",
+            "dropletAgent",
+            "publicNetworking",
+        ],
         updateNotes: { size: "powers the droplet off, resizes it (disk too) and powers it on" },
         source: `${DO}droplet/resource_droplet.go`,
     },
-    "digitalocean:index/reservedIp:ReservedIp": { forceNew: ["region"], stateful: true, source: `${DO}reservedip/resource_reserved_ip.go` },
-    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": { forceNew: ["ipAddress", "dropletId"], source: `${DO}reservedip/resource_reserved_ip_assignment.go` },
+    "digitalocean:index/reservedIp:ReservedIp": {
+        forceNew: ["region"],
+        stateful: true,
+        source: `${DO}reservedip/resource_reserved_ip.go`,
+    },
+    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": {
+        forceNew: ["ipAddress", "dropletId"],
+        source: `${DO}reservedip/resource_reserved_ip_assignment.go`,
+    },
     "digitalocean:index/databaseCluster:DatabaseCluster": {
         forceNew: ["name", "engine", "privateNetworkUuid", "projectId"],
         // Only read on create; Read does not set it either.
@@ -50,9 +66,21 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
         stateful: true,
         source: `${DO}database/resource_database_cluster.go`,
     },
-    "digitalocean:index/databaseDb:DatabaseDb": { forceNew: ["clusterId", "name"], stateful: true, source: `${DO}database/resource_database_db.go` },
-    "digitalocean:index/databaseUser:DatabaseUser": { forceNew: ["clusterId", "name"], stateful: true, source: `${DO}database/resource_database_user.go` },
-    "digitalocean:index/databaseFirewall:DatabaseFirewall": { forceNew: ["clusterId"], stateful: true, source: `${DO}database/resource_database_firewall.go` },
+    "digitalocean:index/databaseDb:DatabaseDb": {
+        forceNew: ["clusterId", "name"],
+        stateful: true,
+        source: `${DO}database/resource_database_db.go`,
+    },
+    "digitalocean:index/databaseUser:DatabaseUser": {
+        forceNew: ["clusterId", "name"],
+        stateful: true,
+        source: `${DO}database/resource_database_user.go`,
+    },
+    "digitalocean:index/databaseFirewall:DatabaseFirewall": {
+        forceNew: ["clusterId"],
+        stateful: true,
+        source: `${DO}database/resource_database_firewall.go`,
+    },
     "digitalocean:index/spacesBucket:SpacesBucket": {
         forceNew: ["region"],
         // Update reads acl, cors, versioning and lifecycle rules only; the id stays the old name.
@@ -66,11 +94,18 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
         source: `${DO}spaces/spaces_entities.go (spacesKeyResourceSchema), spaces/resource_spaces_key.go`,
     },
     // name is not ForceNew: a new hostname renames the record in place.
-    "digitalocean:index/dnsRecord:DnsRecord": { forceNew: ["domain", "type"], stateful: true, source: `${DO}domain/resource_record.go` },
+    "digitalocean:index/dnsRecord:DnsRecord": {
+        forceNew: ["domain", "type"],
+        stateful: true,
+        source: `${DO}domain/resource_record.go`,
+    },
     "digitalocean:index/project:Project": { forceNew: [], source: `${DO}project/resource_project.go` },
     "digitalocean:index/uptimeCheck:UptimeCheck": { forceNew: [], source: `${DO}uptime/resource_uptime_check.go` },
     "digitalocean:index/uptimeAlert:UptimeAlert": { forceNew: [], source: `${DO}uptime/resource_uptime_alert.go` },
-    "digitalocean:index/monitorAlert:MonitorAlert": { forceNew: [], source: `${DO}monitoring/resource_monitor_alert.go` },
+    "digitalocean:index/monitorAlert:MonitorAlert": {
+        forceNew: [],
+        source: `${DO}monitoring/resource_monitor_alert.go`,
+    },
     "random:index/randomPassword:RandomPassword": {
         forceNew: ["*"],
         source: "github.com/hashicorp/terraform-provider-random internal/provider/resource_password.go (every attribute RequiresReplace)",
@@ -84,23 +119,38 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
         forceNew: ["triggers"],
         source: "github.com/pulumi/pulumi-command provider/pkg/provider/common/inputs.go (triggers: replaceOnChanges), provider/pkg/provider/remote/commandController.go (Update)",
     },
-    "pulumi:pulumi:StackReference": { forceNew: [], read: true, source: "github.com/pulumi/pulumi pkg/resource/deploy/builtins.go (readStackReference)" },
+    "pulumi:pulumi:StackReference": {
+        forceNew: [],
+        read: true,
+        source: "github.com/pulumi/pulumi pkg/resource/deploy/builtins.go (readStackReference)",
+    },
 };
 
 /** The facts for a type; throws for a type nobody has read the provider of yet. */
 export function factsFor(type: string): ResourceFacts {
     const facts = RESOURCE_FACTS[type];
-    if (!facts) throw new Error(`no provider facts for ${type}: read its provider's source and add it to components/provider-facts.ts`);
+    if (!facts)
+        throw new Error(
+            `no provider facts for ${type}: read its provider's source and add it to components/provider-facts.ts`,
+        );
     return facts;
 }
 
 /** The inputs among `changed` that replace a resource of `type`, given its replaceOnChanges option. */
-export function replacingInputs(type: string, changed: readonly string[], replaceOnChanges: readonly string[] = []): string[] {
+export function replacingInputs(
+    type: string,
+    changed: readonly string[],
+    replaceOnChanges: readonly string[] = [],
+): string[] {
     const force = [...factsFor(type).forceNew, ...replaceOnChanges];
     return force.includes("*") ? [...changed] : changed.filter((p) => force.includes(p));
 }
 
 /** The inputs among `changed` that the provider would drop without a word (none replaced by replaceOnChanges). */
-export function ignoredInputs(type: string, changed: readonly string[], replaceOnChanges: readonly string[] = []): string[] {
+export function ignoredInputs(
+    type: string,
+    changed: readonly string[],
+    replaceOnChanges: readonly string[] = [],
+): string[] {
     return changed.filter((p) => (factsFor(type).ignoredByUpdate ?? []).includes(p) && !replaceOnChanges.includes(p));
 }

@@ -27,7 +27,8 @@ export interface LifecycleRule {
  */
 export function lifecycleRules(opts: LifecycleOptions): LifecycleRule[] {
     for (const [name, value] of Object.entries(opts)) {
-        if (!Number.isInteger(value) || value < 1) throw new Error(`lifecycleRules: ${name} must be a whole number of days >= 1, got ${value}`);
+        if (!Number.isInteger(value) || value < 1)
+            throw new Error(`lifecycleRules: ${name} must be a whole number of days >= 1, got ${value}`);
     }
     return [
         {

@@ -101,7 +101,8 @@ export class Storage extends pulumi.ComponentResource {
         this.backupBucket = bucket("backups", args.backupBucket, args.region);
         if (args.ownsVault) this.vaultBucket = bucket("vault", args.vaultBucket, args.vaultRegion);
         if (args.drOffsite) {
-            if (args.ownsVault) throw new Error(`Storage ${name}: drOffsite is for a dr stack; a primary's offsite copy is its vault`);
+            if (args.ownsVault)
+                throw new Error(`Storage ${name}: drOffsite is for a dr stack; a primary's offsite copy is its vault`);
             // The region is always given: the provider's default is nyc3 (the plan's primary
             // region), and the region is ForceNew, so a region set later would replace the
             // bucket (resource_spaces_bucket.go, linked in bucket() above).
@@ -117,7 +118,10 @@ export class Storage extends pulumi.ComponentResource {
 
         const grants = args.ownsVault
             ? keyGrants({ readwrite: [this.backupBucketName, this.vaultBucketName] })
-            : keyGrants({ readwrite: [this.backupBucketName, ...(this.drOffsiteBucketName ? [this.drOffsiteBucketName] : [])], read: [this.vaultBucketName] });
+            : keyGrants({
+                  readwrite: [this.backupBucketName, ...(this.drOffsiteBucketName ? [this.drOffsiteBucketName] : [])],
+                  read: [this.vaultBucketName],
+              });
         this.hostKey = new digitalocean.SpacesKey(
             `${name}-host-key`,
             { name: `income-fortress-${args.environment}-host-e${args.credentialsEpoch}`, grants },

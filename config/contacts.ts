@@ -49,13 +49,23 @@ function distance(a: string, b: string): number {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0]![j] = j;
     for (let i = 1; i <= a.length; i++) {
-        for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        for (let j = 1; j <= b.length; j++)
+            d[i]![j] = Math.min(
+                d[i - 1]![j]! + 1,
+                d[i]![j - 1]! + 1,
+                d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+            );
     }
     return d[a.length]![b.length]!;
 }
 
 // The plan's abbreviations.
-const ALIASES: Readonly<Record<string, string>> = { dba: "databaseAdministrator", ic: "incidentCommander", tl: "technicalLead", cl: "communicationsLead" };
+const ALIASES: Readonly<Record<string, string>> = {
+    dba: "databaseAdministrator",
+    ic: "incidentCommander",
+    tl: "technicalLead",
+    cl: "communicationsLead",
+};
 
 /** The choice a mistyped name probably meant: the same letters in another case or spelling, a plan abbreviation, or within 3 edits. */
 function nearest(word: string, choices: readonly string[]): string | undefined {
@@ -73,6 +83,7 @@ function text(value: unknown, where: string, max: number, problems: string[]): s
         return undefined;
     }
     const trimmed = value.trim();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
     if (trimmed === "" || trimmed.length > max || /[\u0000-\u001f\u007f]/.test(trimmed)) {
         problems.push(`${where} is ${q(value)}; use one line of 1 to ${max} characters`);
         return undefined;
@@ -84,12 +95,22 @@ function text(value: unknown, where: string, max: number, problems: string[]): s
 export function parsePhone(raw: string): Check<string> {
     const digits = raw.replace(/\D/g, "").length;
     if (/^\+?[0-9 ().-]+$/.test(raw.trim()) && digits >= 6 && digits <= 20) return { ok: true, value: raw.trim() };
-    return { ok: false, problem: `${q(raw)} is not a phone number; use digits with an optional leading +, and spaces, dashes, dots or brackets, such as +1 555 010 0199` };
+    return {
+        ok: false,
+        problem: `${q(raw)} is not a phone number; use digits with an optional leading +, and spaces, dashes, dots or brackets, such as +1 555 010 0199`,
+    };
 }
 
-function person(value: unknown, where: string, problems: string[], extra: readonly string[] = []): (Person & { title?: string }) | undefined {
+function person(
+    value: unknown,
+    where: string,
+    problems: string[],
+    extra: readonly string[] = [],
+): (Person & { title?: string }) | undefined {
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        problems.push(`${where} is ${q(value)}; use an object such as {"name": "Alberto D.", "email": "alberto@incomefortress.com"}`);
+        problems.push(
+            `${where} is ${q(value)}; use an object such as {"name": "Alberto D.", "email": "alberto@incomefortress.com"}`,
+        );
         return undefined;
     }
     const allowed = [...extra, ...PERSON_KEYS];
@@ -98,7 +119,9 @@ function person(value: unknown, where: string, problems: string[], extra: readon
     for (const k of Object.keys(o)) {
         if (!allowed.includes(k)) {
             const near = nearest(k, allowed);
-            problems.push(`${where}.${k} is not a field; ${near ? `did you mean ${near}? ` : ""}use ${allowed.join(", ")}`);
+            problems.push(
+                `${where}.${k} is not a field; ${near ? `did you mean ${near}? ` : ""}use ${allowed.join(", ")}`,
+            );
         }
     }
     const out: Person & { title?: string } = { name: "" };
@@ -109,12 +132,21 @@ function person(value: unknown, where: string, problems: string[], extra: readon
     if (o.name === undefined) problems.push(`${where}.name is missing; name the person who holds it`);
     else out.name = text(o.name, `${where}.name`, 100, problems) ?? "";
     if (o.email !== undefined) {
-        const email = typeof o.email === "string" ? parseEmail(o.email.trim(), "incident calls and mail") : { ok: false as const, problem: `${q(o.email)} is not an e-mail address` };
+        const email =
+            typeof o.email === "string"
+                ? parseEmail(o.email.trim(), "incident calls and mail")
+                : { ok: false as const, problem: `${q(o.email)} is not an e-mail address` };
         if (email.ok) out.email = email.value;
         else problems.push(`${where}.email: ${email.problem}`);
     }
     if (o.phone !== undefined) {
-        const phone = typeof o.phone === "string" ? parsePhone(o.phone) : { ok: false as const, problem: `${q(o.phone)} is not a phone number; write it as text, such as "+1 555 010 0199"` };
+        const phone =
+            typeof o.phone === "string"
+                ? parsePhone(o.phone)
+                : {
+                      ok: false as const,
+                      problem: `${q(o.phone)} is not a phone number; write it as text, such as "+1 555 010 0199"`,
+                  };
         if (phone.ok) out.phone = phone.value;
         else problems.push(`${where}.phone: ${phone.problem}`);
     }
@@ -122,7 +154,10 @@ function person(value: unknown, where: string, problems: string[], extra: readon
         const availability = text(o.availability, `${where}.availability`, 100, problems);
         if (availability !== undefined) out.availability = availability;
     }
-    if (o.email === undefined && o.phone === undefined) problems.push(`${where} has neither email nor phone; add one so the reports say how to reach ${out.name || "them"}`);
+    if (o.email === undefined && o.phone === undefined)
+        problems.push(
+            `${where} has neither email nor phone; add one so the reports say how to reach ${out.name || "them"}`,
+        );
     return problems.length === before ? out : undefined;
 }
 
@@ -135,10 +170,16 @@ export function parseContacts(raw: string): Check<Contacts> {
     try {
         doc = JSON.parse(raw);
     } catch {
-        return { ok: false, problem: `is not JSON; set a JSON object with the plan's roles, such as: ${CONTACTS_EXAMPLE}` };
+        return {
+            ok: false,
+            problem: `is not JSON; set a JSON object with the plan's roles, such as: ${CONTACTS_EXAMPLE}`,
+        };
     }
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-        return { ok: false, problem: `is ${q(doc)}, not a JSON object; set one with the plan's roles, such as: ${CONTACTS_EXAMPLE}` };
+        return {
+            ok: false,
+            problem: `is ${q(doc)}, not a JSON object; set one with the plan's roles, such as: ${CONTACTS_EXAMPLE}`,
+        };
     }
     const o = doc as Record<string, unknown>;
     const problems: string[] = [];
@@ -155,7 +196,9 @@ export function parseContacts(raw: string): Check<Contacts> {
     }
     if (o.escalation !== undefined) {
         if (!Array.isArray(o.escalation)) {
-            problems.push(`escalation is ${q(o.escalation)}; use a list such as [{"title": "CTO", "name": "…", "email": "…"}]`);
+            problems.push(
+                `escalation is ${q(o.escalation)}; use a list such as [{"title": "CTO", "name": "…", "email": "…"}]`,
+            );
         } else {
             o.escalation.forEach((e, i) => {
                 const p = person(e, `escalation[${i}]`, problems, ["title"]);
@@ -164,7 +207,10 @@ export function parseContacts(raw: string): Check<Contacts> {
         }
     }
     if (o.securityEmail !== undefined) {
-        const email = typeof o.securityEmail === "string" ? parseEmail(o.securityEmail.trim(), "security incident reports") : { ok: false as const, problem: `${q(o.securityEmail)} is not an e-mail address` };
+        const email =
+            typeof o.securityEmail === "string"
+                ? parseEmail(o.securityEmail.trim(), "security incident reports")
+                : { ok: false as const, problem: `${q(o.securityEmail)} is not an e-mail address` };
         if (email.ok) contacts.securityEmail = email.value;
         else problems.push(`securityEmail: ${email.problem}`);
     }
@@ -189,5 +235,5 @@ export function formatContactBlock(contacts: Contacts): string {
     });
     for (const e of contacts.escalation) lines.push(`Escalation, ${e.title}: ${personLine(e)}`);
     lines.push(`Security incident response: ${contacts.securityEmail ?? "not set (config contacts, securityEmail)"}`);
-    return lines.join("\n") + "\n";
+    return `${lines.join("\n")}\n`;
 }

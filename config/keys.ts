@@ -46,14 +46,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "primaryRegion",
         type: "string",
         default: "",
-        description: "Region of the primary site. Empty for role primary (it is `region`); required for role dr and must differ from `region`.",
+        description:
+            "Region of the primary site. Empty for role primary (it is `region`); required for role dr and must differ from `region`.",
         example: "nyc3",
     },
     {
         name: "vaultRegion",
         type: "string",
         default: "sfo3",
-        description: "Spaces region of the offsite vault bucket. Must differ from the primary region so the vault survives losing it.",
+        description:
+            "Spaces region of the offsite vault bucket. Must differ from the primary region so the vault survives losing it.",
     },
     {
         name: "vaultBucket",
@@ -73,7 +75,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "primaryStack",
         type: "string",
         default: "prod",
-        description: "Role dr: the stack whose backups are restored from the vault (object prefix postgresql/<primaryStack>).",
+        description:
+            "Role dr: the stack whose backups are restored from the vault (object prefix postgresql/<primaryStack>).",
     },
     {
         name: "drOffsiteRegion",
@@ -87,20 +90,23 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "drOffsiteBucket",
         type: "string",
         default: "",
-        description: "Role dr: name of the bucket in drOffsiteRegion that the dr stack owns and writes its offsite copies to. Empty derives income-fortress-<stack>-offsite.",
+        description:
+            "Role dr: name of the bucket in drOffsiteRegion that the dr stack owns and writes its offsite copies to. Empty derives income-fortress-<stack>-offsite.",
         example: "incomefortress-dr-offsite",
     },
     {
         name: "backupRetentionDays",
         type: "integer",
         default: 7,
-        description: "Days a backup object is kept in each bucket before lifecycle expiry (the plan's 7-day rolling retention).",
+        description:
+            "Days a backup object is kept in each bucket before lifecycle expiry (the plan's 7-day rolling retention).",
     },
     {
         name: "noncurrentVersionDays",
         type: "integer",
         default: 7,
-        description: "Days an overwritten or deleted object version is kept (buckets are versioned; versioning can only be suspended).",
+        description:
+            "Days an overwritten or deleted object version is kept (buckets are versioned; versioning can only be suspended).",
     },
     {
         name: "backupSchedule",
@@ -124,7 +130,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "protect",
         type: "boolean",
         default: false,
-        description: "Protect stateful resources (database clusters, app database, firewalls, buckets, reserved IP, DNS record) from deletion.",
+        description:
+            "Protect stateful resources (database clusters, app database, firewalls, buckets, reserved IP, DNS record) from deletion.",
     },
     {
         name: "allowReplace",
@@ -143,7 +150,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     {
         name: "hostname",
         type: "string",
-        description: "Record name inside `domain` that this stack owns (api for prod, api-dr for dr; drill stacks use drill-…).",
+        description:
+            "Record name inside `domain` that this stack owns (api for prod, api-dr for dr; drill stacks use drill-…).",
         example: "api",
     },
     {
@@ -197,7 +205,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     {
         name: "sshKeyFingerprints",
         type: "array",
-        description: "MD5 fingerprints (or ids) of SSH keys already in the DigitalOcean account. DigitalOcean installs them for root at creation; cloud-init then disables root SSH login.",
+        description:
+            "MD5 fingerprints (or ids) of SSH keys already in the DigitalOcean account. DigitalOcean installs them for root at creation; cloud-init then disables root SSH login.",
         example: '["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]',
     },
     {
@@ -276,7 +285,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "appComposeSubdir",
         type: "string",
         default: "income-platform",
-        description: "Directory of the docker compose project inside the checkout (the plan's Agentic/income-platform).",
+        description:
+            "Directory of the docker compose project inside the checkout (the plan's Agentic/income-platform).",
     },
     {
         name: "credentialsEpoch",
@@ -302,13 +312,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "restoreBackup",
         type: "string",
         default: "latest",
-        description: "Backup the recovery chain restores: latest, a backup id from fortress-backups (20261125T174500Z), or before:<ISO time> for the newest backup taken before that time.",
+        description:
+            "Backup the recovery chain restores: latest, a backup id from fortress-backups (20261125T174500Z), or before:<ISO time> for the newest backup taken before that time.",
     },
     {
         name: "migrateCommand",
         type: "string",
         default: "docker compose run --rm api python manage.py migrate",
-        description: "The application's migration command, run in the compose project after the restore and before docker compose up -d.",
+        description:
+            "The application's migration command, run in the compose project after the restore and before docker compose up -d.",
     },
     {
         name: "healthUrl",
@@ -357,19 +369,22 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "pitrBackupTime",
         type: "string",
         default: "",
-        description: "With pitrSourceCluster: the ISO time to fork at, such as 2026-02-03T10:00:00Z. Empty forks the most recent backup.",
+        description:
+            "With pitrSourceCluster: the ISO time to fork at, such as 2026-02-03T10:00:00Z. Empty forks the most recent backup.",
     },
     {
         name: "activeSite",
         type: "string",
         default: "primary",
-        description: "Role primary only: which site the public record points at. primary (this stack's reserved IP) or dr (the publicIp output of drStack): the DNS cutover.",
+        description:
+            "Role primary only: which site the public record points at. primary (this stack's reserved IP) or dr (the publicIp output of drStack): the DNS cutover.",
     },
     {
         name: "drStack",
         type: "string",
         default: "dr",
-        description: "The DR stack whose publicIp the public record follows when activeSite is dr (a stack name, or org/project/stack).",
+        description:
+            "The DR stack whose publicIp the public record follows when activeSite is dr (a stack name, or org/project/stack).",
     },
     {
         name: "tlsEmail",
@@ -408,7 +423,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "tlsProxyService",
         type: "string",
         default: "nginx",
-        description: "The docker compose service that serves the certificate: with http-01 it holds port 80 and renewals stop it for the seconds a challenge takes; with dns-01 it is restarted after a renewal so it loads the new certificate.",
+        description:
+            "The docker compose service that serves the certificate: with http-01 it holds port 80 and renewals stop it for the seconds a challenge takes; with dns-01 it is restarted after a renewal so it loads the new certificate.",
     },
     // Monitoring and alerts (components/monitoring.ts). alertSlackWebhookUrl and
     // backupHeartbeatUrl are secrets: set them with --secret.
@@ -423,7 +439,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "alertEmails",
         type: "array",
         default: [],
-        description: "E-mail addresses the alerts go to. DigitalOcean only mails addresses verified on the team that owns the droplet.",
+        description:
+            "E-mail addresses the alerts go to. DigitalOcean only mails addresses verified on the team that owns the droplet.",
         example: '["oncall@incomefortress.com"]',
     },
     {
@@ -445,7 +462,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "alertCpuPercent",
         type: "integer",
         default: 80,
-        description: "CPU use (percent of all vCPUs) above which the droplet CPU alert fires, once it lasts alertWindow.",
+        description:
+            "CPU use (percent of all vCPUs) above which the droplet CPU alert fires, once it lasts alertWindow.",
     },
     {
         name: "alertMemoryPercent",
@@ -463,7 +481,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "alertWindow",
         type: "string",
         default: "10m",
-        description: "How long a droplet metric must stay above its threshold before the alert fires: 5m, 10m, 30m or 1h.",
+        description:
+            "How long a droplet metric must stay above its threshold before the alert fires: 5m, 10m, 30m or 1h.",
     },
     {
         name: "healthPath",

@@ -12,7 +12,8 @@ import { CONFIG_KEYS, type ConfigKey } from "./keys";
 export const REQUIRED_PULUMI_VERSION = ">=3.44.0";
 
 /** First line of the generated part of Pulumi.yaml; everything below it is generated. */
-export const PROJECT_FILE_MARKER = "# ---- Generated from config/keys.ts by `npm run generate`: edit the table there, not below. ----";
+export const PROJECT_FILE_MARKER =
+    "# ---- Generated from config/keys.ts by `npm run generate`: edit the table there, not below. ----";
 
 /** Lines around the generated table in docs/configuration.md. */
 export const DOC_TABLE_START = "<!-- generated from config/keys.ts by `npm run generate`: edit the table there -->";
@@ -59,11 +60,14 @@ function shownDefault(key: ConfigKey): string {
 
 /** The Markdown table of every key. Pipes inside a description are escaped. */
 export function renderConfigTable(keys: readonly ConfigKey[] = CONFIG_KEYS): string {
-    const type = (k: ConfigKey) => `${k.type === "array" ? "array of string" : k.type}${k.secret ? ", **secret**" : ""}`;
+    const type = (k: ConfigKey) =>
+        `${k.type === "array" ? "array of string" : k.type}${k.secret ? ", **secret**" : ""}`;
     return [
         "| Key | Type | Default | Meaning |",
         "|---|---|---|---|",
-        ...keys.map((k) => `| \`${k.name}\` | ${type(k)} | ${shownDefault(k)} | ${k.description.replace(/\|/g, "\\|")} |`),
+        ...keys.map(
+            (k) => `| \`${k.name}\` | ${type(k)} | ${shownDefault(k)} | ${k.description.replace(/\|/g, "\\|")} |`,
+        ),
     ].join("\n");
 }
 
@@ -72,7 +76,9 @@ export function renderConfigurationDoc(current: string, keys: readonly ConfigKey
     const start = current.indexOf(DOC_TABLE_START);
     const end = current.indexOf(DOC_TABLE_END);
     if (start < 0 || end < start) {
-        throw new Error(`docs/configuration.md lacks the lines ${DOC_TABLE_START} and ${DOC_TABLE_END}: put them where the table goes`);
+        throw new Error(
+            `docs/configuration.md lacks the lines ${DOC_TABLE_START} and ${DOC_TABLE_END}: put them where the table goes`,
+        );
     }
     return `${current.slice(0, start)}${DOC_TABLE_START}\n${renderConfigTable(keys)}\n${current.slice(end)}`;
 }

@@ -33,7 +33,11 @@ export function collectRawConfig(keys: readonly string[], get: RawGetter): RawCo
  * already sits unencrypted in Pulumi.<stack>.yaml, so the message says to rotate it, not
  * only to set it again.
  */
-export function plaintextSecretProblems(setKeys: readonly string[], isSecret: (fullKey: string) => boolean, stack: string): ConfigProblem[] {
+export function plaintextSecretProblems(
+    setKeys: readonly string[],
+    isSecret: (fullKey: string) => boolean,
+    stack: string,
+): ConfigProblem[] {
     const secrets = new Set(CONFIG_KEYS.filter((k) => k.secret).map((k) => k.name));
     return [...new Set(setKeys)]
         .filter((key) => secrets.has(key) && !isSecret(`${PROJECT}:${key}`))

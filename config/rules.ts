@@ -42,11 +42,13 @@ export function parseBoolean(raw: string): Check<boolean> {
     return fail(`${q(raw)} is not a boolean; use true or false`);
 }
 
-const range = (min: number, max: number, why: string) => `use an integer from ${min} to ${max}${why ? ` (${why})` : ""}`;
+const range = (min: number, max: number, why: string) =>
+    `use an integer from ${min} to ${max}${why ? ` (${why})` : ""}`;
 
 /** A whole number within [min, max]; `why` explains the bound. */
 export function parseWholeNumber(value: unknown, min: number, max: number, why = ""): Check<number> {
-    if (typeof value !== "number" || !Number.isInteger(value)) return fail(`${q(value)} is not a whole number; ${range(min, max, why)}`);
+    if (typeof value !== "number" || !Number.isInteger(value))
+        return fail(`${q(value)} is not a whole number; ${range(min, max, why)}`);
     if (value < min || value > max) return fail(`${value} is out of range; ${range(min, max, why)}`);
     return ok(value);
 }
@@ -59,7 +61,8 @@ export function parseInteger(raw: string, min: number, max: number, why = ""): C
 
 /** A percentage threshold: a number from 1 to 100. */
 export function parsePercent(value: unknown): Check<number> {
-    if (typeof value !== "number" || !Number.isFinite(value) || value < 1 || value > 100) return fail(`is ${q(value)}; use a number from 1 to 100 (percent)`);
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 1 || value > 100)
+        return fail(`is ${q(value)}; use a number from 1 to 100 (percent)`);
     return ok(value);
 }
 
@@ -78,7 +81,9 @@ export function parseStringArray(raw: string): Check<string[]> {
     try {
         parsed = JSON.parse(raw);
     } catch {
-        return fail(`${q(raw)} is not a list; set list items with pulumi config set --path '<key>[0]' <value>, or write a YAML list in the stack file`);
+        return fail(
+            `${q(raw)} is not a list; set list items with pulumi config set --path '<key>[0]' <value>, or write a YAML list in the stack file`,
+        );
     }
     if (!Array.isArray(parsed) || parsed.some((x) => typeof x !== "string")) {
         return fail(`${q(raw)} is not a list of strings; write a YAML list of quoted strings in the stack file`);
@@ -100,7 +105,9 @@ export function parseRegion(raw: string): Check<DropletRegion> {
 export function parseSpacesRegion(raw: string): Check<SpacesRegion> {
     if (isSpacesRegion(raw)) return ok(raw);
     const known = isDropletRegion(raw) || raw in RETIRED_REGIONS;
-    return fail(`${q(raw)} ${known ? "has no Spaces object storage" : "is not a DigitalOcean region"}; buckets can live only in: ${SPACES_REGIONS.join(", ")}`);
+    return fail(
+        `${q(raw)} ${known ? "has no Spaces object storage" : "is not a DigitalOcean region"}; buckets can live only in: ${SPACES_REGIONS.join(", ")}`,
+    );
 }
 
 /** A droplet region that also has Spaces, since the stack's backup bucket sits beside the droplet. */
@@ -121,7 +128,9 @@ export function parseStackRegion(raw: string): Check<DropletRegion & SpacesRegio
  */
 export function parsePostgresVersion(raw: string): Check<PostgresVersion> {
     if ((POSTGRES_VERSIONS as readonly string[]).includes(raw)) return ok(raw as PostgresVersion);
-    return fail(`PostgreSQL ${q(raw)} is not offered by DigitalOcean managed databases; use one of: ${POSTGRES_VERSIONS.join(", ")}`);
+    return fail(
+        `PostgreSQL ${q(raw)} is not offered by DigitalOcean managed databases; use one of: ${POSTGRES_VERSIONS.join(", ")}`,
+    );
 }
 
 /** A droplet size slug such as `s-4vcpu-8gb`. */
@@ -133,32 +142,42 @@ export function parseDropletSize(raw: string): Check<string> {
 /** A managed database size slug such as `db-s-1vcpu-2gb`. */
 export function parseDatabaseSize(raw: string): Check<string> {
     if (/^(db|gd|so1_5|m)-[a-z0-9-]+$/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a database size slug; use one like db-s-1vcpu-2gb (doctl databases options slugs --engine pg)`);
+    return fail(
+        `${q(raw)} is not a database size slug; use one like db-s-1vcpu-2gb (doctl databases options slugs --engine pg)`,
+    );
 }
 
 /** An image slug (`ubuntu-24-04-x64`) or a numeric image id (snapshots, custom images). */
 export function parseImage(raw: string): Check<string> {
     if (/^[a-z0-9][a-z0-9.-]*$/.test(raw) || /^\d+$/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not an image slug or id; use one like ubuntu-24-04-x64 (doctl compute image list-distribution)`);
+    return fail(
+        `${q(raw)} is not an image slug or id; use one like ubuntu-24-04-x64 (doctl compute image list-distribution)`,
+    );
 }
 
 /** The MD5 fingerprint (`aa:bb:…`, 16 bytes) or numeric id of an SSH key already in the DigitalOcean account. Normalised to lower case without `MD5:`. */
 export function parseSshKeyRef(raw: string): Check<string> {
     const s = raw.trim().replace(/^MD5:/i, "").toLowerCase();
     if (/^([0-9a-f]{2}:){15}[0-9a-f]{2}$/.test(s) || /^\d+$/.test(s)) return ok(s);
-    return fail(`${q(raw)} is not a DigitalOcean SSH key reference; use the key's MD5 fingerprint (aa:bb:…, 16 pairs) or numeric id from doctl compute ssh-key list`);
+    return fail(
+        `${q(raw)} is not a DigitalOcean SSH key reference; use the key's MD5 fingerprint (aa:bb:…, 16 pairs) or numeric id from doctl compute ssh-key list`,
+    );
 }
 
 /** A DigitalOcean database cluster's real name (not the Pulumi logical name): 3 to 63 lowercase letters, digits, hyphens. */
 export function parseClusterName(raw: string): Check<string> {
     if (/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a database cluster name; use the real name with its random suffix, as printed by pulumi stack output databaseClusterName or doctl databases list`);
+    return fail(
+        `${q(raw)} is not a database cluster name; use the real name with its random suffix, as printed by pulumi stack output databaseClusterName or doctl databases list`,
+    );
 }
 
 /** A DigitalOcean tag name (droplets are watched and trusted by tag). */
 export function parseTagName(raw: string): Check<string> {
     if (/^[A-Za-z0-9:_-]{1,255}$/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a DigitalOcean tag name; use 1 to 255 letters, digits, colons, dashes and underscores`);
+    return fail(
+        `${q(raw)} is not a DigitalOcean tag name; use 1 to 255 letters, digits, colons, dashes and underscores`,
+    );
 }
 
 /**
@@ -169,8 +188,12 @@ export function parseTagName(raw: string): Check<string> {
  */
 export function parseBucketName(raw: string): Check<string> {
     if (/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(raw)) return ok(raw);
-    const dots = raw.includes(".") ? " (no dots: Spaces' HTTPS certificate does not cover a bucket name with a dot)" : "";
-    return fail(`${q(raw)} is not a Spaces bucket name; use 3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit${dots}`);
+    const dots = raw.includes(".")
+        ? " (no dots: Spaces' HTTPS certificate does not cover a bucket name with a dot)"
+        : "";
+    return fail(
+        `${q(raw)} is not a Spaces bucket name; use 3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit${dots}`,
+    );
 }
 
 const S3_ENDPOINT_HINT = "use the bare endpoint, such as https://nyc3.digitaloceanspaces.com";
@@ -190,8 +213,12 @@ export function parseS3Endpoint(raw: string): Check<string> {
     if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
         return fail(`must use https:// (plain http is accepted only for loopback test servers); ${S3_ENDPOINT_HINT}`);
     }
-    if (url.username !== "" || url.password !== "") return fail(`contains credentials, which would be stored in user-data: remove them (keys go to credentials.env over SSH)`);
-    if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || raw.endsWith("/")) return fail(`${q(raw)} has a path, query or trailing slash; ${S3_ENDPOINT_HINT}`);
+    if (url.username !== "" || url.password !== "")
+        return fail(
+            `contains credentials, which would be stored in user-data: remove them (keys go to credentials.env over SSH)`,
+        );
+    if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || raw.endsWith("/"))
+        return fail(`${q(raw)} has a path, query or trailing slash; ${S3_ENDPOINT_HINT}`);
     // The parser accepts and rewrites what no endpoint holds (upper case, quotes, spaces).
     if (raw !== url.origin) return fail(`${q(raw)} is not a plain scheme://host[:port]; ${S3_ENDPOINT_HINT}`);
     return ok(raw);
@@ -207,7 +234,8 @@ export function parseDigitalOceanToken(raw: string): Check<string> {
     const hint =
         "create a token with the custom scopes domain:read, domain:create, domain:update and domain:delete (API > Tokens in the DigitalOcean control panel) and set it with pulumi config set --secret tlsDnsToken";
     if (/^(dop_v1_)?[0-9a-f]{64}$/.test(value)) return ok(value);
-    if (/\s/.test(value)) return fail(`the value has white space inside it, so it is not one DigitalOcean API token; ${hint}`);
+    if (/\s/.test(value))
+        return fail(`the value has white space inside it, so it is not one DigitalOcean API token; ${hint}`);
     return fail(`the value is not a DigitalOcean API token (dop_v1_ followed by 64 hex digits); ${hint}`);
 }
 
@@ -309,9 +337,13 @@ export function parseVpcRange(raw: string): Check<string> {
     if (!cidr.ok) return cidr;
     const { family, prefix, text } = cidr.value;
     const value = family === 4 ? ipv4ToBigInt(text.split("/")[0]) : 0n;
-    const isPrivate = PRIVATE_V4.some(([net, len]) => value >> BigInt(32 - len) === ipv4ToBigInt(net) >> BigInt(32 - len));
+    const isPrivate = PRIVATE_V4.some(
+        ([net, len]) => value >> BigInt(32 - len) === ipv4ToBigInt(net) >> BigInt(32 - len),
+    );
     if (family !== 4 || !raw.includes("/") || !isPrivate || prefix < 16 || prefix > 28) {
-        return fail(`${q(raw)} is not a usable VPC range; use a private IPv4 CIDR from /16 to /28 inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
+        return fail(
+            `${q(raw)} is not a usable VPC range; use a private IPv4 CIDR from /16 to /28 inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`,
+        );
     }
     return ok(text);
 }
@@ -325,26 +357,34 @@ const RECORD_NAME = new RegExp(`^${LABEL}(\\.${LABEL})*$`);
 /** A fully qualified host name such as `api.incomefortress.com`: lowercase labels, a dot, an alphabetic top-level domain. */
 export function parseFqdn(raw: string): Check<string> {
     if (raw.length <= 253 && FQDN.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a fully qualified host name; use lowercase labels and a top-level domain, such as api.incomefortress.com`);
+    return fail(
+        `${q(raw)} is not a fully qualified host name; use lowercase labels and a top-level domain, such as api.incomefortress.com`,
+    );
 }
 
 /** A DNS zone such as `incomefortress.com` (a fully qualified name; a trailing dot is dropped). */
 export function parseDomain(raw: string): Check<string> {
     const s = raw.trim().replace(/\.$/, "");
     if (parseFqdn(s).ok) return ok(s);
-    return fail(`${q(raw)} is not a domain name; use a lowercase zone managed in DigitalOcean DNS, such as incomefortress.com`);
+    return fail(
+        `${q(raw)} is not a domain name; use a lowercase zone managed in DigitalOcean DNS, such as incomefortress.com`,
+    );
 }
 
 /** A record name inside the zone, such as `api` or `api-dr` (not the apex, not a full name). */
 export function parseRecordName(raw: string): Check<string> {
     if (RECORD_NAME.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a record name; use lowercase letters, digits and hyphens, such as api or api-dr (without the domain)`);
+    return fail(
+        `${q(raw)} is not a record name; use lowercase letters, digits and hyphens, such as api or api-dr (without the domain)`,
+    );
 }
 
 /** A Pulumi stack name, which is also the environment name in tags, bucket, droplet and project names. */
 export function parseStackName(raw: string): Check<string> {
     if (/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/.test(raw)) return ok(raw);
-    return fail(`stack name ${q(raw)} cannot be used in resource names; use 2 to 40 lowercase letters, digits and hyphens, such as prod, dr or drill-20260203`);
+    return fail(
+        `stack name ${q(raw)} cannot be used in resource names; use 2 to 40 lowercase letters, digits and hyphens, such as prod, dr or drill-20260203`,
+    );
 }
 
 /** A stack to reference: `dr`, or fully qualified `org/project/stack` (Pulumi Cloud and DIY backends). */
@@ -352,22 +392,29 @@ export function parseStackReference(raw: string): Check<string> {
     const parts = raw.split("/");
     const names = /^[A-Za-z0-9_.-]{1,100}$/;
     if ((parts.length === 1 || parts.length === 3) && parts.every((p) => names.test(p))) return ok(raw);
-    return fail(`${q(raw)} is not a stack reference; use the stack name (dr) or organization/project/stack (acme/income-fortress/dr)`);
+    return fail(
+        `${q(raw)} is not a stack reference; use the stack name (dr) or organization/project/stack (acme/income-fortress/dr)`,
+    );
 }
 
 /** A plain PostgreSQL identifier (no quoting needed), not one of `reserved`. */
 export function parsePgIdentifier(raw: string, reserved: readonly string[] = []): Check<string> {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(raw)) {
-        return fail(`${q(raw)} is not a plain PostgreSQL identifier; use up to 63 lowercase letters, digits and underscores, starting with a letter or underscore`);
+        return fail(
+            `${q(raw)} is not a plain PostgreSQL identifier; use up to 63 lowercase letters, digits and underscores, starting with a letter or underscore`,
+        );
     }
-    if (reserved.includes(raw)) return fail(`${q(raw)} is reserved by DigitalOcean or PostgreSQL; pick another name, such as income_platform`);
+    if (reserved.includes(raw))
+        return fail(`${q(raw)} is reserved by DigitalOcean or PostgreSQL; pick another name, such as income_platform`);
     return ok(raw);
 }
 
 /** A docker compose service name, such as nginx. */
 export function parseComposeService(raw: string): Check<string> {
     if (/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a compose service name; use the name of the service that serves HTTPS (it listens on port 80 and 443) in docker-compose.yml, such as nginx`);
+    return fail(
+        `${q(raw)} is not a compose service name; use the name of the service that serves HTTPS (it listens on port 80 and 443) in docker-compose.yml, such as nginx`,
+    );
 }
 
 /** A file owner as chown takes it: `user:group`, both plain names. */
@@ -386,14 +433,25 @@ export function parseEmail(raw: string, receives = "certificate expiry notices")
     const at = raw.lastIndexOf("@");
     const local = raw.slice(0, Math.max(at, 0));
     const domain = raw.slice(at + 1).toLowerCase();
-    if (at > 0 && raw.length <= 254 && local.length <= 64 && /^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*$/.test(local) && parseFqdn(domain).ok) return ok(raw);
-    return fail(`${q(raw)} is not an e-mail address; use one that receives ${receives}, such as ops@incomefortress.com`);
+    if (
+        at > 0 &&
+        raw.length <= 254 &&
+        local.length <= 64 &&
+        /^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*$/.test(local) &&
+        parseFqdn(domain).ok
+    )
+        return ok(raw);
+    return fail(
+        `${q(raw)} is not an e-mail address; use one that receives ${receives}, such as ops@incomefortress.com`,
+    );
 }
 
 /** A Slack channel name, with or without the leading #. */
 export function parseSlackChannel(raw: string): Check<string> {
     if (/^#?[a-z0-9][a-z0-9._-]{0,79}$/.test(raw)) return ok(raw);
-    return fail(`is ${q(raw)}; use a Slack channel name such as #ops-alerts (lower case, no spaces, at most 80 characters)`);
+    return fail(
+        `is ${q(raw)}; use a Slack channel name such as #ops-alerts (lower case, no spaces, at most 80 characters)`,
+    );
 }
 
 // ---------------------------------------------------------------- paths on the host
@@ -404,11 +462,29 @@ const plainSegments = (parts: string[]) => parts.every((p) => PATH_SEGMENT.test(
 /** An absolute, normalised path on the host: segments of A-Z a-z 0-9 . _ -, no `.` or `..`, no trailing slash. */
 export function parseHostPath(raw: string): Check<string> {
     if (raw.startsWith("/") && plainSegments(raw.slice(1).split("/"))) return ok(raw);
-    return fail(`${q(raw)} is not a plain absolute path; use one like /opt/income-fortress/app (A-Z a-z 0-9 . _ - between the slashes, no . or .. parts, no trailing slash)`);
+    return fail(
+        `${q(raw)} is not a plain absolute path; use one like /opt/income-fortress/app (A-Z a-z 0-9 . _ - between the slashes, no . or .. parts, no trailing slash)`,
+    );
 }
 
 /** Top-level directories an application checkout must never go into. */
-const SYSTEM_DIRS = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys", "/tmp", "/usr", "/var/tmp", "/var/lib/income-fortress"];
+const SYSTEM_DIRS = [
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib64",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var/tmp",
+    "/var/lib/income-fortress",
+];
 
 /** The application checkout directory: a plain absolute path below a top-level directory, outside the system's and the toolkit's. */
 export function parseAppDir(raw: string): Check<string> {
@@ -424,13 +500,17 @@ export function parseAppDir(raw: string): Check<string> {
 /** A relative directory inside a checkout (`income-platform`, or `.` for the top). */
 export function parseRelativeDir(raw: string): Check<string> {
     if (raw === "." || plainSegments(raw.split("/"))) return ok(raw);
-    return fail(`${q(raw)} is not a relative directory inside the repository; use one like income-platform, or . for the top`);
+    return fail(
+        `${q(raw)} is not a relative directory inside the repository; use one like income-platform, or . for the top`,
+    );
 }
 
 /** An object key prefix such as `postgresql/prod`: plain segments, no leading or trailing slash. */
 export function parseObjectPrefix(raw: string): Check<string> {
     if (plainSegments(raw.split("/"))) return ok(raw);
-    return fail(`${q(raw)} is not an object prefix; use path segments of A-Z a-z 0-9 . _ - joined by "/", without a leading or trailing slash, such as postgresql/prod`);
+    return fail(
+        `${q(raw)} is not an object prefix; use path segments of A-Z a-z 0-9 . _ - joined by "/", without a leading or trailing slash, such as postgresql/prod`,
+    );
 }
 
 // ---------------------------------------------------------------- schedules and times
@@ -445,7 +525,17 @@ export function parseMaintenanceHour(raw: string): Check<string> {
 }
 
 /** systemd's named calendar shorthands (systemd.time(7)). */
-const CALENDAR_SHORTHANDS = ["minutely", "hourly", "daily", "weekly", "monthly", "quarterly", "semiannually", "yearly", "annually"];
+const CALENDAR_SHORTHANDS = [
+    "minutely",
+    "hourly",
+    "daily",
+    "weekly",
+    "monthly",
+    "quarterly",
+    "semiannually",
+    "yearly",
+    "annually",
+];
 
 /**
  * A systemd OnCalendar expression: a shorthand (`hourly`) or a calendar spec
@@ -455,12 +545,15 @@ const CALENDAR_SHORTHANDS = ["minutely", "hourly", "daily", "weekly", "monthly",
  * timers to `systemd-analyze calendar`.
  */
 export function parseCalendar(raw: string): Check<string> {
-    const hint = 'use hourly, daily, or a spec such as "Sun *-*-* 08:00:00" (see systemd.time(7); check with systemd-analyze calendar)';
+    const hint =
+        'use hourly, daily, or a spec such as "Sun *-*-* 08:00:00" (see systemd.time(7); check with systemd-analyze calendar)';
     if (raw.trim() === "") return fail(`is empty; ${hint}`);
     if (raw !== raw.trim()) return fail(`${q(raw)} has leading or trailing spaces; remove them`);
     if (CALENDAR_SHORTHANDS.includes(raw)) return ok(raw);
-    if (raw.length > 100 || !/^[A-Za-z0-9 ,:*./~+_-]+$/.test(raw)) return fail(`${q(raw)} has characters a calendar expression never uses; ${hint}`);
-    if (/^[0-9*/,-]+( [0-9*/,-]+){4}$/.test(raw)) return fail(`${q(raw)} looks like a cron expression, which systemd does not read; ${hint}`);
+    if (raw.length > 100 || !/^[A-Za-z0-9 ,:*./~+_-]+$/.test(raw))
+        return fail(`${q(raw)} has characters a calendar expression never uses; ${hint}`);
+    if (/^[0-9*/,-]+( [0-9*/,-]+){4}$/.test(raw))
+        return fail(`${q(raw)} looks like a cron expression, which systemd does not read; ${hint}`);
     if (!/[0-9*]/.test(raw)) return fail(`${q(raw)} is neither a shorthand nor a date/time pattern; ${hint}`);
     return ok(raw);
 }
@@ -472,7 +565,10 @@ export function parseIsoTime(raw: string): Check<string> {
     const m = ISO_TIME.exec(raw.trim());
     const t = m ? Date.parse(raw.trim()) : NaN;
     // Date.parse rolls 2026-02-30 over to March; a round trip of the date fields catches it.
-    const sameDay = m && !Number.isNaN(t) && new Date(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}`;
+    const sameDay =
+        m &&
+        !Number.isNaN(t) &&
+        new Date(`${m[1]}-${m[2]}-${m[3]}T00:00:00Z`).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}`;
     if (!m || Number.isNaN(t) || !sameDay || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59) {
         return fail(`${q(raw)} is not an ISO time with a zone; use one like 2026-02-03T10:00:00Z`);
     }
@@ -493,7 +589,9 @@ export function parseRestoreBackup(raw: string): Check<BackupChoice> {
         const t = parseIsoTime(s.slice("before:".length));
         return t.ok ? ok({ before: t.value }) : fail(`${q(raw)}: the time ${t.problem.replace(/^"[^"]*" is /, "is ")}`);
     }
-    return fail(`${q(raw)} is not a backup choice; use latest, a backup id such as 20261125T174500Z (fortress-backups lists them), or before:2026-02-03T10:00:00Z`);
+    return fail(
+        `${q(raw)} is not a backup choice; use latest, a backup id such as 20261125T174500Z (fortress-backups lists them), or before:2026-02-03T10:00:00Z`,
+    );
 }
 
 // ---------------------------------------------------------------- the application
@@ -513,10 +611,14 @@ export function parseGitUrl(raw: string): Check<string> {
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(raw)?.[1];
     // Checked before anything quotes the value: a token in the URL must not reach a log.
     if ((scheme === "https" || scheme === "http") && /^[a-z]+:\/\/[^/]*@/i.test(raw)) {
-        return fail("contains credentials, which would be stored in user-data: remove them and use a public URL or an SSH deploy key");
+        return fail(
+            "contains credentials, which would be stored in user-data: remove them and use a public URL or an SSH deploy key",
+        );
     }
-    if (scheme === "ssh" && /^ssh:\/\/[^/@]*:[^/@]*@/.test(raw)) return fail("contains a password, which would be stored in user-data: remove it and use an SSH deploy key");
-    if (scheme !== undefined && scheme !== "https" && scheme !== "ssh") return fail(`uses ${scheme}://, which is not allowed; ${GIT_URL_HINT}`);
+    if (scheme === "ssh" && /^ssh:\/\/[^/@]*:[^/@]*@/.test(raw))
+        return fail("contains a password, which would be stored in user-data: remove it and use an SSH deploy key");
+    if (scheme !== undefined && scheme !== "https" && scheme !== "ssh")
+        return fail(`uses ${scheme}://, which is not allowed; ${GIT_URL_HINT}`);
     const forms = [
         new RegExp(`^https://${HOST}(:\\d+)?/${REPO_PATH}$`),
         new RegExp(`^ssh://[A-Za-z0-9][A-Za-z0-9._-]*@${HOST}(:\\d+)?/${REPO_PATH}$`),
@@ -532,12 +634,18 @@ export function parseGitUrl(raw: string): Check<string> {
  * starts with `.` or ends with `.lock`, no `..` or `//`, and no `/` or `.` at either end.
  */
 export function parseGitRef(raw: string): Check<string> {
-    const bad = (why: string) => fail<string>(`${q(raw)} is not a usable git ref (${why}); use a tag such as v1.0.0 or a commit hash`);
+    const bad = (why: string) =>
+        fail<string>(`${q(raw)} is not a usable git ref (${why}); use a tag such as v1.0.0 or a commit hash`);
     if (raw === "") return bad("it is empty");
-    if (raw.length > 200 || !/^[A-Za-z0-9._/-]+$/.test(raw)) return bad("it has characters outside A-Z a-z 0-9 . _ / -, or more than 200");
+    if (raw.length > 200 || !/^[A-Za-z0-9._/-]+$/.test(raw))
+        return bad("it has characters outside A-Z a-z 0-9 . _ / -, or more than 200");
     if (raw.startsWith("-")) return bad('it starts with "-", which git would read as an option');
     const parts = raw.split("/");
-    if (raw.includes("..") || parts.some((p) => p === "" || p.startsWith(".") || p.endsWith(".lock")) || raw.endsWith(".")) {
+    if (
+        raw.includes("..") ||
+        parts.some((p) => p === "" || p.startsWith(".") || p.endsWith(".lock")) ||
+        raw.endsWith(".")
+    ) {
         return bad("git check-ref-format refuses it");
     }
     return ok(raw);
@@ -547,7 +655,9 @@ export function parseGitRef(raw: string): Check<string> {
 export function parseCommandLine(raw: string): Check<string> {
     const s = raw.trim();
     if (s === "" || /[\r\n\0]/.test(raw) || s.length > 500 || /[^\x20-\x7e]/.test(s)) {
-        return fail(`${q(raw)} is not one printable command line; use a command such as docker compose run --rm api python manage.py migrate`);
+        return fail(
+            `${q(raw)} is not one printable command line; use a command such as docker compose run --rm api python manage.py migrate`,
+        );
     }
     return ok(s);
 }
@@ -562,16 +672,20 @@ export function parseAppEnv(raw: string, generated: readonly string[]): Check<Re
     try {
         parsed = JSON.parse(raw);
     } catch {
-        return fail("is not JSON; set a JSON object of NAME: value, e.g. pulumi config set --secret appEnv '{\"ANTHROPIC_API_KEY\":\"…\"}'");
+        return fail(
+            'is not JSON; set a JSON object of NAME: value, e.g. pulumi config set --secret appEnv \'{"ANTHROPIC_API_KEY":"…"}\'',
+        );
     }
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return fail("is not a JSON object; set a JSON object of NAME: value");
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+        return fail("is not a JSON object; set a JSON object of NAME: value");
     const problems: string[] = [];
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
         if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) problems.push(`${q(name)} is not a variable name (use A-Z, 0-9 and _)`);
         else if (generated.includes(name)) problems.push(`${name} is generated by the stack; remove it`);
         else if (typeof value !== "string") problems.push(`the value of ${name} is not a string`);
-        else if (value === "" || /['\\]/.test(value) || /[^\x20-\x7e]/.test(value)) problems.push(`the value of ${name} is empty or has ', \\ or a non-printable character`);
+        else if (value === "" || /['\\]/.test(value) || /[^\x20-\x7e]/.test(value))
+            problems.push(`the value of ${name} is empty or has ', \\ or a non-printable character`);
         else out[name] = value;
     }
     return problems.length ? fail(problems.join("; ")) : ok(out);
@@ -590,8 +704,16 @@ function parseUrl(raw: string): URL | undefined {
 /** A URL the host polls for health: http(s), no credentials, no quotes, spaces or backslashes. */
 export function parseHealthUrl(raw: string): Check<string> {
     const url = parseUrl(raw);
-    if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || !/^https?:\/\/[^\s'"\\@]+$/.test(raw)) {
-        return fail(`${q(raw)} is not a health URL; use http(s)://host[:port]/path without credentials, such as http://localhost:8000/health`);
+    if (
+        !url ||
+        !/^https?:$/.test(url.protocol) ||
+        url.username ||
+        url.password ||
+        !/^https?:\/\/[^\s'"\\@]+$/.test(raw)
+    ) {
+        return fail(
+            `${q(raw)} is not a health URL; use http(s)://host[:port]/path without credentials, such as http://localhost:8000/health`,
+        );
     }
     return ok(raw);
 }
@@ -604,8 +726,12 @@ export function parseProbeUrl(raw: string): Check<string> {
     const hint = "use an absolute https URL such as https://api.example.com/health";
     const url = parseUrl(raw);
     if (!url) return fail(`is ${q(raw)}, which is not a URL; ${hint}`);
-    if (url.username || url.password) return fail("carries credentials, which every team member could read on the check; remove the user:password@ part");
-    if (url.protocol !== "https:") return fail(`is ${q(raw)}; ${hint} (the check also alerts before the certificate expires)`);
+    if (url.username || url.password)
+        return fail(
+            "carries credentials, which every team member could read on the check; remove the user:password@ part",
+        );
+    if (url.protocol !== "https:")
+        return fail(`is ${q(raw)}; ${hint} (the check also alerts before the certificate expires)`);
     if (!url.hostname.includes(".")) return fail(`has host ${q(url.hostname)}; ${hint}`);
     return ok(raw);
 }
@@ -616,7 +742,9 @@ export function parseProbeUrl(raw: string): Check<string> {
  */
 export function parseHealthPath(raw: string): Check<string> {
     if (/^\/[\x21-\x7e]{0,511}$/.test(raw) && !/["'\\#<>`]/.test(raw)) return ok(raw);
-    return fail(`${q(raw)} is not a URL path; use a path that starts with /, without spaces, quotes or #, such as /health`);
+    return fail(
+        `${q(raw)} is not a URL path; use a path that starts with /, without spaces, quotes or #, such as /health`,
+    );
 }
 
 /**
@@ -628,14 +756,19 @@ export function parseHealthPath(raw: string): Check<string> {
  */
 export function parseHeartbeatUrl(raw: string): Check<string> {
     if (raw === "") return ok("");
-    const hint = "use the https ping URL of your heartbeat check, such as https://hc-ping.com/<uuid>, and set it with pulumi config set --secret backupHeartbeatUrl";
+    const hint =
+        "use the https ping URL of your heartbeat check, such as https://hc-ping.com/<uuid>, and set it with pulumi config set --secret backupHeartbeatUrl";
     const url = parseUrl(raw);
     if (!url) return fail(`is not a URL; ${hint}`);
-    if (url.protocol !== "https:") return fail(`uses ${url.protocol.replace(":", "")}, not https, so the secret ping URL would travel in clear; ${hint}`);
+    if (url.protocol !== "https:")
+        return fail(
+            `uses ${url.protocol.replace(":", "")}, not https, so the secret ping URL would travel in clear; ${hint}`,
+        );
     if (url.username || url.password) return fail(`carries a user:password@ part; ${hint}`);
     if (!url.hostname.includes(".")) return fail(`has no fully qualified host name; ${hint}`);
     if (url.pathname.length <= 1 && url.search === "") return fail(`has no check id in its path; ${hint}`);
-    if (raw.length > 1000 || !/^[\x21-\x7e]+$/.test(raw) || /["'\\#`]/.test(raw)) return fail(`has spaces, quotes, a backslash, a # fragment or non-ASCII characters; ${hint}`);
+    if (raw.length > 1000 || !/^[\x21-\x7e]+$/.test(raw) || /["'\\#`]/.test(raw))
+        return fail(`has spaces, quotes, a backslash, a # fragment or non-ASCII characters; ${hint}`);
     return ok(raw);
 }
 
@@ -668,7 +801,9 @@ export const SSH_KEY_TYPES = [
 ];
 
 const notAKey = (line: string, why: string) =>
-    fail<string>(`${q(line.length > 40 ? `${line.slice(0, 37)}...` : line)} is not an OpenSSH public key (${why}); paste one line of a .pub file`);
+    fail<string>(
+        `${q(line.length > 40 ? `${line.slice(0, 37)}...` : line)} is not an OpenSSH public key (${why}); paste one line of a .pub file`,
+    );
 
 /**
  * The form of an OpenSSH public key line (`ssh-ed25519 AAAA… comment`): one line, a key
@@ -679,13 +814,16 @@ const notAKey = (line: string, why: string) =>
 export function parseOpenSshKeyLine(raw: string): Check<string> {
     const line = raw.trim();
     if (/PRIVATE KEY/.test(line)) {
-        return fail("is a PRIVATE key, which is not an OpenSSH public key; remove it now (treat it as leaked) and paste the one line of the .pub file instead");
+        return fail(
+            "is a PRIVATE key, which is not an OpenSSH public key; remove it now (treat it as leaked) and paste the one line of the .pub file instead",
+        );
     }
     if (/[\r\n]/.test(line)) return notAKey(line, "it spans several lines");
     const [type, blob] = line.split(/\s+/);
     if (!type || !SSH_KEY_TYPES.includes(type)) return notAKey(line, `type must be one of ${SSH_KEY_TYPES.join(", ")}`);
     // Every blob starts with the 4-byte length of the type name, which base64 writes as AAAA.
-    if (!blob || !/^AAAA[A-Za-z0-9+/]+={0,2}$/.test(blob)) return notAKey(line, "the key data is missing or not base64");
+    if (!blob || !/^AAAA[A-Za-z0-9+/]+={0,2}$/.test(blob))
+        return notAKey(line, "the key data is missing or not base64");
     return ok(line);
 }
 
@@ -720,15 +858,24 @@ export function parseAgeRecipient(raw: string): Check<string> {
     const s = raw.trim();
     if (/^age1[02-9ac-hj-np-z]{58}$/.test(s)) return ok(s);
     if (/^AGE-SECRET-KEY-/i.test(s)) {
-        return fail("is an age SECRET key (an identity), which is not an age recipient; use the public key that age-keygen -y prints, and never put the identity here");
+        return fail(
+            "is an age SECRET key (an identity), which is not an age recipient; use the public key that age-keygen -y prints, and never put the identity here",
+        );
     }
-    return fail(`${q(raw)} is not an age recipient; use the public key printed by age-keygen (age1 followed by 58 characters)`);
+    return fail(
+        `${q(raw)} is not an age recipient; use the public key printed by age-keygen (age1 followed by 58 characters)`,
+    );
 }
 
 /** An age identity (`AGE-SECRET-KEY-1` and 58 characters of bech32), or empty for none. Secret: never quoted. Surrounding white space is dropped. */
 export function parseAgeIdentity(raw: string): Check<string> {
     const s = raw.trim();
     if (s === "" || /^AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}$/.test(s)) return ok(s);
-    if (/^age1/.test(s)) return fail("holds an age recipient (public key); give the identity (the AGE-SECRET-KEY-1… line of the age-keygen file) with pulumi config set --secret ageIdentity");
-    return fail('is not an age identity (AGE-SECRET-KEY-1 followed by 58 characters); set it with pulumi config set --secret ageIdentity "$(grep AGE-SECRET-KEY key.txt)"');
+    if (/^age1/.test(s))
+        return fail(
+            "holds an age recipient (public key); give the identity (the AGE-SECRET-KEY-1… line of the age-keygen file) with pulumi config set --secret ageIdentity",
+        );
+    return fail(
+        'is not an age identity (AGE-SECRET-KEY-1 followed by 58 characters); set it with pulumi config set --secret ageIdentity "$(grep AGE-SECRET-KEY key.txt)"',
+    );
 }

@@ -105,14 +105,18 @@ export const publicHealthUrl = (fqdn: string, healthPath: string): string => `ht
 
 const missing = (key: string): string => {
     const meta = configKey(key);
-    const example = meta?.example ? ` ${meta.example.startsWith("[") ? `'${meta.example}'` : meta.example}` : " <value>";
+    const example = meta?.example
+        ? ` ${meta.example.startsWith("[") ? `'${meta.example}'` : meta.example}`
+        : " <value>";
     return `is not set; ${meta?.description ?? "it is required"} Set it with: pulumi config set ${key}${example}`;
 };
 
 /** A string field validated by a pure check; a missing value is reported as unset. */
 function field<T>(check: (raw: string) => Check<T>) {
     return z
-        .string({ error: (iss) => (iss.input === undefined ? "__missing__" : `${JSON.stringify(iss.input)} is not text`) })
+        .string({
+            error: (iss) => (iss.input === undefined ? "__missing__" : `${JSON.stringify(iss.input)} is not text`),
+        })
         .transform((raw, ctx): T => {
             const result = check(raw);
             if (!result.ok) {
@@ -143,8 +147,10 @@ function list<T>(check: (raw: string) => Check<T>, opts: { min: number; what: st
             if (r.ok) values.push(r.value);
             else problems.push(`item ${i}: ${r.problem}`);
         });
-        const twice = opts.unique !== undefined ? items.value.find((item, i) => items.value.indexOf(item) !== i) : undefined;
-        if (twice !== undefined) problems.push(`${JSON.stringify(twice)} is listed twice; list each ${opts.unique} once`);
+        const twice =
+            opts.unique !== undefined ? items.value.find((item, i) => items.value.indexOf(item) !== i) : undefined;
+        if (twice !== undefined)
+            problems.push(`${JSON.stringify(twice)} is listed twice; list each ${opts.unique} once`);
         return problems.length ? { ok: false, problem: problems.join("; ") } : { ok: true, value: values };
     });
 }
@@ -222,7 +228,11 @@ const fields = {
     publicHostname: optional(parseRecordName),
     tlsProxyService: field(parseComposeService),
     monitoring: bool(),
-    alertEmails: list((raw) => parseEmail(raw, "the alerts (DigitalOcean mails only addresses verified on the team)"), { min: 0, what: "addresses", unique: "address" }),
+    alertEmails: list((raw) => parseEmail(raw, "the alerts (DigitalOcean mails only addresses verified on the team)"), {
+        min: 0,
+        what: "addresses",
+        unique: "address",
+    }),
     // Secret: parseSlackWebhookUrl never repeats the URL in its message.
     alertSlackWebhookUrl: optional(parseSlackWebhookUrl),
     alertSlackChannel: optional(parseSlackChannel),
@@ -267,14 +277,20 @@ const CROSS_RULES: CrossRule[] = [
         keys: ["role", "region", "primaryRegion"],
         check: (v, add) => {
             if (v.role === "dr" && v.primaryRegion === undefined) {
-                add("primaryRegion", `is not set; role dr needs the primary site's region to stay out of it. Set it with: pulumi config set primaryRegion nyc3`);
+                add(
+                    "primaryRegion",
+                    `is not set; role dr needs the primary site's region to stay out of it. Set it with: pulumi config set primaryRegion nyc3`,
+                );
             } else if (v.role === "dr" && v.primaryRegion === v.region) {
                 add(
                     "region",
                     `"${v.region}" is the primary region too (primaryRegion); a dr stack must run in a different region, such as ${v.region === "sfo3" ? "tor1" : "sfo3"}`,
                 );
             } else if (v.role === "primary" && v.primaryRegion !== undefined && v.primaryRegion !== v.region) {
-                add("primaryRegion", `"${v.primaryRegion}" differs from region "${v.region}"; for role primary leave primaryRegion empty (it is region)`);
+                add(
+                    "primaryRegion",
+                    `"${v.primaryRegion}" differs from region "${v.region}"; for role primary leave primaryRegion empty (it is region)`,
+                );
             }
         },
     },
@@ -283,7 +299,10 @@ const CROSS_RULES: CrossRule[] = [
         check: (v, add) => {
             const primary = v.role === "primary" ? v.region : v.primaryRegion;
             if (primary !== undefined && v.vaultRegion === primary) {
-                add("vaultRegion", `"${v.vaultRegion}" is the primary region; the offsite vault must be in another Spaces region so it survives losing ${primary}`);
+                add(
+                    "vaultRegion",
+                    `"${v.vaultRegion}" is the primary region; the offsite vault must be in another Spaces region so it survives losing ${primary}`,
+                );
             }
         },
     },
@@ -292,13 +311,18 @@ const CROSS_RULES: CrossRule[] = [
         check: (v, add) => {
             if (v.role !== "dr") {
                 const why = `is for a dr stack, whose own backups need a bucket outside its region; a primary's offsite copy is its vault (vaultBucket, vaultRegion)`;
-                if (v.drOffsiteBucket !== undefined) add("drOffsiteBucket", `${why}. Remove it with pulumi config rm drOffsiteBucket`);
-                if (v.drOffsiteRegion !== stringDefault("drOffsiteRegion")) add("drOffsiteRegion", `${why}. Remove it with pulumi config rm drOffsiteRegion`);
+                if (v.drOffsiteBucket !== undefined)
+                    add("drOffsiteBucket", `${why}. Remove it with pulumi config rm drOffsiteBucket`);
+                if (v.drOffsiteRegion !== stringDefault("drOffsiteRegion"))
+                    add("drOffsiteRegion", `${why}. Remove it with pulumi config rm drOffsiteRegion`);
                 return;
             }
             const other = thirdRegion(v.region, v.primaryRegion);
             if (v.drOffsiteRegion === v.region) {
-                add("drOffsiteRegion", `"${v.drOffsiteRegion}" is this dr stack's own region; its offsite copies must survive losing it. Pick another Spaces region: pulumi config set drOffsiteRegion ${other}`);
+                add(
+                    "drOffsiteRegion",
+                    `"${v.drOffsiteRegion}" is this dr stack's own region; its offsite copies must survive losing it. Pick another Spaces region: pulumi config set drOffsiteRegion ${other}`,
+                );
             } else if (v.drOffsiteRegion === v.primaryRegion) {
                 add(
                     "drOffsiteRegion",
@@ -313,9 +337,15 @@ const CROSS_RULES: CrossRule[] = [
             if (v.role !== "dr") return;
             const offsite = v.drOffsiteBucket ?? derivedOffsiteBucket(stack);
             if (offsite === (v.backupBucket ?? derivedBackupBucket(stack))) {
-                add("drOffsiteBucket", `"${offsite}" is also the backup bucket; the offsite copy must be a separate bucket in drOffsiteRegion`);
+                add(
+                    "drOffsiteBucket",
+                    `"${offsite}" is also the backup bucket; the offsite copy must be a separate bucket in drOffsiteRegion`,
+                );
             } else if (offsite === v.vaultBucket) {
-                add("drOffsiteBucket", `"${offsite}" is the primary's vault, which a dr stack only reads; name a bucket of the dr stack's own, such as ${derivedOffsiteBucket(stack)}`);
+                add(
+                    "drOffsiteBucket",
+                    `"${offsite}" is the primary's vault, which a dr stack only reads; name a bucket of the dr stack's own, such as ${derivedOffsiteBucket(stack)}`,
+                );
             }
         },
     },
@@ -335,7 +365,10 @@ const CROSS_RULES: CrossRule[] = [
         keys: ["role", "vaultBucket"],
         check: (v, add) => {
             if (v.role === "dr" && v.vaultBucket === undefined) {
-                add("vaultBucket", `is not set; a dr stack reads the primary stack's vault and must name it. Set it with: pulumi config set vaultBucket incomefortress-backups-vault`);
+                add(
+                    "vaultBucket",
+                    `is not set; a dr stack reads the primary stack's vault and must name it. Set it with: pulumi config set vaultBucket incomefortress-backups-vault`,
+                );
             }
         },
     },
@@ -345,7 +378,10 @@ const CROSS_RULES: CrossRule[] = [
             const backup = v.backupBucket ?? derivedBackupBucket(stack);
             const vault = v.vaultBucket ?? derivedVaultBucket(stack);
             if (backup === vault) {
-                add("vaultBucket", `"${vault}" is also the backup bucket; the vault must be a separate bucket in another region`);
+                add(
+                    "vaultBucket",
+                    `"${vault}" is also the backup bucket; the vault must be a separate bucket in another region`,
+                );
             }
         },
     },
@@ -353,7 +389,10 @@ const CROSS_RULES: CrossRule[] = [
         keys: ["role", "primaryStack"],
         check: (v, add, stack) => {
             if (v.role === "dr" && v.primaryStack === stack) {
-                add("primaryStack", `"${v.primaryStack}" is this stack; a dr stack restores the primary stack's backups, such as prod`);
+                add(
+                    "primaryStack",
+                    `"${v.primaryStack}" is this stack; a dr stack restores the primary stack's backups, such as prod`,
+                );
             }
         },
     },
@@ -364,16 +403,23 @@ const CROSS_RULES: CrossRule[] = [
             // and they must stay destroyable.
             if (!stack.startsWith("drill-")) return;
             if (!v.hostname.startsWith("drill-")) {
-                add("hostname", `"${v.hostname}" is not a drill name; drill stacks may only own records named drill-…, such as ${stack}`);
+                add(
+                    "hostname",
+                    `"${v.hostname}" is not a drill name; drill stacks may only own records named drill-…, such as ${stack}`,
+                );
             }
-            if (v.protect) add("protect", `true would stop the drill from being destroyed; drill stacks must set protect false`);
+            if (v.protect)
+                add("protect", `true would stop the drill from being destroyed; drill stacks must set protect false`);
         },
     },
     {
         keys: ["pitrSourceCluster", "pitrBackupTime"],
         check: (v, add) => {
             if (v.pitrBackupTime !== undefined && v.pitrSourceCluster === undefined) {
-                add("pitrBackupTime", `is set but pitrSourceCluster is not; name the cluster to fork: pulumi config set pitrSourceCluster "$(pulumi stack output databaseClusterName)"`);
+                add(
+                    "pitrBackupTime",
+                    `is set but pitrSourceCluster is not; name the cluster to fork: pulumi config set pitrSourceCluster "$(pulumi stack output databaseClusterName)"`,
+                );
             }
         },
     },
@@ -393,9 +439,15 @@ const CROSS_RULES: CrossRule[] = [
         keys: ["alertSlackWebhookUrl", "alertSlackChannel"],
         check: (v, add) => {
             if (v.alertSlackWebhookUrl !== undefined && v.alertSlackChannel === undefined) {
-                add("alertSlackChannel", `is not set, but alertSlackWebhookUrl is; name the channel the webhook posts to: pulumi config set alertSlackChannel '#ops-alerts'`);
+                add(
+                    "alertSlackChannel",
+                    `is not set, but alertSlackWebhookUrl is; name the channel the webhook posts to: pulumi config set alertSlackChannel '#ops-alerts'`,
+                );
             } else if (v.alertSlackWebhookUrl === undefined && v.alertSlackChannel !== undefined) {
-                add("alertSlackWebhookUrl", `is not set, but alertSlackChannel is; set the channel's incoming webhook: pulumi config set --secret alertSlackWebhookUrl https://hooks.slack.com/services/…`);
+                add(
+                    "alertSlackWebhookUrl",
+                    `is not set, but alertSlackChannel is; set the channel's incoming webhook: pulumi config set --secret alertSlackWebhookUrl https://hooks.slack.com/services/…`,
+                );
             }
         },
     },
@@ -412,21 +464,39 @@ const CROSS_RULES: CrossRule[] = [
         check: (v, add) => {
             const dns01 = v.tlsChallenge === "dns-01";
             if (dns01 && v.tlsDnsToken === undefined) {
-                add("tlsDnsToken", `is not set, but tlsChallenge is dns-01; certbot needs a DigitalOcean token to write the _acme-challenge TXT records. Create one with the custom scopes domain:read, domain:create, domain:update and domain:delete, then run pulumi config set --secret tlsDnsToken dop_v1_…, or set tlsChallenge http-01`);
+                add(
+                    "tlsDnsToken",
+                    `is not set, but tlsChallenge is dns-01; certbot needs a DigitalOcean token to write the _acme-challenge TXT records. Create one with the custom scopes domain:read, domain:create, domain:update and domain:delete, then run pulumi config set --secret tlsDnsToken dop_v1_…, or set tlsChallenge http-01`,
+                );
             }
             if (!dns01 && v.tlsDnsToken !== undefined) {
-                add("tlsDnsToken", `is set, but tlsChallenge is ${v.tlsChallenge}, which does not use it; set tlsChallenge dns-01, or remove the token with pulumi config rm tlsDnsToken so no unused DNS credential sits on the host`);
+                add(
+                    "tlsDnsToken",
+                    `is set, but tlsChallenge is ${v.tlsChallenge}, which does not use it; set tlsChallenge dns-01, or remove the token with pulumi config rm tlsDnsToken so no unused DNS credential sits on the host`,
+                );
             }
             if (dns01 && v.tlsEmail === "") {
-                add("tlsChallenge", `is dns-01, but tlsEmail is empty, so no certificate is requested at all; set the ACME e-mail with pulumi config set tlsEmail ops@incomefortress.com, or set tlsChallenge http-01`);
+                add(
+                    "tlsChallenge",
+                    `is dns-01, but tlsEmail is empty, so no certificate is requested at all; set the ACME e-mail with pulumi config set tlsEmail ops@incomefortress.com, or set tlsChallenge http-01`,
+                );
             }
             if (v.publicHostname === undefined) return;
             if (v.role !== "dr") {
-                add("publicHostname", `is for a dr stack, which takes over the primary's public name at a cutover; this primary stack's own record (hostname ${v.hostname}) already is the public name. Remove it with pulumi config rm publicHostname`);
+                add(
+                    "publicHostname",
+                    `is for a dr stack, which takes over the primary's public name at a cutover; this primary stack's own record (hostname ${v.hostname}) already is the public name. Remove it with pulumi config rm publicHostname`,
+                );
             } else if (v.publicHostname === v.hostname) {
-                add("publicHostname", `"${v.publicHostname}" is this stack's own record; name the primary's public record, such as api, and keep hostname a name of dr's own, such as api-dr`);
+                add(
+                    "publicHostname",
+                    `"${v.publicHostname}" is this stack's own record; name the primary's public record, such as api, and keep hostname a name of dr's own, such as api-dr`,
+                );
             } else if (!dns01) {
-                add("publicHostname", `needs tlsChallenge dns-01: "${v.publicHostname}" points at the primary site until a cutover, so an HTTP-01 challenge for it can never reach this host. Run pulumi config set tlsChallenge dns-01 and pulumi config set --secret tlsDnsToken dop_v1_…, or remove publicHostname`);
+                add(
+                    "publicHostname",
+                    `needs tlsChallenge dns-01: "${v.publicHostname}" points at the primary site until a cutover, so an HTTP-01 challenge for it can never reach this host. Run pulumi config set tlsChallenge dns-01 and pulumi config set --secret tlsDnsToken dop_v1_…, or remove publicHostname`,
+                );
             }
         },
     },
@@ -434,10 +504,16 @@ const CROSS_RULES: CrossRule[] = [
         keys: ["role", "activeSite", "drStack"],
         check: (v, add, stack) => {
             if (v.role === "dr" && v.activeSite === "dr") {
-                add("activeSite", `"dr" is for the primary stack, which owns the public record; a dr or drill stack always points at itself. Set activeSite dr on the primary stack instead`);
+                add(
+                    "activeSite",
+                    `"dr" is for the primary stack, which owns the public record; a dr or drill stack always points at itself. Set activeSite dr on the primary stack instead`,
+                );
             }
             if (v.activeSite === "dr" && v.drStack.split("/").pop() === stack) {
-                add("drStack", `"${v.drStack}" is this stack; name the DR stack whose publicIp the public record should follow, such as dr`);
+                add(
+                    "drStack",
+                    `"${v.drStack}" is this stack; name the DR stack whose publicIp the public record should follow, such as dr`,
+                );
             }
         },
     },
@@ -463,7 +539,9 @@ export function configSchema(stack: string) {
             // A typo'd key would otherwise be ignored silently while its default applies.
             for (const key of Object.keys(value)) {
                 if (KNOWN_KEYS.has(key)) continue;
-                const near = SCHEMA_KEYS.map((k) => [k, editDistance(k.toLowerCase(), key.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+                const near = SCHEMA_KEYS.map(
+                    (k) => [k, editDistance(k.toLowerCase(), key.toLowerCase())] as const,
+                ).sort((a, b) => a[1] - b[1])[0];
                 const hint = near && near[1] <= 3 ? `did you mean ${near[0]}?` : `known keys are listed in Pulumi.yaml`;
                 ctx.addIssue({ code: "custom", path: [key], message: `is not a config key of this project; ${hint}` });
             }
@@ -473,7 +551,11 @@ export function configSchema(stack: string) {
     for (const rule of CROSS_RULES) {
         schema = schema.superRefine(
             (value, ctx) =>
-                rule.check(value as Fields, (key, message) => ctx.addIssue({ code: "custom", path: [key], message }), stack),
+                rule.check(
+                    value as Fields,
+                    (key, message) => ctx.addIssue({ code: "custom", path: [key], message }),
+                    stack,
+                ),
             { when: (payload) => !payload.issues.some((i) => rule.keys.includes(i.path?.[0] as FieldName)) },
         );
     }
@@ -514,20 +596,37 @@ function resolve(v: Fields, stack: string): FortressConfig {
             valkeySize: v.valkeySize,
         },
         ...(v.pitrSourceCluster !== undefined
-            ? { pitr: { sourceCluster: v.pitrSourceCluster, ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}) } }
+            ? {
+                  pitr: {
+                      sourceCluster: v.pitrSourceCluster,
+                      ...(v.pitrBackupTime !== undefined ? { backupTime: v.pitrBackupTime } : {}),
+                  },
+              }
             : {}),
         storage: {
             backupBucket: v.backupBucket ?? derivedBackupBucket(stack),
             vaultBucket: v.vaultBucket ?? derivedVaultBucket(stack),
             vaultRegion: v.vaultRegion,
             ownsVault,
-            ...(ownsVault ? {} : { drOffsite: { bucket: v.drOffsiteBucket ?? derivedOffsiteBucket(stack), region: v.drOffsiteRegion } }),
+            ...(ownsVault
+                ? {}
+                : {
+                      drOffsite: {
+                          bucket: v.drOffsiteBucket ?? derivedOffsiteBucket(stack),
+                          region: v.drOffsiteRegion,
+                      },
+                  }),
             retentionDays: v.backupRetentionDays,
             noncurrentVersionDays: v.noncurrentVersionDays,
             backupPrefix: `postgresql/${stack}`,
             restorePrefix: `postgresql/${ownsVault ? stack : v.primaryStack}`,
         },
-        backup: { schedule: v.backupSchedule, verifySchedule: v.verifySchedule, ageRecipients: v.ageRecipients, heartbeatUrl: v.backupHeartbeatUrl },
+        backup: {
+            schedule: v.backupSchedule,
+            verifySchedule: v.verifySchedule,
+            ageRecipients: v.ageRecipients,
+            heartbeatUrl: v.backupHeartbeatUrl,
+        },
         monitoring: {
             enabled: v.monitoring,
             healthPath: v.healthPath,
@@ -536,7 +635,11 @@ function resolve(v: Fields, stack: string): FortressConfig {
             ...(v.alertSlackWebhookUrl !== undefined && v.alertSlackChannel !== undefined
                 ? { slack: { webhookUrl: v.alertSlackWebhookUrl, channel: v.alertSlackChannel } }
                 : {}),
-            thresholds: { cpuPercent: v.alertCpuPercent, memoryPercent: v.alertMemoryPercent, diskPercent: v.alertDiskPercent },
+            thresholds: {
+                cpuPercent: v.alertCpuPercent,
+                memoryPercent: v.alertMemoryPercent,
+                diskPercent: v.alertDiskPercent,
+            },
             window: v.alertWindow,
         },
         app: { repoUrl: v.appRepoUrl, ref: v.appRef, dir: v.appDir, composeSubdir: v.appComposeSubdir },

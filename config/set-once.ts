@@ -31,7 +31,8 @@ const copyFirst = (what: string) =>
     `A Spaces bucket cannot be renamed or moved: the new value creates a new, empty bucket and deletes the old one with every ${what} in it. Copy them first (rclone copy) if they must survive`;
 // A fork is the database the app runs on; only the first one (from no fork) is free.
 const forkRefused = (_from: string, _to: string, previous: SetOnceRecord) => (previous.pitrSourceCluster ?? "") !== "";
-const newFork = () => `The app runs on the current point-in-time fork; a new value makes a new fork, moves the app to it and deletes the current one`;
+const newFork = () =>
+    `The app runs on the current point-in-time fork; a new value makes a new fork, moves the app to it and deletes the current one`;
 
 export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
     {
@@ -52,7 +53,8 @@ export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
         key: "vpcIpRange",
         // Unset leaves the range DigitalOcean chose, which the record holds.
         value: (c) => c.network.vpcIpRange,
-        consequence: () => `It replaces the VPC, and with it both database clusters (a cluster's private network cannot change) with the app database, and the droplet`,
+        consequence: () =>
+            `It replaces the VPC, and with it both database clusters (a cluster's private network cannot change) with the app database, and the droplet`,
     },
     {
         key: "vaultRegion",
@@ -82,17 +84,20 @@ export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
     {
         key: "domain",
         value: (c) => c.dns.domain,
-        consequence: () => `A DNS record cannot change zone: the stack's record is replaced in the new zone and deleted from the old one`,
+        consequence: () =>
+            `A DNS record cannot change zone: the stack's record is replaced in the new zone and deleted from the old one`,
     },
     {
         key: "dbName",
         value: (c) => c.database.name,
-        consequence: () => `It replaces the app database: a new, empty database, and the old one with its data is deleted. The recovery chain does not restore into it (it restores when the cluster is new)`,
+        consequence: () =>
+            `It replaces the app database: a new, empty database, and the old one with its data is deleted. The recovery chain does not restore into it (it restores when the cluster is new)`,
     },
     {
         key: "dbUser",
         value: (c) => c.database.user,
-        consequence: () => `It replaces the app role, which owns the app's tables: a new role, and the old one is dropped`,
+        consequence: () =>
+            `It replaces the app role, which owns the app's tables: a new role, and the old one is dropped`,
     },
     {
         key: "pitrSourceCluster",
@@ -104,7 +109,12 @@ export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
                 : newFork(),
     },
     // Empty forks the most recent backup.
-    { key: "pitrBackupTime", value: (c) => (c.pitr ? (c.pitr.backupTime ?? "") : ""), refused: forkRefused, consequence: newFork },
+    {
+        key: "pitrBackupTime",
+        value: (c) => (c.pitr ? (c.pitr.backupTime ?? "") : ""),
+        refused: forkRefused,
+        consequence: newFork,
+    },
 ];
 
 /** The names `allowReplace` may list. */
@@ -113,7 +123,10 @@ export const SET_ONCE_KEY_NAMES: readonly string[] = SET_ONCE_KEYS.map((k) => k.
 /** A key allowReplace may list: one whose change on a live stack is refused. */
 export function parseSetOnceKey(raw: string): Check<string> {
     if (SET_ONCE_KEY_NAMES.includes(raw)) return { ok: true, value: raw };
-    return { ok: false, problem: `${JSON.stringify(raw)} is not a key whose change is refused; allowReplace takes: ${SET_ONCE_KEY_NAMES.join(", ")}` };
+    return {
+        ok: false,
+        problem: `${JSON.stringify(raw)} is not a key whose change is refused; allowReplace takes: ${SET_ONCE_KEY_NAMES.join(", ")}`,
+    };
 }
 
 /** The values to record for this config. `actualVpcIpRange` is the VPC's range once known, which an unset vpcIpRange leaves to DigitalOcean. */
@@ -131,10 +144,19 @@ export function setOnceValues(cfg: FortressConfig, actualVpcIpRange?: string): R
  * updated before that output existed, the outputs it already had (region and bucket names).
  * Undefined for a stack with no outputs: a new stack, whose values are all free.
  */
-export function previousRecord(outputs: { setOnce?: unknown; region?: unknown; backupBucket?: unknown; vaultBucket?: unknown }, role: FortressConfig["role"]): SetOnceRecord | undefined {
-    const strings = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === "string"));
-    if (outputs.setOnce !== null && typeof outputs.setOnce === "object") return strings(outputs.setOnce as Record<string, unknown>);
-    const legacy = strings({ region: outputs.region, backupBucket: outputs.backupBucket, ...(role === "primary" ? { vaultBucket: outputs.vaultBucket } : {}) });
+export function previousRecord(
+    outputs: { setOnce?: unknown; region?: unknown; backupBucket?: unknown; vaultBucket?: unknown },
+    role: FortressConfig["role"],
+): SetOnceRecord | undefined {
+    const strings = (o: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === "string"));
+    if (outputs.setOnce !== null && typeof outputs.setOnce === "object")
+        return strings(outputs.setOnce as Record<string, unknown>);
+    const legacy = strings({
+        region: outputs.region,
+        backupBucket: outputs.backupBucket,
+        ...(role === "primary" ? { vaultBucket: outputs.vaultBucket } : {}),
+    });
     return Object.keys(legacy).length > 0 ? legacy : undefined;
 }
 
@@ -172,7 +194,11 @@ export interface SetOnceVerdict {
 }
 
 /** What the program does with the changes: refuse those allowReplace does not list. */
-export function setOnceVerdict(changes: readonly SetOnceChange[], allowReplace: readonly string[], protect: boolean): SetOnceVerdict {
+export function setOnceVerdict(
+    changes: readonly SetOnceChange[],
+    allowReplace: readonly string[],
+    protect: boolean,
+): SetOnceVerdict {
     const changed = new Set(changes.map((c) => c.key));
     const problems = changes
         .filter((c) => !allowReplace.includes(c.key))
@@ -182,7 +208,9 @@ export function setOnceVerdict(changes: readonly SetOnceChange[], allowReplace: 
                 `was ${q(c.from)} when this stack was last updated and is now ${q(c.to || "")}, which this stack cannot take in place. ${c.consequence}. ` +
                 `To keep the stack as it is: pulumi config set ${c.key} ${c.from === "" ? "''" : c.from}. ` +
                 `If you mean it, allow it for one update: pulumi config set --path 'allowReplace[0]' ${c.key}` +
-                (protect ? `, and unprotect what it replaces first (pulumi state unprotect <urn>; protect is true)` : ``),
+                (protect
+                    ? `, and unprotect what it replaces first (pulumi state unprotect <urn>; protect is true)`
+                    : ``),
         }));
     return { problems, unusedAllows: allowReplace.filter((k) => !changed.has(k)) };
 }

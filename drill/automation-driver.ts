@@ -39,14 +39,27 @@ export function toDriverEvent(e: EngineEvent, at: number): DriverEvent | undefin
     }
     if (e.resOutputsEvent) {
         const m = e.resOutputsEvent.metadata;
-        return { kind: "resource-done", at, urn: m.urn, type: m.type, op: m.op, ...(m.new?.outputs ? { outputs: m.new.outputs } : {}) };
+        return {
+            kind: "resource-done",
+            at,
+            urn: m.urn,
+            type: m.type,
+            op: m.op,
+            ...(m.new?.outputs ? { outputs: m.new.outputs } : {}),
+        };
     }
     if (e.resOpFailedEvent) {
         const m = e.resOpFailedEvent.metadata;
         return { kind: "resource-failed", at, urn: m.urn, type: m.type, op: m.op };
     }
     if (e.diagnosticEvent) {
-        return { kind: "diagnostic", at, message: e.diagnosticEvent.message, severity: e.diagnosticEvent.severity, ...(e.diagnosticEvent.urn ? { urn: e.diagnosticEvent.urn } : {}) };
+        return {
+            kind: "diagnostic",
+            at,
+            message: e.diagnosticEvent.message,
+            severity: e.diagnosticEvent.severity,
+            ...(e.diagnosticEvent.urn ? { urn: e.diagnosticEvent.urn } : {}),
+        };
     }
     return undefined;
 }
@@ -80,8 +93,10 @@ export function locatePulumi(env: NodeJS.ProcessEnv): { root?: string; path: str
 /** Missing DigitalOcean credentials, as one message, or undefined when they are there. */
 export function missingCredentials(env: NodeJS.ProcessEnv): string | undefined {
     const missing: string[] = [];
-    if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN) missing.push("DIGITALOCEAN_TOKEN (a write-scoped API token)");
-    if (!env.SPACES_ACCESS_KEY_ID || !env.SPACES_SECRET_ACCESS_KEY) missing.push("SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (the provider needs them for the buckets)");
+    if (!env.DIGITALOCEAN_TOKEN && !env.DIGITALOCEAN_ACCESS_TOKEN)
+        missing.push("DIGITALOCEAN_TOKEN (a write-scoped API token)");
+    if (!env.SPACES_ACCESS_KEY_ID || !env.SPACES_SECRET_ACCESS_KEY)
+        missing.push("SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (the provider needs them for the buckets)");
     return missing.length ? `DigitalOcean credentials are missing: set ${missing.join(", and ")}` : undefined;
 }
 
@@ -109,23 +124,34 @@ export class AutomationStackDriver implements StackDriver {
         const credentials = missingCredentials(this.env);
         if (credentials) throw new DrillSetupError(credentials);
         const stackFile = join(this.opts.workDir, `Pulumi.${this.opts.drStack}.yaml`);
-        if (!existsSync(stackFile)) throw new DrillSetupError(`${stackFile} does not exist: pass --dr-stack with the name of the DR stack whose config the drill copies`);
+        if (!existsSync(stackFile))
+            throw new DrillSetupError(
+                `${stackFile} does not exist: pass --dr-stack with the name of the DR stack whose config the drill copies`,
+            );
         try {
-            this.config = drillConfig(parseStackFile(readFileSync(stackFile, "utf8"), stackFile), this.opts.drStack, this.opts.overrides);
+            this.config = drillConfig(
+                parseStackFile(readFileSync(stackFile, "utf8"), stackFile),
+                this.opts.drStack,
+                this.opts.overrides,
+            );
         } catch (e) {
             throw new DrillSetupError(errorMessage(e));
         }
         try {
             this.pulumi = await PulumiCommand.get(where.root ? { root: where.root } : {});
         } catch (e) {
-            throw new DrillSetupError(`the Pulumi CLI at ${where.path} cannot be used: ${errorMessage(e)}; install a current version (https://www.pulumi.com/docs/install/)`);
+            throw new DrillSetupError(
+                `the Pulumi CLI at ${where.path} cannot be used: ${errorMessage(e)}; install a current version (https://www.pulumi.com/docs/install/)`,
+            );
         }
         this.workspace = await LocalWorkspace.create({ workDir: this.opts.workDir, pulumiCommand: this.pulumi });
         let user: string;
         try {
             user = (await this.workspace.whoAmI()).user;
         } catch (e) {
-            throw new DrillSetupError(`pulumi is not logged in to a state backend (${errorMessage(e)}): run pulumi login (Pulumi Cloud, or a Spaces bucket in the DR region) or set PULUMI_ACCESS_TOKEN`);
+            throw new DrillSetupError(
+                `pulumi is not logged in to a state backend (${errorMessage(e)}): run pulumi login (Pulumi Cloud, or a Spaces bucket in the DR region) or set PULUMI_ACCESS_TOKEN`,
+            );
         }
         if (this.config.secretKeys.length > 0) {
             // Ciphertexts are per stack: decrypt the DR stack's secrets and set them again on the drill stack.
@@ -177,7 +203,8 @@ export class AutomationStackDriver implements StackDriver {
     async up(hooks: OperationHooks): Promise<StackOutputs> {
         const forward = new AbortController();
         const onAbort = () => {
-            if (shouldForwardInterrupt(hooks.signal?.reason, process.stdin.isTTY === true)) forward.abort(hooks.signal?.reason);
+            if (shouldForwardInterrupt(hooks.signal?.reason, process.stdin.isTTY === true))
+                forward.abort(hooks.signal?.reason);
         };
         hooks.signal?.addEventListener("abort", onAbort, { once: true });
         try {

@@ -4,7 +4,15 @@
 import { readFileSync } from "node:fs";
 import { errorMessage, onInterrupt, signalExitCode, stderrSink, UsageError } from "../tools/cli";
 import type { WrittenReport } from "./report-files";
-import { applyOverrides, parseDuration, parseTargetFlag, parseTargetsFile, planTargets, TargetError, type Targets } from "./targets";
+import {
+    applyOverrides,
+    parseDuration,
+    parseTargetFlag,
+    parseTargetsFile,
+    planTargets,
+    TargetError,
+    type Targets,
+} from "./targets";
 
 /** The plan's targets with `--target` flags and a `--targets` file applied (file first, flags win). */
 export function loadTargets(flags: readonly string[], file: string | undefined): Targets {
@@ -21,7 +29,9 @@ function readText(path: string, flag: string): string {
     try {
         return readFileSync(path, "utf8");
     } catch (e) {
-        throw new UsageError(`${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
+        throw new UsageError(
+            `${flag} ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`,
+        );
     }
 }
 
@@ -29,7 +39,8 @@ function readText(path: string, flag: string): string {
 export function durationFlag(name: string, value: string | undefined, fallbackSeconds: number): number {
     if (value === undefined) return fallbackSeconds * 1000;
     const s = parseDuration(value);
-    if (s === undefined || s <= 0) throw new UsageError(`--${name} ${value}: not a duration; use seconds or 90s, 15m, 1h`);
+    if (s === undefined || s <= 0)
+        throw new UsageError(`--${name} ${value}: not a duration; use seconds or 90s, 15m, 1h`);
     return s * 1000;
 }
 
@@ -43,7 +54,9 @@ export function handleInterrupts(prog: string, controller: AbortController, left
     return onInterrupt((sig) => {
         count++;
         if (count === 1) {
-            stderrSink(`${prog}: ${sig}: stopping and cleaning up; the report is still written (press Ctrl-C twice more to exit at once)`);
+            stderrSink(
+                `${prog}: ${sig}: stopping and cleaning up; the report is still written (press Ctrl-C twice more to exit at once)`,
+            );
             controller.abort(sig);
         } else if (count === 2) {
             stderrSink(`${prog}: still cleaning up; press Ctrl-C once more to exit now and leave ${leftBehind()}`);
@@ -58,7 +71,11 @@ export function handleInterrupts(prog: string, controller: AbortController, left
  * Runs a drill or a rehearsal with {@link handleInterrupts} around it and prints the paths of
  * its report on stdout (progress went to stderr). Returns the exit code.
  */
-export async function runReported(prog: string, leftBehind: () => string, run: (signal: AbortSignal) => Promise<{ exitCode: number; files?: WrittenReport }>): Promise<number> {
+export async function runReported(
+    prog: string,
+    leftBehind: () => string,
+    run: (signal: AbortSignal) => Promise<{ exitCode: number; files?: WrittenReport }>,
+): Promise<number> {
     const controller = new AbortController();
     const unhook = handleInterrupts(prog, controller, leftBehind);
     try {

@@ -6,7 +6,14 @@ import { parseArgs } from "node:util";
 import { parseCommandLine, printHelp, runMain, stderrSink, UsageError } from "../tools/cli";
 import { projectDefaults, readProjectFile, readStackFile, stackFileName } from "../tools/stack-files";
 import { durationFlag, loadTargets, runReported } from "./cli-common";
-import { checkDrillStackName, checkOrgName, composeDirectory, DrillConfigError, effective, qualifiedStackName } from "./drill-config";
+import {
+    checkDrillStackName,
+    checkOrgName,
+    composeDirectory,
+    DrillConfigError,
+    effective,
+    qualifiedStackName,
+} from "./drill-config";
 import { sshHostProbe } from "./host-probe";
 import { peopleFromStackFile } from "./people";
 import { runDrill } from "./orchestrate";
@@ -101,10 +108,15 @@ async function main(argv: string[]): Promise<number> {
     const org = values.org;
     if (org !== undefined) checkFlag("--org", () => checkOrgName(org));
     const cliStackName = qualifiedStackName(stackName, org);
-    for (const c of values["admin-cidr"]) if (!CIDR.test(c)) throw new UsageError(`--admin-cidr ${c}: not a CIDR such as 203.0.113.7/32 or 2001:db8::/48`);
-    if (!values["health-path"].startsWith("/")) throw new UsageError(`--health-path ${values["health-path"]}: must start with /`);
+    for (const c of values["admin-cidr"])
+        if (!CIDR.test(c))
+            throw new UsageError(`--admin-cidr ${c}: not a CIDR such as 203.0.113.7/32 or 2001:db8::/48`);
+    if (!values["health-path"].startsWith("/"))
+        throw new UsageError(`--health-path ${values["health-path"]}: must start with /`);
     if (values.backup !== undefined && !/^(latest|\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?|before:.+)$/.test(values.backup)) {
-        throw new UsageError(`--backup ${values.backup}: use latest, a backup id such as 20261125T174500Z, or before:<ISO time>`);
+        throw new UsageError(
+            `--backup ${values.backup}: use latest, a backup id such as 20261125T174500Z, or before:<ISO time>`,
+        );
     }
     const targets = loadTargets(values.target, values.targets);
     const healthTimeoutMs = durationFlag("health-timeout", values["health-timeout"], 15 * 60);
@@ -117,7 +129,9 @@ async function main(argv: string[]): Promise<number> {
     let restoreBackup = values.backup ?? "latest";
     try {
         const defaults = projectDefaults(readProjectFile(workDir));
-        const dr = existsSync(join(workDir, stackFileName(values["dr-stack"]))) ? readStackFile(workDir, values["dr-stack"]) : {};
+        const dr = existsSync(join(workDir, stackFileName(values["dr-stack"])))
+            ? readStackFile(workDir, values["dr-stack"])
+            : {};
         composeDir = composeDirectory(dr, defaults);
         restoreBackup = values.backup ?? String(effective(dr, defaults, "restoreBackup") ?? "latest");
     } catch {
@@ -130,12 +144,17 @@ async function main(argv: string[]): Promise<number> {
         workDir,
         drStack: values["dr-stack"],
         ...(values.org !== undefined ? { org: values.org } : {}),
-        overrides: { stackName, extraAdminCidrs: values["admin-cidr"], ...(values.backup !== undefined ? { restoreBackup: values.backup } : {}) },
+        overrides: {
+            stackName,
+            extraAdminCidrs: values["admin-cidr"],
+            ...(values.backup !== undefined ? { restoreBackup: values.backup } : {}),
+        },
         ...(values.verbose ? { onOutput: (t: string) => process.stderr.write(t) } : {}),
     });
     return runReported(
         PROG,
-        () => `the stack ${cliStackName}: destroy it with pulumi destroy --stack ${cliStackName} --yes && pulumi stack rm ${cliStackName} --yes`,
+        () =>
+            `the stack ${cliStackName}: destroy it with pulumi destroy --stack ${cliStackName} --yes && pulumi stack rm ${cliStackName} --yes`,
         (signal) =>
             runDrill(
                 {
@@ -146,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
                     composeTimeoutMs,
                     pollIntervalMs: 10_000,
                     restoreBackup,
-                    context: { "compose project": composeDir, "restore": restoreBackup },
+                    context: { "compose project": composeDir, restore: restoreBackup },
                     people: peopleFromStackFile(workDir, values["dr-stack"], "drill"),
                 },
                 {

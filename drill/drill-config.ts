@@ -17,7 +17,14 @@
 //   adminCidrs    plus --admin-cidr: the machine running the drill must reach SSH for the
 //                 recovery chain and the validation.
 import { composeDir } from "../cloud-init/compose-dir";
-import { isSecure, PROJECT, projectKey as key, stackFileName, type ConfigEntry, type StackConfig } from "../tools/stack-files";
+import {
+    isSecure,
+    PROJECT,
+    projectKey as key,
+    stackFileName,
+    type ConfigEntry,
+    type StackConfig,
+} from "../tools/stack-files";
 
 /** What the drill changes. */
 export interface DrillOverrides {
@@ -45,14 +52,18 @@ export class DrillConfigError extends Error {}
 /** A valid drill stack name: `drill-` and 2-40 lowercase letters, digits and hyphens in all. */
 export function checkDrillStackName(name: string): void {
     if (!/^drill-[a-z0-9-]{1,33}[a-z0-9]$/.test(name)) {
-        throw new DrillConfigError(`stack name "${name}" is not a drill name: use drill- plus lowercase letters, digits and hyphens (40 characters at most), such as drill-20260301-060000`);
+        throw new DrillConfigError(
+            `stack name "${name}" is not a drill name: use drill- plus lowercase letters, digits and hyphens (40 characters at most), such as drill-20260301-060000`,
+        );
     }
 }
 
 /** A Pulumi Cloud organisation name: letters, digits, `-`, `_`, `.`; 100 characters at most. */
 export function checkOrgName(org: string): void {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(org)) {
-        throw new DrillConfigError(`"${org}" is not a Pulumi organisation name: use letters, digits, hyphens, underscores and dots, such as acme-ops`);
+        throw new DrillConfigError(
+            `"${org}" is not a Pulumi organisation name: use letters, digits, hyphens, underscores and dots, such as acme-ops`,
+        );
     }
 }
 
@@ -72,7 +83,9 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     checkDrillStackName(o.stackName);
     const role = dr[key("role")];
     if (role !== "dr") {
-        throw new DrillConfigError(`${stackFileName(drStackName)} has role ${JSON.stringify(role ?? "primary")}; a drill copies the DR stack's config (role dr), never production's. Pass --dr-stack with the DR stack's name`);
+        throw new DrillConfigError(
+            `${stackFileName(drStackName)} has role ${JSON.stringify(role ?? "primary")}; a drill copies the DR stack's config (role dr), never production's. Pass --dr-stack with the DR stack's name`,
+        );
     }
     const plain: StackConfig = {};
     const secretKeys: string[] = [];
@@ -95,7 +108,8 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     set("monitoring", false, "a drill must not page on-call");
     if (key("backupHeartbeatUrl") in dr) {
         delete plain[key("backupHeartbeatUrl")];
-        if (secretKeys.includes(key("backupHeartbeatUrl"))) secretKeys.splice(secretKeys.indexOf(key("backupHeartbeatUrl")), 1);
+        if (secretKeys.includes(key("backupHeartbeatUrl")))
+            secretKeys.splice(secretKeys.indexOf(key("backupHeartbeatUrl")), 1);
         changes.push("backupHeartbeatUrl: removed (the DR stack's dead-man's switch, not the drill's)");
     }
     if (key("activeSite") in plain) {
@@ -105,11 +119,17 @@ export function drillConfig(dr: StackConfig, drStackName: string, o: DrillOverri
     if (o.extraAdminCidrs.length > 0) {
         const current = plain[key("adminCidrs")];
         const list = Array.isArray(current) ? current.map(String) : [];
-        set("adminCidrs", [...list, ...o.extraAdminCidrs.filter((c) => !list.includes(c))], "the drill machine must reach SSH");
+        set(
+            "adminCidrs",
+            [...list, ...o.extraAdminCidrs.filter((c) => !list.includes(c))],
+            "the drill machine must reach SSH",
+        );
     }
     if (o.restoreBackup !== undefined) set("restoreBackup", o.restoreBackup, "--backup");
     if (key("isolate") in plain && plain[key("isolate")] === true) {
-        throw new DrillConfigError(`${stackFileName(drStackName)} sets isolate true: a drill would close 80/443 and fail its health check. Unset isolate on the DR stack first`);
+        throw new DrillConfigError(
+            `${stackFileName(drStackName)} sets isolate true: a drill would close 80/443 and fail its health check. Unset isolate on the DR stack first`,
+        );
     }
     return { plain, secretKeys, changes };
 }

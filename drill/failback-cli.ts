@@ -89,7 +89,10 @@ async function main(argv: string[]): Promise<number> {
         }),
     );
     if (values.help) return printHelp(HELP);
-    if (!values.yes) throw new UsageError("the failback stops the live DR site's writes while it runs: announce the freeze, then run it with --yes");
+    if (!values.yes)
+        throw new UsageError(
+            "the failback stops the live DR site's writes while it runs: announce the freeze, then run it with --yes",
+        );
     const org = values.org;
     if (org !== undefined) {
         try {
@@ -101,8 +104,12 @@ async function main(argv: string[]): Promise<number> {
     }
     let writers: string[] | undefined;
     if (values.writers !== undefined) {
-        writers = values.writers.split(",").map((w) => w.trim()).filter(Boolean);
-        if (writers.length === 0) throw new UsageError("--writers: name at least one compose service, such as api,celery_default");
+        writers = values.writers
+            .split(",")
+            .map((w) => w.trim())
+            .filter(Boolean);
+        if (writers.length === 0)
+            throw new UsageError("--writers: name at least one compose service, such as api,celery_default");
         for (const w of writers) parseCommandLine(() => checkServiceName(w));
     }
     const targets = loadTargets(values.target, values.targets);
@@ -135,7 +142,14 @@ async function main(argv: string[]): Promise<number> {
                     people: peopleFromStackFile(workDir, values.stack, "failback"),
                     context: {},
                 },
-                { driver, clock: systemClock, sleep: abortableSleep, progress: stderrSink, signal, writeReport: (r) => writeReport(values.out, r) },
+                {
+                    driver,
+                    clock: systemClock,
+                    sleep: abortableSleep,
+                    progress: stderrSink,
+                    signal,
+                    writeReport: (r) => writeReport(values.out, r),
+                },
             ),
     );
 }

@@ -12,7 +12,13 @@ import { errorMessage } from "../tools/cli";
 import { projectDefaults, readProjectFile, readStackFile, stackFileName, type StackConfig } from "../tools/stack-files";
 import { locatePulumi, missingCredentials, shouldForwardInterrupt, toDriverEvent } from "./automation-driver";
 import { composeDirectory, effective, qualifiedStackName } from "./drill-config";
-import { FailbackSetupError, type FailbackDriver, type FailbackPlan, type FailbackSite, type PublicRecord } from "./failback";
+import {
+    FailbackSetupError,
+    type FailbackDriver,
+    type FailbackPlan,
+    type FailbackSite,
+    type PublicRecord,
+} from "./failback";
 import { composeApp, shellToolkit, sshShell } from "./failback-sites";
 import { httpsGet } from "./host-probe";
 import { systemClock, type Clock } from "./phases";
@@ -43,17 +49,29 @@ type Outputs = Record<string, { value: unknown; secret: boolean }>;
  * What the primary stack's config must say for a failback: role primary and activeSite dr.
  * Returns the DR stack the record follows (drStack), or throws FailbackSetupError.
  */
-export function checkFailbackConfig(prod: StackConfig, defaults: StackConfig, prodStack: string, drStackFlag?: string): { drStack: string } {
+export function checkFailbackConfig(
+    prod: StackConfig,
+    defaults: StackConfig,
+    prodStack: string,
+    drStackFlag?: string,
+): { drStack: string } {
     const file = stackFileName(prodStack);
     const role = String(effective(prod, defaults, "role") ?? "primary");
-    if (role !== "primary") throw new FailbackSetupError(`${file} has role ${role}: the failback moves the record of the primary stack; pass --stack with its name`);
+    if (role !== "primary")
+        throw new FailbackSetupError(
+            `${file} has role ${role}: the failback moves the record of the primary stack; pass --stack with its name`,
+        );
     const site = String(effective(prod, defaults, "activeSite") ?? "primary");
     if (site !== "dr") {
-        throw new FailbackSetupError(`${file} has activeSite ${site}: the public record already points at ${prodStack}, so there is nothing to fail back (the cutover is pulumi config set activeSite dr --stack ${prodStack} && pulumi up --stack ${prodStack})`);
+        throw new FailbackSetupError(
+            `${file} has activeSite ${site}: the public record already points at ${prodStack}, so there is nothing to fail back (the cutover is pulumi config set activeSite dr --stack ${prodStack} && pulumi up --stack ${prodStack})`,
+        );
     }
     const drStack = String(effective(prod, defaults, "drStack") ?? "dr");
     if (drStackFlag !== undefined && drStackFlag !== drStack && drStackFlag !== drStack.split("/").pop()) {
-        throw new FailbackSetupError(`--dr-stack ${drStackFlag}, but ${file} points the record at ${drStack} (drStack): the failback brings back the writes of the site that serves; drop --dr-stack or fix drStack`);
+        throw new FailbackSetupError(
+            `--dr-stack ${drStackFlag}, but ${file} points the record at ${drStack} (drStack): the failback brings back the writes of the site that serves; drop --dr-stack or fix drStack`,
+        );
     }
     return { drStack };
 }
@@ -62,7 +80,12 @@ export function checkFailbackConfig(prod: StackConfig, defaults: StackConfig, pr
  * Whether prod can decrypt the DR site's backups: prod's identity is the secret half of one
  * of prod's ageRecipients, so one of them must be among DR's. Undefined when it can.
  */
-export function ageProblem(prodRecipients: readonly string[], drRecipients: readonly string[], prodStack: string, drStack: string): string | undefined {
+export function ageProblem(
+    prodRecipients: readonly string[],
+    drRecipients: readonly string[],
+    prodStack: string,
+    drStack: string,
+): string | undefined {
     if (drRecipients.length === 0) return undefined;
     if (prodRecipients.some((r) => drRecipients.includes(r))) return undefined;
     return (
@@ -80,7 +103,10 @@ export function pendingChanges(summary: OpMap | undefined): string | undefined {
 /** A string output, or a setup error naming it. */
 function output(o: Outputs, name: string, stack: string): string {
     const v = o[name]?.value;
-    if (typeof v !== "string" || v === "") throw new FailbackSetupError(`the ${stack} stack has no ${name} output: run pulumi up --stack ${stack} with this version first`);
+    if (typeof v !== "string" || v === "")
+        throw new FailbackSetupError(
+            `the ${stack} stack has no ${name} output: run pulumi up --stack ${stack} with this version first`,
+        );
     return v;
 }
 
@@ -116,8 +142,14 @@ export class AutomationFailbackDriver implements FailbackDriver {
         const { drStack } = checkFailbackConfig(prodConfig, defaults, o.prodStack, o.drStack);
         const drShort = drStack.split("/").pop()!;
         const drConfig = this.stackFile(drShort);
-        const list = (c: StackConfig, k: string) => (Array.isArray(effective(c, defaults, k)) ? (effective(c, defaults, k) as unknown[]).map(String) : []);
-        const age = ageProblem(list(prodConfig, "ageRecipients"), list(drConfig, "ageRecipients"), o.prodStack, drShort);
+        const list = (c: StackConfig, k: string) =>
+            Array.isArray(effective(c, defaults, k)) ? (effective(c, defaults, k) as unknown[]).map(String) : [];
+        const age = ageProblem(
+            list(prodConfig, "ageRecipients"),
+            list(drConfig, "ageRecipients"),
+            o.prodStack,
+            drShort,
+        );
         if (age) throw new FailbackSetupError(age);
 
         let where: ReturnType<typeof locatePulumi>;
@@ -130,17 +162,21 @@ export class AutomationFailbackDriver implements FailbackDriver {
         if (credentials) throw new FailbackSetupError(credentials);
 
         const { LocalWorkspace, PulumiCommand, Stack } = await import("@pulumi/pulumi/automation");
-        let pulumi;
+        let pulumi: Awaited<ReturnType<typeof PulumiCommand.get>>;
         try {
             pulumi = await PulumiCommand.get(where.root ? { root: where.root } : {});
         } catch (e) {
-            throw new FailbackSetupError(`the Pulumi CLI at ${where.path} cannot be used: ${errorMessage(e)}; install a current version (https://www.pulumi.com/docs/install/)`);
+            throw new FailbackSetupError(
+                `the Pulumi CLI at ${where.path} cannot be used: ${errorMessage(e)}; install a current version (https://www.pulumi.com/docs/install/)`,
+            );
         }
         const ws = await LocalWorkspace.create({ workDir: o.workDir, pulumiCommand: pulumi });
         try {
             await ws.whoAmI();
         } catch (e) {
-            throw new FailbackSetupError(`pulumi is not logged in to a state backend (${errorMessage(e)}): run pulumi login or set PULUMI_ACCESS_TOKEN`);
+            throw new FailbackSetupError(
+                `pulumi is not logged in to a state backend (${errorMessage(e)}): run pulumi login or set PULUMI_ACCESS_TOKEN`,
+            );
         }
         const prodName = qualifiedStackName(o.prodStack, o.org);
         const drName = drStack.includes("/") ? drStack : qualifiedStackName(drStack, o.org);
@@ -148,12 +184,17 @@ export class AutomationFailbackDriver implements FailbackDriver {
         const dr = await Stack.select(drName, ws);
         const [po, dro] = (await Promise.all([prod.outputs(), dr.outputs()])) as [Outputs, Outputs];
         if (po.activeSite?.value !== "dr") {
-            throw new FailbackSetupError(`the ${o.prodStack} stack's last update left the record on ${String(po.activeSite?.value ?? "primary")}: run pulumi up --stack ${o.prodStack} (activeSite dr) or there is nothing to fail back`);
+            throw new FailbackSetupError(
+                `the ${o.prodStack} stack's last update left the record on ${String(po.activeSite?.value ?? "primary")}: run pulumi up --stack ${o.prodStack} (activeSite dr) or there is nothing to fail back`,
+            );
         }
         // The failback's own update must change the record and nothing else.
         const preview = await prod.preview({ color: "never" });
         const pending = pendingChanges(preview.changeSummary);
-        if (pending) throw new FailbackSetupError(`${o.prodStack} has pending changes (${pending}) that the failback's pulumi up would carry out with the record: run pulumi up --stack ${o.prodStack} first, then the failback`);
+        if (pending)
+            throw new FailbackSetupError(
+                `${o.prodStack} has pending changes (${pending}) that the failback's pulumi up would carry out with the record: run pulumi up --stack ${o.prodStack} first, then the failback`,
+            );
 
         const fqdn = output(po, "hostname", o.prodStack);
         const domain = String(effective(prodConfig, defaults, "domain"));
@@ -167,7 +208,9 @@ export class AutomationFailbackDriver implements FailbackDriver {
             try {
                 await session.run("true", { what: "ssh", timeoutMs: 60_000 });
             } catch (e) {
-                throw new FailbackSetupError(`cannot reach ${name}'s host ${host} over SSH as deployer (${errorMessage(e)}): is this machine's address in ${name}'s adminCidrs?`);
+                throw new FailbackSetupError(
+                    `cannot reach ${name}'s host ${host} over SSH as deployer (${errorMessage(e)}): is this machine's address in ${name}'s adminCidrs?`,
+                );
             }
             const shell = sshShell(session);
             return {
@@ -202,7 +245,8 @@ export class AutomationFailbackDriver implements FailbackDriver {
                 await prod.setConfig("income-fortress:activeSite", { value: "primary" });
                 const forward = new AbortController();
                 const onAbort = () => {
-                    if (shouldForwardInterrupt(hooks.signal?.reason, process.stdin.isTTY === true)) forward.abort(hooks.signal?.reason);
+                    if (shouldForwardInterrupt(hooks.signal?.reason, process.stdin.isTTY === true))
+                        forward.abort(hooks.signal?.reason);
                 };
                 hooks.signal?.addEventListener("abort", onAbort, { once: true });
                 try {
@@ -230,7 +274,8 @@ export class AutomationFailbackDriver implements FailbackDriver {
                 "pulumi CLI": `${where.path}${pulumi.version ? ` ${pulumi.version.version}` : ""}`,
                 stacks: `${prodName} (primary), ${drName} (DR)`,
                 "public record": `${fqdn} (TTL ${ttl} s): ${String(dro.publicIp?.value ?? "?")} now, ${primaryAddress} after the failback`,
-                "freeze method": "docker compose stop of the services that write (every running service but the TLS proxy, unless --writers)",
+                "freeze method":
+                    "docker compose stop of the services that write (every running service but the TLS proxy, unless --writers)",
             },
             prod: prodSite,
             dr: drSite,
@@ -240,7 +285,10 @@ export class AutomationFailbackDriver implements FailbackDriver {
 
     private stackFile(stack: string): StackConfig {
         const file = join(this.opts.workDir, stackFileName(stack));
-        if (!existsSync(file)) throw new FailbackSetupError(`${file} does not exist: run the failback from the repository that holds the stacks' files, or pass --work-dir`);
+        if (!existsSync(file))
+            throw new FailbackSetupError(
+                `${file} does not exist: run the failback from the repository that holds the stacks' files, or pass --work-dir`,
+            );
         try {
             return readStackFile(this.opts.workDir, stack);
         } catch (e) {

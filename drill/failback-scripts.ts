@@ -86,12 +86,24 @@ function preamble(lib: string, database: boolean): string[] {
 
 /** Bash that prints the app database's {@link Fingerprint} as JSON. Run as `bash -s` with this on stdin. */
 export function fingerprintScript(lib: string): string {
-    return [...preamble(lib, true), `psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB_URL" <<'SQL'`, FINGERPRINT_SQL, "SQL", ""].join("\n");
+    return [
+        ...preamble(lib, true),
+        `psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB_URL" <<'SQL'`,
+        FINGERPRINT_SQL,
+        "SQL",
+        "",
+    ].join("\n");
 }
 
 /** Bash that prints the number of the app's sessions on its database (see {@link APP_SESSIONS_SQL}). */
 export function appSessionsScript(lib: string): string {
-    return [...preamble(lib, true), `psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB_URL" <<'SQL'`, APP_SESSIONS_SQL, "SQL", ""].join("\n");
+    return [
+        ...preamble(lib, true),
+        `psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB_URL" <<'SQL'`,
+        APP_SESSIONS_SQL,
+        "SQL",
+        "",
+    ].join("\n");
 }
 
 /**
@@ -133,7 +145,9 @@ export function parseStorage(text: string, where: string): BackupStorage {
                   offsite: {
                       endpoint: str(offsite.endpoint),
                       bucket: str(offsite.bucket),
-                      ...(str(offsite.accessKeyId) ? { accessKeyId: str(offsite.accessKeyId), secretAccessKey: str(offsite.secretAccessKey) } : {}),
+                      ...(str(offsite.accessKeyId)
+                          ? { accessKeyId: str(offsite.accessKeyId), secretAccessKey: str(offsite.secretAccessKey) }
+                          : {}),
                   },
               }
             : {}),
@@ -188,20 +202,24 @@ export function parseFingerprint(text: string, where: string): Fingerprint {
         throw new Error(`${where}: the fingerprint is not JSON: ${text.trim().slice(0, 80)}`);
     }
     const map = (v: unknown): Record<string, string> =>
-        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)])) : {};
+        v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, String(x)]))
+            : {};
     return { relations: map(o.relations), sequences: map(o.sequences) };
 }
 
 /** A backup id as fortress-backup prints it: `20261125T174500Z` or `20261125T174500Z-<tag>`. */
 export function parseBackupId(stdout: string, where: string): string {
     const id = stdout.trim().split("\n").pop()?.trim() ?? "";
-    if (!/^\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?$/.test(id)) throw new Error(`${where}: fortress-backup printed ${JSON.stringify(id.slice(0, 60))}, not a backup id`);
+    if (!/^\d{8}T\d{6}Z(-[A-Za-z0-9._-]+)?$/.test(id))
+        throw new Error(`${where}: fortress-backup printed ${JSON.stringify(id.slice(0, 60))}, not a backup id`);
     return id;
 }
 
 /** A compose service name (the characters compose allows), so it can go into a command line. */
 export function checkServiceName(name: string): string {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw new Error(`${JSON.stringify(name)} is not a compose service name`);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+        throw new Error(`${JSON.stringify(name)} is not a compose service name`);
     return name;
 }
 

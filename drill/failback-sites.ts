@@ -6,7 +6,18 @@ import { spawn } from "node:child_process";
 import { shQuote } from "../cloud-init/shell";
 import type { HttpAnswer } from "./driver";
 import type { AppControl, BackupStorage, SiteToolkit } from "./failback";
-import { appSessionsScript, checkServiceName, fingerprintScript, healthCommand, parseBackupId, parseFingerprint, parseStorage, restoreScript, storageScript, writerServices } from "./failback-scripts";
+import {
+    appSessionsScript,
+    checkServiceName,
+    fingerprintScript,
+    healthCommand,
+    parseBackupId,
+    parseFingerprint,
+    parseStorage,
+    restoreScript,
+    storageScript,
+    writerServices,
+} from "./failback-scripts";
 import { parseManifest, parseRestoreOutput, type BackupManifest } from "./manifest";
 import type { SshSession } from "./ssh";
 
@@ -93,17 +104,48 @@ export function shellToolkit(shell: HostShell): SiteToolkit {
     return {
         appSessions: async () => {
             const out = (await script(appSessionsScript(shell.toolkitLib), "counting the app's sessions")).trim();
-            if (!/^\d+$/.test(out)) throw new Error(`counting the app's sessions on ${shell.host} printed ${JSON.stringify(out.slice(0, 60))}`);
+            if (!/^\d+$/.test(out))
+                throw new Error(
+                    `counting the app's sessions on ${shell.host} printed ${JSON.stringify(out.slice(0, 60))}`,
+                );
             return Number(out);
         },
-        backup: async (tag) => parseBackupId(await shell.run(root(`fortress-backup --tag ${shQuote(tag)}`), { what: "fortress-backup", timeoutMs: 3_600_000 }), `fortress-backup on ${shell.host}`),
+        backup: async (tag) =>
+            parseBackupId(
+                await shell.run(root(`fortress-backup --tag ${shQuote(tag)}`), {
+                    what: "fortress-backup",
+                    timeoutMs: 3_600_000,
+                }),
+                `fortress-backup on ${shell.host}`,
+            ),
         manifests: async (source) => {
-            const list = JSON.parse(await shell.run(root(`fortress-backups --source ${source} --json --limit 0`), { what: `fortress-backups --source ${source}` })) as unknown[];
-            return list.map((m, i): BackupManifest => parseManifest(m, `${source} manifest #${i + 1} on ${shell.host}`));
+            const list = JSON.parse(
+                await shell.run(root(`fortress-backups --source ${source} --json --limit 0`), {
+                    what: `fortress-backups --source ${source}`,
+                }),
+            ) as unknown[];
+            return list.map(
+                (m, i): BackupManifest => parseManifest(m, `${source} manifest #${i + 1} on ${shell.host}`),
+            );
         },
-        storage: async () => parseStorage(await script(storageScript(shell.toolkitLib), "reading the backup settings"), `the backup settings on ${shell.host}`),
-        restoreReplacing: async (from: BackupStorage, backupId) => parseRestoreOutput(await shell.run(root("bash -s"), { input: restoreScript(from, backupId), what: "fortress-restore --force", timeoutMs: 6 * 3_600_000 })),
-        fingerprint: async () => parseFingerprint(await script(fingerprintScript(shell.toolkitLib), "the md5 of every table"), `the fingerprint on ${shell.host}`),
+        storage: async () =>
+            parseStorage(
+                await script(storageScript(shell.toolkitLib), "reading the backup settings"),
+                `the backup settings on ${shell.host}`,
+            ),
+        restoreReplacing: async (from: BackupStorage, backupId) =>
+            parseRestoreOutput(
+                await shell.run(root("bash -s"), {
+                    input: restoreScript(from, backupId),
+                    what: "fortress-restore --force",
+                    timeoutMs: 6 * 3_600_000,
+                }),
+            ),
+        fingerprint: async () =>
+            parseFingerprint(
+                await script(fingerprintScript(shell.toolkitLib), "the md5 of every table"),
+                `the fingerprint on ${shell.host}`,
+            ),
     };
 }
 
@@ -130,18 +172,41 @@ export function composeApp(shell: HostShell, o: ComposeAppOptions): AppControl {
     return {
         // The running ones only: starting them again after a rollback must not run a one-off service.
         writers: async () =>
-            o.writers ? o.writers.map(checkServiceName) : writerServices((await shell.run(inDir("docker compose ps --services --status running"), { what: "docker compose ps" })).split("\n"), o.proxyService),
+            o.writers
+                ? o.writers.map(checkServiceName)
+                : writerServices(
+                      (
+                          await shell.run(inDir("docker compose ps --services --status running"), {
+                              what: "docker compose ps",
+                          })
+                      ).split("\n"),
+                      o.proxyService,
+                  ),
         stop: async (list) => {
-            if (list.length > 0) await shell.run(inDir(`docker compose stop ${services(list)}`), { what: "docker compose stop", timeoutMs: 600_000 });
+            if (list.length > 0)
+                await shell.run(inDir(`docker compose stop ${services(list)}`), {
+                    what: "docker compose stop",
+                    timeoutMs: 600_000,
+                });
         },
         start: async (list) => {
-            if (list.length > 0) await shell.run(inDir(`docker compose start ${services(list)}`), { what: "docker compose start", timeoutMs: 600_000 });
+            if (list.length > 0)
+                await shell.run(inDir(`docker compose start ${services(list)}`), {
+                    what: "docker compose start",
+                    timeoutMs: 600_000,
+                });
         },
-        up: async () => void (await shell.run(inDir("docker compose up -d"), { what: "docker compose up -d", timeoutMs: 1_800_000 })),
+        up: async () =>
+            void (await shell.run(inDir("docker compose up -d"), {
+                what: "docker compose up -d",
+                timeoutMs: 1_800_000,
+            })),
         health: async (): Promise<HttpAnswer> => {
             try {
                 const code = (await shell.run(healthCommand(o.healthUrl), { what: "curl" })).trim();
-                return /^[1-5]\d\d$/.test(code) ? { status: Number(code), detail: `HTTP ${code} from ${o.healthUrl}` } : { status: null, detail: `no answer from ${o.healthUrl}` };
+                return /^[1-5]\d\d$/.test(code)
+                    ? { status: Number(code), detail: `HTTP ${code} from ${o.healthUrl}` }
+                    : { status: null, detail: `no answer from ${o.healthUrl}` };
             } catch (e) {
                 return { status: null, detail: (e as Error).message };
             }

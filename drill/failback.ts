@@ -24,7 +24,15 @@ import type { HttpAnswer, OperationHooks } from "./driver";
 import { compareFingerprints, type Fingerprint } from "./failback-scripts";
 import { backupFacts, manifestTotals, type BackupManifest, type RestoreOutcome } from "./manifest";
 import type { PeopleSection } from "./people";
-import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
+import {
+    type Clock,
+    InterruptedError,
+    interruptedBy,
+    PhaseRecorder,
+    type ProgressSink,
+    round,
+    throwIfInterrupted,
+} from "./phases";
 import { buildReport, EXIT, runId, type Check, type Measurement, type Report, type ReportInput } from "./report";
 import type { WrittenReport } from "./report-files";
 import { formatSeconds, type Targets } from "./targets";
@@ -178,7 +186,13 @@ export interface SequenceResult {
 }
 
 /** A phase's polling: call `probe` until `done`, or until `timeoutMs` has passed. */
-async function poll<T>(ctx: SequenceContext, timeoutMs: number, intervalMs: number, probe: () => Promise<T>, done: (v: T) => boolean): Promise<{ value: T; ok: boolean }> {
+async function poll<T>(
+    ctx: SequenceContext,
+    timeoutMs: number,
+    intervalMs: number,
+    probe: () => Promise<T>,
+    done: (v: T) => boolean,
+): Promise<{ value: T; ok: boolean }> {
     const deadline = ctx.clock.now() + timeoutMs;
     for (;;) {
         const value = await probe();
@@ -194,13 +208,20 @@ const LOCKED = /another fortress-backup is running/;
 const LOCK_ATTEMPTS = 10;
 
 /** `fortress-backup`, tried again while the host's own timer holds the backup lock. */
-async function backupWithRetry(ctx: SequenceContext, o: SequenceOptions, site: FailbackSite, tag: string): Promise<string> {
+async function backupWithRetry(
+    ctx: SequenceContext,
+    o: SequenceOptions,
+    site: FailbackSite,
+    tag: string,
+): Promise<string> {
     for (let attempt = 1; ; attempt++) {
         try {
             return await site.toolkit.backup(tag);
         } catch (e) {
             if (attempt >= LOCK_ATTEMPTS || !LOCKED.test(errorMessage(e))) throw e;
-            ctx.rec.say(`  ${site.name}: a scheduled backup is running; trying again in ${formatSeconds(o.lockRetryMs / 1000)}`);
+            ctx.rec.say(
+                `  ${site.name}: a scheduled backup is running; trying again in ${formatSeconds(o.lockRetryMs / 1000)}`,
+            );
             await ctx.sleep(o.lockRetryMs, ctx.signal);
         }
     }
@@ -210,7 +231,11 @@ async function backupWithRetry(ctx: SequenceContext, o: SequenceOptions, site: F
  * The failback itself, from prod's writers stopping to writes resuming on prod. Records its
  * phases and checks in the context; never throws: how it ended is in the result.
  */
-export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, ctx: SequenceContext): Promise<SequenceResult> {
+export async function failbackSequence(
+    plan: FailbackPlan,
+    o: SequenceOptions,
+    ctx: SequenceContext,
+): Promise<SequenceResult> {
     const { rec, clock, signal, checks } = ctx;
     const { prod, dr, record } = plan;
     const result: SequenceResult = { state: "not-frozen" };
@@ -250,12 +275,21 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
         // ------------------------------------------------------------ the freeze
         await step("freeze-dr-writes", async () => {
             drWriters = await dr.app.writers();
-            if (drWriters.length === 0) throw new Error(`${dr.label} lists no service that writes: nothing to stop, so writes cannot be frozen; check the compose project`);
+            if (drWriters.length === 0)
+                throw new Error(
+                    `${dr.label} lists no service that writes: nothing to stop, so writes cannot be frozen; check the compose project`,
+                );
             result.frozenMs = clock.now();
             frozen = true;
             rec.event(`write freeze begins: stopping ${drWriters.join(", ")} on ${dr.label}`, result.frozenMs);
             await dr.app.stop(drWriters);
-            const left = await poll(ctx, o.sessionTimeoutMs, o.pollIntervalMs, () => dr.toolkit.appSessions(), (n) => n === 0);
+            const left = await poll(
+                ctx,
+                o.sessionTimeoutMs,
+                o.pollIntervalMs,
+                () => dr.toolkit.appSessions(),
+                (n) => n === 0,
+            );
             checks.push({
                 name: "no session of the app is left on the DR database",
                 ok: left.ok,
@@ -286,7 +320,8 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
                 throw new Error(`${dr.name} has no offsite bucket`);
             }
             const copy = (await dr.toolkit.manifests("offsite")).find((m) => m.id === backupId);
-            const same = copy !== undefined && own !== undefined && copy.sha256 === own.sha256 && copy.bytes === own.bytes;
+            const same =
+                copy !== undefined && own !== undefined && copy.sha256 === own.sha256 && copy.bytes === own.bytes;
             checks.push({
                 name: "the final backup has a copy outside the DR region",
                 ok: same,
@@ -304,8 +339,14 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
 
         await step("restore-into-prod", async () => {
             const outcome = await prod.toolkit.restoreReplacing(drStorage, backupId);
-            rec.say(`  ${prod.name}: ${outcome.restored ? `restored ${outcome.backupId} into ${outcome.database}: ${outcome.tables} tables, ${outcome.rows.toLocaleString("en-US")} rows` : outcome.reason}`);
-            const ok = outcome.restored && outcome.backupId === backupId && outcome.tables === totals.tables && outcome.rows === totals.rows;
+            rec.say(
+                `  ${prod.name}: ${outcome.restored ? `restored ${outcome.backupId} into ${outcome.database}: ${outcome.tables} tables, ${outcome.rows.toLocaleString("en-US")} rows` : outcome.reason}`,
+            );
+            const ok =
+                outcome.restored &&
+                outcome.backupId === backupId &&
+                outcome.tables === totals.tables &&
+                outcome.rows === totals.rows;
             checks.push({
                 name: "prod's database is replaced by the final backup, counts as in the manifest",
                 ok,
@@ -329,7 +370,10 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
                     ? `${n} tables and materialized views, ${s} sequences of the frozen DR database equal on prod`
                     : `differ: ${[...c.differing, ...c.missing.map((m) => `${m} (not on prod)`)].slice(0, 6).join(", ")}`,
             });
-            if (c.extra.length > 0) ctx.notes.push(`prod has ${c.extra.length} relation(s) DR does not (kept by fortress-restore --force, which drops only what the backup holds): ${c.extra.slice(0, 6).join(", ")}`);
+            if (c.extra.length > 0)
+                ctx.notes.push(
+                    `prod has ${c.extra.length} relation(s) DR does not (kept by fortress-restore --force, which drops only what the backup holds): ${c.extra.slice(0, 6).join(", ")}`,
+                );
             if (!c.equal) throw new Error(`prod differs from the frozen DR database`);
             const how = `writes were frozen on ${dr.name} before the final backup's snapshot (${manifest.createdAt}), and prod equals the frozen database table by table: no write made on DR is lost`;
             for (const key of ["user-data", "transactions"]) ctx.measured.rpo[key] = { seconds: 0, how };
@@ -343,8 +387,20 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
                 await prod.app.up();
                 prodWriters = await prod.app.writers();
             }
-            const h = await poll(ctx, o.healthTimeoutMs, o.pollIntervalMs, () => prod.app.health(), (a) => a.status === 200);
-            checks.push({ name: "prod's app answers its health URL on the host", ok: h.ok, detail: h.ok ? `${prodWriters.join(", ")} started; ${h.value.detail}` : `no 200 within ${formatSeconds(o.healthTimeoutMs / 1000)} (last: ${h.value.detail})` });
+            const h = await poll(
+                ctx,
+                o.healthTimeoutMs,
+                o.pollIntervalMs,
+                () => prod.app.health(),
+                (a) => a.status === 200,
+            );
+            checks.push({
+                name: "prod's app answers its health URL on the host",
+                ok: h.ok,
+                detail: h.ok
+                    ? `${prodWriters.join(", ")} started; ${h.value.detail}`
+                    : `no 200 within ${formatSeconds(o.healthTimeoutMs / 1000)} (last: ${h.value.detail})`,
+            });
             if (!h.ok) throw new Error(`prod's app is not healthy`);
         });
 
@@ -354,8 +410,16 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
         await rec.run("move-record-to-prod", () =>
             record.moveToPrimary({
                 onEvent: (e) => {
-                    if (e.kind === "diagnostic" && (e.severity === "error" || e.severity === "warning")) rec.say(`  ${e.severity}: ${(e.message ?? "").trim()}`);
-                    else if (e.kind === "resource-done" && e.op && e.op !== "same" && e.type && e.type !== "pulumi:pulumi:Stack") rec.say(`  ${e.op} ${e.type} ${e.urn?.slice(e.urn.lastIndexOf("::") + 2) ?? ""}`);
+                    if (e.kind === "diagnostic" && (e.severity === "error" || e.severity === "warning"))
+                        rec.say(`  ${e.severity}: ${(e.message ?? "").trim()}`);
+                    else if (
+                        e.kind === "resource-done" &&
+                        e.op &&
+                        e.op !== "same" &&
+                        e.type &&
+                        e.type !== "pulumi:pulumi:Stack"
+                    )
+                        rec.say(`  ${e.op} ${e.type} ${e.urn?.slice(e.urn.lastIndexOf("::") + 2) ?? ""}`);
                 },
                 signal,
             }),
@@ -363,22 +427,44 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
         rec.event(`the public record ${record.fqdn} is set to prod (${record.primaryAddress})`);
 
         await step("wait-out-ttl", async () => {
-            const r = await poll(ctx, o.resolveTimeoutMs, o.pollIntervalMs, () => record.resolve(), (a) => a === record.primaryAddress);
+            const r = await poll(
+                ctx,
+                o.resolveTimeoutMs,
+                o.pollIntervalMs,
+                () => record.resolve(),
+                (a) => a === record.primaryAddress,
+            );
             checks.push({
                 name: "the public record answers prod's address",
                 ok: r.ok,
-                detail: r.ok ? `${record.fqdn} -> ${r.value} at the zone's nameservers` : `${record.fqdn} still answers ${r.value ?? "nothing"} after ${formatSeconds(o.resolveTimeoutMs / 1000)}, not ${record.primaryAddress}`,
+                detail: r.ok
+                    ? `${record.fqdn} -> ${r.value} at the zone's nameservers`
+                    : `${record.fqdn} still answers ${r.value ?? "nothing"} after ${formatSeconds(o.resolveTimeoutMs / 1000)}, not ${record.primaryAddress}`,
             });
             if (!r.ok) throw new Error(`the record does not answer prod's address`);
             const ttlStart = clock.now();
-            rec.say(`  waiting out the TTL (${formatSeconds(record.ttlSeconds)}): resolvers may still answer the DR site, which takes no writes`);
+            rec.say(
+                `  waiting out the TTL (${formatSeconds(record.ttlSeconds)}): resolvers may still answer the DR site, which takes no writes`,
+            );
             await ctx.sleep(record.ttlSeconds * 1000, signal);
             result.ttlWaitSeconds = round((clock.now() - ttlStart) / 1000);
         });
 
         await step("resume-writes", async () => {
-            const h = await poll(ctx, o.healthTimeoutMs, o.pollIntervalMs, () => record.publicHealth(), (a) => a.status === 200);
-            checks.push({ name: "the public health URL answers from prod", ok: h.ok, detail: h.ok ? h.value.detail : `no 200 within ${formatSeconds(o.healthTimeoutMs / 1000)} (last: ${h.value.detail})` });
+            const h = await poll(
+                ctx,
+                o.healthTimeoutMs,
+                o.pollIntervalMs,
+                () => record.publicHealth(),
+                (a) => a.status === 200,
+            );
+            checks.push({
+                name: "the public health URL answers from prod",
+                ok: h.ok,
+                detail: h.ok
+                    ? h.value.detail
+                    : `no 200 within ${formatSeconds(o.healthTimeoutMs / 1000)} (last: ${h.value.detail})`,
+            });
             if (!h.ok) throw new Error(`the public health URL does not answer from prod`);
             result.resumedMs = clock.now();
         });
@@ -387,7 +473,10 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
             seconds: window,
             how: `the write freeze: from stopping the writers on ${dr.name} to prod answering on the public name after the record's TTL`,
         };
-        rec.event(`writes resume on prod after a ${formatSeconds(window)} freeze; ${dr.name} keeps its writers stopped (standby)`, result.resumedMs);
+        rec.event(
+            `writes resume on prod after a ${formatSeconds(window)} freeze; ${dr.name} keeps its writers stopped (standby)`,
+            result.resumedMs,
+        );
         ctx.notes.push(
             `${dr.label} keeps its writers (${drWriters.join(", ")}) stopped: its database now trails prod, and a client that still resolves the old address cannot write there. ` +
                 `Before the next cutover, restore prod's latest backup on it (fortress-restore --force --source offsite with the vault's settings), or destroy it and let pulumi up --stack ${dr.name} restore from the vault.`,
@@ -419,14 +508,20 @@ export async function failbackSequence(plan: FailbackPlan, o: SequenceOptions, c
         if (frozen) {
             result.state = "rolled-back";
             result.rolledBackMs = clock.now();
-            rec.event(`rolled back: ${drWriters.join(", ")} started again on ${dr.name}, which serves as before; the public record was not touched`);
-            ctx.notes.push(`Rolled back: ${dr.name} takes writes again and the public record still points at it. Fix what failed, then run the failback again.`);
+            rec.event(
+                `rolled back: ${drWriters.join(", ")} started again on ${dr.name}, which serves as before; the public record was not touched`,
+            );
+            ctx.notes.push(
+                `Rolled back: ${dr.name} takes writes again and the public record still points at it. Fix what failed, then run the failback again.`,
+            );
         }
     } catch (e) {
         result.state = frozen ? "rollback-failed" : "not-frozen";
         result.cleanupFailed =
             `Cleanup failed: the rollback did not finish (${errorMessage(e)}). ` +
-            (frozen ? `${dr.name}'s writers may still be stopped, so the public site takes no writes: ${dr.app.startHint(drWriters)}. ` : "") +
+            (frozen
+                ? `${dr.name}'s writers may still be stopped, so the public site takes no writes: ${dr.app.startHint(drWriters)}. `
+                : "") +
             (prodStopped && !prodStarted ? `Prod's writers may be stopped: ${prod.app.startHint(prodWriters)}.` : "");
         ctx.notes.push(result.cleanupFailed);
     }
@@ -482,7 +577,15 @@ export async function runFailback(opts: FailbackOptions, deps: FailbackDeps): Pr
     const checks: Check[] = [];
     const notes: string[] = [];
     const measured: SequenceContext["measured"] = { rto: {}, rpo: {} };
-    const r = await failbackSequence(plan, opts, { rec, clock, sleep: deps.sleep, signal: deps.signal, checks, notes, measured });
+    const r = await failbackSequence(plan, opts, {
+        rec,
+        clock,
+        sleep: deps.sleep,
+        signal: deps.signal,
+        checks,
+        notes,
+        measured,
+    });
     await Promise.allSettled([plan.prod.close(), plan.dr.close()]);
 
     const { prod, dr, record } = plan;
@@ -502,7 +605,13 @@ export async function runFailback(opts: FailbackOptions, deps: FailbackDeps): Pr
         headline: { rto: opts.freezeRow, rpo: "user-data" },
         ...(r.manifest ? { backup: backupFacts(r.manifest, `${dr.name} site's own`) } : {}),
         timeline: rec.timeline,
-        context: { ...plan.facts, ...opts.context, ...(r.savedProdBackup ? { "prod's database before the failback": `backup ${r.savedProdBackup} in prod's buckets` } : {}) },
+        context: {
+            ...plan.facts,
+            ...opts.context,
+            ...(r.savedProdBackup
+                ? { "prod's database before the failback": `backup ${r.savedProdBackup} in prod's buckets` }
+                : {}),
+        },
         notes,
         ...(r.interrupted ? { interrupted: r.interrupted } : {}),
         ...(r.cleanupFailed ? { cleanupFailed: r.cleanupFailed } : {}),
@@ -514,19 +623,27 @@ export async function runFailback(opts: FailbackOptions, deps: FailbackDeps): Pr
             resolution:
                 `npm run failback: ${prod.name}'s writers stopped and its old database saved; writes frozen on ${dr.name} (its writers stopped, no app session left); a final tagged backup on ${dr.name}, in its own bucket and its offsite bucket; ` +
                 `fortress-restore --force of that backup into ${prod.name}, compared table by table with the frozen database; ${prod.name}'s writers started; activeSite primary and pulumi up --stack ${prod.name}; the TTL waited out; ${dr.name} left frozen as the standby.`,
-            usersAffected: "[Number/percentage]: every user during the write freeze (the API's writers are stopped on the DR site until prod answers)",
+            usersAffected:
+                "[Number/percentage]: every user during the write freeze (the API's writers are stopped on the DR site until prod answers)",
             financialImpact: "[Estimate]",
             severity: "[P0/P1/P2] (a planned write freeze that closes an incident)",
         },
     });
     const files = deps.writeReport(report);
     const fw = report.freezeWindow;
-    deps.progress(`failback: ${report.ok ? "DONE" : `FAILED (${report.outcome})`}: write freeze ${fw?.seconds != null ? formatSeconds(fw.seconds) : "not over"}; report: ${files.markdown}`);
+    deps.progress(
+        `failback: ${report.ok ? "DONE" : `FAILED (${report.outcome})`}: write freeze ${fw?.seconds != null ? formatSeconds(fw.seconds) : "not over"}; report: ${files.markdown}`,
+    );
     return { exitCode: report.exitCode, report, files };
 }
 
 /** The report's freeze: frozen, resumed on prod (done) or on DR (rolled back), the TTL wait. */
 export function freezeOf(r: SequenceResult, frozenMs: number): NonNullable<ReportInput["freeze"]> {
-    const resumed = r.resumedMs !== undefined ? { resumedMs: r.resumedMs, resumedOn: "prod" as const } : r.rolledBackMs !== undefined ? { resumedMs: r.rolledBackMs, resumedOn: "dr" as const } : {};
+    const resumed =
+        r.resumedMs !== undefined
+            ? { resumedMs: r.resumedMs, resumedOn: "prod" as const }
+            : r.rolledBackMs !== undefined
+              ? { resumedMs: r.rolledBackMs, resumedOn: "dr" as const }
+              : {};
     return { frozenMs, ...resumed, ...(r.ttlWaitSeconds !== undefined ? { ttlWaitSeconds: r.ttlWaitSeconds } : {}) };
 }

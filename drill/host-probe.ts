@@ -21,7 +21,12 @@ export { HOST_TOOLKIT_LIB };
 export function parseComposePs(text: string): ComposeService[] {
     const trimmed = text.trim();
     if (trimmed === "") return [];
-    const rows: unknown[] = trimmed.startsWith("[") ? (JSON.parse(trimmed) as unknown[]) : trimmed.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+    const rows: unknown[] = trimmed.startsWith("[")
+        ? (JSON.parse(trimmed) as unknown[])
+        : trimmed
+              .split("\n")
+              .filter((l) => l.trim())
+              .map((l) => JSON.parse(l) as unknown);
     return rows.map((r) => {
         const o = r as Record<string, unknown>;
         const code = o.ExitCode;
@@ -29,7 +34,12 @@ export function parseComposePs(text: string): ComposeService[] {
             name: String(o.Service ?? o.Name ?? "?"),
             state: String(o.State ?? "").toLowerCase(),
             health: String(o.Health ?? "").toLowerCase(),
-            exitCode: typeof code === "number" ? code : code === undefined || code === null || code === "" ? null : Number(code),
+            exitCode:
+                typeof code === "number"
+                    ? code
+                    : code === undefined || code === null || code === ""
+                      ? null
+                      : Number(code),
         };
     });
 }
@@ -45,7 +55,7 @@ export function liveCountsScript(lib: string = HOST_TOOLKIT_LIB): string {
         "PROG=fortress-drill",
         `source ${shQuote(lib)}`,
         "load_settings",
-        'require_setting DATABASE_URL',
+        "require_setting DATABASE_URL",
         "init_workdir",
         'use_database_url "$DATABASE_URL"',
         'table_counts "$DB_URL" "$1"',
@@ -86,7 +96,9 @@ export function httpsGet(url: string, timeoutMs = 10_000): Promise<HttpAnswer> {
                 req.destroy();
                 finish({ status: null, detail: `no answer within ${timeoutMs / 1000}s` });
             });
-            req.on("error", (e: NodeJS.ErrnoException) => finish({ status: null, detail: `${e.code ? `${e.code}: ` : ""}${e.message}` }));
+            req.on("error", (e: NodeJS.ErrnoException) =>
+                finish({ status: null, detail: `${e.code ? `${e.code}: ` : ""}${e.message}` }),
+            );
             req.end();
         } catch (e) {
             finish({ status: null, detail: (e as Error).message });
@@ -109,17 +121,36 @@ export function sshHostProbe(o: SshProbeOptions): HostProbeFactory {
     return async (outputs: StackOutputs): Promise<HostProbe> => {
         const host = outputString(outputs, "publicIp");
         const key = outputString(outputs, "deployPrivateKey");
-        const vault = { endpoint: outputString(outputs, "vaultEndpoint"), bucket: outputString(outputs, "vaultBucket"), prefix: outputString(outputs, "restorePrefix") };
+        const vault = {
+            endpoint: outputString(outputs, "vaultEndpoint"),
+            bucket: outputString(outputs, "vaultBucket"),
+            prefix: outputString(outputs, "restorePrefix"),
+        };
         const session = openSsh({ host, privateKey: key, user: o.user, ...(o.ssh ? { ssh: o.ssh } : {}) });
-        const ssh = (command: string, input?: string, what = command): Promise<string> => session.run(command, { ...(input !== undefined ? { input } : {}), what });
+        const ssh = (command: string, input?: string, what = command): Promise<string> =>
+            session.run(command, { ...(input !== undefined ? { input } : {}), what });
         return {
             httpsGet: (url) => httpsGet(url),
-            composeServices: async () => parseComposePs(await ssh(`cd ${shQuote(o.composeDir)} && docker compose ps --all --format json`, undefined, "docker compose ps")),
+            composeServices: async () =>
+                parseComposePs(
+                    await ssh(
+                        `cd ${shQuote(o.composeDir)} && docker compose ps --all --format json`,
+                        undefined,
+                        "docker compose ps",
+                    ),
+                ),
             vaultManifests: async () => {
                 const list = JSON.parse(await ssh(vaultListCommand(vault), undefined, "fortress-backups")) as unknown[];
                 return list.map((m, i): BackupManifest => parseManifest(m, `vault manifest #${i + 1}`));
             },
-            liveCounts: async (tables) => JSON.parse(await ssh(`sudo bash -s -- ${shQuote(JSON.stringify(tables))}`, liveCountsScript(), "counting rows")) as Record<string, number>,
+            liveCounts: async (tables) =>
+                JSON.parse(
+                    await ssh(
+                        `sudo bash -s -- ${shQuote(JSON.stringify(tables))}`,
+                        liveCountsScript(),
+                        "counting rows",
+                    ),
+                ) as Record<string, number>,
             close: () => session.close(),
         };
     };

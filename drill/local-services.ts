@@ -32,7 +32,10 @@ export const REHEARSAL_REQUIREMENTS: readonly Requirement[] = [
 ];
 
 /** Missing packages, each with the commands it would provide, in requirement order. */
-export function missingPackages(has: (r: Requirement) => boolean, requirements: readonly Requirement[] = REHEARSAL_REQUIREMENTS): { pkg: string; commands: string[] }[] {
+export function missingPackages(
+    has: (r: Requirement) => boolean,
+    requirements: readonly Requirement[] = REHEARSAL_REQUIREMENTS,
+): { pkg: string; commands: string[] }[] {
     const out = new Map<string, string[]>();
     for (const r of requirements) {
         if (has(r)) continue;
@@ -55,7 +58,9 @@ export function missingPackagesMessage(missing: { pkg: string; commands: string[
 export function postgresBinDir(env: NodeJS.ProcessEnv = process.env, root = "/usr/lib/postgresql"): string | undefined {
     if (env.PG_BIN_DIR) return existsSync(join(env.PG_BIN_DIR, "initdb")) ? env.PG_BIN_DIR : undefined;
     if (existsSync(root)) {
-        const versions = readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
+        const versions = readdirSync(root)
+            .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, "bin", "initdb")))
+            .sort((a, b) => Number(b) - Number(a));
         if (versions[0]) return join(root, versions[0], "bin");
     }
     const initdb = findExecutable("initdb", env.PATH ?? "");
@@ -63,15 +68,23 @@ export function postgresBinDir(env: NodeJS.ProcessEnv = process.env, root = "/us
 }
 
 /** Checks the machine; returns the PostgreSQL folder, or the one-line problem. */
-export function checkRehearsalMachine(env: NodeJS.ProcessEnv = process.env): { ok: true; pgBinDir: string } | { ok: false; message: string } {
+export function checkRehearsalMachine(
+    env: NodeJS.ProcessEnv = process.env,
+): { ok: true; pgBinDir: string } | { ok: false; message: string } {
     const pgBinDir = postgresBinDir(env);
-    const missing = missingPackages((r) => (r.where === "postgres-bin" ? pgBinDir !== undefined && existsSync(join(pgBinDir, r.command)) : findExecutable(r.command, env.PATH ?? "") !== undefined));
+    const missing = missingPackages((r) =>
+        r.where === "postgres-bin"
+            ? pgBinDir !== undefined && existsSync(join(pgBinDir, r.command))
+            : findExecutable(r.command, env.PATH ?? "") !== undefined,
+    );
     const problems: string[] = [];
     if (missing.length > 0) problems.push(missingPackagesMessage(missing));
     try {
         require.resolve("s3rver/bin/s3rver.js");
     } catch {
-        problems.push("the npm package s3rver (the local S3 server) is not installed: run npm ci (it is a devDependency)");
+        problems.push(
+            "the npm package s3rver (the local S3 server) is not installed: run npm ci (it is a devDependency)",
+        );
     }
     if (problems.length > 0 || pgBinDir === undefined) return { ok: false, message: problems.join("; ") };
     return { ok: true, pgBinDir };

@@ -28,10 +28,13 @@ export function parseManifest(value: unknown, where: string): BackupManifest {
     const problems: string[] = [];
     if (!m || typeof m !== "object") throw new Error(`${where}: not a JSON object`);
     if (m.format !== MANIFEST_FORMAT) problems.push(`format is ${JSON.stringify(m.format)}, not ${MANIFEST_FORMAT}`);
-    for (const k of ["id", "createdAt", "object", "sha256", "encryption"] as const) if (typeof m[k] !== "string" || m[k] === "") problems.push(`${k} is missing`);
-    if (typeof m.createdAt === "string" && Number.isNaN(Date.parse(m.createdAt))) problems.push(`createdAt ${JSON.stringify(m.createdAt)} is not a time`);
+    for (const k of ["id", "createdAt", "object", "sha256", "encryption"] as const)
+        if (typeof m[k] !== "string" || m[k] === "") problems.push(`${k} is missing`);
+    if (typeof m.createdAt === "string" && Number.isNaN(Date.parse(m.createdAt)))
+        problems.push(`createdAt ${JSON.stringify(m.createdAt)} is not a time`);
     if (typeof m.bytes !== "number") problems.push("bytes is missing");
-    if (!m.tables || typeof m.tables !== "object" || Object.values(m.tables).some((n) => typeof n !== "number")) problems.push("tables is not {table: count}");
+    if (!m.tables || typeof m.tables !== "object" || Object.values(m.tables).some((n) => typeof n !== "number"))
+        problems.push("tables is not {table: count}");
     if (problems.length) throw new Error(`${where}: malformed manifest: ${problems.join("; ")}`);
     return m as BackupManifest;
 }
@@ -44,7 +47,16 @@ export function manifestTotals(m: Pick<BackupManifest, "tables">): { tables: num
 
 /** The report's facts about a restored backup, from its manifest; `source` says where it came from. */
 export function backupFacts(m: BackupManifest, source: string): BackupFacts {
-    return { id: m.id, createdAt: m.createdAt, completedAt: m.completedAt, bytes: m.bytes, sha256: m.sha256, encryption: m.encryption, source, ...manifestTotals(m) };
+    return {
+        id: m.id,
+        createdAt: m.createdAt,
+        completedAt: m.completedAt,
+        bytes: m.bytes,
+        sha256: m.sha256,
+        encryption: m.encryption,
+        source,
+        ...manifestTotals(m),
+    };
 }
 
 /** One `table: expected X, got Y` line per difference (tables of `expected` only). */
@@ -68,8 +80,16 @@ export type RestoreOutcome =
 export function parseRestoreOutput(stdout: string): RestoreOutcome {
     const m = /restored (\S+) into (\S+): (\d+) tables, (\d+) rows, counts match the manifest/.exec(stdout);
     if (m) return { restored: true, backupId: m[1]!, database: m[2]!, tables: Number(m[3]), rows: Number(m[4]) };
-    if (/left untouched/.test(stdout)) return { restored: false, reason: "the database already had tables, so the restore step left it untouched" };
-    if (/nothing to restore/.test(stdout)) return { restored: false, reason: "no backup existed in the vault, so nothing was restored" };
+    if (/left untouched/.test(stdout))
+        return { restored: false, reason: "the database already had tables, so the restore step left it untouched" };
+    if (/nothing to restore/.test(stdout))
+        return { restored: false, reason: "no backup existed in the vault, so nothing was restored" };
     if (/restore is off/.test(stdout)) return { restored: false, reason: "restoreMode is off for this stack" };
-    return { restored: false, reason: stdout.trim() === "" ? "the restore step printed nothing" : `unrecognised restore output: ${stdout.trim().split("\n").pop()}` };
+    return {
+        restored: false,
+        reason:
+            stdout.trim() === ""
+                ? "the restore step printed nothing"
+                : `unrecognised restore output: ${stdout.trim().split("\n").pop()}`,
+    };
 }

@@ -9,8 +9,23 @@ import { errorMessage } from "../tools/cli";
 import type { ComposeService, DriverEvent, HostProbe, HostProbeFactory, StackDriver, StackOutputs } from "./driver";
 import { DrillSetupError } from "./driver";
 import type { PeopleSection } from "./people";
-import { backupFacts, countDifferences, manifestTotals, parseRestoreOutput, type BackupManifest, type RestoreOutcome } from "./manifest";
-import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
+import {
+    backupFacts,
+    countDifferences,
+    manifestTotals,
+    parseRestoreOutput,
+    type BackupManifest,
+    type RestoreOutcome,
+} from "./manifest";
+import {
+    type Clock,
+    InterruptedError,
+    interruptedBy,
+    PhaseRecorder,
+    type ProgressSink,
+    round,
+    throwIfInterrupted,
+} from "./phases";
 import { buildReport, EXIT, type Check, type Measurement, type Report } from "./report";
 import type { WrittenReport } from "./report-files";
 import { formatSeconds, formatTarget, type Targets } from "./targets";
@@ -90,27 +105,45 @@ export const MILESTONES: readonly Milestone[] = [
 /** Whether compose services are all up: running (and healthy when they have a healthcheck), or exited 0. */
 export function composeVerdict(services: ComposeService[]): { ok: boolean; detail: string; celery: string[] } {
     if (services.length === 0) return { ok: false, detail: "docker compose ps lists no services", celery: [] };
-    const bad = services.filter((s) => !(s.state === "running" && (s.health === "" || s.health === "healthy")) && !(s.state === "exited" && s.exitCode === 0));
+    const bad = services.filter(
+        (s) =>
+            !(s.state === "running" && (s.health === "" || s.health === "healthy")) &&
+            !(s.state === "exited" && s.exitCode === 0),
+    );
     const celery = services.filter((s) => /celery/i.test(s.name)).map((s) => s.name);
-    const describe = (s: ComposeService) => `${s.name} ${s.state}${s.health ? ` (${s.health})` : ""}${s.state === "exited" ? ` exit ${s.exitCode}` : ""}`;
+    const describe = (s: ComposeService) =>
+        `${s.name} ${s.state}${s.health ? ` (${s.health})` : ""}${s.state === "exited" ? ` exit ${s.exitCode}` : ""}`;
     return bad.length === 0
         ? { ok: true, detail: `${services.length} services up: ${services.map((s) => s.name).join(", ")}`, celery }
-        : { ok: false, detail: `${bad.length} of ${services.length} not healthy: ${bad.map(describe).join("; ")}`, celery };
+        : {
+              ok: false,
+              detail: `${bad.length} of ${services.length} not healthy: ${bad.map(describe).join("; ")}`,
+              celery,
+          };
 }
 
 /** A string output, or an error naming the output. */
 export function outputString(outputs: StackOutputs, name: string): string {
     const v = outputs[name]?.value;
-    if (typeof v !== "string" || v === "") throw new Error(`the stack has no "${name}" output; is index.ts exporting it?`);
+    if (typeof v !== "string" || v === "")
+        throw new Error(`the stack has no "${name}" output; is index.ts exporting it?`);
     return v;
 }
 
 /** The manifest of the backup the restore used: by id when known, else the newest finished before the restore did. */
-export function pickManifest(manifests: BackupManifest[], restore: RestoreOutcome | undefined, restoreBackup: string, restoreDoneMs: number | undefined): BackupManifest | undefined {
+export function pickManifest(
+    manifests: BackupManifest[],
+    restore: RestoreOutcome | undefined,
+    restoreBackup: string,
+    restoreDoneMs: number | undefined,
+): BackupManifest | undefined {
     if (restore?.restored) return manifests.find((m) => m.id === restore.backupId);
-    if (restoreBackup !== "latest" && !restoreBackup.startsWith("before:")) return manifests.find((m) => m.id === restoreBackup);
+    if (restoreBackup !== "latest" && !restoreBackup.startsWith("before:"))
+        return manifests.find((m) => m.id === restoreBackup);
     const limit = restoreDoneMs ?? Number.POSITIVE_INFINITY;
-    return [...manifests].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)).find((m) => Date.parse(m.completedAt || m.createdAt) <= limit);
+    return [...manifests]
+        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+        .find((m) => Date.parse(m.completedAt || m.createdAt) <= limit);
 }
 
 /** Runs the drill; never throws (every failure ends up in the report and the exit code). */
@@ -148,7 +181,8 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
 
     const onEvent = (e: DriverEvent) => {
         if (e.kind === "diagnostic") {
-            if (e.severity === "error" || e.severity === "warning") rec.say(`  ${e.severity}: ${(e.message ?? "").trim()}`);
+            if (e.severity === "error" || e.severity === "warning")
+                rec.say(`  ${e.severity}: ${(e.message ?? "").trim()}`);
             return;
         }
         if (!e.urn || !e.type) return;
@@ -182,11 +216,18 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
         // A database cluster takes minutes without an event: say what is still in flight.
         const heartbeat = setInterval(() => {
             const now = clock.now();
-            const inFlight = [...started.entries()].filter(([urn]) => !finished.has(urn)).map(([urn, at]) => `${urnName(urn)} (${formatSeconds((now - at) / 1000)})`);
-            if (inFlight.length > 0) rec.say(`  ... waiting on ${inFlight.slice(0, 4).join(", ")}${inFlight.length > 4 ? ` and ${inFlight.length - 4} more` : ""}`);
+            const inFlight = [...started.entries()]
+                .filter(([urn]) => !finished.has(urn))
+                .map(([urn, at]) => `${urnName(urn)} (${formatSeconds((now - at) / 1000)})`);
+            if (inFlight.length > 0)
+                rec.say(
+                    `  ... waiting on ${inFlight.slice(0, 4).join(", ")}${inFlight.length > 4 ? ` and ${inFlight.length - 4} more` : ""}`,
+                );
         }, HEARTBEAT_MS);
         heartbeat.unref();
-        const outputs = await rec.run("pulumi-up", () => driver.up({ onEvent, signal })).finally(() => clearInterval(heartbeat));
+        const outputs = await rec
+            .run("pulumi-up", () => driver.up({ onEvent, signal }))
+            .finally(() => clearInterval(heartbeat));
         throwIfInterrupted(signal);
         for (const m of MILESTONES) {
             const hit = milestones.get(m.key);
@@ -210,7 +251,9 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
 
     if (interrupted) rec.event(`interrupted by ${interrupted}`);
     if (created && opts.keep) {
-        notes.push(`--keep: stack ${name} was kept. Destroy it when done: pulumi destroy --stack ${name} --yes && pulumi stack rm ${name} --yes`);
+        notes.push(
+            `--keep: stack ${name} was kept. Destroy it when done: pulumi destroy --stack ${name} --yes && pulumi stack rm ${name} --yes`,
+        );
         rec.event(`stack ${name} kept (--keep)`);
     } else if (created) {
         try {
@@ -227,7 +270,8 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
     const report = buildReport({
         kind: "drill",
         id: name,
-        scenario: "the primary region is lost; the whole platform is rebuilt from the DR stack's config in the DR region, with the latest backup restored from the offsite vault",
+        scenario:
+            "the primary region is lost; the whole platform is rebuilt from the DR stack's config in the DR region, with the latest backup restored from the offsite vault",
         startedMs: rec.startedMs,
         finishedMs: clock.now(),
         disasterMs,
@@ -246,7 +290,8 @@ export async function runDrill(opts: DrillOptions, deps: DrillDeps): Promise<Dri
         ...(error ? { error } : {}),
         ...(opts.people ? { people: opts.people } : {}),
         postMortem: {
-            rootCause: "Simulated: the primary region (droplet, managed PostgreSQL and Valkey) was declared lost at the start of the drill. Nothing in production was touched.",
+            rootCause:
+                "Simulated: the primary region (droplet, managed PostgreSQL and Valkey) was declared lost at the start of the drill. Nothing in production was touched.",
             resolution: `\`pulumi up\` of the ephemeral stack ${name} (the DR config on the drill hostname): network, droplet, managed PostgreSQL and Valkey, the recovery chain (restore from the vault, migrate, compose up, health gate), then validation over HTTPS and SSH, then \`pulumi destroy\`.`,
             usersAffected: "none (drill on an ephemeral stack; the public record was not touched)",
             financialImpact: `the drill stack's resources for ${formatSeconds((clock.now() - rec.startedMs) / 1000)}`,
@@ -289,10 +334,16 @@ async function validate(
     checks.push({
         name: "health URL answers 200 over HTTPS",
         ok: healthyAt !== undefined,
-        detail: healthyAt !== undefined ? `${url} answered 200, ${formatSeconds(since(healthyAt))} after the disaster` : `${url} did not answer 200 within ${formatSeconds(opts.healthTimeoutMs / 1000)} (last: ${last})`,
+        detail:
+            healthyAt !== undefined
+                ? `${url} answered 200, ${formatSeconds(since(healthyAt))} after the disaster`
+                : `${url} did not answer 200 within ${formatSeconds(opts.healthTimeoutMs / 1000)} (last: ${last})`,
     });
     if (healthyAt !== undefined) {
-        measured.rto.api = { seconds: since(healthyAt), how: `from the start of the drill to the first 200 from ${url}` };
+        measured.rto.api = {
+            seconds: since(healthyAt),
+            how: `from the start of the drill to the first 200 from ${url}`,
+        };
         rec.event(`service healthy: ${url} answered 200`, healthyAt);
     }
 
@@ -310,7 +361,10 @@ async function validate(
     }
     checks.push({ name: "compose services healthy", ok: verdict.ok, detail: verdict.detail });
     if (composeAt !== undefined && verdict.celery.length > 0) {
-        measured.rto.celery = { seconds: since(composeAt), how: `from the start of the drill until every compose service, including ${verdict.celery.join(", ")}, was running and healthy` };
+        measured.rto.celery = {
+            seconds: since(composeAt),
+            how: `from the start of the drill until every compose service, including ${verdict.celery.join(", ")}, was running and healthy`,
+        };
     }
 
     // 3. The backup the restore used, and its age when the disaster was declared (the RPO).
@@ -320,18 +374,30 @@ async function validate(
     checks.push({
         name: "restore step restored a backup",
         ok: restore?.restored === true,
-        detail: restore === undefined ? "no output of the restore step was seen during pulumi up" : restore.restored ? `restored ${restore.backupId} into ${restore.database}` : restore.reason,
+        detail:
+            restore === undefined
+                ? "no output of the restore step was seen during pulumi up"
+                : restore.restored
+                  ? `restored ${restore.backupId} into ${restore.database}`
+                  : restore.reason,
     });
     const manifests = await probe.vaultManifests();
     const manifest = pickManifest(manifests, restore, opts.restoreBackup, restoreHit?.at);
     if (!manifest) {
-        checks.push({ name: "age of the backup used", ok: false, detail: `its manifest was not found among the ${manifests.length} in the vault` });
+        checks.push({
+            name: "age of the backup used",
+            ok: false,
+            detail: `its manifest was not found among the ${manifests.length} in the vault`,
+        });
         return { ...(healthyAt !== undefined ? { recoveredMs: Math.max(healthyAt, composeAt ?? healthyAt) } : {}) };
     }
     const age = round((disasterMs - Date.parse(manifest.createdAt)) / 1000);
     const rpoTarget = opts.targets.rpo.find((o) => o.key === "user-data")!.targetSeconds;
     for (const key of ["user-data", "transactions"]) {
-        measured.rpo[key] = { seconds: age, how: `from the snapshot of backup ${manifest.id} (${manifest.createdAt}) to the start of the drill` };
+        measured.rpo[key] = {
+            seconds: age,
+            how: `from the snapshot of backup ${manifest.id} (${manifest.createdAt}) to the start of the drill`,
+        };
     }
     checks.push({
         name: "age of the backup used",
@@ -343,7 +409,8 @@ async function validate(
     //    live database is compared again now (the running app may only have added rows).
     const totals = manifestTotals(manifest);
     if (restore?.restored) {
-        const same = restore.backupId === manifest.id && restore.tables === totals.tables && restore.rows === totals.rows;
+        const same =
+            restore.backupId === manifest.id && restore.tables === totals.tables && restore.rows === totals.rows;
         checks.push({
             name: "restored row counts equal the manifest",
             ok: same,
@@ -360,7 +427,10 @@ async function validate(
         ok: lost.length === 0,
         detail:
             lost.length > 0
-                ? `fewer rows than the backup: ${lost.map(([t, n]) => `${t} ${live[t] ?? "missing"} < ${n}`).slice(0, 5).join("; ")}`
+                ? `fewer rows than the backup: ${lost
+                      .map(([t, n]) => `${t} ${live[t] ?? "missing"} < ${n}`)
+                      .slice(0, 5)
+                      .join("; ")}`
                 : differences.length === 0
                   ? `all ${totals.tables} tables equal the manifest`
                   : `all ${totals.tables} tables present; ${differences.length} grew since the restore (the app is writing): ${differences.slice(0, 3).join("; ")}`,

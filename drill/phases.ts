@@ -74,10 +74,18 @@ export class PhaseRecorder {
     record(name: string, start: number, ok: boolean, error?: string): void {
         const end = this.clock.now();
         const seconds = round((end - start) / 1000);
-        this.phases.push({ name, seconds, ok, startedAt: new Date(start).toISOString(), ...(error !== undefined ? { error } : {}) });
+        this.phases.push({
+            name,
+            seconds,
+            ok,
+            startedAt: new Date(start).toISOString(),
+            ...(error !== undefined ? { error } : {}),
+        });
         const what = ok ? `${name} finished` : `${name} FAILED`;
         this.timeline.push({ at: new Date(end).toISOString(), event: ok ? what : `${what}: ${error}` });
-        this.progress(`${this.stamp(end)} ${ok ? "ok" : "FAILED"} ${name} (${seconds.toFixed(1)}s)${ok ? "" : `: ${error}`}`);
+        this.progress(
+            `${this.stamp(end)} ${ok ? "ok" : "FAILED"} ${name} (${seconds.toFixed(1)}s)${ok ? "" : `: ${error}`}`,
+        );
     }
 }
 

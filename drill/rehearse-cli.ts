@@ -88,18 +88,32 @@ async function main(argv: string[]): Promise<number> {
     );
     if (values.help) return printHelp(HELP);
     const datasets: Dataset[] = ["auto", "plan", "pagila", "both"];
-    if (!datasets.includes(values.dataset as Dataset)) throw new UsageError(`--dataset ${values.dataset}: use one of ${datasets.join(", ")}`);
+    if (!datasets.includes(values.dataset as Dataset))
+        throw new UsageError(`--dataset ${values.dataset}: use one of ${datasets.join(", ")}`);
     const scale = Number(values.scale);
-    if (!Number.isFinite(scale) || scale <= 0 || scale > 200) throw new UsageError(`--scale ${values.scale}: use a number above 0 and up to 200 (1 = 95,000 rows)`);
-    if (values["database-url"] !== undefined && values.dataset !== "auto") throw new UsageError("--dataset loads a throwaway production database; it cannot be combined with --database-url");
+    if (!Number.isFinite(scale) || scale <= 0 || scale > 200)
+        throw new UsageError(`--scale ${values.scale}: use a number above 0 and up to 200 (1 = 95,000 rows)`);
+    if (values["database-url"] !== undefined && values.dataset !== "auto")
+        throw new UsageError(
+            "--dataset loads a throwaway production database; it cannot be combined with --database-url",
+        );
     const targets = loadTargets(values.target, values.targets);
-    if (values.scenario !== "default" && values.scenario !== "failback") throw new UsageError(`--scenario ${values.scenario}: use default or failback`);
+    if (values.scenario !== "default" && values.scenario !== "failback")
+        throw new UsageError(`--scenario ${values.scenario}: use default or failback`);
     const workDir = resolve(values["work-dir"]);
     if (values.scenario === "failback") {
-        for (const flag of ["database-url", "disaster-at"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for the default scenario; the failback rehearsal runs its own prod and DR databases`);
-        if (values.dataset === "pagila") throw new UsageError("--dataset pagila: the failback's simulated app writes to the plan's tables; use plan (the default) or both");
+        for (const flag of ["database-url", "disaster-at"] as const)
+            if (values[flag] !== undefined)
+                throw new UsageError(
+                    `--${flag} is for the default scenario; the failback rehearsal runs its own prod and DR databases`,
+                );
+        if (values.dataset === "pagila")
+            throw new UsageError(
+                "--dataset pagila: the failback's simulated app writes to the plan's tables; use plan (the default) or both",
+            );
         const stack = stackOf(workDir, values.stack);
-        const ttlSeconds = durationFlag("ttl", values.ttl, Number(effective(stack.config, stack.defaults, "dnsTtl") ?? 60)) / 1000;
+        const ttlSeconds =
+            durationFlag("ttl", values.ttl, Number(effective(stack.config, stack.defaults, "dnsTtl") ?? 60)) / 1000;
         const drWritesSeconds = durationFlag("dr-writes", values["dr-writes"], 3) / 1000;
         const host = effective(stack.config, stack.defaults, "hostname");
         const domain = effective(stack.config, stack.defaults, "domain");
@@ -119,13 +133,22 @@ async function main(argv: string[]): Promise<number> {
                         publicName: host && domain ? `${String(host)}.${String(domain)}` : "the public record",
                         people: peopleFromStackFile(workDir, values.stack, "failback-rehearsal"),
                     },
-                    { clock: systemClock, progress: stderrSink, signal, writeReport: (r) => writeReport(values.out, r) },
+                    {
+                        clock: systemClock,
+                        progress: stderrSink,
+                        signal,
+                        writeReport: (r) => writeReport(values.out, r),
+                    },
                 ),
         );
     }
-    for (const flag of ["ttl", "dr-writes"] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --scenario failback`);
+    for (const flag of ["ttl", "dr-writes"] as const)
+        if (values[flag] !== undefined) throw new UsageError(`--${flag} is for --scenario failback`);
     const disasterAtFlag = values["disaster-at"];
-    const disasterAt = disasterAtFlag === undefined ? undefined : parseCommandLine(() => parseDisasterAt(disasterAtFlag, Date.now(), parseDuration));
+    const disasterAt =
+        disasterAtFlag === undefined
+            ? undefined
+            : parseCommandLine(() => parseDisasterAt(disasterAtFlag, Date.now(), parseDuration));
 
     return runReported(
         PROG,
@@ -149,7 +172,10 @@ async function main(argv: string[]): Promise<number> {
 function stackOf(workDir: string, stack: string): { config: StackConfig; defaults: StackConfig } {
     try {
         const defaults = projectDefaults(readProjectFile(workDir));
-        return { config: existsSync(join(workDir, stackFileName(stack))) ? readStackFile(workDir, stack) : {}, defaults };
+        return {
+            config: existsSync(join(workDir, stackFileName(stack))) ? readStackFile(workDir, stack) : {},
+            defaults,
+        };
     } catch (e) {
         throw new UsageError(`--stack ${stack}: ${(e as Error).message}`);
     }

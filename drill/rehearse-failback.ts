@@ -25,10 +25,25 @@ import { shQuote } from "../cloud-init/shell";
 import { startPostgres, type PostgresCluster } from "../harness/postgres";
 import { cleanEnv, makeTempDir } from "../harness/process";
 import { startS3Server, S3RVER_CREDENTIALS, type S3Server } from "../harness/s3";
-import { createAgeIdentity, databaseChecksums, removeToolkitScratch, sequenceValues, TOOLKIT_BIN } from "../harness/toolkit";
+import {
+    createAgeIdentity,
+    databaseChecksums,
+    removeToolkitScratch,
+    sequenceValues,
+    TOOLKIT_BIN,
+} from "../harness/toolkit";
 import { errorMessage } from "../tools/cli";
 import type { HttpAnswer } from "./driver";
-import { failbackSequence, freezeOf, type AppControl, type FailbackPlan, type FailbackSite, type PublicRecord, type SequenceContext, type SequenceOptions } from "./failback";
+import {
+    failbackSequence,
+    freezeOf,
+    type AppControl,
+    type FailbackPlan,
+    type FailbackSite,
+    type PublicRecord,
+    type SequenceContext,
+    type SequenceOptions,
+} from "./failback";
 import { localShell, shellToolkit } from "./failback-sites";
 import { checkRehearsalMachine } from "./local-services";
 import { backupFacts, type BackupManifest } from "./manifest";
@@ -56,7 +71,12 @@ export interface FailbackRehearsalOptions {
     people?: PeopleSection;
 }
 
-const BUCKETS = { prod: "fortress-prod", vault: "fortress-vault", dr: "fortress-dr", drOffsite: "fortress-dr-offsite" } as const;
+const BUCKETS = {
+    prod: "fortress-prod",
+    vault: "fortress-vault",
+    dr: "fortress-dr",
+    drOffsite: "fortress-dr-offsite",
+} as const;
 /** What the simulated app calls itself in pg_stat_activity; the freeze check counts such sessions. */
 export const APP_NAME = "income-platform-app";
 const TOOLKIT_LIB = resolvePath(__dirname, "../cloud-init/toolkit/lib/income-fortress/common.sh");
@@ -130,14 +150,20 @@ class SimulatedApp implements AppControl {
         this.child.stdin!.end();
         const code = await this.exited;
         this.child = undefined;
-        if (code !== 0) throw new Error(`the simulated app on ${this.site} failed (psql exit ${code}): ${this.stderr.trim().split("\n").pop() ?? ""}`);
+        if (code !== 0)
+            throw new Error(
+                `the simulated app on ${this.site} failed (psql exit ${code}): ${this.stderr.trim().split("\n").pop() ?? ""}`,
+            );
     }
 
     async health(): Promise<HttpAnswer> {
         if (!this.running) return { status: 503, detail: `the simulated app on ${this.site} is stopped` };
         try {
             await this.pg().psql("SELECT 1;", APP_DATABASE);
-            return { status: 200, detail: `the simulated app on ${this.site} writes (${this.sinceStart} transactions since it started)` };
+            return {
+                status: 200,
+                detail: `the simulated app on ${this.site} writes (${this.sinceStart} transactions since it started)`,
+            };
         } catch (e) {
             return { status: null, detail: errorMessage(e) };
         }
@@ -161,7 +187,10 @@ async function writtenBy(pg: PostgresCluster, site: string): Promise<number> {
 }
 
 /** Runs the failback rehearsal; never throws (failures end up in the report and the exit code). */
-export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps: RehearsalDeps): Promise<RehearsalResult> {
+export async function runFailbackRehearsal(
+    opts: FailbackRehearsalOptions,
+    deps: RehearsalDeps,
+): Promise<RehearsalResult> {
     const { clock, signal } = deps;
     const rec = new PhaseRecorder(clock, deps.progress);
     const machine = checkRehearsalMachine();
@@ -176,7 +205,10 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
     const context: Record<string, string> = {};
     const measured: SequenceContext["measured"] = { rto: {}, rpo: {} };
     const services: { prod?: PostgresCluster; dr?: PostgresCluster; s3?: S3Server } = {};
-    const apps = { prod: new SimulatedApp("prod", () => services.prod!), dr: new SimulatedApp("dr", () => services.dr!) };
+    const apps = {
+        prod: new SimulatedApp("prod", () => services.prod!),
+        dr: new SimulatedApp("dr", () => services.dr!),
+    };
     let work: string | undefined;
     let manifest: BackupManifest | undefined;
     let sequence: Awaited<ReturnType<typeof failbackSequence>> | undefined;
@@ -204,7 +236,9 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
             services.s3 = s3;
             return s3;
         });
-        rec.say(`  S3 (s3rver) on ${s3.endpoint}: prod's ${BUCKETS.prod} and vault ${BUCKETS.vault}; DR's ${BUCKETS.dr} and offsite ${BUCKETS.drOffsite}`);
+        rec.say(
+            `  S3 (s3rver) on ${s3.endpoint}: prod's ${BUCKETS.prod} and vault ${BUCKETS.vault}; DR's ${BUCKETS.dr} and offsite ${BUCKETS.drOffsite}`,
+        );
         context.storage = `s3rver on ${s3.endpoint}: ${BUCKETS.prod} and ${BUCKETS.vault} (prod's own and its vault), ${BUCKETS.dr} and ${BUCKETS.drOffsite} (DR's own and its offsite bucket)`;
 
         // Each site's "host": its settings folder, as cloud-init and the recovery chain write it.
@@ -216,7 +250,14 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
             mkdirSync(dir);
             writeFileSync(
                 join(dir, "backup.env"),
-                backupSettingsFile(name, { s3Endpoint: s3.endpoint, bucket, prefix: `postgresql/${name}`, offsiteS3Endpoint: s3.endpoint, offsiteBucket: offsite, ageRecipients: [age.recipient] }),
+                backupSettingsFile(name, {
+                    s3Endpoint: s3.endpoint,
+                    bucket,
+                    prefix: `postgresql/${name}`,
+                    offsiteS3Endpoint: s3.endpoint,
+                    offsiteBucket: offsite,
+                    ageRecipients: [age.recipient],
+                }),
             );
             writeFileSync(
                 join(dir, "credentials.env"),
@@ -239,7 +280,9 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
         const prodShell = host("prod", BUCKETS.prod, BUCKETS.vault, prod.url(APP_DATABASE));
 
         // ------------------------------------------------------------ before the cutover
-        const lastProdBackup = await step("backup-production", () => prodShell.run(`fortress-backup --tag rehearsal`, { what: "fortress-backup" }).then((o) => o.trim()));
+        const lastProdBackup = await step("backup-production", () =>
+            prodShell.run(`fortress-backup --tag rehearsal`, { what: "fortress-backup" }).then((o) => o.trim()),
+        );
         rec.event(`prod's last backup before the disaster: ${lastProdBackup}`);
         await step("production-writes-after-backup", async () => {
             await apps.prod.start(["app"]);
@@ -247,7 +290,9 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
             await apps.prod.stop(["app"]);
         });
         const lostAtCutover = await writtenBy(prod, "prod");
-        rec.event(`the primary region is lost: prod took ${lostAtCutover} transactions after its last backup, which DR will not have`);
+        rec.event(
+            `the primary region is lost: prod took ${lostAtCutover} transactions after its last backup, which DR will not have`,
+        );
 
         // ------------------------------------------------------------ cutover and DR in service
         const dr = await step("cutover-to-dr", async () => {
@@ -259,8 +304,16 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
         rec.say(`  DR PostgreSQL on ${dr.host}:${dr.port}`);
         const drShell = host("dr", BUCKETS.dr, BUCKETS.drOffsite, dr.url(APP_DATABASE));
         // As the dr stack's recovery chain restores: prod's prefix in the vault, as the offsite source.
-        const vault = [`BACKUP_OFFSITE_S3_ENDPOINT=${shQuote(s3.endpoint)}`, `BACKUP_OFFSITE_BUCKET=${BUCKETS.vault}`, `BACKUP_PREFIX=postgresql/prod`].join(" ");
-        await step("restore-on-dr", async () => rec.say(`  ${(await drShell.run(`${vault} fortress-restore --source offsite --backup latest`, { what: "fortress-restore" })).trim()}`));
+        const vault = [
+            `BACKUP_OFFSITE_S3_ENDPOINT=${shQuote(s3.endpoint)}`,
+            `BACKUP_OFFSITE_BUCKET=${BUCKETS.vault}`,
+            `BACKUP_PREFIX=postgresql/prod`,
+        ].join(" ");
+        await step("restore-on-dr", async () =>
+            rec.say(
+                `  ${(await drShell.run(`${vault} fortress-restore --source offsite --backup latest`, { what: "fortress-restore" })).trim()}`,
+            ),
+        );
         rec.event(`cutover: the public record ${opts.publicName} points at DR, which takes the writes`);
         const drToolkit = shellToolkit(drShell);
         await step("dr-takes-writes", async () => {
@@ -268,16 +321,26 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
             await abortableSleep(opts.drWritesSeconds * 1000, signal);
             // The freeze's check must see the app: here, before the freeze, it counts its session.
             const seen = await drToolkit.appSessions();
-            checks.push({ name: "the freeze's session check sees the app while it writes", ok: seen >= 1, detail: `${seen} session(s) of the app on the DR database before the freeze` });
+            checks.push({
+                name: "the freeze's session check sees the app while it writes",
+                ok: seen >= 1,
+                detail: `${seen} session(s) of the app on the DR database before the freeze`,
+            });
             // The primary region is back: prod's writers run again, on its old database.
             await apps.prod.start(["app"]);
             await abortableSleep(500, signal);
         });
-        rec.event(`the primary region is back; DR has taken ${apps.dr.total} transactions so far, and keeps writing until the freeze`);
+        rec.event(
+            `the primary region is back; DR has taken ${apps.dr.total} transactions so far, and keeps writing until the freeze`,
+        );
 
         // ------------------------------------------------------------ the failback
         let pointsAt: "dr" | "prod" = "dr";
-        const site = (name: "prod" | "dr", app: SimulatedApp, toolkit: ReturnType<typeof shellToolkit>): FailbackSite => ({ name, label: `${name} (local)`, app, toolkit, close: async () => undefined });
+        const site = (
+            name: "prod" | "dr",
+            app: SimulatedApp,
+            toolkit: ReturnType<typeof shellToolkit>,
+        ): FailbackSite => ({ name, label: `${name} (local)`, app, toolkit, close: async () => undefined });
         const record: PublicRecord = {
             fqdn: `${opts.publicName} (simulated)`,
             ttlSeconds: opts.ttlSeconds,
@@ -286,10 +349,18 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
                 pointsAt = "prod";
             },
             resolve: async () => pointsAt,
-            publicHealth: async () => (pointsAt === "prod" ? apps.prod.health() : { status: 503, detail: "the record points at DR, whose writers are stopped" }),
+            publicHealth: async () =>
+                pointsAt === "prod"
+                    ? apps.prod.health()
+                    : { status: 503, detail: "the record points at DR, whose writers are stopped" },
             manualSteps: () => "Nothing to do by hand: the rehearsal removes what it started.",
         };
-        const plan: FailbackPlan = { facts: {}, prod: site("prod", apps.prod, shellToolkit(prodShell)), dr: site("dr", apps.dr, drToolkit), record };
+        const plan: FailbackPlan = {
+            facts: {},
+            prod: site("prod", apps.prod, shellToolkit(prodShell)),
+            dr: site("dr", apps.dr, drToolkit),
+            record,
+        };
         let afterRestore: { prod: Record<string, string>; dr: Record<string, string>; prodOwnRows: number } | undefined;
         const sequenceOptions: SequenceOptions = {
             stamp: utcStamp(clock.now()),
@@ -314,7 +385,10 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
                 const fp = async (pg: PostgresCluster) => {
                     const sums = await databaseChecksums(pg, APP_DATABASE);
                     const seqs = await sequenceValues(pg, APP_DATABASE);
-                    return { ...sums, ...Object.fromEntries(Object.entries(seqs).map(([k, v]) => [`sequence ${k}`, v])) };
+                    return {
+                        ...sums,
+                        ...Object.fromEntries(Object.entries(seqs).map(([k, v]) => [`sequence ${k}`, v])),
+                    };
                 };
                 afterRestore = { prod: await fp(prod), dr: await fp(dr), prodOwnRows: await writtenBy(prod, "prod") };
             },
@@ -329,7 +403,10 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
                 checks.push({
                     name: "restored data and sequences on prod identical to the frozen DR database (the harness's own md5)",
                     ok: differ.length === 0,
-                    detail: differ.length === 0 ? `${Object.keys(a.dr).length} tables, materialized views and sequences compared right after the restore` : `differ: ${differ.slice(0, 5).join(", ")}`,
+                    detail:
+                        differ.length === 0
+                            ? `${Object.keys(a.dr).length} tables, materialized views and sequences compared right after the restore`
+                            : `differ: ${differ.slice(0, 5).join(", ")}`,
                 });
             }
             const onDr = await writtenBy(dr, "dr");
@@ -346,8 +423,18 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
                 detail: `${lostAtCutover} transactions prod took after ${lastProdBackup} never reached DR (the cutover's data loss); ${replaced ?? "?"} of prod's own rows are left after the restore; prod's database before the failback is backup ${sequence?.savedProdBackup ?? "(not saved)"}`,
             });
             const prodAfter = apps.prod.sinceStart;
-            checks.push({ name: "prod's app writes again after the failback", ok: prodAfter > 0, detail: `${prodAfter} transactions on prod since its writers started again` });
-            checks.push({ name: "DR stays frozen (its writers stopped) as the standby", ok: !apps.dr.running, detail: apps.dr.running ? "DR's simulated app runs" : "DR's simulated app is stopped; its database took no write after the freeze" });
+            checks.push({
+                name: "prod's app writes again after the failback",
+                ok: prodAfter > 0,
+                detail: `${prodAfter} transactions on prod since its writers started again`,
+            });
+            checks.push({
+                name: "DR stays frozen (its writers stopped) as the standby",
+                ok: !apps.dr.running,
+                detail: apps.dr.running
+                    ? "DR's simulated app runs"
+                    : "DR's simulated app is stopped; its database took no write after the freeze",
+            });
         });
     } catch (e) {
         if (e instanceof InterruptedError) interrupted = e.signal;
@@ -388,7 +475,11 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
         headline: { rto: "database", rpo: "user-data" },
         ...(manifest ? { backup: backupFacts(manifest, "DR site's own") } : {}),
         timeline: rec.timeline,
-        context: { ...context, "public record": `${opts.publicName}, simulated, TTL ${formatSeconds(opts.ttlSeconds)}`, "freeze method": "the simulated app's writer stopped (docker compose stop on a droplet)" },
+        context: {
+            ...context,
+            "public record": `${opts.publicName}, simulated, TTL ${formatSeconds(opts.ttlSeconds)}`,
+            "freeze method": "the simulated app's writer stopped (docker compose stop on a droplet)",
+        },
         notes,
         ...((interrupted ?? s?.interrupted) ? { interrupted: (interrupted ?? s?.interrupted)! } : {}),
         ...((cleanupFailed ?? s?.cleanupFailed) ? { cleanupFailed: (cleanupFailed ?? s?.cleanupFailed)! } : {}),
@@ -396,7 +487,8 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
         ...(s?.frozenMs !== undefined ? { freeze: freezeOf(s, s.frozenMs) } : {}),
         ...(opts.people ? { people: opts.people } : {}),
         postMortem: {
-            rootCause: "Simulated: the primary region was lost, the public record was cut over to the DR site, and the DR site took writes; then the primary region came back.",
+            rootCause:
+                "Simulated: the primary region was lost, the public record was cut over to the DR site, and the DR site took writes; then the primary region came back.",
             resolution:
                 "The failback sequence of npm run failback on local services: prod's writers stopped and its old database saved; DR's writers stopped and no app session left; a final tagged backup on DR in its own and its offsite bucket; " +
                 "fortress-restore --force into prod from DR's buckets; md5 of every table and sequence compared; prod's writers started; the record moved and its TTL waited out.",
@@ -406,6 +498,8 @@ export async function runFailbackRehearsal(opts: FailbackRehearsalOptions, deps:
     });
     const files = deps.writeReport(report);
     const fw = report.freezeWindow;
-    deps.progress(`rehearse: ${report.ok ? "PASSED" : `FAILED (${report.outcome})`}: write freeze ${fw?.seconds != null ? formatSeconds(fw.seconds) : "not over"}; report: ${files.markdown}`);
+    deps.progress(
+        `rehearse: ${report.ok ? "PASSED" : `FAILED (${report.outcome})`}: write freeze ${fw?.seconds != null ? formatSeconds(fw.seconds) : "not over"}; report: ${files.markdown}`,
+    );
     return { exitCode: report.exitCode, report, files };
 }

@@ -13,13 +13,30 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { loadPagila, pagilaDir, seedPlanDatabase } from "../harness/datasets";
 import { startPostgres, type PostgresCluster } from "../harness/postgres";
-import { cleanEnv, makeTempDir, runOk } from "../harness/process";
+import { cleanEnv, lineSplitter, makeTempDir, runOk } from "../harness/process";
 import { startS3Server, S3RVER_CREDENTIALS, type S3Server } from "../harness/s3";
-import { createAgeIdentity, databaseChecksums, exactCounts, removeToolkitScratch, runToolkit, sequenceValues, toolkitEnv, type ToolkitCommand } from "../harness/toolkit";
+import {
+    createAgeIdentity,
+    databaseChecksums,
+    exactCounts,
+    removeToolkitScratch,
+    runToolkit,
+    sequenceValues,
+    toolkitEnv,
+    type ToolkitCommand,
+} from "../harness/toolkit";
 import { errorMessage } from "../tools/cli";
 import { checkRehearsalMachine } from "./local-services";
 import { backupFacts, countDifferences, manifestTotals, parseManifest, type BackupManifest } from "./manifest";
-import { type Clock, InterruptedError, interruptedBy, PhaseRecorder, type ProgressSink, round, throwIfInterrupted } from "./phases";
+import {
+    type Clock,
+    InterruptedError,
+    interruptedBy,
+    PhaseRecorder,
+    type ProgressSink,
+    round,
+    throwIfInterrupted,
+} from "./phases";
 import { buildReport, EXIT, runId, type Check, type Measurement, type Report } from "./report";
 import type { PeopleSection } from "./people";
 import type { WrittenReport } from "./report-files";
@@ -65,15 +82,28 @@ const OFFSITE_BUCKET = "fortress-offsite";
 const PREFIX = "postgresql/rehearsal";
 
 /** Parses --disaster-at: an ISO time, or `+DURATION` after the backup's snapshot. */
-export function parseDisasterAt(text: string, nowMs: number, parseDuration: (t: string) => number | undefined): DisasterAt {
+export function parseDisasterAt(
+    text: string,
+    nowMs: number,
+    parseDuration: (t: string) => number | undefined,
+): DisasterAt {
     if (text.startsWith("+")) {
         const seconds = parseDuration(text.slice(1));
-        if (seconds === undefined) throw new Error(`--disaster-at ${text}: "${text.slice(1)}" is not a duration; use +45m, +2h or an ISO time`);
+        if (seconds === undefined)
+            throw new Error(
+                `--disaster-at ${text}: "${text.slice(1)}" is not a duration; use +45m, +2h or an ISO time`,
+            );
         return { kind: "after-snapshot", seconds };
     }
     const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`);
-    if (Number.isNaN(ms)) throw new Error(`--disaster-at ${text}: not an ISO time such as 2026-03-01T06:45:00Z, nor +DURATION such as +45m`);
-    if (ms < nowMs) throw new Error(`--disaster-at ${text} is in the past, before the rehearsal takes its backup; use a later time, or +DURATION to place it after the backup's snapshot`);
+    if (Number.isNaN(ms))
+        throw new Error(
+            `--disaster-at ${text}: not an ISO time such as 2026-03-01T06:45:00Z, nor +DURATION such as +45m`,
+        );
+    if (ms < nowMs)
+        throw new Error(
+            `--disaster-at ${text} is in the past, before the rehearsal takes its backup; use a later time, or +DURATION to place it after the backup's snapshot`,
+        );
     return { kind: "at", ms };
 }
 
@@ -85,7 +115,8 @@ export function libpqTarget(url: string): { url: string; env: Record<string, str
     } catch {
         throw new Error(`--database-url is not a URL such as postgresql://user:password@host:5432/dbname`);
     }
-    if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") throw new Error(`--database-url must start with postgresql://, not ${u.protocol}//`);
+    if (u.protocol !== "postgresql:" && u.protocol !== "postgres:")
+        throw new Error(`--database-url must start with postgresql://, not ${u.protocol}//`);
     const env: Record<string, string> = {};
     if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
     u.password = "";
@@ -102,31 +133,15 @@ export async function loadSampleData(pg: PostgresCluster, dataset: Dataset, scal
         sets.push(`the plan's schema (users, portfolios, proposals, audit_log) at scale ${scale}`);
     }
     if (wantPagila) {
-        if (!pagilaDir()) throw new Error("the Pagila sample was not found: set PAGILA_DIR to the folder with pagila-schema.sql and pagila-data.sql, or use --dataset plan");
+        if (!pagilaDir())
+            throw new Error(
+                "the Pagila sample was not found: set PAGILA_DIR to the folder with pagila-schema.sql and pagila-data.sql, or use --dataset plan",
+            );
         await loadPagila(pg, APP_DATABASE);
         sets.push("Pagila (partitions, triggers, views, a materialized view, enums, sequences)");
     }
     const totals = manifestTotals({ tables: await exactCounts(pg, APP_DATABASE) });
     return `${sets.join(" + ")}: ${totals.tables} tables, ${totals.rows.toLocaleString("en-US")} rows`;
-}
-
-/** Splits a stream of chunks into whole lines. */
-function lineSplitter(onLine: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
-    let buffer = "";
-    return {
-        push(chunk) {
-            buffer += chunk;
-            let i;
-            while ((i = buffer.indexOf("\n")) >= 0) {
-                onLine(buffer.slice(0, i));
-                buffer = buffer.slice(i + 1);
-            }
-        },
-        flush() {
-            if (buffer) onLine(buffer);
-            buffer = "";
-        },
-    };
 }
 
 /** Runs the rehearsal; never throws (failures end up in the report and the exit code). */
@@ -182,7 +197,13 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
         lines.flush();
         throwIfInterrupted(signal);
         if (r.code !== 0) {
-            const last = r.stderr.split("\n").filter((l) => l.includes(": error: ")).pop() ?? r.stderr.trim().split("\n").pop() ?? "";
+            const last =
+                r.stderr
+                    .split("\n")
+                    .filter((l) => l.includes(": error: "))
+                    .pop() ??
+                r.stderr.trim().split("\n").pop() ??
+                "";
             throw new Error(`${command} exited ${r.code}: ${last.trim()}`);
         }
         return r.stdout.trim();
@@ -200,8 +221,16 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
         if (opts.databaseUrl) {
             const target = libpqTarget(opts.databaseUrl);
             production = await step("connect-production-database", async () => {
-                const r = await runOk("psql", ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", target.url, "-c", "SHOW server_version;"], { env: cleanEnv(target.env), timeoutMs: 30_000 });
-                return { ...target, url: opts.databaseUrl!, label: `${target.url} (PostgreSQL ${r.stdout.trim()}; read only, never stopped)` };
+                const r = await runOk(
+                    "psql",
+                    ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", target.url, "-c", "SHOW server_version;"],
+                    { env: cleanEnv(target.env), timeoutMs: 30_000 },
+                );
+                return {
+                    ...target,
+                    url: opts.databaseUrl!,
+                    label: `${target.url} (PostgreSQL ${r.stdout.trim()}; read only, never stopped)`,
+                };
             });
             context["production database"] = production.label;
         } else {
@@ -215,7 +244,12 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
             rec.say(`  production PostgreSQL ${version} on ${pg.host}:${pg.port}`);
             const loaded = await step("load-dataset", () => loadSampleData(pg, opts.dataset, opts.scale));
             rec.say(`  loaded ${loaded}`);
-            production = { url: pg.url(APP_DATABASE), env: {}, database: APP_DATABASE, label: `throwaway PostgreSQL ${version} on ${pg.host}:${pg.port}` };
+            production = {
+                url: pg.url(APP_DATABASE),
+                env: {},
+                database: APP_DATABASE,
+                label: `throwaway PostgreSQL ${version} on ${pg.host}:${pg.port}`,
+            };
             context["production database"] = production.label;
             context.dataset = loaded;
         }
@@ -245,12 +279,19 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
         let fingerprint: { sums: Record<string, string>; sequences: Record<string, string> } | undefined;
         if (services.production) {
             const pg = services.production;
-            fingerprint = await step("fingerprint-production", async () => ({ sums: await databaseChecksums(pg, APP_DATABASE), sequences: await sequenceValues(pg, APP_DATABASE) }));
+            fingerprint = await step("fingerprint-production", async () => ({
+                sums: await databaseChecksums(pg, APP_DATABASE),
+                sequences: await sequenceValues(pg, APP_DATABASE),
+            }));
         }
 
         // ------------------------------------------------------------ backup
         const backupId = await step("backup", () =>
-            toolkit("fortress-backup", ["--tag", "rehearsal"], toolkitEnv({ ...storage, DATABASE_URL: production.url, BACKUP_AGE_RECIPIENTS: age.recipient })),
+            toolkit(
+                "fortress-backup",
+                ["--tag", "rehearsal"],
+                toolkitEnv({ ...storage, DATABASE_URL: production.url, BACKUP_AGE_RECIPIENTS: age.recipient }),
+            ),
         );
         const readManifest = async (bucket: string, key: string): Promise<BackupManifest> => {
             const body = await s3.getObject(bucket, `${PREFIX}/${key}`);
@@ -259,15 +300,27 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
         };
         manifest = await readManifest(OFFSITE_BUCKET, `${backupId}.manifest.json`);
         const totals = manifestTotals(manifest);
-        rec.event(`backup ${backupId} written to both buckets (snapshot ${manifest.createdAt}, ${totals.tables} tables, ${totals.rows.toLocaleString("en-US")} rows, ${manifest.bytes.toLocaleString("en-US")} bytes)`);
+        rec.event(
+            `backup ${backupId} written to both buckets (snapshot ${manifest.createdAt}, ${totals.tables} tables, ${totals.rows.toLocaleString("en-US")} rows, ${manifest.bytes.toLocaleString("en-US")} bytes)`,
+        );
 
         // ------------------------------------------------------------ disaster
         throwIfInterrupted(signal);
         disasterMs = clock.now();
-        rec.event(services.production ? "disaster declared: the production database is lost (its cluster is stopped now)" : "disaster declared: production is treated as lost (the --database-url database is left running)", disasterMs);
+        rec.event(
+            services.production
+                ? "disaster declared: the production database is lost (its cluster is stopped now)"
+                : "disaster declared: production is treated as lost (the --database-url database is left running)",
+            disasterMs,
+        );
         // RPO: the snapshot to the disaster (known now, whatever happens to the recovery).
         const snapshotMs = Date.parse(manifest.createdAt);
-        const rpoDisasterMs = opts.disasterAt === undefined ? disasterMs : opts.disasterAt.kind === "at" ? opts.disasterAt.ms : snapshotMs + opts.disasterAt.seconds * 1000;
+        const rpoDisasterMs =
+            opts.disasterAt === undefined
+                ? disasterMs
+                : opts.disasterAt.kind === "at"
+                  ? opts.disasterAt.ms
+                  : snapshotMs + opts.disasterAt.seconds * 1000;
         const rpoHow =
             opts.disasterAt === undefined
                 ? `from the snapshot of ${backupId} (${manifest.createdAt}) to the declared disaster, right after the backup`
@@ -281,7 +334,8 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
             });
         }
         if (rpoDisasterMs >= snapshotMs) {
-            for (const key of ["user-data", "transactions"]) measured.rpo[key] = { seconds: round((rpoDisasterMs - snapshotMs) / 1000), how: rpoHow };
+            for (const key of ["user-data", "transactions"])
+                measured.rpo[key] = { seconds: round((rpoDisasterMs - snapshotMs) / 1000), how: rpoHow };
         }
 
         if (services.production) {
@@ -310,13 +364,19 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
             AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
             BACKUP_AGE_IDENTITY_FILE: age.identityFile,
         });
-        const restored = await step("restore", () => toolkit("fortress-restore", ["--source", "offsite", "--backup", backupId], drEnv));
+        const restored = await step("restore", () =>
+            toolkit("fortress-restore", ["--source", "offsite", "--backup", backupId], drEnv),
+        );
         rec.say(`  ${restored}`);
 
         const m = manifest;
         await step("verify", async () => {
             const verified = await toolkit("fortress-verify", ["--source", "offsite", "--backup", backupId], drEnv);
-            checks.push({ name: "fortress-verify passes on the DR server (restore into a throwaway database, counts)", ok: true, detail: verified });
+            checks.push({
+                name: "fortress-verify passes on the DR server (restore into a throwaway database, counts)",
+                ok: true,
+                detail: verified,
+            });
             const counts = await exactCounts(dr, APP_DATABASE);
             const diff = countDifferences(m.tables, counts);
             const extra = Object.keys(counts).filter((t) => !(t in m.tables));
@@ -344,7 +404,9 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
             checks.push({
                 name: "offsite object's size and sha256 equal the manifest",
                 ok: !!object && object.length === m.bytes && sha === m.sha256,
-                detail: object ? `${OFFSITE_BUCKET}/${m.object}: ${object.length.toLocaleString("en-US")} bytes, sha256 ${sha.slice(0, 16)}… (manifest ${m.bytes.toLocaleString("en-US")} bytes, ${m.sha256.slice(0, 16)}…)` : `${OFFSITE_BUCKET}/${m.object} is missing`,
+                detail: object
+                    ? `${OFFSITE_BUCKET}/${m.object}: ${object.length.toLocaleString("en-US")} bytes, sha256 ${sha.slice(0, 16)}… (manifest ${m.bytes.toLocaleString("en-US")} bytes, ${m.sha256.slice(0, 16)}…)`
+                    : `${OFFSITE_BUCKET}/${m.object} is missing`,
             });
             const header = object ? object.subarray(0, 21).toString("latin1") : "";
             checks.push({
@@ -353,18 +415,27 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
                 detail: `manifest encryption ${m.encryption}, object ${m.object.split("/").pop()}, header ${JSON.stringify(header)}`,
             });
             const primary = await readManifest(PRIMARY_BUCKET, `${backupId}.manifest.json`);
-            const latest = [await readManifest(PRIMARY_BUCKET, "latest.json"), await readManifest(OFFSITE_BUCKET, "latest.json")];
+            const latest = [
+                await readManifest(PRIMARY_BUCKET, "latest.json"),
+                await readManifest(OFFSITE_BUCKET, "latest.json"),
+            ];
             const same = JSON.stringify(primary) === JSON.stringify(m) && latest.every((l) => l.id === backupId);
             checks.push({
                 name: "both buckets hold the same manifest, and latest.json names this backup",
                 ok: same,
-                detail: same ? `${PRIMARY_BUCKET} and ${OFFSITE_BUCKET}: ${backupId}` : `primary ${primary.id}, latest.json ${latest.map((l) => l.id).join(" / ")}`,
+                detail: same
+                    ? `${PRIMARY_BUCKET} and ${OFFSITE_BUCKET}: ${backupId}`
+                    : `primary ${primary.id}, latest.json ${latest.map((l) => l.id).join(" / ")}`,
             });
             if (fingerprint) {
                 const sums = await databaseChecksums(dr, APP_DATABASE);
                 const sequences = await sequenceValues(dr, APP_DATABASE);
-                const differing = Object.keys({ ...fingerprint.sums, ...sums }).filter((t) => fingerprint!.sums[t] !== sums[t]);
-                const seqDiffering = Object.keys({ ...fingerprint.sequences, ...sequences }).filter((s) => fingerprint!.sequences[s] !== sequences[s]);
+                const differing = Object.keys({ ...fingerprint.sums, ...sums }).filter(
+                    (t) => fingerprint!.sums[t] !== sums[t],
+                );
+                const seqDiffering = Object.keys({ ...fingerprint.sequences, ...sequences }).filter(
+                    (s) => fingerprint!.sequences[s] !== sequences[s],
+                );
                 checks.push({
                     name: "restored data and sequences identical to production at the snapshot",
                     ok: differing.length === 0 && seqDiffering.length === 0,
@@ -374,7 +445,9 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
                             : `differ: ${[...differing, ...seqDiffering].slice(0, 5).join(", ")}`,
                 });
             } else {
-                notes.push("--database-url: production may be written during the rehearsal, so the restored copy was compared with the manifest's counts only, not with production's contents.");
+                notes.push(
+                    "--database-url: production may be written during the rehearsal, so the restored copy was compared with the manifest's counts only, not with production's contents.",
+                );
             }
         });
     } catch (e) {
@@ -387,7 +460,11 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
     // ------------------------------------------------------------ cleanup, always
     try {
         await rec.run("cleanup", async () => {
-            const results = await Promise.allSettled([services.production?.stop(), services.dr?.stop(), services.s3?.stop()]);
+            const results = await Promise.allSettled([
+                services.production?.stop(),
+                services.dr?.stop(),
+                services.s3?.stop(),
+            ]);
             removeToolkitScratch();
             if (work) rmSync(work, { recursive: true, force: true });
             const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -402,7 +479,8 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
     const report = buildReport({
         kind: "rehearsal",
         id: runId("rehearsal", rec.startedMs),
-        scenario: "the production database is lost; the latest backup is restored from the offsite bucket into a fresh PostgreSQL on this machine",
+        scenario:
+            "the production database is lost; the latest backup is restored from the offsite bucket into a fresh PostgreSQL on this machine",
         startedMs: rec.startedMs,
         finishedMs: clock.now(),
         ...(disasterMs !== undefined ? { disasterMs } : {}),
@@ -424,12 +502,15 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
             rootCause: !opts.databaseUrl
                 ? "Simulated: the production database was lost (the throwaway production cluster was stopped and deleted right after the backup)."
                 : "Simulated: the production database was declared lost right after the backup.",
-            resolution: "A fresh PostgreSQL was provisioned, fortress-restore restored the backup from the offsite bucket only (size and sha256 checked, age-decrypted, row counts compared with the manifest), and fortress-verify proved it restores again.",
+            resolution:
+                "A fresh PostgreSQL was provisioned, fortress-restore restored the backup from the offsite bucket only (size and sha256 checked, age-decrypted, row counts compared with the manifest), and fortress-verify proved it restores again.",
             usersAffected: "none (rehearsal on throwaway local services)",
             financialImpact: "none (rehearsal)",
         },
     });
     const files = deps.writeReport(report);
-    deps.progress(`rehearse: ${report.ok ? "PASSED" : `FAILED (${report.outcome})`}: RTO ${formatSeconds(report.rto.measuredSeconds)}, RPO ${formatSeconds(report.rpo.measuredSeconds)}; report: ${files.markdown}`);
+    deps.progress(
+        `rehearse: ${report.ok ? "PASSED" : `FAILED (${report.outcome})`}: RTO ${formatSeconds(report.rto.measuredSeconds)}, RPO ${formatSeconds(report.rpo.measuredSeconds)}; report: ${files.markdown}`,
+    );
     return { exitCode: report.exitCode, report, files };
 }

@@ -20,7 +20,8 @@ export function writeReport(dir: string, report: Report): WrittenReport {
     const folder = resolve(dir);
     mkdirSync(folder, { recursive: true });
     let stem = report.id;
-    for (let n = 2; existsSync(join(folder, `${stem}.json`)) || existsSync(join(folder, `${stem}.md`)); n++) stem = `${report.id}-${n}`;
+    for (let n = 2; existsSync(join(folder, `${stem}.json`)) || existsSync(join(folder, `${stem}.md`)); n++)
+        stem = `${report.id}-${n}`;
     const json = join(folder, `${stem}.json`);
     const markdown = join(folder, `${stem}.md`);
     const put = (path: string, text: string) => {
@@ -28,7 +29,7 @@ export function writeReport(dir: string, report: Report): WrittenReport {
         writeFileSync(tmp, text, { mode: 0o644 });
         renameSync(tmp, path);
     };
-    put(json, JSON.stringify(report, null, 2) + "\n");
+    put(json, `${JSON.stringify(report, null, 2)}\n`);
     put(markdown, renderMarkdown(report, { rto: PLAN_RTO, rpo: PLAN_RPO }));
     return { json, markdown };
 }

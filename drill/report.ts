@@ -213,7 +213,11 @@ export interface ReportInput {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function results(kind: ObjectiveKind, objectives: readonly Objective[], measured: ReportInput["measured"]): ObjectiveResult[] {
+function results(
+    kind: ObjectiveKind,
+    objectives: readonly Objective[],
+    measured: ReportInput["measured"],
+): ObjectiveResult[] {
     return objectives.map((o) => {
         const m = measured[kind][o.key];
         return {
@@ -234,16 +238,29 @@ function results(kind: ObjectiveKind, objectives: readonly Objective[], measured
 function headline(rows: ObjectiveResult[], key: string, kind: ObjectiveKind): HeadlineObjective {
     const r = rows.find((x) => x.key === key);
     if (!r) throw new Error(`report: ${kind} headline "${key}" is not a row of the plan's ${kind.toUpperCase()} table`);
-    return { key: r.key, name: r.name, measuredSeconds: r.measuredSeconds, targetSeconds: r.targetSeconds, maximumSeconds: r.maximumSeconds, met: r.met === true };
+    return {
+        key: r.key,
+        name: r.name,
+        measuredSeconds: r.measuredSeconds,
+        targetSeconds: r.targetSeconds,
+        maximumSeconds: r.maximumSeconds,
+        met: r.met === true,
+    };
 }
 
 /** The outcome and exit code, most serious first: what is left behind matters most. */
-export function outcomeOf(input: Pick<ReportInput, "interrupted" | "cleanupFailed" | "error" | "phases" | "checks">, rows: ObjectiveResult[], heads: HeadlineObjective[]): { outcome: Outcome; exitCode: number } {
+export function outcomeOf(
+    input: Pick<ReportInput, "interrupted" | "cleanupFailed" | "error" | "phases" | "checks">,
+    rows: ObjectiveResult[],
+    heads: HeadlineObjective[],
+): { outcome: Outcome; exitCode: number } {
     if (input.cleanupFailed) return { outcome: "cleanup-failed", exitCode: EXIT.cleanup };
-    if (input.interrupted) return { outcome: "interrupted", exitCode: input.interrupted === "SIGTERM" ? EXIT.sigterm : EXIT.sigint };
+    if (input.interrupted)
+        return { outcome: "interrupted", exitCode: input.interrupted === "SIGTERM" ? EXIT.sigterm : EXIT.sigint };
     if (input.error || input.phases.some((p) => !p.ok)) return { outcome: "failed", exitCode: EXIT.failure };
     if (input.checks.some((c) => !c.ok)) return { outcome: "checks-failed", exitCode: EXIT.missed };
-    if (rows.some((r) => r.met === false) || heads.some((h) => !h.met)) return { outcome: "targets-missed", exitCode: EXIT.missed };
+    if (rows.some((r) => r.met === false) || heads.some((h) => !h.met))
+        return { outcome: "targets-missed", exitCode: EXIT.missed };
     return { outcome: "passed", exitCode: EXIT.ok };
 }
 
@@ -303,7 +320,7 @@ export function reportTitle(r: Pick<Report, "kind" | "flow">): string {
 // ---------------------------------------------------------------- Markdown
 
 const esc = (s: string) => s.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-const hms = (isoTime: string) => isoTime.slice(11, 19) + "Z";
+const hms = (isoTime: string) => `${isoTime.slice(11, 19)}Z`;
 
 /** The Result cell of a table row: pass, FAIL, or "not measured" (never a pass by default). */
 export function resultCell(r: ObjectiveResult): string {
@@ -316,11 +333,24 @@ function targetCell(r: ObjectiveResult, planText: string): string {
     return r.overridden ? `${formatTarget(r.targetSeconds)} (overridden; plan: ${planText})` : planText;
 }
 
-function objectiveTable(title: string, first: string, rows: ObjectiveResult[], plan: readonly Objective[], targetHeader: string): string[] {
-    const lines = [`## ${title}`, "", `| ${first} | ${targetHeader} | Maximum Acceptable | Measured | Result |`, "|---|---|---|---|---|"];
+function objectiveTable(
+    title: string,
+    first: string,
+    rows: ObjectiveResult[],
+    plan: readonly Objective[],
+    targetHeader: string,
+): string[] {
+    const lines = [
+        `## ${title}`,
+        "",
+        `| ${first} | ${targetHeader} | Maximum Acceptable | Measured | Result |`,
+        "|---|---|---|---|---|",
+    ];
     for (const r of rows) {
         const p = plan.find((o) => o.key === r.key);
-        lines.push(`| ${esc(r.name)} | ${esc(targetCell(r, p?.planTargetText ?? formatTarget(r.planTargetSeconds)))} | ${esc(p?.planMaximumText ?? formatTarget(r.maximumSeconds))} | ${formatSeconds(r.measuredSeconds)} | ${resultCell(r)} |`);
+        lines.push(
+            `| ${esc(r.name)} | ${esc(targetCell(r, p?.planTargetText ?? formatTarget(r.planTargetSeconds)))} | ${esc(p?.planMaximumText ?? formatTarget(r.maximumSeconds))} | ${formatSeconds(r.measuredSeconds)} | ${resultCell(r)} |`,
+        );
     }
     const how = rows.filter((r) => r.how);
     if (how.length > 0) {
@@ -346,17 +376,29 @@ export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]
     const title = reportTitle(report);
     const L: string[] = [];
     L.push(`# ${title} report: ${report.id}`, "");
-    const outcome = report.flow === "failback" && report.outcome === "failed" ? "FAIL: the failback did not complete (the notes say what state it left)" : OUTCOME_TEXT[report.outcome];
+    const outcome =
+        report.flow === "failback" && report.outcome === "failed"
+            ? "FAIL: the failback did not complete (the notes say what state it left)"
+            : OUTCOME_TEXT[report.outcome];
     L.push(`**Result:** ${outcome} (exit ${report.exitCode})  `);
     L.push(`**Scenario:** ${esc(report.scenario)}  `);
     L.push(`**Started:** ${report.startedAt} · **Finished:** ${report.finishedAt}  `);
     const fw = report.freezeWindow;
     if (fw) {
-        const resumed = fw.resumedOn === "prod" ? ` · **Writes resumed on prod:** ${fw.resumedAt}` : fw.resumedOn === "dr" ? ` · **Writes resumed on DR (rolled back):** ${fw.resumedAt}` : " · writes not resumed when the run ended";
+        const resumed =
+            fw.resumedOn === "prod"
+                ? ` · **Writes resumed on prod:** ${fw.resumedAt}`
+                : fw.resumedOn === "dr"
+                  ? ` · **Writes resumed on DR (rolled back):** ${fw.resumedAt}`
+                  : " · writes not resumed when the run ended";
         L.push(`**Writes frozen:** ${fw.frozenAt}${resumed}  `);
-        L.push(`**Write freeze:** ${fw.seconds !== null ? `${formatSeconds(fw.seconds)}${fw.ttlWaitSeconds !== null ? ` (of which ${formatSeconds(fw.ttlWaitSeconds)} waiting out the record's TTL)` : ""}` : "not over when the run ended"}  `);
+        L.push(
+            `**Write freeze:** ${fw.seconds !== null ? `${formatSeconds(fw.seconds)}${fw.ttlWaitSeconds !== null ? ` (of which ${formatSeconds(fw.ttlWaitSeconds)} waiting out the record's TTL)` : ""}` : "not over when the run ended"}  `,
+        );
     } else if (report.disasterAt) {
-        L.push(`**Disaster declared:** ${report.disasterAt}${report.recoveredAt ? ` · **Recovered and verified:** ${report.recoveredAt}` : ""}  `);
+        L.push(
+            `**Disaster declared:** ${report.disasterAt}${report.recoveredAt ? ` · **Recovered and verified:** ${report.recoveredAt}` : ""}  `,
+        );
     }
     if (report.backup) {
         const b = report.backup;
@@ -369,15 +411,25 @@ export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]
         ].filter(Boolean);
         L.push(`**Backup:** \`${b.id}\`, snapshot ${b.createdAt}${extra.length ? ` (${extra.join(", ")})` : ""}  `);
     }
-    L.push(`**RTO (${esc(report.rto.name)}):** ${formatSeconds(report.rto.measuredSeconds)} against ${formatTarget(report.rto.targetSeconds)}: ${report.rto.met ? "met" : "NOT met"}  `);
-    L.push(`**RPO (${esc(report.rpo.name)}):** ${formatSeconds(report.rpo.measuredSeconds)} against ${formatTarget(report.rpo.targetSeconds)}: ${report.rpo.met ? "met" : "NOT met"}`);
+    L.push(
+        `**RTO (${esc(report.rto.name)}):** ${formatSeconds(report.rto.measuredSeconds)} against ${formatTarget(report.rto.targetSeconds)}: ${report.rto.met ? "met" : "NOT met"}  `,
+    );
+    L.push(
+        `**RPO (${esc(report.rpo.name)}):** ${formatSeconds(report.rpo.measuredSeconds)} against ${formatTarget(report.rpo.targetSeconds)}: ${report.rpo.met ? "met" : "NOT met"}`,
+    );
     if (report.error) L.push("", `**Error:** ${esc(report.error)}`);
     L.push("");
 
     if (report.people) L.push(...peopleTable(report.people), "");
 
-    L.push(...objectiveTable("Recovery Time Objective (RTO)", "Service", report.objectives.rto, plan.rto, "RTO Target"), "");
-    L.push(...objectiveTable("Recovery Point Objective (RPO)", "Data Type", report.objectives.rpo, plan.rpo, "RPO Target"), "");
+    L.push(
+        ...objectiveTable("Recovery Time Objective (RTO)", "Service", report.objectives.rto, plan.rto, "RTO Target"),
+        "",
+    );
+    L.push(
+        ...objectiveTable("Recovery Point Objective (RPO)", "Data Type", report.objectives.rpo, plan.rpo, "RPO Target"),
+        "",
+    );
 
     L.push("## Checks", "");
     if (report.checks.length === 0) {
@@ -389,7 +441,10 @@ export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]
     L.push("");
 
     L.push("## Phases", "", "| Phase | Started | Duration | Result |", "|---|---|---|---|");
-    for (const p of report.phases) L.push(`| ${esc(p.name)} | ${hms(p.startedAt)} | ${formatSeconds(p.seconds)} | ${p.ok ? "ok" : `FAILED: ${esc(p.error ?? "")}`} |`);
+    for (const p of report.phases)
+        L.push(
+            `| ${esc(p.name)} | ${hms(p.startedAt)} | ${formatSeconds(p.seconds)} | ${p.ok ? "ok" : `FAILED: ${esc(p.error ?? "")}`} |`,
+        );
     L.push("");
 
     if (Object.keys(report.context).length > 0) {
@@ -402,18 +457,25 @@ export function renderMarkdown(report: Report, plan: { rto: readonly Objective[]
     }
 
     L.push(...postMortem(report, title, report.postMortem));
-    return L.join("\n") + "\n";
+    return `${L.join("\n")}\n`;
 }
 
 /** "Who does what": the plan's roles, who holds each, how to reach them, their part in this run. */
 function peopleTable(p: PeopleSection): string[] {
     const reach = (x: { email?: string; phone?: string; availability?: string }) =>
-        [x.email, x.phone, x.availability ? `(${x.availability})` : undefined].filter((v): v is string => !!v).join(", ");
+        [x.email, x.phone, x.availability ? `(${x.availability})` : undefined]
+            .filter((v): v is string => !!v)
+            .join(", ");
     const L = ["## Who does what", "", `From ${p.source}; the roles are the plan's (Roles & Responsibilities).`, ""];
     L.push("| Role | Who | Reach | In this run |", "|---|---|---|---|");
-    for (const r of p.roles) L.push(`| ${esc(r.title)} (${esc(r.holder)}) | ${r.person ? esc(r.person.name) : "not set"} | ${r.person ? esc(reach(r.person)) : ""} | ${esc(r.duty)} |`);
+    for (const r of p.roles)
+        L.push(
+            `| ${esc(r.title)} (${esc(r.holder)}) | ${r.person ? esc(r.person.name) : "not set"} | ${r.person ? esc(reach(r.person)) : ""} | ${esc(r.duty)} |`,
+        );
     const extra = [
-        ...p.escalation.map((e) => `- Escalation, ${esc(e.title)}: ${esc(e.name)}${reach(e) ? `, ${esc(reach(e))}` : ""}`),
+        ...p.escalation.map(
+            (e) => `- Escalation, ${esc(e.title)}: ${esc(e.name)}${reach(e) ? `, ${esc(reach(e))}` : ""}`,
+        ),
         ...(p.securityEmail ? [`- Security incident response: ${esc(p.securityEmail)}`] : []),
         ...(p.note ? [`- ${esc(p.note)}`] : []),
     ];
@@ -424,9 +486,13 @@ function peopleTable(p: PeopleSection): string[] {
 /** A failback's downtime: its write freeze, however it ended. */
 function freezeDowntime(fw: FreezeWindow | null, untilEnd: string): string {
     if (!fw) return "none: the run stopped before writes were frozen";
-    if (fw.resumedOn === "dr") return `${formatSeconds(fw.seconds)} of frozen writes (from the DR site's writers stopping to their start again at the rollback)`;
+    if (fw.resumedOn === "dr")
+        return `${formatSeconds(fw.seconds)} of frozen writes (from the DR site's writers stopping to their start again at the rollback)`;
     if (fw.resumedOn === "prod") {
-        const ttl = fw.ttlWaitSeconds !== null ? `; ${formatSeconds(fw.ttlWaitSeconds)} of it waiting out the record's TTL` : "";
+        const ttl =
+            fw.ttlWaitSeconds !== null
+                ? `; ${formatSeconds(fw.ttlWaitSeconds)} of it waiting out the record's TTL`
+                : "";
         return `${formatSeconds(fw.seconds)} of frozen writes (from the DR site's writers stopping to prod taking writes${ttl})`;
     }
     return `not over: the failback did not finish (${untilEnd} of frozen writes until the run ended; see the notes for the state it left)`;
@@ -444,7 +510,9 @@ function postMortem(r: Report, title: string, pm: PostMortemFacts): string[] {
     const fw = r.freezeWindow;
     const failback = r.flow === "failback";
     const simulated = r.kind !== "failback";
-    const why = failedPhases[0] ? `${failedPhases[0].name} failed: ${failedPhases[0].error ?? "see the phases"}` : (r.error ?? r.outcome);
+    const why = failedPhases[0]
+        ? `${failedPhases[0].name} failed: ${failedPhases[0].error ?? "see the phases"}`
+        : (r.error ?? r.outcome);
 
     const summary: string[] = [];
     summary.push(`${title} ${r.id}${simulated ? ", simulated" : ""}: ${r.scenario}.`);
@@ -482,7 +550,13 @@ function postMortem(r: Report, title: string, pm: PostMortemFacts): string[] {
           : "not measured: no backup was restored";
 
     const wentWell = [
-        ...(recovered ? [fw ? `The failback completed with a ${formatSeconds(fw.seconds)} write freeze.` : `The recovery completed in ${formatSeconds(r.rto.measuredSeconds)}.`] : []),
+        ...(recovered
+            ? [
+                  fw
+                      ? `The failback completed with a ${formatSeconds(fw.seconds)} write freeze.`
+                      : `The recovery completed in ${formatSeconds(r.rto.measuredSeconds)}.`,
+              ]
+            : []),
         ...(r.checks.length > 0 && failedChecks.length === 0 ? [`All ${r.checks.length} checks passed.`] : []),
         ...met.map((o) => `${o.name}: ${formatSeconds(o.measuredSeconds)} within ${formatTarget(o.targetSeconds)}.`),
     ];
@@ -494,13 +568,27 @@ function postMortem(r: Report, title: string, pm: PostMortemFacts): string[] {
     const wentBadly: { text: string; owner: string }[] = [
         ...failedPhases.map((p) => ({ text: `Phase ${p.name} failed: ${p.error ?? ""}`, owner: tech })),
         ...failedChecks.map((c) => ({ text: `Check failed: ${c.name} (${c.detail})`, owner: dba })),
-        ...missed.map((o) => ({ text: `${o.name}: ${formatSeconds(o.measuredSeconds)} missed the ${formatTarget(o.targetSeconds)} target.`, owner: ic })),
+        ...missed.map((o) => ({
+            text: `${o.name}: ${formatSeconds(o.measuredSeconds)} missed the ${formatTarget(o.targetSeconds)} target.`,
+            owner: ic,
+        })),
         ...(r.outcome === "interrupted" ? [{ text: "The run was interrupted before it finished.", owner: ic }] : []),
-        ...(r.outcome === "cleanup-failed" ? [{ text: `Cleanup failed: ${r.notes.find((n) => n.startsWith("Cleanup")) ?? "see the notes"}`, owner: tech }] : []),
+        ...(r.outcome === "cleanup-failed"
+            ? [
+                  {
+                      text: `Cleanup failed: ${r.notes.find((n) => n.startsWith("Cleanup")) ?? "see the notes"}`,
+                      owner: tech,
+                  },
+              ]
+            : []),
     ];
     const actions = wentBadly.map((w) => `- [ ] Follow up: ${w.text} - Owner: ${w.owner} - Due: [Date]`);
-    const people = r.people ? [`**People:** ${r.people.roles.map((x) => `${x.title} ${x.person?.name ?? "[Name]"}`).join(" · ")}  `] : [];
-    const severity = pm.severity ?? `P0 (simulated in a ${r.flow === "failback" ? "failback rehearsal" : r.kind}; no users affected)`;
+    const people = r.people
+        ? [`**People:** ${r.people.roles.map((x) => `${x.title} ${x.person?.name ?? "[Name]"}`).join(" · ")}  `]
+        : [];
+    const severity =
+        pm.severity ??
+        `P0 (simulated in a ${r.flow === "failback" ? "failback rehearsal" : r.kind}; no users affected)`;
 
     return [
         "## Post-mortem",

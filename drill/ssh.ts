@@ -27,12 +27,27 @@ export interface SshOptions {
 }
 
 /** The ssh arguments for one command (pure). */
-export function sshArgs(o: { keyFile: string; knownHosts: string; user: string; host: string }, command: string): string[] {
+export function sshArgs(
+    o: { keyFile: string; knownHosts: string; user: string; host: string },
+    command: string,
+): string[] {
     return [
-        "-i", o.keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
+        "-i",
+        o.keyFile,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=20",
         // A fresh droplet's host key is new by definition; it is pinned for this session only.
-        "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${o.knownHosts}`,
-        `${o.user}@${o.host}`, "--", command,
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        `UserKnownHostsFile=${o.knownHosts}`,
+        `${o.user}@${o.host}`,
+        "--",
+        command,
     ];
 }
 
@@ -45,7 +60,10 @@ export function openSsh(o: SshOptions): SshSession {
     return {
         host: o.host,
         async run(command, opts = {}) {
-            const r = await runCommand(o.ssh ?? "ssh", sshArgs(where, command), { ...(opts.input !== undefined ? { input: opts.input } : {}), timeoutMs: opts.timeoutMs ?? 300_000 });
+            const r = await runCommand(o.ssh ?? "ssh", sshArgs(where, command), {
+                ...(opts.input !== undefined ? { input: opts.input } : {}),
+                timeoutMs: opts.timeoutMs ?? 300_000,
+            });
             if (r.code !== 0) {
                 const lines = r.stderr.trim().split("\n");
                 const last = lines.filter((l) => l.includes(": error: ")).pop() ?? lines.pop() ?? "";

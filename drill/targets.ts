@@ -34,8 +34,25 @@ export interface Targets {
 const HOUR = 3600;
 const MINUTE = 60;
 
-function row(kind: ObjectiveKind, key: string, name: string, target: number, targetText: string, maximum: number, maximumText: string): Objective {
-    return { kind, key, name, targetSeconds: target, maximumSeconds: maximum, planTargetSeconds: target, planTargetText: targetText, planMaximumText: maximumText };
+function row(
+    kind: ObjectiveKind,
+    key: string,
+    name: string,
+    target: number,
+    targetText: string,
+    maximum: number,
+    maximumText: string,
+): Objective {
+    return {
+        kind,
+        key,
+        name,
+        targetSeconds: target,
+        maximumSeconds: maximum,
+        planTargetSeconds: target,
+        planTargetText: targetText,
+        planMaximumText: maximumText,
+    };
 }
 
 /** The plan's RTO table, in the plan's order. */
@@ -92,7 +109,8 @@ export function formatSeconds(seconds: number | null): string {
     if (s < 60) return `${sign}${s.toFixed(1)} s`;
     const whole = Math.round(s);
     if (whole < HOUR) return `${sign}${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
-    if (whole < 24 * HOUR) return `${sign}${Math.floor(whole / HOUR)} h ${String(Math.floor((whole % HOUR) / 60)).padStart(2, "0")} min`;
+    if (whole < 24 * HOUR)
+        return `${sign}${Math.floor(whole / HOUR)} h ${String(Math.floor((whole % HOUR) / 60)).padStart(2, "0")} min`;
     return `${sign}${Math.floor(whole / (24 * HOUR))} d ${String(Math.floor((whole % (24 * HOUR)) / HOUR)).padStart(2, "0")} h`;
 }
 
@@ -119,11 +137,18 @@ export class TargetError extends Error {}
 function findObjective(name: string, source: string): { kind: ObjectiveKind; key: string } {
     const lower = name.trim().toLowerCase();
     const dot = lower.indexOf(".");
-    const kinds: ObjectiveKind[] = dot > 0 && (lower.slice(0, dot) === "rto" || lower.slice(0, dot) === "rpo") ? [lower.slice(0, dot) as ObjectiveKind] : ["rto", "rpo"];
+    const kinds: ObjectiveKind[] =
+        dot > 0 && (lower.slice(0, dot) === "rto" || lower.slice(0, dot) === "rpo")
+            ? [lower.slice(0, dot) as ObjectiveKind]
+            : ["rto", "rpo"];
     const key = kinds.length === 1 ? lower.slice(dot + 1) : lower;
-    const matches = kinds.flatMap((kind) => (kind === "rto" ? PLAN_RTO : PLAN_RPO).filter((o) => o.key === key).map((o) => ({ kind, key: o.key })));
+    const matches = kinds.flatMap((kind) =>
+        (kind === "rto" ? PLAN_RTO : PLAN_RPO).filter((o) => o.key === key).map((o) => ({ kind, key: o.key })),
+    );
     if (matches.length === 0) {
-        throw new TargetError(`${source}: "${name}" is not an objective of the plan; use one of ${objectiveKeys().join(", ")} (the rto./rpo. prefix is optional)`);
+        throw new TargetError(
+            `${source}: "${name}" is not an objective of the plan; use one of ${objectiveKeys().join(", ")} (the rto./rpo. prefix is optional)`,
+        );
     }
     return matches[0]!;
 }
@@ -135,7 +160,10 @@ export function parseTargetFlag(flag: string): TargetOverride {
     if (eq <= 0) throw new TargetError(`${source}: expected KEY=DURATION, such as database=30m or rpo.user-data=15m`);
     const { kind, key } = findObjective(flag.slice(0, eq), source);
     const seconds = parseDuration(flag.slice(eq + 1));
-    if (seconds === undefined) throw new TargetError(`${source}: "${flag.slice(eq + 1)}" is not a duration; use seconds or 90s, 45m, 1h, 2h30m, 1d`);
+    if (seconds === undefined)
+        throw new TargetError(
+            `${source}: "${flag.slice(eq + 1)}" is not a duration; use seconds or 90s, 45m, 1h, 2h30m, 1d`,
+        );
     return { kind, key, seconds, source };
 }
 
@@ -148,7 +176,9 @@ export function parseTargetsFile(text: string, fileName: string): TargetOverride
     try {
         data = JSON.parse(text);
     } catch (e) {
-        throw new TargetError(`${fileName}: not valid JSON (${(e as Error).message}); write {"rto": {"database": "30m"}, "rpo": {"user-data": "15m"}}`);
+        throw new TargetError(
+            `${fileName}: not valid JSON (${(e as Error).message}); write {"rto": {"database": "30m"}, "rpo": {"user-data": "15m"}}`,
+        );
     }
     if (typeof data !== "object" || data === null || Array.isArray(data)) {
         throw new TargetError(`${fileName}: expected a JSON object such as {"rto": {"database": "30m"}}`);
@@ -156,15 +186,23 @@ export function parseTargetsFile(text: string, fileName: string): TargetOverride
     const out: TargetOverride[] = [];
     const add = (name: string, value: unknown) => {
         const source = `${fileName}: ${name}`;
-        const seconds = typeof value === "number" ? value : typeof value === "string" ? parseDuration(value) : undefined;
+        const seconds =
+            typeof value === "number" ? value : typeof value === "string" ? parseDuration(value) : undefined;
         if (seconds === undefined || !Number.isFinite(seconds) || seconds < 0) {
-            throw new TargetError(`${source}: ${JSON.stringify(value)} is not a duration; use seconds or a string such as "45m"`);
+            throw new TargetError(
+                `${source}: ${JSON.stringify(value)} is not a duration; use seconds or a string such as "45m"`,
+            );
         }
         const { kind, key } = findObjective(name, source);
         out.push({ kind, key, seconds, source });
     };
     for (const [name, value] of Object.entries(data as Record<string, unknown>)) {
-        if ((name === "rto" || name === "rpo") && typeof value === "object" && value !== null && !Array.isArray(value)) {
+        if (
+            (name === "rto" || name === "rpo") &&
+            typeof value === "object" &&
+            value !== null &&
+            !Array.isArray(value)
+        ) {
             for (const [k, v] of Object.entries(value as Record<string, unknown>)) add(`${name}.${k}`, v);
         } else {
             add(name, value);

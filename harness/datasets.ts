@@ -3,7 +3,7 @@
 // JSON, Unicode, NULLs), and the third-party Pagila sample in tests/fixtures/pagila.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PostgresCluster } from "./postgres";
+import type { PostgresCluster } from "./postgres";
 
 /** Row counts of {@link seedPlanDatabase} at scale 1. */
 export const PLAN_ROWS_PER_SCALE = { users: 5_000, portfolios: 20_000, proposals: 60_000, audit_log: 10_000 } as const;
@@ -108,7 +108,10 @@ export function pagilaDir(): string | undefined {
  */
 export async function loadPagila(pg: PostgresCluster, database: string): Promise<void> {
     const dir = pagilaDir();
-    if (!dir) throw new Error(`the Pagila sample is not in ${PAGILA_FIXTURE_DIR}: restore it from git, or set PAGILA_DIR to a folder with pagila-schema.sql`);
+    if (!dir)
+        throw new Error(
+            `the Pagila sample is not in ${PAGILA_FIXTURE_DIR}: restore it from git, or set PAGILA_DIR to a folder with pagila-schema.sql`,
+        );
     await pg.psqlFile(join(dir, "pagila-schema.sql"), database);
     await pg.psqlFile(join(dir, "pagila-data.sql"), database);
 }

@@ -81,7 +81,8 @@ export function loadStackConfig(stack: string, root = ROOT): Record<string, stri
     for (const key of Object.keys(declared)) {
         if (!(key in values)) problems.push(`Stack ${stack} is missing configuration value ${PROJECT}:${key}`);
     }
-    if (problems.length) throw new Error(`config for stack ${stack} would be rejected by the Pulumi CLI:\n${problems.join("\n")}`);
+    if (problems.length)
+        throw new Error(`config for stack ${stack} would be rejected by the Pulumi CLI:\n${problems.join("\n")}`);
     return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${PROJECT}:${k}`, asRuntimeString(v)]));
 }
 
@@ -116,7 +117,9 @@ export async function runEntrypoint(mod: unknown): Promise<Record<string, unknow
 
 /** The same map without the namespace, as config/parseConfig takes it. */
 export function rawStackConfig(stack: string, root = ROOT): Record<string, string> {
-    return Object.fromEntries(Object.entries(loadStackConfig(stack, root)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
+    return Object.fromEntries(
+        Object.entries(loadStackConfig(stack, root)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]),
+    );
 }
 
 /** An OpenSSH ed25519 public key line whose key bytes are derived from `seed` (valid format, no private half). */
@@ -131,12 +134,21 @@ export function mockEd25519PublicKey(seed: string): string {
  * credentials follow the resource's name and inputs, as a replacement's would: a rotated key
  * is a new resource (a new name), so it gets new values. The last argument is ignored.
  */
-export function fakeOutputs(type: string, name: string, inputs: Record<string, any>, _replacementTrigger?: unknown): { id: string; state: Record<string, unknown> } {
+export function fakeOutputs(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+    _replacementTrigger?: unknown,
+): { id: string; state: Record<string, unknown> } {
     const id = `${name}-id`;
     const state: Record<string, unknown> = { ...inputs };
     switch (type) {
         case "digitalocean:index/droplet:Droplet":
-            Object.assign(state, { ipv4Address: "192.0.2.10", ipv6Address: "2001:db8::10", dropletUrn: `do:droplet:${id}` });
+            Object.assign(state, {
+                ipv4Address: "192.0.2.10",
+                ipv6Address: "2001:db8::10",
+                dropletUrn: `do:droplet:${id}`,
+            });
             return { id: "424242", state };
         case "digitalocean:index/reservedIp:ReservedIp":
             // The provider's urn is godo's ReservedIP.URN(), do:reservedip:<ip>; the Projects API
@@ -174,17 +186,25 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, a
             Object.assign(state, { password: "mock-user-password" });
             return { id, state };
         case "digitalocean:index/spacesBucket:SpacesBucket":
-            Object.assign(state, { bucketUrn: `do:space:${inputs.name}`, bucketDomainName: `${inputs.name}.${inputs.region}.digitaloceanspaces.com` });
+            Object.assign(state, {
+                bucketUrn: `do:space:${inputs.name}`,
+                bucketDomainName: `${inputs.name}.${inputs.region}.digitaloceanspaces.com`,
+            });
             return { id: inputs.name, state };
         case "digitalocean:index/spacesKey:SpacesKey": {
             // A key with a new name is a new key (replaceOnChanges), with new credentials.
             const tag = createHash("sha256").update(String(inputs.name)).digest("hex").slice(0, 8).toUpperCase();
-            Object.assign(state, { accessKey: `DO00MOCKACCESSKEY${tag}`, secretKey: `mock-spaces-secret-${tag.toLowerCase()}` });
+            Object.assign(state, {
+                accessKey: `DO00MOCKACCESSKEY${tag}`,
+                secretKey: `mock-spaces-secret-${tag.toLowerCase()}`,
+            });
             return { id, state };
         }
         case "random:index/randomPassword:RandomPassword":
             // One value per password and rotation, so a test can see every password change.
-            Object.assign(state, { result: `mock-random-secret-key-${name}-e${inputs.keepers?.credentialsEpoch ?? 0}` });
+            Object.assign(state, {
+                result: `mock-random-secret-key-${name}-e${inputs.keepers?.credentialsEpoch ?? 0}`,
+            });
             return { id, state };
         case "tls:index/privateKey:PrivateKey": {
             // The logical name carries the rotation (components/platform.ts, deployKeyName).

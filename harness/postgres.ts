@@ -8,12 +8,34 @@
 // chrooted in it as that root's own `postgres` user, with its data directory in the root's
 // /tmp, since it cannot see anything outside.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    chownSync,
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, join } from "node:path";
 import {
-    choosePostgres, cleanEnv, freePort, makeTempDir, postgresInstalls, PostgresInstall, run, RunOptions, runOk, selectedPostgres,
-    unprivilegedIdentity, UnixIdentity, waitForPort,
+    choosePostgres,
+    cleanEnv,
+    freePort,
+    makeTempDir,
+    postgresInstalls,
+    type PostgresInstall,
+    run,
+    type RunOptions,
+    runOk,
+    selectedPostgres,
+    unprivilegedIdentity,
+    type UnixIdentity,
+    waitForPort,
 } from "./process";
 
 /** Options for {@link startPostgres}. */
@@ -47,9 +69,12 @@ function chrootCommand(): string {
 
 /** uid and gid of `postgres` in a root's own /etc/passwd. */
 function rootPostgresUser(root: string): UnixIdentity {
-    const line = readFileSync(join(root, "etc/passwd"), "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+    const line = readFileSync(join(root, "etc/passwd"), "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("postgres:"));
     const [, , uid, gid] = line?.split(":") ?? [];
-    if (!uid || !gid) throw new Error(`${root} has no postgres user: run bash tools/setup again (remove ${root} first)`);
+    if (!uid || !gid)
+        throw new Error(`${root} has no postgres user: run bash tools/setup again (remove ${root} first)`);
     return { uid: Number(uid), gid: Number(gid) };
 }
 
@@ -66,7 +91,9 @@ class ServerRunner {
 
     /** Temp folder for a cluster: the system's, or the root's /tmp, which the server can see. */
     makeBaseDir(): string {
-        const dir = this.install.root ? mkdtempSync(join(this.install.root, "tmp", "fortress-pg-")) : makeTempDir("fortress-pg");
+        const dir = this.install.root
+            ? mkdtempSync(join(this.install.root, "tmp", "fortress-pg-"))
+            : makeTempDir("fortress-pg");
         if (this.identity) chownSync(dir, this.identity.uid, this.identity.gid);
         return dir;
     }
@@ -82,7 +109,8 @@ class ServerRunner {
     /** Command, arguments and run options for `tool args...`, with paths as the server sees them. */
     command(tool: string, args: readonly string[], cwd: string): [string, string[], RunOptions] {
         const bin = join(this.install.serverBinDir, tool);
-        if (!this.install.root) return [bin, [...args], { env: cleanEnv(), uid: this.identity?.uid, gid: this.identity?.gid, cwd }];
+        if (!this.install.root)
+            return [bin, [...args], { env: cleanEnv(), uid: this.identity?.uid, gid: this.identity?.gid, cwd }];
         const { uid, gid } = this.identity!;
         // chroot itself runs as root and changes to the user; --groups so that no supplementary
         // group of whichever host account has that uid comes along.
@@ -196,7 +224,12 @@ export class PostgresCluster {
      */
     clientStubs(): Record<string, string> {
         const tools = ["psql", "pg_dump", "pg_restore"];
-        return Object.fromEntries(tools.map((t) => [t, `#!/bin/sh\n# PostgreSQL ${this.major}'s ${t}, as the test cluster's.\nexec '${join(this.binDir, t)}' "$@"\n`]));
+        return Object.fromEntries(
+            tools.map((t) => [
+                t,
+                `#!/bin/sh\n# PostgreSQL ${this.major}'s ${t}, as the test cluster's.\nexec '${join(this.binDir, t)}' "$@"\n`,
+            ]),
+        );
     }
 
     async createDatabase(name: string): Promise<void> {
@@ -208,7 +241,9 @@ export class PostgresCluster {
     }
 
     async databaseExists(name: string): Promise<boolean> {
-        return (await this.psql(`SELECT count(*) FROM pg_database WHERE datname = '${name.replace(/'/g, "''")}';`)) === "1";
+        return (
+            (await this.psql(`SELECT count(*) FROM pg_database WHERE datname = '${name.replace(/'/g, "''")}';`)) === "1"
+        );
     }
 
     /** Stops the server (fast shutdown) and deletes its files. Safe to call twice. */
@@ -216,7 +251,11 @@ export class PostgresCluster {
         if (this.stopped) return;
         this.stopped = true;
         process.removeListener("exit", this.exitHook);
-        await this.server.run("pg_ctl", ["-D", this.server.serverPath(this.dataDir), "-m", "fast", "-w", "stop"], this.baseDir);
+        await this.server.run(
+            "pg_ctl",
+            ["-D", this.server.serverPath(this.dataDir), "-m", "fast", "-w", "stop"],
+            this.baseDir,
+        );
         rmSync(this.baseDir, { recursive: true, force: true });
     }
 
@@ -224,7 +263,11 @@ export class PostgresCluster {
     private stopSync(): void {
         if (this.stopped) return;
         this.stopped = true;
-        this.server.runSync("pg_ctl", ["-D", this.server.serverPath(this.dataDir), "-m", "immediate", "-w", "stop"], this.baseDir);
+        this.server.runSync(
+            "pg_ctl",
+            ["-D", this.server.serverPath(this.dataDir), "-m", "immediate", "-w", "stop"],
+            this.baseDir,
+        );
         rmSync(this.baseDir, { recursive: true, force: true });
     }
 }
@@ -234,13 +277,23 @@ export class PostgresCluster {
  * postgresql.conf values are) is pointed at a copy in `dir`, owned by the server's user
  * with the original's mode (a key file must stay 0600).
  */
-function settingsWithFilesInRoot(settings: Record<string, string>, server: ServerRunner, dir: string): Record<string, string> {
+function settingsWithFilesInRoot(
+    settings: Record<string, string>,
+    server: ServerRunner,
+    dir: string,
+): Record<string, string> {
     const root = server.install.root;
     if (!root) return settings;
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(settings)) {
         const path = /^'(\/[^']+)'$/.exec(value)?.[1];
-        if (!name.endsWith("_file") || !path || path.startsWith(`${root}/`) || !existsSync(path) || !statSync(path).isFile()) {
+        if (
+            !name.endsWith("_file") ||
+            !path ||
+            path.startsWith(`${root}/`) ||
+            !existsSync(path) ||
+            !statSync(path).isFile()
+        ) {
             out[name] = value;
             continue;
         }
@@ -274,10 +327,23 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     const dataDir = server.serverPath(join(baseDir, "data"));
     const logFile = server.serverPath(join(baseDir, "server.log"));
     try {
-        await runServerTool(server, "initdb",
-            ["-D", dataDir, "-U", superuser, "--auth=scram-sha-256", `--pwfile=${server.serverPath(pwFile)}`,
-                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-            baseDir);
+        await runServerTool(
+            server,
+            "initdb",
+            [
+                "-D",
+                dataDir,
+                "-U",
+                superuser,
+                "--auth=scram-sha-256",
+                `--pwfile=${server.serverPath(pwFile)}`,
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            baseDir,
+        );
         rmSync(pwFile);
 
         const settings: Record<string, string> = {
@@ -294,11 +360,31 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
         for (let attempt = 1; ; attempt++) {
             const port = await freePort();
             const options = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
-            const started = await server.run("pg_ctl", ["-D", dataDir, "-l", logFile, "-o", options, "-w", "-t", "30", "start"], baseDir);
+            const started = await server.run(
+                "pg_ctl",
+                ["-D", dataDir, "-l", logFile, "-o", options, "-w", "-t", "30", "start"],
+                baseDir,
+            );
             if (started.code === 0) {
                 await waitForPort(port);
-                const env = cleanEnv({ PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: superuser, PGPASSWORD: password, PGDATABASE: "postgres" });
-                const r = await runOk(join(install.clientDir, "psql"), ["-X", "-A", "-t", "-c", "SELECT current_setting('server_version') || '|' || current_setting('server_version_num');"], { env });
+                const env = cleanEnv({
+                    PGHOST: "127.0.0.1",
+                    PGPORT: String(port),
+                    PGUSER: superuser,
+                    PGPASSWORD: password,
+                    PGDATABASE: "postgres",
+                });
+                const r = await runOk(
+                    join(install.clientDir, "psql"),
+                    [
+                        "-X",
+                        "-A",
+                        "-t",
+                        "-c",
+                        "SELECT current_setting('server_version') || '|' || current_setting('server_version_num');",
+                    ],
+                    { env },
+                );
                 const [version, num] = r.stdout.trim().split("|");
                 return new PostgresCluster(port, superuser, password, baseDir, install, version, Number(num), server);
             }
@@ -317,5 +403,8 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
 /** Runs initdb (or another server tool) as the server's user; throws with its stderr. */
 async function runServerTool(server: ServerRunner, tool: string, args: readonly string[], cwd: string): Promise<void> {
     const r = await server.run(tool, args, cwd);
-    if (r.code !== 0) throw new Error(`${tool} (PostgreSQL ${server.install.major}) exited ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim()}`);
+    if (r.code !== 0)
+        throw new Error(
+            `${tool} (PostgreSQL ${server.install.major}) exited ${r.code ?? r.signal}: ${(r.stderr || r.stdout).trim()}`,
+        );
 }

@@ -229,7 +229,10 @@ function majorOfBinDir(dir: string): number | undefined {
     if (!pgBinDirMajors.has(dir)) {
         let major: number | undefined;
         try {
-            const out = execFileSync(join(dir, "initdb"), ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+            const out = execFileSync(join(dir, "initdb"), ["--version"], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "ignore"],
+            });
             const m = /\(PostgreSQL\) (\d+)/.exec(out);
             if (m) major = Number(m[1]);
         } catch {
@@ -244,11 +247,16 @@ function majorOfBinDir(dir: string): number | undefined {
  * Every PostgreSQL this process can run: $PG_BIN_DIR's (when it holds initdb), the roots
  * tools/setup finished (only when root: the server runs chrooted), and Debian's.
  */
-export function postgresInstalls(env: NodeJS.ProcessEnv = process.env, toolsDir = TOOLS_DIR, hostDir = HOST_POSTGRES_DIR): PostgresInstall[] {
+export function postgresInstalls(
+    env: NodeJS.ProcessEnv = process.env,
+    toolsDir = TOOLS_DIR,
+    hostDir = HOST_POSTGRES_DIR,
+): PostgresInstall[] {
     const found: PostgresInstall[] = [];
     if (env.PG_BIN_DIR) {
         const major = majorOfBinDir(env.PG_BIN_DIR);
-        if (major !== undefined) found.push({ major, source: "PG_BIN_DIR", clientDir: env.PG_BIN_DIR, serverBinDir: env.PG_BIN_DIR });
+        if (major !== undefined)
+            found.push({ major, source: "PG_BIN_DIR", clientDir: env.PG_BIN_DIR, serverBinDir: env.PG_BIN_DIR });
     }
     if (isRoot() && existsSync(toolsDir)) {
         for (const name of readdirSync(toolsDir)) {
@@ -257,7 +265,11 @@ export function postgresInstalls(env: NodeJS.ProcessEnv = process.env, toolsDir 
             const root = join(toolsDir, name);
             const serverBinDir = `/usr/lib/postgresql/${m[1]}/bin`;
             const clientDir = join(toolsDir, `pg${m[1]}-bin`);
-            if (existsSync(join(root, ROOT_READY_FILE)) && existsSync(join(root, serverBinDir, "initdb")) && existsSync(join(clientDir, "pg_dump"))) {
+            if (
+                existsSync(join(root, ROOT_READY_FILE)) &&
+                existsSync(join(root, serverBinDir, "initdb")) &&
+                existsSync(join(clientDir, "pg_dump"))
+            ) {
                 found.push({ major: Number(m[1]), source: "root", clientDir, serverBinDir, root });
             }
         }
@@ -265,7 +277,8 @@ export function postgresInstalls(env: NodeJS.ProcessEnv = process.env, toolsDir 
     if (existsSync(hostDir)) {
         for (const v of readdirSync(hostDir)) {
             const bin = join(hostDir, v, "bin");
-            if (/^\d+$/.test(v) && existsSync(join(bin, "initdb"))) found.push({ major: Number(v), source: "host", clientDir: bin, serverBinDir: bin });
+            if (/^\d+$/.test(v) && existsSync(join(bin, "initdb")))
+                found.push({ major: Number(v), source: "host", clientDir: bin, serverBinDir: bin });
         }
     }
     return found;
@@ -281,16 +294,22 @@ const SOURCE_ORDER: Record<PostgresInstall["source"], number> = { PG_BIN_DIR: 0,
 export function choosePostgres(installs: readonly PostgresInstall[], major?: string): PostgresInstall {
     const ordered = [...installs].sort((a, b) => b.major - a.major || SOURCE_ORDER[a.source] - SOURCE_ORDER[b.source]);
     if (major !== undefined && major !== "") {
-        if (!/^\d+$/.test(major)) throw new Error(`PostgreSQL major '${major}' is not a number (FORTRESS_TEST_PG=17, 15, ...)`);
+        if (!/^\d+$/.test(major))
+            throw new Error(`PostgreSQL major '${major}' is not a number (FORTRESS_TEST_PG=17, 15, ...)`);
         const chosen = ordered.find((i) => i.major === Number(major));
         if (chosen) return chosen;
         const have = [...new Set(ordered.map((i) => i.major))].join(", ") || "none";
-        throw new Error(`PostgreSQL ${major} is not installed here (available: ${have}): ` +
-            `bash tools/setup builds PostgreSQL 17 into .tools/pg17-root (its server runs chrooted, which needs root); ` +
-            `other majors: apt-get install postgresql-${major}`);
+        throw new Error(
+            `PostgreSQL ${major} is not installed here (available: ${have}): ` +
+                `bash tools/setup builds PostgreSQL 17 into .tools/pg17-root (its server runs chrooted, which needs root); ` +
+                `other majors: apt-get install postgresql-${major}`,
+        );
     }
     const chosen = ordered[0];
-    if (!chosen) throw new Error(`no PostgreSQL server binaries under ${HOST_POSTGRES_DIR} nor in .tools: apt-get install postgresql, or bash tools/setup`);
+    if (!chosen)
+        throw new Error(
+            `no PostgreSQL server binaries under ${HOST_POSTGRES_DIR} nor in .tools: apt-get install postgresql, or bash tools/setup`,
+        );
     return chosen;
 }
 
@@ -343,3 +362,21 @@ export function usePostgres(major: string): PostgresInstall {
 // This process's own PATH too: makeShimPath mirrors it, and a shim PATH must find the same
 // pg_dump as a clean one.
 process.env.PATH = pathWithPostgresClients(process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin");
+
+/** Splits a stream of chunks into whole lines. */
+export function lineSplitter(onLine: (line: string) => void): { push: (chunk: string) => void; flush: () => void } {
+    let buffer = "";
+    return {
+        push(chunk) {
+            buffer += chunk;
+            for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+                onLine(buffer.slice(0, i));
+                buffer = buffer.slice(i + 1);
+            }
+        },
+        flush() {
+            if (buffer) onLine(buffer);
+            buffer = "";
+        },
+    };
+}

@@ -70,13 +70,19 @@ export interface RunOptions {
  * vi.resetModules before each run evaluates it afresh (tests/stack/harness.ts). The
  * Pulumi SDK keeps its state between runs, and setMocks resets it.
  */
-export async function runProgram(stack: string, config: Record<string, string>, opts: RunOptions = {}): Promise<ProgramRun> {
+export async function runProgram(
+    stack: string,
+    config: Record<string, string>,
+    opts: RunOptions = {},
+): Promise<ProgramRun> {
     const registrations: Registration[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource: (args) => {
                 if (!args.custom) return { id: undefined, state: {} };
-                const registration = [...registrations].reverse().find((r) => r.type === args.type && r.name === args.name);
+                const registration = [...registrations]
+                    .reverse()
+                    .find((r) => r.type === args.type && r.name === args.name);
                 const fake = fakeOutputs(args.type, args.name, args.inputs);
                 Object.assign(fake.state, opts.outputs?.(args.type, args.name, args.inputs) ?? {});
                 if (registration) registration.state = fake.state;
@@ -114,8 +120,19 @@ export async function runProgram(stack: string, config: Record<string, string>, 
             replacementTrigger: trigger ? trigger.toJavaScript() : undefined,
             replaceOnChanges: req.getReplaceonchangesList(),
             retainOnDelete: req.getRetainondelete() === true,
-            aliasNames: req.getAliasesList().map((a: any) => a.getSpec?.()?.getName?.() ?? "").filter((n: string) => n !== ""),
-            ...(timeouts ? { customTimeouts: { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } } : {}),
+            aliasNames: req
+                .getAliasesList()
+                .map((a: any) => a.getSpec?.()?.getName?.() ?? "")
+                .filter((n: string) => n !== ""),
+            ...(timeouts
+                ? {
+                      customTimeouts: {
+                          create: timeouts.getCreate(),
+                          update: timeouts.getUpdate(),
+                          delete: timeouts.getDelete(),
+                      },
+                  }
+                : {}),
         };
         registrations.push(registration);
         // The URN is the monitor's to assign; dependency lists refer to it.
@@ -125,7 +142,10 @@ export async function runProgram(stack: string, config: Record<string, string>, 
         });
     };
     const plaintext = new Set((opts.plaintextKeys ?? []).map((k) => `${PROJECT}:${k}`));
-    pulumi.runtime.setAllConfig(config, secretConfigKeys(config).filter((k) => !plaintext.has(k)));
+    pulumi.runtime.setAllConfig(
+        config,
+        secretConfigKeys(config).filter((k) => !plaintext.has(k)),
+    );
 
     let outputs: Record<string, unknown> | undefined;
     let error: Error | undefined;
@@ -144,5 +164,7 @@ export async function runProgram(stack: string, config: Record<string, string>, 
 
 /** Waits for a stack output and rethrows what it failed with (an Output's own promise; apply would swallow it). */
 function settle(value: unknown): Promise<unknown> {
-    return pulumi.Output.isInstance(value) ? (value as unknown as { promise(): Promise<unknown> }).promise() : Promise.resolve(value);
+    return pulumi.Output.isInstance(value)
+        ? (value as unknown as { promise(): Promise<unknown> }).promise()
+        : Promise.resolve(value);
 }

@@ -4,10 +4,10 @@
 // be killed mid-request and started again on the same port and directory, which is how the
 // "storage went away mid-upload" faults are made. Object access for assertions goes through
 // the real rclone, configured only through environment variables.
-import { spawn, ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
-import { createServer, Socket } from "node:net";
-import { cleanEnv, freePort, makeTempDir, run, RunResult, waitForPort } from "./process";
+import { createServer, type Socket } from "node:net";
+import { cleanEnv, freePort, makeTempDir, run, type RunResult, waitForPort } from "./process";
 
 /** Options for {@link startS3Server}. */
 export interface S3ServerOptions {
@@ -51,8 +51,17 @@ export class S3Server {
     async start(): Promise<void> {
         if (this.running) return;
         const bin = require.resolve("s3rver/bin/s3rver.js");
-        const args = [bin, "--directory", this.directory, "--address", "127.0.0.1", "--port", String(this.port),
-            "--silent", "--no-vhost-buckets"];
+        const args = [
+            bin,
+            "--directory",
+            this.directory,
+            "--address",
+            "127.0.0.1",
+            "--port",
+            String(this.port),
+            "--silent",
+            "--no-vhost-buckets",
+        ];
         for (const b of this.buckets) args.push("--configure-bucket", b);
         const child = spawn(process.execPath, args, { env: cleanEnv(), stdio: ["ignore", "ignore", "pipe"] });
         let stderr = "";
@@ -105,10 +114,14 @@ export class S3Server {
 
     /** Runs `rclone <args>` with remote `s3:` pointing at this server (no config file). */
     rclone(args: readonly string[], input?: Buffer | string): Promise<RunResult> {
-        return run("rclone", ["--config", "/dev/null", "--log-level", "ERROR", "--low-level-retries", "1", "--retries", "1", ...args], {
-            env: cleanEnv(this.rcloneEnv("s3")),
-            input,
-        });
+        return run(
+            "rclone",
+            ["--config", "/dev/null", "--log-level", "ERROR", "--low-level-retries", "1", "--retries", "1", ...args],
+            {
+                env: cleanEnv(this.rcloneEnv("s3")),
+                input,
+            },
+        );
     }
 
     /** Object keys under `prefix` in `bucket` (recursive, sorted). */
@@ -116,7 +129,11 @@ export class S3Server {
         const path = prefix ? `s3:${bucket}/${prefix.replace(/\/$/, "")}` : `s3:${bucket}`;
         const r = await this.rclone(["lsf", "-R", "--files-only", path]);
         if (r.code !== 0) throw new Error(`listing ${path} failed: ${r.stderr}`);
-        return r.stdout.split("\n").filter(Boolean).map((k) => (prefix ? `${prefix.replace(/\/$/, "")}/${k}` : k)).sort();
+        return r.stdout
+            .split("\n")
+            .filter(Boolean)
+            .map((k) => (prefix ? `${prefix.replace(/\/$/, "")}/${k}` : k))
+            .sort();
     }
 
     /** The bytes of an object, or undefined if it does not exist. */
@@ -137,7 +154,8 @@ export class S3Server {
     /** Deletes an object (no error if it is absent). */
     async deleteObject(bucket: string, key: string): Promise<void> {
         const r = await this.rclone(["deletefile", `s3:${bucket}/${key}`]);
-        if (r.code !== 0 && !/not found/i.test(r.stderr)) throw new Error(`deleting ${bucket}/${key} failed: ${r.stderr}`);
+        if (r.code !== 0 && !/not found/i.test(r.stderr))
+            throw new Error(`deleting ${bucket}/${key} failed: ${r.stderr}`);
     }
 }
 

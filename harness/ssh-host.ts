@@ -54,51 +54,86 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Throws with what to install or how to run when the machine cannot host the test droplet. */
 export function checkSshHostPrerequisites(): void {
     if (typeof process.getuid !== "function" || process.getuid() !== 0) {
-        throw new Error("the SSH test host needs root (unshare -m, mount, useradd); CI runs as root, run the test as root");
+        throw new Error(
+            "the SSH test host needs root (unshare -m, mount, useradd); CI runs as root, run the test as root",
+        );
     }
-    const tools = ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/unshare", "/usr/bin/nsenter", "/usr/bin/sudo", "/usr/bin/curl", "/usr/bin/openssl"];
+    const tools = [
+        "/usr/sbin/sshd",
+        "/usr/bin/ssh",
+        "/usr/bin/ssh-keygen",
+        "/usr/bin/unshare",
+        "/usr/bin/nsenter",
+        "/usr/bin/sudo",
+        "/usr/bin/curl",
+        "/usr/bin/openssl",
+    ];
     const missing = tools.filter((t) => !existsSync(t));
-    if (missing.length) throw new Error(`missing on this machine: ${missing.join(", ")}: apt-get install openssh-server openssh-client util-linux sudo curl openssl`);
+    if (missing.length)
+        throw new Error(
+            `missing on this machine: ${missing.join(", ")}: apt-get install openssh-server openssh-client util-linux sudo curl openssl`,
+        );
     const absent = OVERLAID.filter((d) => !existsSync(d));
     if (absent.length) throw new Error(`the SSH test host overlays ${absent.join(", ")}, which do not exist here`);
 }
 
 /** The bash script that builds the host inside the new mount namespace, then becomes sshd. */
-function setupScript(base: string, files: { stage: string; path: string; owner: string; mode: string }[], users: CloudUser[], opts: SshHostOptions): string {
+function setupScript(
+    base: string,
+    files: { stage: string; path: string; owner: string; mode: string }[],
+    users: CloudUser[],
+    opts: SshHostOptions,
+): string {
     const lines = [
         "set -euo pipefail",
         `base=${q(base)}`,
         // The overlays' upper layers live on a tmpfs that only this namespace sees.
         'mount -t tmpfs -o mode=0700 fortress-host "$base/ns"',
         `for d in ${OVERLAID.join(" ")}; do`,
-        '  n=${d//\\//_}',
+        "  n=${d//\\//_}",
         '  mkdir -p "$base/ns/$n/up" "$base/ns/$n/work"',
         '  mount -t overlay overlay -o "lowerdir=$d,upperdir=$base/ns/$n/up,workdir=$base/ns/$n/work" "$d"',
         "done",
         "install -d -m 0755 /run/sshd",
     ];
-    const hosts = ["127.0.0.1 localhost", "::1 localhost", `127.0.1.1 ${hostname()}`, ...Object.entries(opts.hosts ?? {}).map(([name, ip]) => `${ip} ${name}`)];
+    const hosts = [
+        "127.0.0.1 localhost",
+        "::1 localhost",
+        `127.0.1.1 ${hostname()}`,
+        ...Object.entries(opts.hosts ?? {}).map(([name, ip]) => `${ip} ${name}`),
+    ];
     lines.push(`printf '%s\\n' ${hosts.map(q).join(" ")} > /etc/hosts`);
     if (opts.trustCaPem) {
         writeFileSync(join(base, "ca.pem"), opts.trustCaPem);
-        lines.push('install -d -m 0755 /etc/ssl/certs', 'cat "$base/ca.pem" >> /etc/ssl/certs/ca-certificates.crt');
+        lines.push("install -d -m 0755 /etc/ssl/certs", 'cat "$base/ca.pem" >> /etc/ssl/certs/ca-certificates.crt');
     }
     for (const u of users) {
-        const groups = (Array.isArray(u.groups) ? u.groups : (u.groups ?? "").split(",")).map((g) => g.trim()).filter(Boolean);
+        const groups = (Array.isArray(u.groups) ? u.groups : (u.groups ?? "").split(","))
+            .map((g) => g.trim())
+            .filter(Boolean);
         for (const g of groups) lines.push(`getent group ${q(g)} >/dev/null || groupadd ${q(g)}`);
-        lines.push(`useradd -m -s ${q(u.shell ?? "/bin/bash")}${groups.length ? ` -G ${q(groups.join(","))}` : ""} ${q(u.name)}`);
+        lines.push(
+            `useradd -m -s ${q(u.shell ?? "/bin/bash")}${groups.length ? ` -G ${q(groups.join(","))}` : ""} ${q(u.name)}`,
+        );
         lines.push(`usermod -p '*' ${q(u.name)}`);
         const keys = u.ssh_authorized_keys ?? [];
         writeFileSync(join(base, `keys-${u.name}`), keys.map((k) => `${k}\n`).join(""));
         lines.push(`install -d -m 0700 -o ${q(u.name)} -g ${q(u.name)} /home/${u.name}/.ssh`);
-        lines.push(`install -m 0600 -o ${q(u.name)} -g ${q(u.name)} "$base/keys-${u.name}" /home/${u.name}/.ssh/authorized_keys`);
+        lines.push(
+            `install -m 0600 -o ${q(u.name)} -g ${q(u.name)} "$base/keys-${u.name}" /home/${u.name}/.ssh/authorized_keys`,
+        );
         if (u.sudo) {
-            lines.push(`printf '%s %s\\n' ${q(u.name)} ${q(u.sudo)} >> /etc/sudoers.d/90-cloud-init-users`, "chmod 0440 /etc/sudoers.d/90-cloud-init-users");
+            lines.push(
+                `printf '%s %s\\n' ${q(u.name)} ${q(u.sudo)} >> /etc/sudoers.d/90-cloud-init-users`,
+                "chmod 0440 /etc/sudoers.d/90-cloud-init-users",
+            );
         }
     }
     for (const f of files) {
         const [user, group] = f.owner.split(":");
-        lines.push(`install -D -m ${q(f.mode)} -o ${q(user)} -g ${q(group ?? user)} "$base/stage/${f.stage}" ${q(f.path)}`);
+        lines.push(
+            `install -D -m ${q(f.mode)} -o ${q(user)} -g ${q(group ?? user)} "$base/stage/${f.stage}" ${q(f.path)}`,
+        );
     }
     for (const d of opts.dirs ?? []) {
         const [user, group] = d.owner.split(":");
@@ -141,10 +176,28 @@ export class SshHost {
         return run(
             "ssh",
             [
-                "-F", "/dev/null", "-T",
-                "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
-                "-o", `UserKnownHostsFile=${this.knownHosts}`, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-                "-i", keyFile, "-p", String(this.port), `${user}@127.0.0.1`, "--", command,
+                "-F",
+                "/dev/null",
+                "-T",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                `UserKnownHostsFile=${this.knownHosts}`,
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "ConnectTimeout=10",
+                "-i",
+                keyFile,
+                "-p",
+                String(this.port),
+                `${user}@127.0.0.1`,
+                "--",
+                command,
             ],
             { env: cleanEnv(), input: stdin ?? "", timeoutMs },
         );
@@ -152,7 +205,10 @@ export class SshHost {
 
     /** Runs a command as root inside the host's mount namespace (for the test's own checks). */
     root(args: readonly string[], input?: string): Promise<RunResult> {
-        return run("nsenter", ["-t", String(this.pid), "-m", "--", ...args], { env: cleanEnv(), ...(input !== undefined ? { input } : {}) });
+        return run("nsenter", ["-t", String(this.pid), "-m", "--", ...args], {
+            env: cleanEnv(),
+            ...(input !== undefined ? { input } : {}),
+        });
     }
 
     /** A file's content as the host sees it. */
@@ -200,11 +256,22 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
         staged.push({ stage: name, path, owner, mode });
     };
     for (const [path, f] of userDataFiles(opts.userData)) stage(path, f.content, f.owner, f.mode);
-    for (const [name, script] of Object.entries(opts.stubs ?? {})) stage(`/usr/local/bin/${name}`, script, "root:root", "0755");
+    for (const [name, script] of Object.entries(opts.stubs ?? {}))
+        stage(`/usr/local/bin/${name}`, script, "root:root", "0755");
     for (const f of opts.files ?? []) stage(f.path, f.content, f.owner ?? "root:root", f.mode ?? "0644");
     const users = (doc.users ?? []).filter((u): u is CloudUser => typeof u === "object" && u !== null && "name" in u);
 
-    await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "fortress-test-host", "-f", join(base, "ssh_host_ed25519_key")]);
+    await runOk("ssh-keygen", [
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        "fortress-test-host",
+        "-f",
+        join(base, "ssh_host_ed25519_key"),
+    ]);
     const port = await freePort();
     writeFileSync(
         join(base, "sshd_config"),
@@ -224,7 +291,11 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
             "",
         ].join("\n"),
     );
-    const hostKey = readFileSync(join(base, "ssh_host_ed25519_key.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+    const hostKey = readFileSync(join(base, "ssh_host_ed25519_key.pub"), "utf8")
+        .trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(" ");
     const knownHosts = join(base, "known_hosts");
     writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`);
     writeFileSync(join(base, "setup.sh"), setupScript(base, staged, users, opts));
@@ -238,7 +309,9 @@ export async function startSshHost(opts: SshHostOptions): Promise<SshHost> {
     try {
         await Promise.race([
             waitForPort(port, "127.0.0.1", 20_000),
-            new Promise((_, reject) => child.once("exit", (code) => reject(new Error(`the test host's setup exited ${code}`)))),
+            new Promise((_, reject) =>
+                child.once("exit", (code) => reject(new Error(`the test host's setup exited ${code}`))),
+            ),
         ]);
     } catch (e) {
         await host.stop().catch(() => undefined);
@@ -262,15 +335,67 @@ export async function makeTestCa(names: string[]): Promise<TestCa> {
     const dir = makeTempDir("fortress-ca");
     try {
         const p = (f: string) => join(dir, f);
-        await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-            "-subj", "/CN=income-fortress test CA", "-keyout", p("ca.key"), "-out", p("ca.pem"),
-            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-        await runOk("openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${names[0]}`,
-            "-keyout", p("leaf.key"), "-out", p("leaf.csr")]);
-        writeFileSync(p("leaf.ext"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`);
-        await runOk("openssl", ["x509", "-req", "-in", p("leaf.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial",
-            "-days", "2", "-extfile", p("leaf.ext"), "-out", p("leaf.pem")]);
-        return { caPem: readFileSync(p("ca.pem"), "utf8"), keyPem: readFileSync(p("leaf.key"), "utf8"), certPem: readFileSync(p("leaf.pem"), "utf8") };
+        await runOk("openssl", [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=income-fortress test CA",
+            "-keyout",
+            p("ca.key"),
+            "-out",
+            p("ca.pem"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        await runOk("openssl", [
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            `/CN=${names[0]}`,
+            "-keyout",
+            p("leaf.key"),
+            "-out",
+            p("leaf.csr"),
+        ]);
+        writeFileSync(
+            p("leaf.ext"),
+            `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n`,
+        );
+        await runOk("openssl", [
+            "x509",
+            "-req",
+            "-in",
+            p("leaf.csr"),
+            "-CA",
+            p("ca.pem"),
+            "-CAkey",
+            p("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            p("leaf.ext"),
+            "-out",
+            p("leaf.pem"),
+        ]);
+        return {
+            caPem: readFileSync(p("ca.pem"), "utf8"),
+            keyPem: readFileSync(p("leaf.key"), "utf8"),
+            certPem: readFileSync(p("leaf.pem"), "utf8"),
+        };
     } finally {
         rmSync(dir, { recursive: true, force: true });
     }
@@ -282,7 +407,11 @@ export async function makeTestCa(names: string[]): Promise<TestCa> {
  * name. With /etc/hosts on the test host pointing `nyc3.digitaloceanspaces.com` here, the
  * toolkit reaches s3rver through the exact https:// endpoint user-data configures.
  */
-export async function startTlsFront(opts: { address: string; ca: TestCa; route: (servername: string) => number | undefined }): Promise<{ close: () => Promise<void> }> {
+export async function startTlsFront(opts: {
+    address: string;
+    ca: TestCa;
+    route: (servername: string) => number | undefined;
+}): Promise<{ close: () => Promise<void> }> {
     const tls = await import("node:tls");
     const net = await import("node:net");
     const sockets = new Set<import("node:net").Socket>();

@@ -1,13 +1,24 @@
 // Helpers to run the host toolkit (cloud-init/toolkit/bin/fortress-*) from tests, exactly as
 // the droplet runs it: real bash, real pg_dump/rclone/age/zstd, settings from the
 // environment (or from a settings folder), and a clean environment without AWS_CA_BUNDLE.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    symlinkSync,
+    writeFileSync,
+} from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import type { SettingKey } from "../cloud-init/host";
 import type { BackupManifest } from "../drill/manifest";
-import { cleanEnv, makeTempDir, run, RunOptions, RunResult, runOk } from "./process";
-import { PostgresCluster } from "./postgres";
-import { S3Server, S3RVER_CREDENTIALS } from "./s3";
+import { cleanEnv, makeTempDir, run, type RunOptions, type RunResult, runOk } from "./process";
+import type { PostgresCluster } from "./postgres";
+import { type S3Server, S3RVER_CREDENTIALS } from "./s3";
 
 /**
  * Folder holding the fortress-* commands: this repository's, or $FORTRESS_TOOLKIT_BIN (to run
@@ -16,11 +27,20 @@ import { S3Server, S3RVER_CREDENTIALS } from "./s3";
 export const TOOLKIT_BIN = process.env.FORTRESS_TOOLKIT_BIN ?? resolve(__dirname, "../cloud-init/toolkit/bin");
 
 /** The toolkit's commands. */
-export type ToolkitCommand = "fortress-backup" | "fortress-restore" | "fortress-verify" | "fortress-backups" | "fortress-status";
+export type ToolkitCommand =
+    | "fortress-backup"
+    | "fortress-restore"
+    | "fortress-verify"
+    | "fortress-backups"
+    | "fortress-status";
 
 /** Every toolkit command, for table-driven tests. */
 export const TOOLKIT_COMMANDS: readonly ToolkitCommand[] = [
-    "fortress-backup", "fortress-restore", "fortress-verify", "fortress-backups", "fortress-status",
+    "fortress-backup",
+    "fortress-restore",
+    "fortress-verify",
+    "fortress-backups",
+    "fortress-status",
 ];
 
 /** Exit codes of the toolkit (docs/host-toolkit.md, "Exit codes"), from the host contract. */
@@ -209,16 +229,27 @@ export interface FillDataOffsetsRun {
 export async function fillDataOffsetsRun(pg: PostgresCluster, database: string): Promise<FillDataOffsetsRun> {
     const dir = makeTempDir("fortress-offsets");
     try {
-        const env = cleanEnv({ ...pg.clientEnv(database), DIR: dir, PGBIN: pg.binDir, LIB: join(TOOLKIT_BIN, "../lib/income-fortress/common.sh") });
+        const env = cleanEnv({
+            ...pg.clientEnv(database),
+            DIR: dir,
+            PGBIN: pg.binDir,
+            LIB: join(TOOLKIT_BIN, "../lib/income-fortress/common.sh"),
+        });
         const sh = (script: string) => runOk("bash", ["-c", `set -euo pipefail\n${script}`], { env });
         const read = (name: string) => readFileSync(join(dir, name));
         await sh(`"$PGBIN/pg_dump" -Fc -Z0 -f "$DIR/file.dump"; "$PGBIN/pg_dump" -Fc -Z0 | cat > "$DIR/streamed.dump"`);
         const [file, streamed] = [read("file.dump"), read("streamed.dump")];
-        const printed = (await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/streamed.dump"`)).stdout.trim().split("\n");
+        const printed = (await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/streamed.dump"`)).stdout
+            .trim()
+            .split("\n");
         const list = (await sh(`"$PGBIN/pg_restore" --list "$DIR/file.dump"`)).stdout;
         await sh(`PROG=test; source "$LIB"; fill_data_offsets "$DIR/file.dump"`);
         return {
-            file, streamed, filled: read("streamed.dump"), printed, refilled: read("file.dump"),
+            file,
+            streamed,
+            filled: read("streamed.dump"),
+            printed,
+            refilled: read("file.dump"),
             tableData: list.split("\n").filter((l) => / TABLE DATA /.test(l)).length,
         };
     } finally {
@@ -247,13 +278,17 @@ export async function userTables(pg: PostgresCluster, database: string): Promise
  * materialized view that was never refreshed (WITH NO DATA) is recorded as "unpopulated".
  */
 export async function databaseChecksums(pg: PostgresCluster, database: string): Promise<Record<string, string>> {
-    const rels = (await pg.psql(
-        `SELECT format('%I.%I', n.nspname, c.relname) || '|' || (c.relkind <> 'm' OR c.relispopulated)
+    const rels = (
+        await pg.psql(
+            `SELECT format('%I.%I', n.nspname, c.relname) || '|' || (c.relkind <> 'm' OR c.relispopulated)
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r','p','m') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
          ORDER BY 1;`,
-        database,
-    )).split("\n").filter(Boolean);
+            database,
+        )
+    )
+        .split("\n")
+        .filter(Boolean);
     const sums: Record<string, string> = {};
     for (const line of rels) {
         const [rel, readable] = line.split("|") as [string, string];
@@ -264,10 +299,11 @@ export async function databaseChecksums(pg: PostgresCluster, database: string): 
 
 /** Every sequence's `last_value,is_called`, read from the sequence itself, keyed by name. */
 export async function sequenceValues(pg: PostgresCluster, database: string): Promise<Record<string, string>> {
-    const names = (await pg.psql(
-        `SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1;`,
-        database,
-    )).split("\n").filter(Boolean);
+    const names = (
+        await pg.psql(`SELECT format('%I.%I', schemaname, sequencename) FROM pg_sequences ORDER BY 1;`, database)
+    )
+        .split("\n")
+        .filter(Boolean);
     const values: Record<string, string> = {};
     for (const name of names) {
         values[name] = await pg.psql(`SELECT last_value || ',' || is_called FROM ${name};`, database);
@@ -299,10 +335,15 @@ export async function exactCounts(pg: PostgresCluster, database: string): Promis
          ORDER BY 1;`,
         database,
     );
-    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => {
-        const i = l.lastIndexOf("=");
-        return [l.slice(0, i), Number(l.slice(i + 1))];
-    }));
+    return Object.fromEntries(
+        out
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => {
+                const i = l.lastIndexOf("=");
+                return [l.slice(0, i), Number(l.slice(i + 1))];
+            }),
+    );
 }
 
 /** Pids of every live process below `pid` (children, their children, ...), from /proc. */

@@ -43,7 +43,11 @@ function unpack(tar: Buffer): Map<string, HostFile> {
         return new Map(
             listFiles(dir).map((rel) => [
                 `/${rel}`,
-                { content: readFileSync(join(dir, rel)), mode: `0${(statSync(join(dir, rel)).mode & 0o777).toString(8)}`, owner: "root:root" },
+                {
+                    content: readFileSync(join(dir, rel)),
+                    mode: `0${(statSync(join(dir, rel)).mode & 0o777).toString(8)}`,
+                    owner: "root:root",
+                },
             ]),
         );
     } finally {
@@ -56,7 +60,8 @@ export function userDataFiles(userData: string): Map<string, HostFile> {
     const doc = parse(userData) as { write_files?: WriteFile[] };
     const files = new Map<string, HostFile>();
     for (const f of doc.write_files ?? []) {
-        const content = f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")) : Buffer.from(f.content, "utf8");
+        const content =
+            f.encoding === "gz+b64" ? gunzipSync(Buffer.from(f.content, "base64")) : Buffer.from(f.content, "utf8");
         if (f.path === TOOLKIT_BUNDLE) {
             for (const [path, file] of unpack(content)) files.set(path, file);
         } else {

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { createPolicies, prodRegionFromProject } from "./policies";
 
 new PolicyPack("income-fortress", {
-    description: "Guardrails for the Income Fortress recovery stack: closed SSH, firewalled databases, private versioned expiring buckets, prod backups, DR region separation, no secrets in command text.",
+    description:
+        "Guardrails for the Income Fortress recovery stack: closed SSH, firewalled databases, private versioned expiring buckets, prod backups, DR region separation, no secrets in command text.",
     policies: createPolicies({ prodRegion: prodRegionFromProject(path.join(__dirname, "..")) }),
 });

@@ -56,6 +56,7 @@ export const TYPES = {
 } as const;
 
 /** Resource properties as a policy sees them: plain JSON, possibly behind the unknown-checking proxy. */
+// biome-ignore lint/suspicious/noExplicitAny: a policy reads any provider's properties
 export type Props = Record<string, any>;
 
 /** A resource in a stack, reduced to what the stack checks need. */
@@ -160,7 +161,9 @@ function regex(pattern: string, what: string): RegExp {
     try {
         return new RegExp(pattern);
     } catch {
-        throw new Error(`policy config ${what} is ${q(pattern)}, which is not a regular expression; fix it in the policy pack config`);
+        throw new Error(
+            `policy config ${what} is ${q(pattern)}, which is not a regular expression; fix it in the policy pack config`,
+        );
     }
 }
 
@@ -220,7 +223,8 @@ function clusterIdentities(cluster: StackResource): Set<string> {
     if (typeof id === "string" && id !== "") ids.add(id);
     const clusterUrn = known(() => cluster.props.clusterUrn);
     // clusterUrn is "do:dbaas:<uuid>", and the uuid is the cluster id.
-    if (typeof clusterUrn === "string" && clusterUrn.startsWith("do:dbaas:")) ids.add(clusterUrn.slice("do:dbaas:".length));
+    if (typeof clusterUrn === "string" && clusterUrn.startsWith("do:dbaas:"))
+        ids.add(clusterUrn.slice("do:dbaas:".length));
     return ids;
 }
 
@@ -237,14 +241,18 @@ export function checkDatabaseFirewallRules(props: Props): string[] {
     const rules = known(() => props.rules);
     if (rules === undefined) return []; // unknown during preview
     if (!Array.isArray(rules) || rules.length === 0) {
-        return ["has no rules; an empty DatabaseFirewall trusts nobody but is one edit away from being deleted, which opens the cluster. Add a rule of type tag with the droplet's tag"];
+        return [
+            "has no rules; an empty DatabaseFirewall trusts nobody but is one edit away from being deleted, which opens the cluster. Add a rule of type tag with the droplet's tag",
+        ];
     }
     const problems: string[] = [];
     rules.forEach((rule: Props, i: number) => {
         const type = known(() => rule.type);
         const value = known(() => rule.value);
         if ((type === "ip_addr" || type === "ipAddr") && typeof value === "string" && isWorldCidr(value)) {
-            problems.push(`rule ${i} trusts ${value}, the whole internet; trust the droplet tag (type tag) or the VPC range instead`);
+            problems.push(
+                `rule ${i} trusts ${value}, the whole internet; trust the droplet tag (type tag) or the VPC range instead`,
+            );
         }
     });
     return problems;
@@ -275,7 +283,10 @@ export function checkDatabaseFirewalls(resources: readonly StackResource[]): Vio
         }
         for (const fw of guarding) {
             for (const problem of checkDatabaseFirewallRules(fw.props)) {
-                violations.push({ urn: fw.urn, message: `DatabaseFirewall ${q(fw.name)} for cluster ${q(cluster.name)} ${problem}` });
+                violations.push({
+                    urn: fw.urn,
+                    message: `DatabaseFirewall ${q(fw.name)} for cluster ${q(cluster.name)} ${problem}`,
+                });
             }
         }
     }
@@ -294,7 +305,9 @@ export function checkSpacesBucket(props: Props): string[] {
     }
     const versioned = peek(() => props.versioning?.enabled);
     if (versioned !== UNKNOWN && versioned !== true) {
-        problems.push("versioning is not enabled; set versioning: { enabled: true } so an overwritten or deleted backup can be recovered");
+        problems.push(
+            "versioning is not enabled; set versioning: { enabled: true } so an overwritten or deleted backup can be recovered",
+        );
     }
     const rules = peek(() => props.lifecycleRules);
     if (rules === UNKNOWN) return problems;
@@ -309,7 +322,9 @@ export function checkSpacesBucket(props: Props): string[] {
         return typeof days === "number" && days > 0;
     });
     if (!expires) {
-        problems.push("no enabled lifecycle rule expires objects; add one with expiration.days set to the backup retention (config backupRetentionDays)");
+        problems.push(
+            "no enabled lifecycle rule expires objects; add one with expiration.days set to the backup retention (config backupRetentionDays)",
+        );
     }
     if (!expiresNoncurrent) {
         problems.push(
@@ -342,7 +357,9 @@ export function checkSpacesBucketPolicy(props: Props): string[] {
     const problems: string[] = [];
     statements.forEach((s: { Effect?: unknown; Principal?: unknown }, i: number) => {
         if (s.Effect === "Allow" && everyone(s.Principal)) {
-            problems.push(`statement ${i} allows everyone (Principal "*"); backup buckets must stay private. Grant access with scoped Spaces keys instead`);
+            problems.push(
+                `statement ${i} allows everyone (Principal "*"); backup buckets must stay private. Grant access with scoped Spaces keys instead`,
+            );
         }
     });
     return problems;
@@ -351,7 +368,11 @@ export function checkSpacesBucketPolicy(props: Props): string[] {
 // ---------------------------------------------------------------- 4. prod droplet backups
 
 /** In a production stack a droplet must have DigitalOcean backups on. */
-export function checkDropletBackups(props: Props, stack: string, prodStackPattern = DEFAULTS.prodStackPattern): string[] {
+export function checkDropletBackups(
+    props: Props,
+    stack: string,
+    prodStackPattern = DEFAULTS.prodStackPattern,
+): string[] {
     if (!regex(prodStackPattern, "prodStackPattern").test(stack)) return [];
     const backups = peek(() => props.backups);
     if (backups === true || backups === UNKNOWN) return [];
@@ -409,13 +430,24 @@ function hasSecretAssignment(text: string): boolean {
     return false;
 }
 
-const re = (r: RegExp) => (text: string): boolean => r.test(text);
+const re =
+    (r: RegExp) =>
+    (text: string): boolean =>
+        r.test(text);
 
 /** Patterns that look like a secret written into a command line. Names only: matches are never echoed. */
 export const SECRET_PATTERNS: ReadonlyArray<{ name: string; test: (text: string) => boolean }> = [
-    { name: "a URL with a password (scheme://user:password@host)", test: re(new RegExp(String.raw`[a-z][a-z0-9+.-]*://[^\s:/@'"]*:(?!${REF})[^\s@/'"]+@`, "i")) },
+    {
+        name: "a URL with a password (scheme://user:password@host)",
+        test: re(new RegExp(String.raw`[a-z][a-z0-9+.-]*://[^\s:/@'"]*:(?!${REF})[^\s@/'"]+@`, "i")),
+    },
     { name: "a secret assignment (PASSWORD=…, *_SECRET=…, *_TOKEN=…, *_KEY=…)", test: hasSecretAssignment },
-    { name: "a password or token flag (--password …, --token=…)", test: re(new RegExp(String.raw`--(?:password|passwd|token|secret|api-key|access-key)(?:=|\s+)(?!${REF}|-)\S`, "i")) },
+    {
+        name: "a password or token flag (--password …, --token=…)",
+        test: re(
+            new RegExp(String.raw`--(?:password|passwd|token|secret|api-key|access-key)(?:=|\s+)(?!${REF}|-)\S`, "i"),
+        ),
+    },
     { name: "an AWS-style access key id (AKIA…)", test: re(/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/) },
     { name: "a DigitalOcean API token (dop_v1_…)", test: re(/\bdo[por]_v1_[a-f0-9]{64}\b/) },
     { name: "a DigitalOcean Spaces access key (DO00…)", test: re(/\bDO[0-9A-Z]{18}\b/) },
@@ -468,7 +500,8 @@ export function checkCommandSecretValues(resources: readonly StackResource[]): V
     for (const r of resources) {
         for (const prop of [...(SECRET_PROPERTIES["*"] ?? []), ...(SECRET_PROPERTIES[r.type] ?? [])]) {
             const value = known(() => r.props[prop]);
-            if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH) secrets.push({ value, from: `${r.name}.${prop}` });
+            if (typeof value === "string" && value.length >= MIN_SECRET_LENGTH)
+                secrets.push({ value, from: `${r.name}.${prop}` });
         }
     }
     const violations: Violation[] = [];
@@ -496,7 +529,9 @@ export function checkCommandSecretValues(resources: readonly StackResource[]): V
 export function checkDropletSize(props: Props, expected = DEFAULTS.dropletSize): string[] {
     const size = known(() => props.size);
     if (size === undefined || size === expected) return [];
-    return [`droplet size is ${q(size)}, not the plan's ${expected} (4 vCPU / 8 GB); make sure the compose stack and the RTO still fit, or update the plan`];
+    return [
+        `droplet size is ${q(size)}, not the plan's ${expected} (4 vCPU / 8 GB); make sure the compose stack and the RTO still fit, or update the plan`,
+    ];
 }
 
 /** A DNS record should have a TTL short enough for a fast cutover. */
@@ -504,10 +539,14 @@ export function checkDnsTtl(props: Props, maxTtl = DEFAULTS.maxDnsTtl): string[]
     const ttl = peek(() => props.ttl);
     if (ttl === UNKNOWN) return [];
     if (ttl === undefined) {
-        return [`ttl is not set, so DigitalOcean uses 1800 s; set config dnsTtl to at most ${maxTtl} s so a DR cutover propagates quickly`];
+        return [
+            `ttl is not set, so DigitalOcean uses 1800 s; set config dnsTtl to at most ${maxTtl} s so a DR cutover propagates quickly`,
+        ];
     }
     if (typeof ttl === "number" && ttl > maxTtl) {
-        return [`ttl is ${ttl} s; use at most ${maxTtl} s (config dnsTtl) so a DR cutover reaches clients within minutes, not hours`];
+        return [
+            `ttl is ${ttl} s; use at most ${maxTtl} s (config dnsTtl) so a DR cutover reaches clients within minutes, not hours`,
+        ];
     }
     return [];
 }
@@ -522,7 +561,11 @@ interface PolicyConfig {
     maxTtl?: number;
 }
 
-const stringSetting = (description: string, value: string): PolicyConfigSchema["properties"][string] => ({ type: "string", default: value, description });
+const stringSetting = (description: string, value: string): PolicyConfigSchema["properties"][string] => ({
+    type: "string",
+    default: value,
+    description,
+});
 
 function forType(type: string | readonly string[], check: (args: ResourceValidationArgs) => string[]) {
     const types: readonly string[] = typeof type === "string" ? [type] : type;
@@ -559,20 +602,38 @@ export function createPolicies(overrides: Partial<PolicyDefaults> = {}): Policie
     const mandatory: EnforcementLevel = "mandatory";
     const advisory: EnforcementLevel = "advisory";
     // What `pulumi preview` shows of a policy, on one line, then what it checks.
-    const policy = <C extends Pick<ResourceValidationPolicy, "validateResource" | "configSchema"> | Pick<StackValidationPolicy, "validateStack">>(
-        name: string, enforcementLevel: EnforcementLevel, severity: Severity, description: string, checks: C,
+    const policy = <
+        C extends
+            | Pick<ResourceValidationPolicy, "validateResource" | "configSchema">
+            | Pick<StackValidationPolicy, "validateStack">,
+    >(
+        name: string,
+        enforcementLevel: EnforcementLevel,
+        severity: Severity,
+        description: string,
+        checks: C,
     ) => ({ name, description, enforcementLevel, severity, ...checks });
 
-    const ssh = policy(POLICY_NAMES.sshFromAnywhere, mandatory, "critical", "No cloud firewall opens SSH (tcp/22) to 0.0.0.0/0 or ::/0.", {
-        validateResource: forType(TYPES.firewall, (a) => checkFirewallSsh(a.props)),
-    });
+    const ssh = policy(
+        POLICY_NAMES.sshFromAnywhere,
+        mandatory,
+        "critical",
+        "No cloud firewall opens SSH (tcp/22) to 0.0.0.0/0 or ::/0.",
+        {
+            validateResource: forType(TYPES.firewall, (a) => checkFirewallSsh(a.props)),
+        },
+    );
     const dbFirewalls = policy(
-        POLICY_NAMES.databaseFirewalls, mandatory, "critical",
+        POLICY_NAMES.databaseFirewalls,
+        mandatory,
+        "critical",
         "Every managed database cluster (PostgreSQL, Valkey) has a DatabaseFirewall restricting who may connect.",
         { validateStack: forStack((resources) => checkDatabaseFirewalls(resources)) },
     );
     const buckets = policy(
-        POLICY_NAMES.spacesBuckets, mandatory, "high",
+        POLICY_NAMES.spacesBuckets,
+        mandatory,
+        "high",
         "Spaces buckets are private and versioned, with lifecycle rules expiring objects and noncurrent versions.",
         {
             validateResource: [
@@ -581,43 +642,104 @@ export function createPolicies(overrides: Partial<PolicyDefaults> = {}): Policie
             ],
         },
     );
-    const backups = policy(POLICY_NAMES.prodDropletBackups, mandatory, "high", "Droplets in production stacks have DigitalOcean backups enabled.", {
-        configSchema: { properties: { prodStackPattern: stringSetting("Regular expression matching production stack names.", d.prodStackPattern) } },
-        validateResource: forType(TYPES.droplet, (a) =>
-            checkDropletBackups(a.props, stackOf(a), a.getConfig<PolicyConfig>().prodStackPattern ?? d.prodStackPattern),
-        ),
-    });
-    const region = policy(POLICY_NAMES.drRegion, mandatory, "high", "DR and drill stacks create nothing in the production region.", {
-        configSchema: {
-            properties: {
-                prodRegion: stringSetting("Region of the production stack (default: income-fortress:region in Pulumi.prod.yaml).", d.prodRegion),
-                drStackPattern: stringSetting("Regular expression matching DR and drill stack names.", d.drStackPattern),
+    const backups = policy(
+        POLICY_NAMES.prodDropletBackups,
+        mandatory,
+        "high",
+        "Droplets in production stacks have DigitalOcean backups enabled.",
+        {
+            configSchema: {
+                properties: {
+                    prodStackPattern: stringSetting(
+                        "Regular expression matching production stack names.",
+                        d.prodStackPattern,
+                    ),
+                },
+            },
+            validateResource: forType(TYPES.droplet, (a) =>
+                checkDropletBackups(
+                    a.props,
+                    stackOf(a),
+                    a.getConfig<PolicyConfig>().prodStackPattern ?? d.prodStackPattern,
+                ),
+            ),
+        },
+    );
+    const region = policy(
+        POLICY_NAMES.drRegion,
+        mandatory,
+        "high",
+        "DR and drill stacks create nothing in the production region.",
+        {
+            configSchema: {
+                properties: {
+                    prodRegion: stringSetting(
+                        "Region of the production stack (default: income-fortress:region in Pulumi.prod.yaml).",
+                        d.prodRegion,
+                    ),
+                    drStackPattern: stringSetting(
+                        "Regular expression matching DR and drill stack names.",
+                        d.drStackPattern,
+                    ),
+                },
+            },
+            validateResource: (args, report) => {
+                const c = args.getConfig<PolicyConfig>();
+                const opts = {
+                    prodRegion: c.prodRegion ?? d.prodRegion,
+                    drStackPattern: c.drStackPattern ?? d.drStackPattern,
+                };
+                for (const m of checkRegionSeparation(args.type, args.props, stackOf(args), opts)) report(m);
             },
         },
-        validateResource: (args, report) => {
-            const c = args.getConfig<PolicyConfig>();
-            const opts = { prodRegion: c.prodRegion ?? d.prodRegion, drStackPattern: c.drStackPattern ?? d.drStackPattern };
-            for (const m of checkRegionSeparation(args.type, args.props, stackOf(args), opts)) report(m);
-        },
-    });
+    );
     const commandPatterns = policy(
-        POLICY_NAMES.commandSecretPatterns, mandatory, "critical",
+        POLICY_NAMES.commandSecretPatterns,
+        mandatory,
+        "critical",
         "No command's create/update/delete text contains something that looks like a secret.",
         { validateResource: forType([TYPES.remoteCommand, TYPES.localCommand], (a) => checkCommandText(a.props)) },
     );
     const commandValues = policy(
-        POLICY_NAMES.commandSecretValues, mandatory, "critical",
+        POLICY_NAMES.commandSecretValues,
+        mandatory,
+        "critical",
         "No command's create/update/delete text contains the value of a secret from elsewhere in the stack.",
         { validateStack: forStack((resources) => checkCommandSecretValues(resources)) },
     );
-    const size = policy(POLICY_NAMES.dropletSize, advisory, "low", "Droplets match the plan's size, s-4vcpu-8gb (4 vCPU / 8 GB).", {
-        configSchema: { properties: { size: stringSetting("Expected droplet size slug.", d.dropletSize) } },
-        validateResource: forType(TYPES.droplet, (a) => checkDropletSize(a.props, a.getConfig<PolicyConfig>().size ?? d.dropletSize)),
-    });
-    const ttl = policy(POLICY_NAMES.dnsTtl, advisory, "low", "DNS records have a TTL of at most 300 s, so a DR cutover propagates quickly.", {
-        configSchema: { properties: { maxTtl: { type: "integer", default: d.maxDnsTtl, minimum: 30, description: "Largest allowed TTL in seconds." } } },
-        validateResource: forType(TYPES.dnsRecord, (a) => checkDnsTtl(a.props, a.getConfig<PolicyConfig>().maxTtl ?? d.maxDnsTtl)),
-    });
+    const size = policy(
+        POLICY_NAMES.dropletSize,
+        advisory,
+        "low",
+        "Droplets match the plan's size, s-4vcpu-8gb (4 vCPU / 8 GB).",
+        {
+            configSchema: { properties: { size: stringSetting("Expected droplet size slug.", d.dropletSize) } },
+            validateResource: forType(TYPES.droplet, (a) =>
+                checkDropletSize(a.props, a.getConfig<PolicyConfig>().size ?? d.dropletSize),
+            ),
+        },
+    );
+    const ttl = policy(
+        POLICY_NAMES.dnsTtl,
+        advisory,
+        "low",
+        "DNS records have a TTL of at most 300 s, so a DR cutover propagates quickly.",
+        {
+            configSchema: {
+                properties: {
+                    maxTtl: {
+                        type: "integer",
+                        default: d.maxDnsTtl,
+                        minimum: 30,
+                        description: "Largest allowed TTL in seconds.",
+                    },
+                },
+            },
+            validateResource: forType(TYPES.dnsRecord, (a) =>
+                checkDnsTtl(a.props, a.getConfig<PolicyConfig>().maxTtl ?? d.maxDnsTtl),
+            ),
+        },
+    );
     return [ssh, dbFirewalls, buckets, backups, region, commandPatterns, commandValues, size, ttl];
 }
 
@@ -625,4 +747,6 @@ export function createPolicies(overrides: Partial<PolicyDefaults> = {}): Policie
 export const policies: Policies = createPolicies();
 
 /** Names of the mandatory policies. */
-export const MANDATORY_POLICY_NAMES: readonly string[] = policies.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name);
+export const MANDATORY_POLICY_NAMES: readonly string[] = policies
+    .filter((p) => p.enforcementLevel === "mandatory")
+    .map((p) => p.name);

@@ -56,7 +56,10 @@ export function parseCommandLine<T>(parse: () => T): T {
  * not start with `--`. `-h` and `--help` are every command's: the result says whether
  * one was given.
  */
-export function eachFlag(argv: readonly string[], take: (flag: string, value: () => string) => boolean): { help: boolean } {
+export function eachFlag(
+    argv: readonly string[],
+    take: (flag: string, value: () => string) => boolean,
+): { help: boolean } {
     let help = false;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];

@@ -30,7 +30,9 @@ function main(argv: string[]): number {
         if (!check) writeFileSync(path, next);
     }
     if (check && stale.length > 0) {
-        process.stderr.write(`generate: out of date: ${stale.join(", ")}; run npm run generate and commit the result\n`);
+        process.stderr.write(
+            `generate: out of date: ${stale.join(", ")}; run npm run generate and commit the result\n`,
+        );
         return 1;
     }
     process.stderr.write(stale.length > 0 ? `generate: wrote ${stale.join(", ")}\n` : "generate: up to date\n");

@@ -25,7 +25,12 @@ export function projectKey(key: string): string {
 
 /** Whether a config value is an encrypted `{secure: …}` entry (set with `pulumi config set --secret`). */
 export function isSecure(v: ConfigEntry): v is { secure: string } {
-    return typeof v === "object" && v !== null && !Array.isArray(v) && typeof (v as { secure?: unknown }).secure === "string";
+    return (
+        typeof v === "object" &&
+        v !== null &&
+        !Array.isArray(v) &&
+        typeof (v as { secure?: unknown }).secure === "string"
+    );
 }
 
 function parseDocument(text: string, fileName: string): Record<string, unknown> {
@@ -42,7 +47,8 @@ function parseDocument(text: string, fileName: string): Record<string, unknown> 
 function configBlock(doc: Record<string, unknown>, fileName: string): Record<string, unknown> {
     const config = doc.config;
     if (config === undefined || config === null) return {};
-    if (typeof config !== "object" || Array.isArray(config)) throw new Error(`${fileName}: "config" must be a map of key: value`);
+    if (typeof config !== "object" || Array.isArray(config))
+        throw new Error(`${fileName}: "config" must be a map of key: value`);
     return config as Record<string, unknown>;
 }
 
@@ -89,7 +95,8 @@ export function projectDefaults(project: ProjectFile): StackConfig {
     const out: StackConfig = {};
     for (const [k, decl] of Object.entries(project.config)) {
         const full = k.includes(":") ? k : projectKey(k);
-        if (decl && typeof decl === "object" && !Array.isArray(decl) && "default" in decl) out[full] = (decl as { default: unknown }).default;
+        if (decl && typeof decl === "object" && !Array.isArray(decl) && "default" in decl)
+            out[full] = (decl as { default: unknown }).default;
         else if (decl === null || typeof decl !== "object") out[full] = decl;
     }
     return out;

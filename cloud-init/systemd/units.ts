@@ -93,7 +93,11 @@ export interface FortressSchedules {
 
 /** The four unit files (two services, two timers), in a fixed order. */
 export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
-    const unit = (name: string, content: string): ToolkitFile => ({ path: `${UNIT_DIR}/${name}`, content, permissions: "0644" });
+    const unit = (name: string, content: string): ToolkitFile => ({
+        path: `${UNIT_DIR}/${name}`,
+        content,
+        permissions: "0644",
+    });
     return [
         unit(
             BACKUP_SERVICE,
@@ -114,12 +118,17 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
         ),
         unit(
             BACKUP_TIMER,
-            timer({ description: "Income Fortress: scheduled PostgreSQL backup", onCalendar: schedules.backup, randomizedDelaySec: "3min" }),
+            timer({
+                description: "Income Fortress: scheduled PostgreSQL backup",
+                onCalendar: schedules.backup,
+                randomizedDelaySec: "3min",
+            }),
         ),
         unit(
             VERIFY_SERVICE,
             service({
-                description: "Income Fortress: restore the latest backup into a throwaway database and compare row counts",
+                description:
+                    "Income Fortress: restore the latest backup into a throwaway database and compare row counts",
                 execStart: `${TOOLKIT_BIN_DIR}/fortress-verify`,
                 timeoutStartSec: "6h",
                 nice: 15,
@@ -127,7 +136,11 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
         ),
         unit(
             VERIFY_TIMER,
-            timer({ description: "Income Fortress: scheduled backup verification", onCalendar: schedules.verify, randomizedDelaySec: "30min" }),
+            timer({
+                description: "Income Fortress: scheduled backup verification",
+                onCalendar: schedules.verify,
+                randomizedDelaySec: "30min",
+            }),
         ),
     ];
 }

@@ -30,11 +30,33 @@
 // secret. The connection goes to the stack's own reserved IP, inside DigitalOcean.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { AGE_IDENTITY_FILE, CREDENTIALS_FILE, DEPLOYER_USER, DNS_CREDENTIALS_FILE, READY_MARKER } from "../../cloud-init/host";
 import {
-    ageIdentityFile, appEnvFile, composeDir, composeUpScript, credentialsFile, databaseAccessScript, databaseAccessStdin, dnsCredentialsFile,
-    healthGateScript, migrateScript, restoreScript, tlsScript, waitForBootScript, writeSecretFileScript,
-    type BackupChoice, type RestoreMode, type RestoreSource, type TlsChallenge, type TlsSkip,
+    AGE_IDENTITY_FILE,
+    CREDENTIALS_FILE,
+    DEPLOYER_USER,
+    DNS_CREDENTIALS_FILE,
+    READY_MARKER,
+} from "../../cloud-init/host";
+import {
+    ageIdentityFile,
+    appEnvFile,
+    composeDir,
+    composeUpScript,
+    credentialsFile,
+    databaseAccessScript,
+    databaseAccessStdin,
+    dnsCredentialsFile,
+    healthGateScript,
+    migrateScript,
+    restoreScript,
+    tlsScript,
+    waitForBootScript,
+    writeSecretFileScript,
+    type BackupChoice,
+    type RestoreMode,
+    type RestoreSource,
+    type TlsChallenge,
+    type TlsSkip,
 } from "./scripts";
 
 export interface RecoveryArgs {
@@ -183,7 +205,11 @@ export class Recovery extends pulumi.ComponentResource {
         const user = args.connection.user ?? DEPLOYER_USER;
         const bootMinutes = args.bootTimeoutMinutes;
         const dir = composeDir(args.app);
-        const health = { url: args.health.url, timeoutSeconds: args.health.timeoutSeconds, intervalSeconds: args.health.intervalSeconds ?? 5 };
+        const health = {
+            url: args.health.url,
+            timeoutSeconds: args.health.timeoutSeconds,
+            intervalSeconds: args.health.intervalSeconds ?? 5,
+        };
         const connection = (extra: { dialErrorLimit?: number; perDialTimeout?: number } = {}) => ({
             host: args.connection.host,
             port: args.connection.port ?? 22,
@@ -213,25 +239,48 @@ export class Recovery extends pulumi.ComponentResource {
                     deleteBeforeReplace: true,
                     // The key is in `connection`; a step that reads secrets may echo a tool's
                     // error about them, so its outputs are secret too.
-                    additionalSecretOutputs: props.stdin !== undefined ? ["connection", "stdin", "stdout", "stderr"] : ["connection"],
+                    additionalSecretOutputs:
+                        props.stdin !== undefined ? ["connection", "stdin", "stdout", "stderr"] : ["connection"],
                     ...(o.timeout ? { customTimeouts: { create: o.timeout, update: o.timeout } } : {}),
                 },
             );
 
         // 1. A fresh droplet refuses SSH for a while (and rejects the deployer's key until
         //    cloud-init made the user): unlimited dials, bounded by the create timeout.
-        const boot = step("boot", { create: waitForBootScript({ marker: READY_MARKER }), triggers: [] }, { dependsOn: args.bootDependsOn ?? [], timeout: `${bootMinutes}m`, first: true });
+        const boot = step(
+            "boot",
+            { create: waitForBootScript({ marker: READY_MARKER }), triggers: [] },
+            { dependsOn: args.bootDependsOn ?? [], timeout: `${bootMinutes}m`, first: true },
+        );
 
         // 2. Secrets, each file from stdin with mode 600.
         const extraEnv = pulumi.output(args.appEnv);
         const appEnv = step(
             "secret-app-env",
             {
-                create: writeSecretFileScript({ path: `${dir}/.env`, owner: `${DEPLOYER_USER}:${DEPLOYER_USER}`, what: "the app's .env" }),
+                create: writeSecretFileScript({
+                    path: `${dir}/.env`,
+                    owner: `${DEPLOYER_USER}:${DEPLOYER_USER}`,
+                    what: "the app's .env",
+                }),
                 stdin: pulumi
-                    .all([args.credentials.databaseUrl, args.app.cacheUrl, args.app.secretKey, args.credentials.spacesAccessKeyId, args.credentials.spacesSecretAccessKey, extraEnv])
+                    .all([
+                        args.credentials.databaseUrl,
+                        args.app.cacheUrl,
+                        args.app.secretKey,
+                        args.credentials.spacesAccessKeyId,
+                        args.credentials.spacesSecretAccessKey,
+                        extraEnv,
+                    ])
                     .apply(([databaseUrl, cacheUrl, secretKey, spacesAccessKeyId, spacesSecretAccessKey, extra]) =>
-                        appEnvFile({ databaseUrl, cacheUrl, secretKey, spacesAccessKeyId, spacesSecretAccessKey, extra }),
+                        appEnvFile({
+                            databaseUrl,
+                            cacheUrl,
+                            secretKey,
+                            spacesAccessKeyId,
+                            spacesSecretAccessKey,
+                            extra,
+                        }),
                     ),
                 triggers: [],
             },
@@ -240,9 +289,18 @@ export class Recovery extends pulumi.ComponentResource {
         const credentials = step(
             "secret-credentials",
             {
-                create: writeSecretFileScript({ path: CREDENTIALS_FILE, owner: "root:root", what: "the toolkit's credentials.env" }),
+                create: writeSecretFileScript({
+                    path: CREDENTIALS_FILE,
+                    owner: "root:root",
+                    what: "the toolkit's credentials.env",
+                }),
                 stdin: pulumi
-                    .all([args.credentials.databaseUrl, args.credentials.spacesAccessKeyId, args.credentials.spacesSecretAccessKey, args.credentials.backupHeartbeatUrl ?? ""])
+                    .all([
+                        args.credentials.databaseUrl,
+                        args.credentials.spacesAccessKeyId,
+                        args.credentials.spacesSecretAccessKey,
+                        args.credentials.backupHeartbeatUrl ?? "",
+                    ])
                     .apply(([databaseUrl, spacesAccessKeyId, spacesSecretAccessKey, backupHeartbeatUrl]) =>
                         credentialsFile({ databaseUrl, spacesAccessKeyId, spacesSecretAccessKey, backupHeartbeatUrl }),
                     ),
@@ -256,7 +314,11 @@ export class Recovery extends pulumi.ComponentResource {
                 : step(
                       "secret-age-identity",
                       {
-                          create: writeSecretFileScript({ path: AGE_IDENTITY_FILE, owner: "root:root", what: "the age identity" }),
+                          create: writeSecretFileScript({
+                              path: AGE_IDENTITY_FILE,
+                              owner: "root:root",
+                              what: "the age identity",
+                          }),
                           stdin: pulumi.output(args.ageIdentity).apply(ageIdentityFile),
                           triggers: [],
                       },
@@ -270,10 +332,14 @@ export class Recovery extends pulumi.ComponentResource {
             {
                 create: pulumi
                     .all([db.admin.privateHost, db.admin.port, db.admin.user, db.admin.database])
-                    .apply(([host, port, adminUser, database]) => databaseAccessScript({ host, port, user: adminUser, database })),
+                    .apply(([host, port, adminUser, database]) =>
+                        databaseAccessScript({ host, port, user: adminUser, database }),
+                    ),
                 stdin: pulumi
                     .all([db.admin.password, db.password])
-                    .apply(([adminPassword, password]) => databaseAccessStdin(adminPassword, { role: db.user, database: db.name, password })),
+                    .apply(([adminPassword, password]) =>
+                        databaseAccessStdin(adminPassword, { role: db.user, database: db.name, password }),
+                    ),
                 triggers: [db.clusterId],
             },
             { dependsOn: [boot, ...db.ready] },
@@ -283,10 +349,17 @@ export class Recovery extends pulumi.ComponentResource {
         const restore = step(
             "restore",
             {
-                create: restoreScript({ mode: args.restoreMode, backup: args.restoreBackup, ...(args.restoreSource ? { source: args.restoreSource } : {}) }),
+                create: restoreScript({
+                    mode: args.restoreMode,
+                    backup: args.restoreBackup,
+                    ...(args.restoreSource ? { source: args.restoreSource } : {}),
+                }),
                 triggers: [db.clusterId],
             },
-            { dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])], timeout: `${args.restoreTimeoutMinutes ?? 240}m` },
+            {
+                dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])],
+                timeout: `${args.restoreTimeoutMinutes ?? 240}m`,
+            },
         );
 
         // 5. Migrations, then the services, with the .env in place.
@@ -299,13 +372,18 @@ export class Recovery extends pulumi.ComponentResource {
         // server (http-01) needs port 80 while the proxy does not hold it yet.
         const tlsArgs = args.tls;
         const challenge = tlsArgs?.challenge;
-        if (tlsArgs && challenge === "dns-01" && tlsArgs.dnsToken === undefined) throw new Error(`Recovery ${name}: tls.challenge dns-01 needs tls.dnsToken`);
+        if (tlsArgs && challenge === "dns-01" && tlsArgs.dnsToken === undefined)
+            throw new Error(`Recovery ${name}: tls.challenge dns-01 needs tls.dnsToken`);
         const dnsToken =
             tlsArgs && challenge === "dns-01"
                 ? step(
                       "secret-dns-token",
                       {
-                          create: writeSecretFileScript({ path: DNS_CREDENTIALS_FILE, owner: "root:root", what: "certbot's DigitalOcean token" }),
+                          create: writeSecretFileScript({
+                              path: DNS_CREDENTIALS_FILE,
+                              owner: "root:root",
+                              what: "certbot's DigitalOcean token",
+                          }),
                           stdin: pulumi.output(tlsArgs.dnsToken!).apply(dnsCredentialsFile),
                           triggers: [],
                       },

@@ -51,7 +51,18 @@ export { composeDir } from "../../cloud-init/compose-dir";
 // ---------------------------------------------------------------- the step files
 
 /** The shell of each step, by file name in steps/ without `.sh`. */
-export const STEP_NAMES = ["boot", "write-secret-file", "database-access", "restore", "migrate", "compose-up", "health-gate", "tls-http-01", "tls-dns-01", "tls-skipped"] as const;
+export const STEP_NAMES = [
+    "boot",
+    "write-secret-file",
+    "database-access",
+    "restore",
+    "migrate",
+    "compose-up",
+    "health-gate",
+    "tls-http-01",
+    "tls-dns-01",
+    "tls-skipped",
+] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
 /** Where the step files are; for the tests that lint them. */
@@ -60,12 +71,15 @@ export const STEPS_DIR = join(__dirname, "steps");
 function readShell(file: string): string {
     const text = readFileSync(join(STEPS_DIR, file), "utf8");
     // A checkout with CRLF line endings would change every text and re-run every step.
-    if (text.includes("\r")) throw new Error(`${file} has CR characters (CRLF line endings?); check it out with LF endings`);
+    if (text.includes("\r"))
+        throw new Error(`${file} has CR characters (CRLF line endings?); check it out with LF endings`);
     return text;
 }
 
 /** Each step file's content, read once when this module loads. */
-export const STEP_SCRIPTS: Readonly<Record<StepName, string>> = Object.fromEntries(STEP_NAMES.map((s) => [s, readShell(`${s}.sh`)])) as Record<StepName, string>;
+export const STEP_SCRIPTS: Readonly<Record<StepName, string>> = Object.fromEntries(
+    STEP_NAMES.map((s) => [s, readShell(`${s}.sh`)]),
+) as Record<StepName, string>;
 
 /** steps/lib.sh, the prelude of every step: strict mode, fail and say. */
 export const STEP_LIB = readShell("lib.sh");
@@ -75,7 +89,9 @@ export const HELPER_FILES = ["lib-compose.sh", "lib-certbot.sh"] as const;
 export type HelperFile = (typeof HELPER_FILES)[number];
 
 /** Each helper file's content, read once when this module loads. */
-export const HELPER_SCRIPTS: Readonly<Record<HelperFile, string>> = Object.fromEntries(HELPER_FILES.map((f) => [f, readShell(f)])) as Record<HelperFile, string>;
+export const HELPER_SCRIPTS: Readonly<Record<HelperFile, string>> = Object.fromEntries(
+    HELPER_FILES.map((f) => [f, readShell(f)]),
+) as Record<HelperFile, string>;
 
 /**
  * The helper files in each step's text, after {@link STEP_LIB}: those whose functions the
@@ -105,7 +121,8 @@ export function stepPrelude(step: StepName): string {
 
 /** A step's command text: its arguments on one `set --` line, then {@link stepPrelude}, then the step file. */
 export function stepText(step: StepName, args: readonly string[]): string {
-    if (args.some((a) => a.includes("\0"))) throw new Error(`${step}: an argument holds a NUL character, which no shell argument can carry`);
+    if (args.some((a) => a.includes("\0")))
+        throw new Error(`${step}: an argument holds a NUL character, which no shell argument can carry`);
     return `${sh("set", "--", ...args)}\n${stepPrelude(step)}${STEP_SCRIPTS[step]}`;
 }
 
@@ -117,7 +134,9 @@ export function parseStepText(text: string): { step: StepName; args: string[] } 
         const [set, dashes, ...args] = shSplit(text.slice(0, -body.length));
         if (set === "set" && dashes === "--") return { step, args };
     }
-    throw new Error("parseStepText: not a text made by stepText (an argument line, steps/lib.sh and the step's helpers, then one of the step files)");
+    throw new Error(
+        "parseStepText: not a text made by stepText (an argument line, steps/lib.sh and the step's helpers, then one of the step files)",
+    );
 }
 
 // ---------------------------------------------------------------- 1. wait for boot
@@ -145,13 +164,21 @@ export interface SecretFileTarget {
 
 /** Writes stdin to `path` with mode 600, atomically (steps/write-secret-file.sh). */
 export function writeSecretFileScript(target: SecretFileTarget): string {
-    if (!parseHostPath(target.path).ok) throw new Error(`writeSecretFileScript: ${JSON.stringify(target.path)} is not a plain absolute path`);
-    if (!parseFileOwner(target.owner).ok) throw new Error(`writeSecretFileScript: owner ${JSON.stringify(target.owner)} is not user:group`);
+    if (!parseHostPath(target.path).ok)
+        throw new Error(`writeSecretFileScript: ${JSON.stringify(target.path)} is not a plain absolute path`);
+    if (!parseFileOwner(target.owner).ok)
+        throw new Error(`writeSecretFileScript: owner ${JSON.stringify(target.owner)} is not user:group`);
     return stepText("write-secret-file", [target.path, target.owner, target.what]);
 }
 
 /** Names the app's .env may not take from `extra`: the stack generates them. */
-export const GENERATED_APP_ENV = ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DO_SPACES_KEY", "DO_SPACES_SECRET"] as const;
+export const GENERATED_APP_ENV = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DO_SPACES_KEY",
+    "DO_SPACES_SECRET",
+] as const;
 
 export interface AppEnvValues {
     databaseUrl: string;
@@ -166,7 +193,8 @@ export interface AppEnvValues {
 /** The app's `.env` (docker compose reads it from the project directory). */
 export function appEnvFile(v: AppEnvValues): string {
     const clash = Object.keys(v.extra).filter((k) => (GENERATED_APP_ENV as readonly string[]).includes(k));
-    if (clash.length) throw new Error(`appEnvFile: ${clash.join(", ")} are generated by the stack; remove them from appEnv`);
+    if (clash.length)
+        throw new Error(`appEnvFile: ${clash.join(", ")} are generated by the stack; remove them from appEnv`);
     return formatEnvFile(
         [
             ["DATABASE_URL", v.databaseUrl],
@@ -178,7 +206,9 @@ export function appEnvFile(v: AppEnvValues): string {
                 .sort()
                 .map((k) => [k, v.extra[k]] as const),
         ],
-        ["Written by pulumi (income-fortress recovery). Rotated with credentialsEpoch; edits are lost on the next rebuild."],
+        [
+            "Written by pulumi (income-fortress recovery). Rotated with credentialsEpoch; edits are lost on the next rebuild.",
+        ],
     );
 }
 
@@ -201,13 +231,16 @@ export function credentialsFile(v: CredentialsValues): string {
         ["AWS_SECRET_ACCESS_KEY", v.spacesSecretAccessKey],
         ...(v.backupHeartbeatUrl ? [["BACKUP_HEARTBEAT_URL", v.backupHeartbeatUrl] as const] : []),
     ];
-    return formatEnvFile(settings, ["Written by pulumi (income-fortress recovery) for the fortress-* commands. Secrets: mode 600, root only."]);
+    return formatEnvFile(settings, [
+        "Written by pulumi (income-fortress recovery) for the fortress-* commands. Secrets: mode 600, root only.",
+    ]);
 }
 
 /** The age identity file: the key as given, one trailing newline. */
 export function ageIdentityFile(identity: string): string {
     const key = parseAgeIdentity(identity);
-    if (!key.ok || key.value === "") throw new Error("ageIdentityFile: not an age identity (AGE-SECRET-KEY-1 followed by 58 characters)");
+    if (!key.ok || key.value === "")
+        throw new Error("ageIdentityFile: not an age identity (AGE-SECRET-KEY-1 followed by 58 characters)");
     return `${key.value}\n`;
 }
 
@@ -215,7 +248,8 @@ export function ageIdentityFile(identity: string): string {
 export function dnsCredentialsFile(token: string): string {
     // An INI line: a newline would end it early and anything after it would be a new key.
     const value = parseDigitalOceanToken(token);
-    if (!value.ok) throw new Error("dnsCredentialsFile: not a DigitalOcean API token (dop_v1_ followed by 64 hex digits)");
+    if (!value.ok)
+        throw new Error("dnsCredentialsFile: not a DigitalOcean API token (dop_v1_ followed by 64 hex digits)");
     return `# Written by pulumi (income-fortress recovery) for certbot's dns-digitalocean plugin. Mode 600, root only.\ndns_digitalocean_token = ${value.value}\n`;
 }
 
@@ -229,7 +263,8 @@ export function dnsCredentialsFile(token: string): string {
  * is 32 random characters, so a derived salt costs nothing against guessing.
  */
 export function scramSha256Verifier(password: string, salt?: Buffer, iterations = 4096): string {
-    if (!/^[\x21-\x7e]+$/.test(password)) throw new Error("scramSha256Verifier: the password must be printable ASCII (no SASLprep needed)");
+    if (!/^[\x21-\x7e]+$/.test(password))
+        throw new Error("scramSha256Verifier: the password must be printable ASCII (no SASLprep needed)");
     salt ??= createHmac("sha256", password).update("income-fortress scram salt").digest().subarray(0, 16);
     const salted = pbkdf2Sync(password, salt, iterations, 32, "sha256");
     const clientKey = createHmac("sha256", salted).update("Client Key").digest();
@@ -254,9 +289,12 @@ export interface AdminConnection {
  * database name are in the text.
  */
 export function databaseAccessScript(admin: AdminConnection): string {
-    if (!parseFqdn(admin.host).ok) throw new Error(`databaseAccessScript: ${JSON.stringify(admin.host)} is not a host name`);
-    if (!parseWholeNumber(admin.port, 1, 65535).ok) throw new Error(`databaseAccessScript: port ${admin.port} is out of range`);
-    if (!parsePgIdentifier(admin.user).ok || !parsePgIdentifier(admin.database).ok) throw new Error("databaseAccessScript: admin user and database must be plain identifiers");
+    if (!parseFqdn(admin.host).ok)
+        throw new Error(`databaseAccessScript: ${JSON.stringify(admin.host)} is not a host name`);
+    if (!parseWholeNumber(admin.port, 1, 65535).ok)
+        throw new Error(`databaseAccessScript: port ${admin.port} is out of range`);
+    if (!parsePgIdentifier(admin.user).ok || !parsePgIdentifier(admin.database).ok)
+        throw new Error("databaseAccessScript: admin user and database must be plain identifiers");
     return stepText("database-access", [admin.host, String(admin.port), admin.user, admin.database]);
 }
 
@@ -276,7 +314,8 @@ export interface DatabaseAccess {
  * may create in schema public, and DigitalOcean creates the database as the admin.
  */
 export function databaseAccessSql(a: DatabaseAccess): string {
-    if (!parsePgIdentifier(a.role).ok || !parsePgIdentifier(a.database).ok) throw new Error("databaseAccessSql: role and database must be plain identifiers");
+    if (!parsePgIdentifier(a.role).ok || !parsePgIdentifier(a.database).ok)
+        throw new Error("databaseAccessSql: role and database must be plain identifiers");
     return [
         // CREATEDB: fortress-verify (the weekly restore test) restores into a throwaway database it creates and drops.
         `ALTER ROLE "${a.role}" WITH LOGIN CREATEDB PASSWORD '${scramSha256Verifier(a.password)}';`,
@@ -289,7 +328,8 @@ export function databaseAccessSql(a: DatabaseAccess): string {
 
 /** stdin of the database step: admin password, newline, SQL. */
 export function databaseAccessStdin(adminPassword: string, access: DatabaseAccess): string {
-    if (/[\r\n]/.test(adminPassword) || adminPassword === "") throw new Error("databaseAccessStdin: the admin password must be one non-empty line");
+    if (/[\r\n]/.test(adminPassword) || adminPassword === "")
+        throw new Error("databaseAccessStdin: the admin password must be one non-empty line");
     return `${adminPassword}\n${databaseAccessSql(access)}`;
 }
 
@@ -327,9 +367,17 @@ export interface RestoreOptions {
 
 /** Restores the database as the mode says (steps/restore.sh, whose header explains the modes). */
 export function restoreScript(o: RestoreOptions): string {
-    if ("id" in o.backup && o.backup.id !== "latest" && !BACKUP_ID.test(o.backup.id)) throw new Error(`restoreScript: ${JSON.stringify(o.backup.id)} is not a backup id`);
-    if (o.source && (!parseS3Endpoint(o.source.endpoint).ok || !parseBucketName(o.source.bucket).ok || !parseObjectPrefix(o.source.prefix).ok)) {
-        throw new Error("restoreScript: the restore source needs an http(s) endpoint, a bucket name and a plain prefix");
+    if ("id" in o.backup && o.backup.id !== "latest" && !BACKUP_ID.test(o.backup.id))
+        throw new Error(`restoreScript: ${JSON.stringify(o.backup.id)} is not a backup id`);
+    if (
+        o.source &&
+        (!parseS3Endpoint(o.source.endpoint).ok ||
+            !parseBucketName(o.source.bucket).ok ||
+            !parseObjectPrefix(o.source.prefix).ok)
+    ) {
+        throw new Error(
+            "restoreScript: the restore source needs an http(s) endpoint, a bucket name and a plain prefix",
+        );
     }
     const which = "id" in o.backup ? ["--backup", o.backup.id] : ["--before", o.backup.before];
     const source = o.source ? [o.source.endpoint, o.source.bucket, o.source.prefix] : [];
@@ -347,7 +395,8 @@ export interface MigrateStep {
 
 /** Runs the app's migrations in the compose project (steps/migrate.sh). */
 export function migrateScript(m: MigrateStep): string {
-    if (!parseCommandLine(m.command).ok) throw new Error("migrateScript: the migrate command must be one non-empty line");
+    if (!parseCommandLine(m.command).ok)
+        throw new Error("migrateScript: the migrate command must be one non-empty line");
     return stepText("migrate", [m.dir, m.command]);
 }
 
@@ -376,9 +425,11 @@ export interface HealthGate {
 
 /** Polls the URL until it answers 200; on timeout, fails with the last answer and where to look (steps/health-gate.sh). */
 export function healthGateScript(h: HealthGate): string {
-    if (!parseHealthUrl(h.url).ok) throw new Error(`healthGateScript: ${JSON.stringify(h.url)} is not an http(s) URL without credentials`);
+    if (!parseHealthUrl(h.url).ok)
+        throw new Error(`healthGateScript: ${JSON.stringify(h.url)} is not an http(s) URL without credentials`);
     const interval = h.intervalSeconds ?? 5;
-    if (!whole(h.timeoutSeconds, 1) || !whole(interval, 1)) throw new Error("healthGateScript: timeout and interval are whole seconds >= 1");
+    if (!whole(h.timeoutSeconds, 1) || !whole(interval, 1))
+        throw new Error("healthGateScript: timeout and interval are whole seconds >= 1");
     return stepText("health-gate", [h.url, String(h.timeoutSeconds), String(interval), h.dir]);
 }
 
@@ -428,16 +479,34 @@ export function tlsScript(t: TlsCertificate): string {
     if (new Set(names).size !== names.length) throw new Error(`tlsScript: ${names.join(", ")} names one host twice`);
     if (!parseIpv4(t.address).ok) throw new Error(`tlsScript: ${JSON.stringify(t.address)} is not an IPv4 address`);
     if (!parseEmail(t.email).ok) throw new Error(`tlsScript: ${JSON.stringify(t.email)} is not an e-mail address`);
-    if (!parseComposeService(t.proxyService).ok) throw new Error(`tlsScript: ${JSON.stringify(t.proxyService)} is not a compose service name`);
+    if (!parseComposeService(t.proxyService).ok)
+        throw new Error(`tlsScript: ${JSON.stringify(t.proxyService)} is not a compose service name`);
     if (challenge === "http-01" && names.length > 1) {
-        throw new Error(`tlsScript: http-01 cannot prove ${names.slice(1).join(", ")}, which do not point at this host; use dns-01 for more names`);
+        throw new Error(
+            `tlsScript: http-01 cannot prove ${names.slice(1).join(", ")}, which do not point at this host; use dns-01 for more names`,
+        );
     }
     const packages = certbotPackages(challenge).join(" ");
     if (challenge === "http-01") {
-        return stepText("tls-http-01", [t.fqdn, t.address, t.email, t.dir, t.proxyService, String(t.resolveTimeoutSeconds ?? 600), packages]);
+        return stepText("tls-http-01", [
+            t.fqdn,
+            t.address,
+            t.email,
+            t.dir,
+            t.proxyService,
+            String(t.resolveTimeoutSeconds ?? 600),
+            packages,
+        ]);
     }
     const propagation = t.propagationSeconds ?? 60;
     if (!whole(propagation, 10)) throw new Error("tlsScript: propagationSeconds is a whole number of seconds >= 10");
-    return stepText("tls-dns-01", [t.email, t.dir, t.proxyService, t.credentialsFile ?? DNS_CREDENTIALS_FILE, String(propagation), packages, ...names]);
+    return stepText("tls-dns-01", [
+        t.email,
+        t.dir,
+        t.proxyService,
+        t.credentialsFile ?? DNS_CREDENTIALS_FILE,
+        String(propagation),
+        packages,
+        ...names,
+    ]);
 }
-

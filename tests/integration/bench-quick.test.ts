@@ -26,7 +26,9 @@ describe("npm run bench -- --quick", () => {
     it("exits 0 and writes the JSON report and the Markdown table beside it", () => {
         expect(result.code, result.stderr).toBe(0);
         expect(existsSync(join(dir, "bench.md"))).toBe(true);
-        expect(result.stdout).toMatch(new RegExp(`report: ${join(dir, "bench.json").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+        expect(result.stdout).toMatch(
+            new RegExp(`report: ${join(dir, "bench.json").replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`),
+        );
     });
 
     it("has backup, restore, bytes and end-to-end figures for every method, each restore verified", () => {
@@ -43,7 +45,8 @@ describe("npm run bench -- --quick", () => {
         expect(toolkit.restore.checks.map((c) => c.detail).join(" ")).toMatch(/counts match the manifest/);
         // The floor stores the uncompressed dump; both compressed methods store far less.
         const floor = report.methods.find((m) => m.method === "floor")!;
-        for (const m of report.methods.filter((x) => x.method !== "floor")) expect(m.bytes, m.method).toBeLessThan(floor.bytes / 2);
+        for (const m of report.methods.filter((x) => x.method !== "floor"))
+            expect(m.bytes, m.method).toBeLessThan(floor.bytes / 2);
     });
 
     it("derives every ratio and target from the figures it reports", () => {

@@ -36,8 +36,12 @@ describe("npm run rto on the dr stack", () => {
             expect(small.path[small.path.length - 1].name).toMatch(/-health$/);
             expect(small.hasRestore).toBe(true);
         }
-        for (let i = 1; i < small.path.length; i++) expect(small.path[i].startSeconds).toBeCloseTo(small.path[i - 1].finishSeconds, 6);
-        expect(small.totalSeconds).toBeCloseTo(small.graphSeconds + small.outsideGraph.reduce((s, o) => s + o.seconds, 0), 6);
+        for (let i = 1; i < small.path.length; i++)
+            expect(small.path[i].startSeconds).toBeCloseTo(small.path[i - 1].finishSeconds, 6);
+        expect(small.totalSeconds).toBeCloseTo(
+            small.graphSeconds + small.outsideGraph.reduce((s, o) => s + o.seconds, 0),
+            6,
+        );
         expect(small.targetSeconds).toBe(4 * 3600);
     });
 
@@ -46,7 +50,8 @@ describe("npm run rto on the dr stack", () => {
         expect(big.path.map((p) => p.name)).toContainEqual(expect.stringMatching(/-restore$/));
         const restoreOf = (m: RtoJson) => m.dbBytes / m.restore.bytesPerSecond;
         const onPathSmall = small.path.some((p) => p.name.endsWith("-restore"));
-        if (onPathSmall) expect(big.totalSeconds - small.totalSeconds).toBeCloseTo(restoreOf(big) - restoreOf(small), 3);
+        if (onPathSmall)
+            expect(big.totalSeconds - small.totalSeconds).toBeCloseTo(restoreOf(big) - restoreOf(small), 3);
         else expect(big.totalSeconds).toBeGreaterThan(small.totalSeconds);
         expect(big.met).toBe(big.totalSeconds <= big.targetSeconds);
     });
@@ -54,7 +59,19 @@ describe("npm run rto on the dr stack", () => {
     it("an override file slows a step on the path and the total grows by exactly that much", async () => {
         const step = small.path[small.path.length - 1];
         const file = join(dir, "slower.json");
-        writeFileSync(file, JSON.stringify({ rules: [{ label: "my drill's figure", type: step.type, nameSuffix: step.name.slice(step.name.lastIndexOf("-")), seconds: step.seconds + 600 }] }));
+        writeFileSync(
+            file,
+            JSON.stringify({
+                rules: [
+                    {
+                        label: "my drill's figure",
+                        type: step.type,
+                        nameSuffix: step.name.slice(step.name.lastIndexOf("-")),
+                        seconds: step.seconds + 600,
+                    },
+                ],
+            }),
+        );
         const r = await rto("--json", "--db-size", "1GB", "--durations", file);
         expect(r.code, r.stderr).toBe(0);
         expect(r.json!.totalSeconds - small.totalSeconds).toBeCloseTo(600, 6);

@@ -48,7 +48,11 @@ describe("cloud-init schema accepts the rendered user-data", () => {
 
     it("also when the toolkit has grown past the limit and travels as one gzip-compressed tar", () => {
         const line = 'log "fortress: one more line of a toolkit that has grown too big for plain user-data"\n';
-        const grown = { path: "/usr/local/lib/fortress/grown.sh", content: line.repeat(Math.ceil(70_000 / line.length)), permissions: "0644" };
+        const grown = {
+            path: "/usr/local/lib/fortress/grown.sh",
+            content: line.repeat(Math.ceil(70_000 / line.length)),
+            permissions: "0644",
+        };
         const packed = renderUserData({ ...prodLike, toolkitFiles: [...toolkitFiles, grown] });
         expect(packed).toContain("encoding: gz+b64");
         const r = schema(write("packed.yaml", packed));
@@ -75,7 +79,9 @@ describe("cloud-init schema rejects broken documents (so the checks above can fa
 
 describe.skipIf(!has("systemd-analyze"))("systemd reads the rendered units", () => {
     const units = (args: UserDataArgs) =>
-        (parse(renderUserData(args)) as { write_files: WriteFile[] }).write_files.filter((f) => f.path.startsWith("/etc/systemd/system/"));
+        (parse(renderUserData(args)) as { write_files: WriteFile[] }).write_files.filter((f) =>
+            f.path.startsWith("/etc/systemd/system/"),
+        );
 
     it.each([
         ["prod-like", prodLike],
@@ -107,7 +113,12 @@ describe.skipIf(!has("systemd-analyze"))("systemd reads the rendered units", () 
 
     it("systemd-analyze verify finds no unknown or invalid settings", () => {
         const rendered = units(prodLike);
-        expect(rendered.map((u) => basename(u.path))).toEqual(["fortress-backup.service", "fortress-backup.timer", "fortress-verify.service", "fortress-verify.timer"]);
+        expect(rendered.map((u) => basename(u.path))).toEqual([
+            "fortress-backup.service",
+            "fortress-backup.timer",
+            "fortress-verify.service",
+            "fortress-verify.timer",
+        ]);
         const r = verify(join(work, "units-ok"), rendered);
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
@@ -121,7 +132,15 @@ describe.skipIf(!has("systemd-analyze"))("systemd reads the rendered units", () 
 // reader; these run the real toolkit on the real rendered file.
 describe("the toolkit reads the rendered settings file", () => {
     const toolkit = resolve(__dirname, "../../cloud-init/toolkit");
-    const keys = ["BACKUP_S3_ENDPOINT", "BACKUP_BUCKET", "BACKUP_PREFIX", "BACKUP_OFFSITE_S3_ENDPOINT", "BACKUP_OFFSITE_BUCKET", "BACKUP_AGE_RECIPIENTS", "BACKUP_AGE_IDENTITY_FILE"];
+    const keys = [
+        "BACKUP_S3_ENDPOINT",
+        "BACKUP_BUCKET",
+        "BACKUP_PREFIX",
+        "BACKUP_OFFSITE_S3_ENDPOINT",
+        "BACKUP_OFFSITE_BUCKET",
+        "BACKUP_AGE_RECIPIENTS",
+        "BACKUP_AGE_IDENTITY_FILE",
+    ];
 
     function configDir(name: string, args: UserDataArgs, credentials?: string): string {
         const doc = parse(renderUserData(args)) as { write_files: WriteFile[] };
@@ -154,7 +173,12 @@ describe("the toolkit reads the rendered settings file", () => {
         );
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
-        const seen = Object.fromEntries(r.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+        const seen = Object.fromEntries(
+            r.stdout
+                .trim()
+                .split("\n")
+                .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+        );
         expect(seen).toEqual({
             BACKUP_S3_ENDPOINT: args.backup.s3Endpoint,
             BACKUP_BUCKET: args.backup.bucket,

@@ -126,9 +126,18 @@ describe("fortress-heartbeat pings the check", () => {
 
     it("reads the URL from credentials.env as the recovery chain writes it, and the environment wins over the file", async () => {
         const file = join(configDir, "credentials.env");
-        writeFileSync(file, credentialsFile({ databaseUrl: "postgresql://u:pw@h:5432/db", spacesAccessKeyId: "DO00KEY", spacesSecretAccessKey: "secret", backupHeartbeatUrl: urlFor(port) }), {
-            mode: 0o600,
-        });
+        writeFileSync(
+            file,
+            credentialsFile({
+                databaseUrl: "postgresql://u:pw@h:5432/db",
+                spacesAccessKeyId: "DO00KEY",
+                spacesSecretAccessKey: "secret",
+                backupHeartbeatUrl: urlFor(port),
+            }),
+            {
+                mode: 0o600,
+            },
+        );
         const fromFile = await heartbeat(["success"], { FORTRESS_CONFIG_DIR: configDir });
         expect(fromFile.stderr).toBe("");
         expect(fromFile.code).toBe(0);
@@ -137,7 +146,9 @@ describe("fortress-heartbeat pings the check", () => {
 
         seen = [];
         const other = `http://127.0.0.1:${port}/ping/env-${CHECK_ID}`;
-        expect((await heartbeat(["success"], { FORTRESS_CONFIG_DIR: configDir, BACKUP_HEARTBEAT_URL: other })).code).toBe(0);
+        expect(
+            (await heartbeat(["success"], { FORTRESS_CONFIG_DIR: configDir, BACKUP_HEARTBEAT_URL: other })).code,
+        ).toBe(0);
         expect(seen.map((s) => s.path)).toEqual([`/ping/env-${CHECK_ID}`]);
     });
 });
@@ -157,7 +168,12 @@ describe("fortress-heartbeat as fortress-backup.service runs it", () => {
         ["signal", "fail", `/ping/${CHECK_ID}/fail`],
     ])("SERVICE_RESULT=%s pings %s", async (result, status, path) => {
         expect(command).toBe(HEARTBEAT_COMMAND);
-        const r = await heartbeat(args, { BACKUP_HEARTBEAT_URL: urlFor(port), SERVICE_RESULT: result, EXIT_CODE: "exited", EXIT_STATUS: result === "success" ? "0" : "3" });
+        const r = await heartbeat(args, {
+            BACKUP_HEARTBEAT_URL: urlFor(port),
+            SERVICE_RESULT: result,
+            EXIT_CODE: "exited",
+            EXIT_STATUS: result === "success" ? "0" : "3",
+        });
         expect(r.code).toBe(0);
         expect(r.stdout).toBe(`heartbeat ${status} sent to 127.0.0.1:${port}\n`);
         expect(seen.map((s) => [s.method, s.path])).toEqual([["POST", path]]);
@@ -169,7 +185,9 @@ describe("fortress-heartbeat as fortress-backup.service runs it", () => {
     it("without $SERVICE_RESULT (run by hand) it refuses, exit 2, and pings nothing", async () => {
         const r = await heartbeat(args, { BACKUP_HEARTBEAT_URL: urlFor(port) });
         expect(r.code).toBe(2);
-        expect(r.stderr).toMatch(/^fortress-heartbeat: error: service-result needs \$SERVICE_RESULT.*run fortress-heartbeat success or fail/);
+        expect(r.stderr).toMatch(
+            /^fortress-heartbeat: error: service-result needs \$SERVICE_RESULT.*run fortress-heartbeat success or fail/,
+        );
         expect(seen).toEqual([]);
     });
 });
@@ -179,7 +197,9 @@ describe("fortress-heartbeat with nothing to do or bad input", () => {
         const r = await heartbeat(["success"]);
         expect(r.code).toBe(0);
         expect(r.stdout).toBe("");
-        expect(r.stderr).toMatch(/^fortress-heartbeat: BACKUP_HEARTBEAT_URL is not set, so there is no heartbeat to ping; set backupHeartbeatUrl/);
+        expect(r.stderr).toMatch(
+            /^fortress-heartbeat: BACKUP_HEARTBEAT_URL is not set, so there is no heartbeat to ping; set backupHeartbeatUrl/,
+        );
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
         expect(seen).toEqual([]);
     });
@@ -222,7 +242,11 @@ describe("fortress-heartbeat when the heartbeat service cannot take the ping", (
         expect(r.stdout).toBe("");
         const lines = r.stderr.trim().split("\n");
         expect(lines).toHaveLength(1);
-        expect(lines[0]).toMatch(new RegExp(`^fortress-heartbeat: error: could not send the success ping to the heartbeat service at 127\\.0\\.0\\.1:${closed} \\(.+\\): check the droplet's outbound HTTPS`));
+        expect(lines[0]).toMatch(
+            new RegExp(
+                `^fortress-heartbeat: error: could not send the success ping to the heartbeat service at 127\\.0\\.0\\.1:${closed} \\(.+\\): check the droplet's outbound HTTPS`,
+            ),
+        );
         // It did retry (3 retries, 2 s apart), but gave up within a bounded time.
         expect(r.ms).toBeGreaterThan(3_000);
         expect(r.ms).toBeLessThan(40_000);

@@ -7,12 +7,21 @@
 import { delimiter } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPagila } from "../../harness/datasets";
-import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, run, RunResult, runOk } from "../../harness/process";
-import { startS3Server, S3Server } from "../../harness/s3";
+import { startPostgres, type PostgresCluster } from "../../harness/postgres";
+import { cleanEnv, run, type RunResult, runOk } from "../../harness/process";
+import { startS3Server, type S3Server } from "../../harness/s3";
 import {
-    databaseContents, errorLines, EXIT, fillDataOffsetsRun, makeShimPath, readManifest, removeToolkitScratch, runToolkit, storageSettings,
-    toolkitEnv, userTables,
+    databaseContents,
+    errorLines,
+    EXIT,
+    fillDataOffsetsRun,
+    makeShimPath,
+    readManifest,
+    removeToolkitScratch,
+    runToolkit,
+    storageSettings,
+    toolkitEnv,
+    userTables,
 } from "../../harness/toolkit";
 import { backupOk } from "../support/toolkit-rig";
 
@@ -32,7 +41,10 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
      * `clients` first on PATH (none: the selected version's, as every other test has them).
      */
     const envFor = (pg: PostgresCluster, prefix: string, clients?: PostgresCluster): NodeJS.ProcessEnv => {
-        const env = toolkitEnv({ DATABASE_URL: pg.url("pagila"), ...storageSettings({ primary: s3, bucket: BUCKET, prefix }) });
+        const env = toolkitEnv({
+            DATABASE_URL: pg.url("pagila"),
+            ...storageSettings({ primary: s3, bucket: BUCKET, prefix }),
+        });
         return clients ? { ...env, PATH: [clients.binDir, env.PATH].join(delimiter) } : env;
     };
     const manifest = (prefix: string) => readManifest(s3, BUCKET, `${prefix}/latest.json`);
@@ -59,14 +71,22 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
         expect(pg15.major).toBe(15);
         const pg = await startPostgres();
         try {
-            expect(pg.major, "PostgreSQL 17 comes from bash tools/setup (run as root); FORTRESS_TEST_PG=15 runs on 15 on purpose").toBe(EXPECTED_MAJOR);
+            expect(
+                pg.major,
+                "PostgreSQL 17 comes from bash tools/setup (run as root); FORTRESS_TEST_PG=15 runs on 15 on purpose",
+            ).toBe(EXPECTED_MAJOR);
             expect(pg.serverVersion).toMatch(new RegExp(`^${EXPECTED_MAJOR}\\.\\d+`));
             expect(await pg.psql("SHOW server_version_num;")).toBe(String(pg.serverVersionNum));
             const versions = "for t in pg_dump pg_restore psql; do $t --version; done";
             const clean = await runOk("bash", ["-c", versions], { env: cleanEnv() });
             const shim = await runOk("bash", ["-c", versions], { env: cleanEnv({ PATH: makeShimPath({}) }) });
             for (const out of [clean.stdout, shim.stdout]) {
-                expect(out.trim().split("\n").map((l) => /\(PostgreSQL\) (\d+)\./.exec(l)?.[1])).toEqual(Array(3).fill(String(EXPECTED_MAJOR)));
+                expect(
+                    out
+                        .trim()
+                        .split("\n")
+                        .map((l) => /\(PostgreSQL\) (\d+)\./.exec(l)?.[1]),
+                ).toEqual(Array(3).fill(String(EXPECTED_MAJOR)));
             }
             await pg.createDatabase("pagila");
             await pg.psql("CREATE TABLE t AS SELECT generate_series(1, 10) AS n;", "pagila");
@@ -82,7 +102,9 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
     it("pg_dump 15 refuses a PostgreSQL 17 server: fortress-backup exits 2 asking for postgresql-client-17 and stores nothing", async () => {
         const r = await runToolkit("fortress-backup", [], envFor(pg17, "refused", pg15));
         expect(r.code, r.stderr).toBe(EXIT.usage);
-        expect(errorLines(r.stderr)).toEqual(["fortress-backup: error: pg_dump 15 cannot dump PostgreSQL 17: install postgresql-client-17"]);
+        expect(errorLines(r.stderr)).toEqual([
+            "fortress-backup: error: pg_dump 15 cannot dump PostgreSQL 17: install postgresql-client-17",
+        ]);
         expect(await s3.listKeys(BUCKET, "refused/")).toEqual([]);
     });
 
@@ -92,7 +114,11 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
         expect(m.id).toBe(id);
         expect([m.serverVersion, m.pgDumpVersion].map((v) => v.split(".")[0])).toEqual(["15", "15"]);
         await pg17.createDatabase("from15");
-        const r = await runToolkit("fortress-restore", ["--backup", id, "--target", pg17.url("from15")], envFor(pg17, "from15", pg17));
+        const r = await runToolkit(
+            "fortress-restore",
+            ["--backup", id, "--target", pg17.url("from15")],
+            envFor(pg17, "from15", pg17),
+        );
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(await databaseContents(pg17, "from15")).toEqual(await databaseContents(pg15, "pagila"));
     });
@@ -104,7 +130,11 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
             const id = await backupOk(envFor(pg17, "v17", pg17));
             expect((await manifest("v17")).pgDumpVersion).toMatch(/^17\./);
             await pg17.createDatabase("by15");
-            restore = await runToolkit("fortress-restore", ["--backup", id, "--target", pg17.url("by15")], envFor(pg17, "v17", pg15));
+            restore = await runToolkit(
+                "fortress-restore",
+                ["--backup", id, "--target", pg17.url("by15")],
+                envFor(pg17, "v17", pg15),
+            );
         });
 
         it("fails in one error line and leaves the target untouched", async () => {
@@ -126,29 +156,34 @@ describe("PostgreSQL versions: production's 17 by default, 15 where versions mee
     it.each([
         { major: 15, format: 14 },
         { major: 17, format: 16 },
-    ])("fill_data_offsets gives pg_dump $major's streamed archive (format 1.$format) the offsets pg_dump --file writes, byte for byte", async ({ major, format }) => {
-        const pg = major === 17 ? pg17 : pg15;
-        const run = await fillDataOffsetsRun(pg, "pagila");
-        const { file, streamed } = run;
-        expect([file.subarray(0, 5).toString(), file[5], file[6]]).toEqual(["PGDMP", 1, format]);
-        // Magic to the compression setting, then seven ints of creation time: the
-        // compression setting is one int (5 bytes) before format 1.15 and one byte since.
-        const fixed = format >= 15 ? 12 : 16;
-        const header = fixed + 7 * 5;
-        expect(streamed.subarray(0, fixed).equals(file.subarray(0, fixed))).toBe(true);
-        expect(streamed.length).toBe(file.length);
-        expect(streamed.subarray(header).equals(file.subarray(header))).toBe(false);
+    ])(
+        "fill_data_offsets gives pg_dump $major's streamed archive (format 1.$format) the offsets pg_dump --file writes, byte for byte",
+        async ({ major, format }) => {
+            const pg = major === 17 ? pg17 : pg15;
+            const run = await fillDataOffsetsRun(pg, "pagila");
+            const { file, streamed } = run;
+            expect([file.subarray(0, 5).toString(), file[5], file[6]]).toEqual(["PGDMP", 1, format]);
+            // Magic to the compression setting, then seven ints of creation time: the
+            // compression setting is one int (5 bytes) before format 1.15 and one byte since.
+            const fixed = format >= 15 ? 12 : 16;
+            const header = fixed + 7 * 5;
+            expect(streamed.subarray(0, fixed).equals(file.subarray(0, fixed))).toBe(true);
+            expect(streamed.length).toBe(file.length);
+            expect(streamed.subarray(header).equals(file.subarray(header))).toBe(false);
 
-        expect(run.filled.subarray(header).equals(file.subarray(header))).toBe(true);
-        // It reports one offset per data block: every TABLE DATA entry of the archive.
-        expect(run.tableData).toBeGreaterThan(20);
-        expect(run.printed).toHaveLength(run.tableData);
-        // An archive that already has them is left as it is.
-        expect(run.refilled.equals(file)).toBe(true);
-    });
+            expect(run.filled.subarray(header).equals(file.subarray(header))).toBe(true);
+            // It reports one offset per data block: every TABLE DATA entry of the archive.
+            expect(run.tableData).toBeGreaterThan(20);
+            expect(run.printed).toHaveLength(run.tableData);
+            // An archive that already has them is left as it is.
+            expect(run.refilled.equals(file)).toBe(true);
+        },
+    );
 
     it("every client tool the harness puts on PATH for 17 runs, pg_dumpall's pg_dump included", async () => {
-        const r = await run("bash", ["-c", "pg_dumpall --schema-only | grep -c '^-- PostgreSQL database dump$'"], { env: cleanEnv({ ...pg17.clientEnv(), PATH: [pg17.binDir, cleanEnv().PATH].join(delimiter) }) });
+        const r = await run("bash", ["-c", "pg_dumpall --schema-only | grep -c '^-- PostgreSQL database dump$'"], {
+            env: cleanEnv({ ...pg17.clientEnv(), PATH: [pg17.binDir, cleanEnv().PATH].join(delimiter) }),
+        });
         expect(r.code, r.stderr).toBe(0);
         // pg_dumpall runs pg_dump once per database it dumps: all but template0.
         expect(r.stdout.trim()).toBe(await pg17.psql("SELECT count(*) FROM pg_database WHERE datname <> 'template0';"));

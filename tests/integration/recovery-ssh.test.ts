@@ -25,15 +25,38 @@ import { parse } from "yaml";
 import { composeDir, scramSha256Verifier } from "../../components/recovery/scripts";
 import { seedPlanDatabase } from "../../harness/datasets";
 import { startPostgres, type PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, freePort, makeTempDir, run, runOk, unprivilegedIdentity, type RunResult } from "../../harness/process";
+import {
+    cleanEnv,
+    freePort,
+    makeTempDir,
+    run,
+    runOk,
+    unprivilegedIdentity,
+    type RunResult,
+} from "../../harness/process";
 import { S3RVER_CREDENTIALS, startS3Server, type S3Server } from "../../harness/s3";
-import { checkSshHostPrerequisites, makeTestCa, startSshHost, startTlsFront, type SshHost, type TestCa } from "../../harness/ssh-host";
-import { createAgeIdentity, exactCounts, removeToolkitScratch, runToolkit, toolkitEnv, type AgeIdentity } from "../../harness/toolkit";
+import {
+    checkSshHostPrerequisites,
+    makeTestCa,
+    startSshHost,
+    startTlsFront,
+    type SshHost,
+    type TestCa,
+} from "../../harness/ssh-host";
+import {
+    createAgeIdentity,
+    exactCounts,
+    removeToolkitScratch,
+    runToolkit,
+    toolkitEnv,
+    type AgeIdentity,
+} from "../../harness/toolkit";
 import { PROJECT, T, byType, loadStackConfig, one, runProgram, type ProgramRun } from "../stack/harness";
 import { OPERATOR_SECRETS } from "../../harness/mock-cloud";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const plain = (v: unknown): unknown => (v && typeof v === "object" && SECRET_SIG_KEY in (v as object) ? plain((v as { value: unknown }).value) : v);
+const plain = (v: unknown): unknown =>
+    v && typeof v === "object" && SECRET_SIG_KEY in (v as object) ? plain((v as { value: unknown }).value) : v;
 
 const PG_HOST = "private-fortress-db-pg-abc1234-do-user-1.db.ondigitalocean.com"; // the mock cluster's private host
 const ADMIN_PASSWORD = "mock-admin-password"; // the mock cluster's admin password
@@ -81,7 +104,13 @@ function chainOf(run: ProgramRun): Chain {
         done.add(next.urn);
     }
     const connection = plain(commands[0].inputs.connection) as { user: string; privateKey: unknown };
-    return { run, steps: ordered, userData: String(one(run, T.droplet).inputs.userData), user: connection.user, privateKey: String(plain(connection.privateKey)) };
+    return {
+        run,
+        steps: ordered,
+        userData: String(one(run, T.droplet).inputs.userData),
+        user: connection.user,
+        privateKey: String(plain(connection.privateKey)),
+    };
 }
 
 describe("the recovery chain over a real sshd (loopback), with the real toolkit, PostgreSQL and S3", () => {
@@ -116,7 +145,14 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
     const ok = (r: RunResult, what: string) => expect(r.code, `${what} failed:\n${r.stdout}\n${r.stderr}`).toBe(0);
     const asRole = (user: string, password: string, database: string, sql: string) =>
         run(join(pg.binDir, "psql"), ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"], {
-            env: cleanEnv({ PGHOST: "127.0.0.1", PGPORT: String(pg.port), PGUSER: user, PGPASSWORD: password, PGDATABASE: database, PGSSLMODE: "require" }),
+            env: cleanEnv({
+                PGHOST: "127.0.0.1",
+                PGPORT: String(pg.port),
+                PGUSER: user,
+                PGPASSWORD: password,
+                PGDATABASE: database,
+                PGSSLMODE: "require",
+            }),
             input: sql,
         });
 
@@ -125,7 +161,9 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         const config = loadStackConfig(stack);
         const base: Record<string, string> = {
             ageRecipients: JSON.stringify([age.recipient]),
-            ageIdentity: readFileSync(age.identityFile, "utf8").split("\n").find((l) => l.startsWith("AGE-SECRET-KEY-"))!,
+            ageIdentity: readFileSync(age.identityFile, "utf8")
+                .split("\n")
+                .find((l) => l.startsWith("AGE-SECRET-KEY-"))!,
             healthUrl: `http://127.0.0.1:${healthPort}/health`,
             healthTimeoutSeconds: "30",
             appEnv: JSON.stringify({ THIRD_PARTY_TOKEN: TRICKY }),
@@ -134,8 +172,10 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         const run = await runProgram(stack, config, {
             outputs: (type, _name, inputs) => {
                 if (type === T.cluster && inputs.engine === "pg") return { port: pg.port };
-                if (type === T.spacesKey) return { accessKey: S3RVER_CREDENTIALS.accessKeyId, secretKey: S3RVER_CREDENTIALS.secretAccessKey };
-                if (type === T.privateKey) return { privateKeyOpenssh: deployKey.private, publicKeyOpenssh: deployKey.public };
+                if (type === T.spacesKey)
+                    return { accessKey: S3RVER_CREDENTIALS.accessKeyId, secretKey: S3RVER_CREDENTIALS.secretAccessKey };
+                if (type === T.privateKey)
+                    return { privateKeyOpenssh: deployKey.private, publicKeyOpenssh: deployKey.public };
                 return undefined;
             },
         });
@@ -176,7 +216,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                     "#!/bin/sh",
                     `printf '%s\\n' "$*" >> CONTROL/certbot.log`,
                     "pre='' deploy='' post=''",
-                    'while [ $# -gt 0 ]; do',
+                    "while [ $# -gt 0 ]; do",
                     '  case "$1" in --pre-hook) pre=$2; shift ;; --deploy-hook) deploy=$2; shift ;; --post-hook) post=$2; shift ;; esac',
                     "  shift",
                     "done",
@@ -201,7 +241,12 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                 { path: composeDir(app), owner: "deployer:deployer", mode: "0755" },
                 { path: "/var/lib/income-fortress", owner: "root:root", mode: "0755" },
             ],
-            files: [{ path: "/var/lib/income-fortress/ready", content: `environment=${environment}\napp_ref=v1.0.0\napp_commit=0123456789abcdef\n` }],
+            files: [
+                {
+                    path: "/var/lib/income-fortress/ready",
+                    content: `environment=${environment}\napp_ref=v1.0.0\napp_commit=0123456789abcdef\n`,
+                },
+            ],
         });
         // The stand-ins read and write the host's control folder; bake its path in.
         for (const name of ["docker", "cloud-init", "certbot", "systemctl"]) {
@@ -220,13 +265,34 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         work = makeTempDir("fortress-recovery-ssh");
         chmodSync(work, 0o755);
         // PostgreSQL with TLS, because DATABASE_URL says sslmode=require as DigitalOcean's does.
-        await runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-            "-keyout", join(work, "pg.key"), "-out", join(work, "pg.crt")]);
+        await runOk("openssl", [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            join(work, "pg.key"),
+            "-out",
+            join(work, "pg.crt"),
+        ]);
         const nobody = unprivilegedIdentity();
         if (nobody) for (const f of ["pg.key", "pg.crt"]) chownSync(join(work, f), nobody.uid, nobody.gid);
         chmodSync(join(work, "pg.key"), 0o600);
         [pg, nyc3, sfo3, ca] = await Promise.all([
-            startPostgres({ settings: { ssl: "on", ssl_cert_file: `'${join(work, "pg.crt")}'`, ssl_key_file: `'${join(work, "pg.key")}'` } }),
+            startPostgres({
+                settings: {
+                    ssl: "on",
+                    ssl_cert_file: `'${join(work, "pg.crt")}'`,
+                    ssl_key_file: `'${join(work, "pg.key")}'`,
+                },
+            }),
             startS3Server({ buckets: ["incomefortress-backups"] }),
             startS3Server({ buckets: ["incomefortress-backups-vault", "incomefortress-dr-backups"] }),
             makeTestCa(["*.digitaloceanspaces.com"]),
@@ -234,29 +300,48 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         front = await startTlsFront({
             address: FRONT,
             ca,
-            route: (name) => (name === "nyc3.digitaloceanspaces.com" ? nyc3.port : name === "sfo3.digitaloceanspaces.com" ? sfo3.port : undefined),
+            route: (name) =>
+                name === "nyc3.digitaloceanspaces.com"
+                    ? nyc3.port
+                    : name === "sfo3.digitaloceanspaces.com"
+                      ? sfo3.port
+                      : undefined,
         });
         // The app's health endpoint: 200 once the docker stand-in recorded `compose up -d`; /down never is.
         healthPort = await freePort();
         health = createServer((req, res) => {
-            const up = req.url === "/health" && dockerLog !== "" && /\tcompose up -d/.test(readFileSync(dockerLog, "utf8"));
+            const up =
+                req.url === "/health" && dockerLog !== "" && /\tcompose up -d/.test(readFileSync(dockerLog, "utf8"));
             res.writeHead(up ? 200 : 503).end(up ? "ok" : "starting");
         });
         await new Promise<void>((resolve) => health.listen(healthPort, "127.0.0.1", resolve));
 
         age = await createAgeIdentity(work);
         await runOk("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(work, "deploy")]);
-        deployKey = { private: readFileSync(join(work, "deploy"), "utf8"), public: `${readFileSync(join(work, "deploy.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ")}\n` };
+        deployKey = {
+            private: readFileSync(join(work, "deploy"), "utf8"),
+            public: `${readFileSync(join(work, "deploy.pub"), "utf8").trim().split(/\s+/).slice(0, 2).join(" ")}\n`,
+        };
 
         // The managed cluster as DigitalOcean hands it over: an admin, defaultdb, the app
         // database created by the admin, and the app role with DigitalOcean's first password.
-        await pg.psql(`CREATE ROLE doadmin LOGIN CREATEROLE CREATEDB PASSWORD '${ADMIN_PASSWORD}'; CREATE DATABASE defaultdb OWNER doadmin; CREATE DATABASE income_source;`);
-        const admin = await asRole("doadmin", ADMIN_PASSWORD, "defaultdb", "CREATE ROLE income_platform LOGIN PASSWORD 'do-first-password'; CREATE DATABASE income_platform;");
+        await pg.psql(
+            `CREATE ROLE doadmin LOGIN CREATEROLE CREATEDB PASSWORD '${ADMIN_PASSWORD}'; CREATE DATABASE defaultdb OWNER doadmin; CREATE DATABASE income_source;`,
+        );
+        const admin = await asRole(
+            "doadmin",
+            ADMIN_PASSWORD,
+            "defaultdb",
+            "CREATE ROLE income_platform LOGIN PASSWORD 'do-first-password'; CREATE DATABASE income_platform;",
+        );
         expect(admin.code, admin.stderr).toBe(0);
         await seedPlanDatabase(pg, "income_source", 0.02);
 
         prod = await program("prod", {});
-        prodHealthDown = await program("prod", { healthUrl: `http://127.0.0.1:${healthPort}/down`, healthTimeoutSeconds: "10" });
+        prodHealthDown = await program("prod", {
+            healthUrl: `http://127.0.0.1:${healthPort}/down`,
+            healthTimeoutSeconds: "10",
+        });
         dr = await program("dr", {});
         keyFile = join(work, "connection-key");
         writeFileSync(keyFile, prod.privateKey, { mode: 0o600 });
@@ -278,13 +363,16 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         expect(order).toHaveLength(10);
         expect(order[0]).toBe("boot");
         expect(order.slice(-2)).toEqual(["compose", "health"]);
-        for (const before of ["secret-credentials", "secret-age-identity", "database-access"]) expect(at(before), before).toBeLessThan(at("restore"));
+        for (const before of ["secret-credentials", "secret-age-identity", "database-access"])
+            expect(at(before), before).toBeLessThan(at("restore"));
         for (const before of ["restore", "secret-app-env"]) expect(at(before), before).toBeLessThan(at("migrate"));
         for (const before of ["migrate", "tls"]) expect(at(before), before).toBeLessThan(at("compose"));
         // The connection logs in as deployer with the key whose public half user-data authorises.
         const doc = parse(prod.userData) as { users: { name: string; ssh_authorized_keys: string[] }[] };
         expect(prod.user).toBe("deployer");
-        expect(doc.users[0].ssh_authorized_keys.at(-1)).toBe(`${deployKey.public.trim()} income-fortress-deploy@prod-e1`);
+        expect(doc.users[0].ssh_authorized_keys.at(-1)).toBe(
+            `${deployKey.public.trim()} income-fortress-deploy@prod-e1`,
+        );
     });
 
     it("boot: cloud-init's exit 2 (degraded done) counts as booted once the ready marker is there; failures say what to do", async () => {
@@ -297,7 +385,9 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         writeFileSync(join(h.controlDir, "cloud-init-exit"), "1\n");
         const failed = await exec(h, prod, "boot");
         expect(failed.code).toBe(1);
-        expect(failed.stderr).toMatch(/^income-fortress boot: error: cloud-init failed \(cloud-init status --wait exited 1\): read \/var\/log\/cloud-init-output\.log/m);
+        expect(failed.stderr).toMatch(
+            /^income-fortress boot: error: cloud-init failed \(cloud-init status --wait exited 1\): read \/var\/log\/cloud-init-output\.log/m,
+        );
 
         writeFileSync(join(h.controlDir, "cloud-init-exit"), "0\n");
         await h.root(["mv", "/var/lib/income-fortress/ready", "/var/lib/income-fortress/ready.aside"]);
@@ -311,7 +401,11 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
     it("delivers every secret file from stdin: the exact bytes, mode 600, the right owner, nothing echoed", async () => {
         const h = host!;
         const files: [string, string, string][] = [
-            ["secret-app-env", `${composeDir({ dir: "/opt/income-fortress/app", composeSubdir: "income-platform" })}/.env`, "600 deployer:deployer"],
+            [
+                "secret-app-env",
+                `${composeDir({ dir: "/opt/income-fortress/app", composeSubdir: "income-platform" })}/.env`,
+                "600 deployer:deployer",
+            ],
             ["secret-credentials", "/etc/income-fortress/credentials.env", "600 root:root"],
             ["secret-age-identity", "/etc/income-fortress/age-identity.txt", "600 root:root"],
         ];
@@ -323,14 +417,29 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
             expect(await h.read(path), path).toBe(step.stdin);
             expect(await h.stat(path), path).toBe(mode);
             // What the step prints names the file, never its content.
-            for (const line of step.stdin!.split("\n").filter((l) => l.includes("="))) expect(r.stdout + r.stderr).not.toContain(line.split("=").slice(1).join("="));
+            for (const line of step.stdin!.split("\n").filter((l) => l.includes("=")))
+                expect(r.stdout + r.stderr).not.toContain(line.split("=").slice(1).join("="));
         }
         // Quoting: shell metacharacters in a secret reach the file untouched.
         expect(await h.read(files[0][1])).toContain(`THIRD_PARTY_TOKEN='${TRICKY}'\n`);
         // No temp files left beside them.
-        expect((await h.root(["find", "/etc/income-fortress", "/opt/income-fortress/app/income-platform", "-name", "*.??????"])).stdout).toBe("");
+        expect(
+            (
+                await h.root([
+                    "find",
+                    "/etc/income-fortress",
+                    "/opt/income-fortress/app/income-platform",
+                    "-name",
+                    "*.??????",
+                ])
+            ).stdout,
+        ).toBe("");
         // The toolkit reads what was written: DATABASE_URL and the keys, from the root-only file.
-        const settings = await h.ssh(prod.user, keyFile, "sudo bash -c 'source /usr/local/lib/income-fortress/common.sh && load_settings && echo \"${DATABASE_URL%%@*}\" && echo \"$AWS_ACCESS_KEY_ID\"'");
+        const settings = await h.ssh(
+            prod.user,
+            keyFile,
+            'sudo bash -c \'source /usr/local/lib/income-fortress/common.sh && load_settings && echo "${DATABASE_URL%%@*}" && echo "$AWS_ACCESS_KEY_ID"\'',
+        );
         ok(settings, "load_settings");
         expect(settings.stdout).toBe(`postgresql://income_platform:${APP_PASSWORD}\nS3RVER\n`);
 
@@ -338,17 +447,26 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         const before = await h.read("/etc/income-fortress/credentials.env");
         const empty = await exec(h, prod, "secret-credentials", "");
         expect(empty.code).toBe(1);
-        expect(empty.stderr).toContain("nothing arrived on stdin for the toolkit's credentials.env; no file was written");
+        expect(empty.stderr).toContain(
+            "nothing arrived on stdin for the toolkit's credentials.env; no file was written",
+        );
         expect(await h.read("/etc/income-fortress/credentials.env")).toBe(before);
     });
 
     it("database access: the admin sets the app role's generated password (as a SCRAM verifier) and its rights", async () => {
         const r = await exec(host!, prod, "database-access");
         ok(r, "database-access");
-        const login = await asRole("income_platform", APP_PASSWORD, "income_platform", "SELECT current_user, has_schema_privilege('public', 'CREATE');");
+        const login = await asRole(
+            "income_platform",
+            APP_PASSWORD,
+            "income_platform",
+            "SELECT current_user, has_schema_privilege('public', 'CREATE');",
+        );
         expect(login.code, login.stderr).toBe(0);
         expect(login.stdout.trim()).toBe("income_platform|t");
-        expect(await pg.psql("SELECT rolpassword FROM pg_authid WHERE rolname = 'income_platform';")).toBe(scramSha256Verifier(APP_PASSWORD));
+        expect(await pg.psql("SELECT rolpassword FROM pg_authid WHERE rolname = 'income_platform';")).toBe(
+            scramSha256Verifier(APP_PASSWORD),
+        );
         expect((await asRole("income_platform", "do-first-password", "income_platform", "SELECT 1")).code).not.toBe(0);
         // Run again: same password, same rights; nothing breaks.
         ok(await exec(host!, prod, "database-access"), "database-access again");
@@ -364,7 +482,9 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
     it("restore on a first deploy: no backup exists yet, so nothing is restored and the chain goes on", async () => {
         const r = await exec(host!, prod, "restore");
         ok(r, "restore");
-        expect(r.stdout).toContain("no backup exists in the buckets in /etc/income-fortress/backup.env yet (a first deploy)");
+        expect(r.stdout).toContain(
+            "no backup exists in the buckets in /etc/income-fortress/backup.env yet (a first deploy)",
+        );
         expect(await exactCounts(pg, "income_platform")).toEqual({});
     });
 
@@ -377,7 +497,10 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                 "--pre-hook cd /opt/income-fortress/app/income-platform && docker compose stop nginx --post-hook cd /opt/income-fortress/app/income-platform && docker compose start nginx\n",
         );
         expect(readFileSync(join(h.controlDir, "systemctl.log"), "utf8")).toBe("enable --now certbot.timer\n");
-        const calls = readFileSync(join(h.controlDir, "docker.log"), "utf8").trim().split("\n").map((l) => l.split("\t"));
+        const calls = readFileSync(join(h.controlDir, "docker.log"), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => l.split("\t"));
         const dir = "/opt/income-fortress/app/income-platform";
         expect(calls).toEqual([
             ["deployer", dir, "600 deployer", "compose run --rm api python manage.py migrate"],
@@ -394,21 +517,27 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
     it("the health gate fails clearly when the app never answers 200", async () => {
         const r = await exec(host!, prodHealthDown, "health");
         expect(r.code).toBe(1);
-        expect(r.stderr).toMatch(/did not answer 200 within 10s \(last: HTTP 503\); check docker compose ps and docker compose logs --tail=100 in \/opt\/income-fortress\/app\/income-platform/);
+        expect(r.stderr).toMatch(
+            /did not answer 200 within 10s \(last: HTTP 503\); check docker compose ps and docker compose logs --tail=100 in \/opt\/income-fortress\/app\/income-platform/,
+        );
     }, 60_000);
 
     it("an empty database is restored from the latest backup, and a database with tables is left untouched", async () => {
-        const backup = await runToolkit("fortress-backup", ["--tag", "recovery-test"], toolkitEnv({
-            DATABASE_URL: pg.url("income_source"),
-            BACKUP_S3_ENDPOINT: nyc3.endpoint,
-            BACKUP_BUCKET: "incomefortress-backups",
-            BACKUP_PREFIX: "postgresql/prod",
-            BACKUP_OFFSITE_S3_ENDPOINT: sfo3.endpoint,
-            BACKUP_OFFSITE_BUCKET: "incomefortress-backups-vault",
-            AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-            BACKUP_AGE_RECIPIENTS: age.recipient,
-        }));
+        const backup = await runToolkit(
+            "fortress-backup",
+            ["--tag", "recovery-test"],
+            toolkitEnv({
+                DATABASE_URL: pg.url("income_source"),
+                BACKUP_S3_ENDPOINT: nyc3.endpoint,
+                BACKUP_BUCKET: "incomefortress-backups",
+                BACKUP_PREFIX: "postgresql/prod",
+                BACKUP_OFFSITE_S3_ENDPOINT: sfo3.endpoint,
+                BACKUP_OFFSITE_BUCKET: "incomefortress-backups-vault",
+                AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+                BACKUP_AGE_RECIPIENTS: age.recipient,
+            }),
+        );
         expect(backup.code, backup.stderr).toBe(0);
         const source = await exactCounts(pg, "income_source");
         expect(source["public.proposals"]).toBeGreaterThan(0);
@@ -418,14 +547,21 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         expect(restored.stdout).toContain("restored the database from the buckets in /etc/income-fortress/backup.env");
         expect(await exactCounts(pg, "income_platform")).toEqual(source);
         // Restored as the app role, which owns what it restored.
-        expect(await pg.psql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public';", "income_platform")).toBe("income_platform");
+        expect(
+            await pg.psql("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public';", "income_platform"),
+        ).toBe("income_platform");
         // The weekly restore test works with what the chain wrote (credentials, identity, the role's CREATEDB).
         const verify = await host!.ssh(prod.user, keyFile, "sudo fortress-verify");
         ok(verify, "fortress-verify on the host");
         expect(verify.stdout).toMatch(/recovery-test/);
 
         // Live data since: a rebuilt droplet must not overwrite it.
-        await asRole("income_platform", APP_PASSWORD, "income_platform", "INSERT INTO audit_log (action, table_name, row_id, at) VALUES ('live', 'users', 1, now());");
+        await asRole(
+            "income_platform",
+            APP_PASSWORD,
+            "income_platform",
+            "INSERT INTO audit_log (action, table_name, row_id, at) VALUES ('live', 'users', 1, now());",
+        );
         const live = await exactCounts(pg, "income_platform");
         const again = await exec(host!, prod, "restore");
         ok(again, "restore on a non-empty database");
@@ -449,11 +585,17 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
             outputs[step.role] = await exec(drHost, dr, step.role);
             ok(outputs[step.role], `dr ${step.role}`);
         }
-        expect(outputs.restore.stdout).toContain("restored the database from s3://incomefortress-backups-vault/postgresql/prod");
+        expect(outputs.restore.stdout).toContain(
+            "restored the database from s3://incomefortress-backups-vault/postgresql/prod",
+        );
         expect(await exactCounts(pg, "income_platform")).toEqual(await exactCounts(pg, "income_source"));
         // dr's own settings point at its own bucket; the vault came only from the restore step's environment.
-        expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_BUCKET='incomefortress-dr-backups'");
-        expect(await drHost.read("/etc/income-fortress/backup.env")).toContain("BACKUP_OFFSITE_BUCKET='incomefortress-dr-offsite'");
+        expect(await drHost.read("/etc/income-fortress/backup.env")).toContain(
+            "BACKUP_BUCKET='incomefortress-dr-backups'",
+        );
+        expect(await drHost.read("/etc/income-fortress/backup.env")).toContain(
+            "BACKUP_OFFSITE_BUCKET='incomefortress-dr-offsite'",
+        );
         expect(outputs.health.stdout).toMatch(/answered 200/);
         // TLS over DNS-01 (Pulumi.dr.yaml): certbot's token arrived on stdin into a root-only
         // file, before certbot (a stand-in) was asked for dr's own name and prod's public one.
@@ -461,7 +603,8 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         expect(await drHost.read(tokenFile)).toBe(stepOf(dr, "secret-dns-token").stdin);
         expect(await drHost.read(tokenFile)).toContain(`dns_digitalocean_token = ${OPERATOR_SECRETS.dr.tlsDnsToken}\n`);
         expect(await drHost.stat(tokenFile)).toBe("600 root:root");
-        for (const role of ["secret-dns-token", "tls"]) expect(outputs[role].stdout + outputs[role].stderr, role).not.toContain(OPERATOR_SECRETS.dr.tlsDnsToken);
+        for (const role of ["secret-dns-token", "tls"])
+            expect(outputs[role].stdout + outputs[role].stderr, role).not.toContain(OPERATOR_SECRETS.dr.tlsDnsToken);
         const order = dr.steps.map((s) => s.role);
         expect(order.indexOf("secret-dns-token")).toBeLessThan(order.indexOf("tls"));
         expect(readFileSync(join(drHost.controlDir, "certbot.log"), "utf8")).toBe(
@@ -469,13 +612,21 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                 "--cert-name api-dr.incomefortress.com -m ops@incomefortress.com -d api-dr.incomefortress.com -d api.incomefortress.com " +
                 '--deploy-hook cd /opt/income-fortress/app/income-platform && if [ -n "$(docker compose ps -q nginx)" ]; then docker compose restart nginx; fi\n',
         );
-        expect(outputs.tls.stdout).toContain("certificate for api-dr.incomefortress.com, api.incomefortress.com (dns-01)");
+        expect(outputs.tls.stdout).toContain(
+            "certificate for api-dr.incomefortress.com, api.incomefortress.com (dns-01)",
+        );
         // The deploy hook, run by certbot as root: at the first issuance no proxy runs yet, so
         // nothing restarts; on a renewal (here: the same hook once compose is up) it restarts the proxy.
-        const dockerCalls = () => readFileSync(dockerLog, "utf8").trim().split("\n").map((l) => l.split("\t")[3]);
+        const dockerCalls = () =>
+            readFileSync(dockerLog, "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => l.split("\t")[3]);
         const atIssue = dockerCalls();
         expect(atIssue.indexOf("compose ps -q nginx")).toBeGreaterThanOrEqual(0);
-        expect(atIssue.indexOf("compose ps -q nginx")).toBeLessThan(atIssue.indexOf("compose up -d --build --remove-orphans"));
+        expect(atIssue.indexOf("compose ps -q nginx")).toBeLessThan(
+            atIssue.indexOf("compose up -d --build --remove-orphans"),
+        );
         expect(atIssue).not.toContain("compose restart nginx");
         const hook = readFileSync(join(drHost.controlDir, "certbot.log"), "utf8").split("--deploy-hook ")[1].trim();
         ok(await drHost.root(["sh", "-c", hook]), "deploy hook on a renewal");

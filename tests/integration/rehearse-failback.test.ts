@@ -4,16 +4,21 @@
 // the restore from DR's buckets with fortress-restore --force, the md5 of every table). Its
 // JSON report is checked, so are the people read from the rehearsed stack's file, the
 // rollback when the restore into prod fails, Ctrl-C during the freeze, and the cleanup.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Report } from "../../drill/report";
 import { cleanEnv } from "../../harness/process";
 import { removeToolkitScratch, TOOLKIT_BIN } from "../../harness/toolkit";
-import { ROOT, entryArgs } from "../support/entry-point";
+import { ROOT } from "../support/entry-point";
+import {
+    listening,
+    type RehearseOptions,
+    rehearse as rehearseRun,
+    reportOf,
+    type Run,
+    servicePorts,
+} from "../support/rehearse-run";
 
 const out = mkdtempSync(join(tmpdir(), "rehearse-failback-test-"));
 afterAll(() => {
@@ -21,64 +26,8 @@ afterAll(() => {
     rmSync(out, { recursive: true, force: true });
 });
 
-interface Run {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs `npm run rehearse -- <args>` as the script does; `onLine` sees each stderr line and may return a signal to send. */
-function rehearse(args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => NodeJS.Signals | undefined } = {}): Promise<Run> {
-    return new Promise((done, fail) => {
-        const child = spawn(process.execPath, entryArgs("drill/rehearse-cli.ts", args), { cwd: ROOT, env: opts.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        let partial = "";
-        let signalled = false;
-        child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-        child.stderr.on("data", (b: Buffer) => {
-            const text = b.toString();
-            stderr += text;
-            partial += text;
-            let i;
-            while ((i = partial.indexOf("\n")) >= 0) {
-                const line = partial.slice(0, i);
-                partial = partial.slice(i + 1);
-                const sig = opts.onLine?.(line);
-                if (sig && !signalled) {
-                    signalled = true;
-                    child.kill(sig);
-                }
-            }
-        });
-        const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
-        child.on("error", fail);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            done({ code, stdout, stderr });
-        });
-    });
-}
-
-function reportOf(r: Run): { report: Report; markdown: string } {
-    const [json, md] = r.stdout.trim().split("\n");
-    expect(json, r.stderr).toMatch(/rehearsal-\d{8}-\d{6}(-\d+)?\.json$/);
-    return { report: JSON.parse(readFileSync(json!, "utf8")) as Report, markdown: readFileSync(md!, "utf8") };
-}
-
-/** Loopback ports of the PostgreSQL clusters and s3rver the rehearsal said it started. */
-function servicePorts(stderr: string): number[] {
-    return [...stderr.matchAll(/(?:PostgreSQL[^\n]* on 127\.0\.0\.1:|s3rver\) on http:\/\/127\.0\.0\.1:)(\d+)/g)].map((m) => Number(m[1]));
-}
-
-function listening(port: number): Promise<boolean> {
-    return new Promise((ok) => {
-        const s = new Socket();
-        s.once("connect", () => (s.destroy(), ok(true)));
-        s.once("error", () => (s.destroy(), ok(false)));
-        s.connect(port, "127.0.0.1");
-    });
-}
+/** The failback starts two clusters and waits out a TTL: a longer bound than the default. */
+const rehearse = (args: string[], opts: RehearseOptions = {}) => rehearseRun(args, { timeoutMs: 150_000, ...opts });
 
 async function nothingLeft(r: Run): Promise<void> {
     const ports = servicePorts(r.stderr);
@@ -112,7 +61,17 @@ const SMALL = ["--dataset", "plan", "--scale", "0.2", "--dr-writes", "2s"];
 describe("npm run rehearse -- --scenario failback on real services", () => {
     it("brings every write made on DR back to prod, moves the record, measures the write freeze, and cleans up", async () => {
         const work = stackFolder();
-        const r = await rehearse(["--scenario", "failback", "--stack", "staging", "--work-dir", work, "--out", join(out, "ok"), ...SMALL]);
+        const r = await rehearse([
+            "--scenario",
+            "failback",
+            "--stack",
+            "staging",
+            "--work-dir",
+            work,
+            "--out",
+            join(out, "ok"),
+            ...SMALL,
+        ]);
         expect(r.code, r.stderr).toBe(0);
         const { report, markdown } = reportOf(r);
 
@@ -143,15 +102,27 @@ describe("npm run rehearse -- --scenario failback on real services", () => {
         ]);
         for (const c of report.checks) expect(c, JSON.stringify(c)).toMatchObject({ ok: true });
         const check = (name: string) => report.checks.find((c) => c.name === name);
-        expect(check("the freeze's session check sees the app while it writes")?.detail).toMatch(/^[1-9]\d* session\(s\) of the app/);
+        expect(check("the freeze's session check sees the app while it writes")?.detail).toMatch(
+            /^[1-9]\d* session\(s\) of the app/,
+        );
         expect(check("no session of the app is left on the DR database")).toBeDefined();
-        expect(check("the final backup has a copy outside the DR region")?.detail).toMatch(/in s3:\/\/fortress-dr-offsite\/postgresql\/dr .*as in the own bucket$/);
-        expect(check("prod holds every row written on DR: md5 of every table and sequence equal")?.detail).toMatch(/^4 tables and materialized views, 4 sequences of the frozen DR database equal on prod$/);
-        expect(check("restored data and sequences on prod identical to the frozen DR database (the harness's own md5)")).toBeDefined();
-        const writes = /^(\d+) transactions sent to DR before the freeze; (\d+) on DR, (\d+) on prod$/.exec(check("every transaction the app wrote on DR is on prod")!.detail);
+        expect(check("the final backup has a copy outside the DR region")?.detail).toMatch(
+            /in s3:\/\/fortress-dr-offsite\/postgresql\/dr .*as in the own bucket$/,
+        );
+        expect(check("prod holds every row written on DR: md5 of every table and sequence equal")?.detail).toMatch(
+            /^4 tables and materialized views, 4 sequences of the frozen DR database equal on prod$/,
+        );
+        expect(
+            check("restored data and sequences on prod identical to the frozen DR database (the harness's own md5)"),
+        ).toBeDefined();
+        const writes = /^(\d+) transactions sent to DR before the freeze; (\d+) on DR, (\d+) on prod$/.exec(
+            check("every transaction the app wrote on DR is on prod")!.detail,
+        );
         expect(writes).not.toBeNull();
         expect(Number(writes![1])).toBeGreaterThan(10);
-        expect(check("prod's writes that never reached DR are replaced on prod and kept in its saved backup")?.detail).toMatch(/; 0 of prod's own rows are left after the restore; .*pre-failback-/);
+        expect(
+            check("prod's writes that never reached DR are replaced on prod and kept in its saved backup")?.detail,
+        ).toMatch(/; 0 of prod's own rows are left after the restore; .*pre-failback-/);
 
         // The write freeze: measured, the TTL of the rehearsed stack's file waited out within it.
         const fw = report.freezeWindow!;
@@ -167,7 +138,9 @@ describe("npm run rehearse -- --scenario failback on real services", () => {
         expect(report.people?.source).toBe("Pulumi.staging.yaml (contacts)");
         expect(markdown).toMatch(/^# Failback rehearsal report: rehearsal-/);
         expect(markdown).toContain("| Database Administrator (DBA) | Kim O. | +1 555 010 0123 |");
-        expect(markdown).toContain("**People:** Incident Commander Alberto D. · Technical Lead [Name] · Database Administrator Kim O. · Communications Lead [Name]");
+        expect(markdown).toContain(
+            "**People:** Incident Commander Alberto D. · Technical Lead [Name] · Database Administrator Kim O. · Communications Lead [Name]",
+        );
         expect(markdown).toContain("public record: api-staging.incomefortress.com, simulated, TTL 2.0 s");
 
         expect(r.stderr).toMatch(/write freeze begins: stopping app on dr \(local\)/);
@@ -179,33 +152,44 @@ describe("npm run rehearse -- --scenario failback on real services", () => {
         // The toolkit, with a fortress-restore that refuses --force (the restore into prod) and runs otherwise.
         const bin = join(out, "toolkit-bin");
         mkdirSync(bin, { recursive: true });
-        for (const name of readdirSync(TOOLKIT_BIN)) if (name !== "fortress-restore") symlinkSync(join(TOOLKIT_BIN, name), join(bin, name));
+        for (const name of readdirSync(TOOLKIT_BIN))
+            if (name !== "fortress-restore") symlinkSync(join(TOOLKIT_BIN, name), join(bin, name));
         writeFileSync(
             join(bin, "fortress-restore"),
             `#!/usr/bin/env bash\nfor a in "$@"; do [[ $a == --force ]] && { echo "fortress-restore: error: the target refused the restore (injected)" >&2; exit 1; }; done\nexec ${join(TOOLKIT_BIN, "fortress-restore")} "$@"\n`,
             { mode: 0o755 },
         );
-        const r = await rehearse(["--scenario", "failback", "--ttl", "1s", "--out", join(out, "rollback"), ...SMALL], { env: cleanEnv({ FORTRESS_TOOLKIT_BIN: bin }) });
+        const r = await rehearse(["--scenario", "failback", "--ttl", "1s", "--out", join(out, "rollback"), ...SMALL], {
+            env: cleanEnv({ FORTRESS_TOOLKIT_BIN: bin }),
+        });
         expect(r.code, r.stderr).toBe(1);
         const { report, markdown } = reportOf(r);
         expect(report.outcome).toBe("failed");
-        expect(report.phases.find((p) => p.name === "restore-into-prod")).toMatchObject({ ok: false, error: expect.stringMatching(/the target refused the restore \(injected\)/) });
+        expect(report.phases.find((p) => p.name === "restore-into-prod")).toMatchObject({
+            ok: false,
+            error: expect.stringMatching(/the target refused the restore \(injected\)/),
+        });
         expect(report.phases.map((p) => p.name)).not.toContain("move-record-to-prod");
         expect(report.phases.slice(-2)).toMatchObject([
             { name: "rollback", ok: true },
             { name: "cleanup", ok: true },
         ]);
         expect(report.freezeWindow).toMatchObject({ resumedOn: "dr" });
-        expect(report.notes.join("\n")).toContain("Rolled back: dr takes writes again and the public record still points at it");
+        expect(report.notes.join("\n")).toContain(
+            "Rolled back: dr takes writes again and the public record still points at it",
+        );
         expect(markdown).toContain("**Writes resumed on DR (rolled back):**");
         expect(r.stderr).toMatch(/rolled back: app started again on dr/);
         await nothingLeft(r);
     });
 
     it("on Ctrl-C during the final backup stops it, rolls back, cleans up and exits 130", async () => {
-        const r = await rehearse(["--scenario", "failback", "--ttl", "1s", "--out", join(out, "interrupted"), ...SMALL], {
-            onLine: (line) => (/ > final-backup$/.test(line) ? "SIGINT" : undefined),
-        });
+        const r = await rehearse(
+            ["--scenario", "failback", "--ttl", "1s", "--out", join(out, "interrupted"), ...SMALL],
+            {
+                onLine: (line) => (/ > final-backup$/.test(line) ? "SIGINT" : undefined),
+            },
+        );
         expect(r.code, r.stderr).toBe(130);
         const { report } = reportOf(r);
         expect(report.outcome).toBe("interrupted");

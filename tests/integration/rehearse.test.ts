@@ -2,20 +2,18 @@
 // exactly as the npm script runs it (node + ts-node), with real PostgreSQL clusters, s3rver,
 // the toolkit, rclone, age and zstd. Its JSON report is checked, and so is its cleanup
 // (after success and after Ctrl-C) and its message about missing packages.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Socket } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { findExecutable } from "../../drill/exec";
 import { liveCountsScript } from "../../drill/host-probe";
-import type { Report } from "../../drill/report";
 import { seedPlanDatabase } from "../../harness/datasets";
 import { startPostgres, type PostgresCluster } from "../../harness/postgres";
 import { cleanEnv, run } from "../../harness/process";
 import { exactCounts, makeShimPath, removeToolkitScratch } from "../../harness/toolkit";
-import { ROOT, entryArgs } from "../support/entry-point";
+import { ROOT } from "../support/entry-point";
+import { listening, rehearse, reportOf, servicePorts } from "../support/rehearse-run";
 
 const out = mkdtempSync(join(tmpdir(), "rehearse-test-"));
 let external: PostgresCluster | undefined;
@@ -24,74 +22,6 @@ afterAll(async () => {
     removeToolkitScratch();
     rmSync(out, { recursive: true, force: true });
 });
-
-interface Run {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/**
- * Runs the rehearsal as `npm run rehearse -- <args>` does, with the test runner's environment
- * minus AWS_CA_BUNDLE (the rehearsal's children get a clean one anyway). `onLine` sees each
- * stderr line and may return a signal to send.
- */
-function rehearse(args: string[], opts: { env?: NodeJS.ProcessEnv; onLine?: (line: string) => NodeJS.Signals | undefined } = {}): Promise<Run> {
-    return new Promise((done, fail) => {
-        const child = spawn(process.execPath, entryArgs("drill/rehearse-cli.ts", args), {
-            cwd: ROOT,
-            env: opts.env ?? cleanEnv(),
-            stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        let partial = "";
-        let signalled = false;
-        child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-        child.stderr.on("data", (b: Buffer) => {
-            const text = b.toString();
-            stderr += text;
-            partial += text;
-            let i;
-            while ((i = partial.indexOf("\n")) >= 0) {
-                const line = partial.slice(0, i);
-                partial = partial.slice(i + 1);
-                const sig = opts.onLine?.(line);
-                if (sig && !signalled) {
-                    signalled = true;
-                    child.kill(sig);
-                }
-            }
-        });
-        const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-        child.on("error", fail);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            done({ code, stdout, stderr });
-        });
-    });
-}
-
-/** Loopback ports the rehearsal said it used (PostgreSQL clusters and s3rver). */
-function servicePorts(stderr: string): number[] {
-    return [...stderr.matchAll(/(?:PostgreSQL[^\n]* on 127\.0\.0\.1:|s3rver\) on http:\/\/127\.0\.0\.1:)(\d+)/g)].map((m) => Number(m[1]));
-}
-
-function listening(port: number): Promise<boolean> {
-    return new Promise((ok) => {
-        const s = new Socket();
-        s.once("connect", () => (s.destroy(), ok(true)));
-        s.once("error", () => (s.destroy(), ok(false)));
-        s.connect(port, "127.0.0.1");
-    });
-}
-
-function reportOf(r: Run): { report: Report; markdown: string } {
-    const [json, md] = r.stdout.trim().split("\n");
-    expect(json, r.stderr).toMatch(/rehearsal-\d{8}-\d{6}(-\d+)?\.json$/);
-    expect(md).toMatch(/\.md$/);
-    return { report: JSON.parse(readFileSync(json!, "utf8")) as Report, markdown: readFileSync(md!, "utf8") };
-}
 
 describe("npm run rehearse on real services", () => {
     it("backs up, restores from the offsite bucket, verifies, reports RTO and RPO, and cleans up", async () => {
@@ -102,15 +32,32 @@ describe("npm run rehearse on real services", () => {
         expect(report.kind).toBe("rehearsal");
         expect(report.ok).toBe(true);
         expect(report.phases.length).toBeGreaterThanOrEqual(9);
-        for (const p of report.phases) expect(p, JSON.stringify(p)).toMatchObject({ ok: true, seconds: expect.any(Number) });
+        for (const p of report.phases)
+            expect(p, JSON.stringify(p)).toMatchObject({ ok: true, seconds: expect.any(Number) });
         expect(report.phases.map((p) => p.name)).toEqual(
-            expect.arrayContaining(["start-production-database", "load-dataset", "start-storage", "backup", "lose-production", "provision-dr-database", "restore", "verify", "checks", "cleanup"]),
+            expect.arrayContaining([
+                "start-production-database",
+                "load-dataset",
+                "start-storage",
+                "backup",
+                "lose-production",
+                "provision-dr-database",
+                "restore",
+                "verify",
+                "checks",
+                "cleanup",
+            ]),
         );
         for (const c of report.checks) expect(c, JSON.stringify(c)).toMatchObject({ ok: true });
         const counts = report.checks.find((c) => c.name === "restored row counts equal the manifest");
         expect(counts?.ok).toBe(true);
-        expect(report.checks.find((c) => c.name === "restored data and sequences identical to production at the snapshot")?.ok).toBe(true);
-        expect(report.checks.find((c) => c.name === "offsite object's size and sha256 equal the manifest")?.ok).toBe(true);
+        expect(
+            report.checks.find((c) => c.name === "restored data and sequences identical to production at the snapshot")
+                ?.ok,
+        ).toBe(true);
+        expect(report.checks.find((c) => c.name === "offsite object's size and sha256 equal the manifest")?.ok).toBe(
+            true,
+        );
         expect(report.backupId).toMatch(/^\d{8}T\d{6}Z-rehearsal$/);
         expect(report.backup).toMatchObject({ id: report.backupId, source: "offsite", encryption: "age" });
         expect(report.backup!.rows).toBeGreaterThanOrEqual(95_000);
@@ -118,9 +65,15 @@ describe("npm run rehearse on real services", () => {
         // RTO: disaster -> verified, and it fits in the run; RPO: snapshot -> disaster.
         expect(report.rto).toMatchObject({ key: "database", targetSeconds: 3600, met: true });
         expect(report.rto.measuredSeconds).toBeGreaterThan(0);
-        expect(report.rto.measuredSeconds!).toBeCloseTo((Date.parse(report.recoveredAt!) - Date.parse(report.disasterAt!)) / 1000, 2);
+        expect(report.rto.measuredSeconds!).toBeCloseTo(
+            (Date.parse(report.recoveredAt!) - Date.parse(report.disasterAt!)) / 1000,
+            2,
+        );
         expect(report.rpo).toMatchObject({ key: "user-data", targetSeconds: 3600, met: true });
-        expect(report.rpo.measuredSeconds!).toBeCloseTo((Date.parse(report.disasterAt!) - Date.parse(report.backup!.createdAt)) / 1000, 2);
+        expect(report.rpo.measuredSeconds!).toBeCloseTo(
+            (Date.parse(report.disasterAt!) - Date.parse(report.backup!.createdAt)) / 1000,
+            2,
+        );
         expect(report.rpo.measuredSeconds!).toBeGreaterThan(0);
         expect(Date.parse(report.startedAt)).toBeLessThan(Date.parse(report.disasterAt!));
         expect(Date.parse(report.recoveredAt!)).toBeLessThan(Date.parse(report.finishedAt));
@@ -164,7 +117,16 @@ describe("npm run rehearse on real services", () => {
         await seedPlanDatabase(external, "shop", 0.2);
         const before = await exactCounts(external, "shop");
 
-        const r = await rehearse(["--out", join(out, "external"), "--database-url", external.url("shop"), "--disaster-at", "+25m", "--target", "user-data=30m"]);
+        const r = await rehearse([
+            "--out",
+            join(out, "external"),
+            "--database-url",
+            external.url("shop"),
+            "--disaster-at",
+            "+25m",
+            "--target",
+            "user-data=30m",
+        ]);
         expect(r.code, r.stderr).toBe(0);
         const { report } = reportOf(r);
         expect(report.phases.map((p) => p.name)).toContain("connect-production-database");
@@ -193,12 +155,19 @@ describe("npm run rehearse on real services", () => {
                 age: `#!/usr/bin/env bash\nfor a in "$@"; do [[ $a == --decrypt ]] && { echo "age: error: no identity matched any of the recipients" >&2; exit 1; }; done\nexec ${realAge} "$@"\n`,
             },
         });
-        const r = await rehearse(["--out", join(out, "broken"), "--dataset", "plan", "--scale", "0.2"], { env: cleanEnv({ PATH: path }) });
+        const r = await rehearse(["--out", join(out, "broken"), "--dataset", "plan", "--scale", "0.2"], {
+            env: cleanEnv({ PATH: path }),
+        });
         expect(r.code, r.stderr).toBe(1);
         const { report, markdown } = reportOf(r);
         expect(report.outcome).toBe("failed");
         expect(report.phases.find((p) => p.name === "backup")?.ok).toBe(true);
-        expect(report.phases.find((p) => p.name === "restore")).toMatchObject({ ok: false, error: expect.stringMatching(/^fortress-restore exited 3: fortress-restore: error: cannot decrypt .*no identity matched/) });
+        expect(report.phases.find((p) => p.name === "restore")).toMatchObject({
+            ok: false,
+            error: expect.stringMatching(
+                /^fortress-restore exited 3: fortress-restore: error: cannot decrypt .*no identity matched/,
+            ),
+        });
         expect(report.phases.at(-1)).toMatchObject({ name: "cleanup", ok: true });
         expect(report.rto).toMatchObject({ measuredSeconds: null, met: false });
         expect(report.rpo.met).toBe(true);
@@ -208,9 +177,13 @@ describe("npm run rehearse on real services", () => {
 
     it("names every missing system package and exits 2 before starting anything", async () => {
         const path = makeShimPath({ hide: ["rclone", "jq", "zstd"] });
-        const r = await rehearse(["--out", join(out, "missing")], { env: cleanEnv({ PATH: path, PG_BIN_DIR: join(out, "no-postgres") }) });
+        const r = await rehearse(["--out", join(out, "missing")], {
+            env: cleanEnv({ PATH: path, PG_BIN_DIR: join(out, "no-postgres") }),
+        });
         expect(r.code).toBe(2);
-        expect(r.stderr).toContain("rehearse: error: missing system packages: postgresql (initdb, pg_ctl), rclone (rclone), zstd (zstd), jq (jq)");
+        expect(r.stderr).toContain(
+            "rehearse: error: missing system packages: postgresql (initdb, pg_ctl), rclone (rclone), zstd (zstd), jq (jq)",
+        );
         expect(r.stderr).toContain("sudo apt-get install -y postgresql rclone zstd jq");
         expect(r.stdout).toBe("");
     });

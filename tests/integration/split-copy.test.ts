@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, makeTempDir, run, RunResult, runOk, sleep } from "../../harness/process";
+import { cleanEnv, makeTempDir, run, type RunResult, runOk, sleep } from "../../harness/process";
 import { TOOLKIT_BIN } from "../../harness/toolkit";
 
 const SPLIT_COPY = resolve(TOOLKIT_BIN, "../lib/income-fortress/split-copy.pl");
@@ -27,37 +27,41 @@ const KEY = "Zq3vX0kR8sLwT2mYpN6bC9dF4gH7jK1a";
 const bin = (s: string): string => Buffer.from(s, "utf8").toString("latin1");
 
 /** What pg_restore 17 writes before the rows of one TABLE DATA entry. */
-const HEADER = bin([
-    "--",
-    "-- PostgreSQL database dump",
-    "--",
-    "",
-    `\\restrict ${KEY}`,
-    "",
-    "-- Dumped from database version 17.6",
-    "-- Dumped by pg_dump version 17.6",
-    "",
-    "SET statement_timeout = 0;",
-    "SET lock_timeout = 0;",
-    "SET idle_in_transaction_session_timeout = 0;",
-    "SET client_encoding = 'UTF8';",
-    "SET standard_conforming_strings = on;",
-    "SELECT pg_catalog.set_config('search_path', '', false);",
-    "SET check_function_bodies = false;",
-    "SET xmloption = content;",
-    "SET client_min_messages = warning;",
-    "SET row_security = off;",
-    "",
-    "--",
-    "-- Data for Name: ledger; Type: TABLE DATA; Schema: public; Owner: app",
-    "--",
-    "",
-    "COPY public.ledger (id, note) FROM stdin;",
-    "",
-].join("\n"));
+const HEADER = bin(
+    [
+        "--",
+        "-- PostgreSQL database dump",
+        "--",
+        "",
+        `\\restrict ${KEY}`,
+        "",
+        "-- Dumped from database version 17.6",
+        "-- Dumped by pg_dump version 17.6",
+        "",
+        "SET statement_timeout = 0;",
+        "SET lock_timeout = 0;",
+        "SET idle_in_transaction_session_timeout = 0;",
+        "SET client_encoding = 'UTF8';",
+        "SET standard_conforming_strings = on;",
+        "SELECT pg_catalog.set_config('search_path', '', false);",
+        "SET check_function_bodies = false;",
+        "SET xmloption = content;",
+        "SET client_min_messages = warning;",
+        "SET row_security = off;",
+        "",
+        "--",
+        "-- Data for Name: ledger; Type: TABLE DATA; Schema: public; Owner: app",
+        "--",
+        "",
+        "COPY public.ledger (id, note) FROM stdin;",
+        "",
+    ].join("\n"),
+);
 
 /** What pg_restore writes after the end marker. */
-const TRAILER = bin(["", "", "--", "-- PostgreSQL database dump complete", "--", "", `\\unrestrict ${KEY}`, "", ""].join("\n"));
+const TRAILER = bin(
+    ["", "", "--", "-- PostgreSQL database dump complete", "--", "", `\\unrestrict ${KEY}`, "", ""].join("\n"),
+);
 
 /** One table's data as split-copy.pl reads it, with the rows it holds. */
 interface CopyInput {
@@ -89,7 +93,24 @@ function prng(seed: number): () => number {
 // a backslash before a dot (the end marker's look-alike), NULL spelled as a string, and
 // multi-byte characters.
 const PIECES = [
-    "plain", " ", "0123456789", "\\\\", "\\n", "\\t", "\\r", "\\\\.", "\\\\\\\\", ".", "é", "€ 12,50", "🙂", "日本語", "'", "\"", "NULL", "\\\\N",
+    "plain",
+    " ",
+    "0123456789",
+    "\\\\",
+    "\\n",
+    "\\t",
+    "\\r",
+    "\\\\.",
+    "\\\\\\\\",
+    ".",
+    "é",
+    "€ 12,50",
+    "🙂",
+    "日本語",
+    "'",
+    '"',
+    "NULL",
+    "\\\\N",
 ];
 
 /**
@@ -136,7 +157,8 @@ function expectSplit(outs: Buffer[], input: CopyInput): number[] {
         const text = out.toString("latin1");
         const tail = END + (o === 0 ? input.trailer : "");
         if (!text.startsWith(input.header)) problems.push(`output ${o} does not start with the header`);
-        if (!text.endsWith(tail)) problems.push(`output ${o} does not end with ${o === 0 ? "the end marker and trailer" : "the end marker"}`);
+        if (!text.endsWith(tail))
+            problems.push(`output ${o} does not end with ${o === 0 ? "the end marker and trailer" : "the end marker"}`);
         if (problems.length) return 0;
         const body = text.slice(input.header.length, text.length - tail.length);
         if (body !== "" && !body.endsWith("\n")) problems.push(`output ${o} ends inside a row`);
@@ -144,7 +166,9 @@ function expectSplit(outs: Buffer[], input: CopyInput): number[] {
         for (const line of body === "" ? [] : body.slice(0, -1).split("\n")) {
             const at = position.get(line);
             if (at === undefined) {
-                problems.push(`output ${o} holds a line that is no input row: ${JSON.stringify(line.slice(0, 60))} (${line.length} bytes)`);
+                problems.push(
+                    `output ${o} holds a line that is no input row: ${JSON.stringify(line.slice(0, 60))} (${line.length} bytes)`,
+                );
             } else if (taken[at] !== undefined) {
                 problems.push(`row ${at} is in output ${taken[at]} and again in output ${o}`);
             } else if (at < last) {
@@ -198,12 +222,18 @@ describe("split-copy.pl", () => {
         rmSync(work, { recursive: true, force: true });
     });
 
-    it.each([2, 3])("over %i files: each output is header, whole rows in order, end marker; together every row once; each gets rows", async (n) => {
-        const { r, outs } = await splitToFiles(big.bytes, n);
-        expectClean(r);
-        const rowBytes = expectSplit(outs, big);
-        expect(rowBytes.every((b) => b > 0), `row bytes per output: ${rowBytes.join(", ")}`).toBe(true);
-    });
+    it.each([2, 3])(
+        "over %i files: each output is header, whole rows in order, end marker; together every row once; each gets rows",
+        async (n) => {
+            const { r, outs } = await splitToFiles(big.bytes, n);
+            expectClean(r);
+            const rowBytes = expectSplit(outs, big);
+            expect(
+                rowBytes.every((b) => b > 0),
+                `row bytes per output: ${rowBytes.join(", ")}`,
+            ).toBe(true);
+        },
+    );
 
     it("over one file: the output is the input byte for byte", async () => {
         const { r, outs } = await splitToFiles(big.bytes, 1);
@@ -217,52 +247,75 @@ describe("split-copy.pl", () => {
         "open(my $f, '<:raw', $ARGV[0]) or die \"$ARGV[0]: $!\\n\"; binmode STDOUT; my $buf;",
         "while (sysread($f, $buf, 4096)) { select(undef, undef, undef, 0.002); print $buf }",
     ].join(" ");
-    it.each([
-        [["fast", "fast"]],
-        [["slow", "fast"]],
-        [["fast", "slow", "fast"]],
-    ])("over FIFOs read by %j readers: nothing lost or repeated, a slow reader gets fewer rows", async (speeds) => {
-        const fifos = paths(speeds.length);
-        for (const fifo of fifos) await runOk("mkfifo", [fifo]);
-        const readers = fifos.map((fifo, i) => speeds[i] === "slow"
-            ? run("perl", ["-e", SLOW_READER, fifo], { timeoutMs: 30_000 })
-            : run("cat", [fifo], { timeoutMs: 30_000 }));
-        const [r, ...read] = await Promise.all([run("perl", [SPLIT_COPY, ...fifos], { input: big.bytes, timeoutMs: 30_000 }), ...readers]);
-        expectClean(r);
-        for (const reader of read) expectClean(reader);
-        const rowBytes = expectSplit(read.map((x) => x.stdoutBytes), big);
-        const slow = rowBytes.filter((_, i) => speeds[i] === "slow");
-        const fast = rowBytes.filter((_, i) => speeds[i] === "fast");
-        const fastAverage = fast.reduce((a, b) => a + b, 0) / fast.length;
-        for (const b of slow) expect(b, `row bytes per output: ${rowBytes.join(", ")}`).toBeLessThan(fastAverage);
-        expect(rowBytes.filter((b) => b > 0).length, `row bytes per output: ${rowBytes.join(", ")}`).toBeGreaterThan(1);
-    });
+    it.each([[["fast", "fast"]], [["slow", "fast"]], [["fast", "slow", "fast"]]])(
+        "over FIFOs read by %j readers: nothing lost or repeated, a slow reader gets fewer rows",
+        async (speeds) => {
+            const fifos = paths(speeds.length);
+            for (const fifo of fifos) await runOk("mkfifo", [fifo]);
+            const readers = fifos.map((fifo, i) =>
+                speeds[i] === "slow"
+                    ? run("perl", ["-e", SLOW_READER, fifo], { timeoutMs: 30_000 })
+                    : run("cat", [fifo], { timeoutMs: 30_000 }),
+            );
+            const [r, ...read] = await Promise.all([
+                run("perl", [SPLIT_COPY, ...fifos], { input: big.bytes, timeoutMs: 30_000 }),
+                ...readers,
+            ]);
+            expectClean(r);
+            for (const reader of read) expectClean(reader);
+            const rowBytes = expectSplit(
+                read.map((x) => x.stdoutBytes),
+                big,
+            );
+            const slow = rowBytes.filter((_, i) => speeds[i] === "slow");
+            const fast = rowBytes.filter((_, i) => speeds[i] === "fast");
+            const fastAverage = fast.reduce((a, b) => a + b, 0) / fast.length;
+            for (const b of slow) expect(b, `row bytes per output: ${rowBytes.join(", ")}`).toBeLessThan(fastAverage);
+            expect(
+                rowBytes.filter((b) => b > 0).length,
+                `row bytes per output: ${rowBytes.join(", ")}`,
+            ).toBeGreaterThan(1);
+        },
+    );
 
     it.each([
         [1, "with", TRAILER],
         [2, "with", TRAILER],
         [3, "with", TRAILER],
         [2, "without", ""],
-    ])("an empty table over %i outputs, %s a trailer: each gets the header and the end marker, the first the trailer", async (n, _with, trailer) => {
-        const input = copyInput([], trailer);
-        const { r, outs } = await splitToFiles(input.bytes, n);
-        expectClean(r);
-        expectSplit(outs, input);
-        expect(outs.map((o) => o.toString("latin1"))).toEqual(outs.map((_, i) => HEADER + END + (i === 0 ? trailer : "")));
-    });
+    ])(
+        "an empty table over %i outputs, %s a trailer: each gets the header and the end marker, the first the trailer",
+        async (n, _with, trailer) => {
+            const input = copyInput([], trailer);
+            const { r, outs } = await splitToFiles(input.bytes, n);
+            expectClean(r);
+            expectSplit(outs, input);
+            expect(outs.map((o) => o.toString("latin1"))).toEqual(
+                outs.map((_, i) => HEADER + END + (i === 0 ? trailer : "")),
+            );
+        },
+    );
 
-    const INSERTS = bin([
-        "SET client_encoding = 'UTF8';",
-        "",
-        "INSERT INTO public.ledger (id, note) VALUES (1, 'COPY public.ledger (id, note) FROM stdin;');",
-        "INSERT INTO public.ledger (id, note) VALUES (2, E'\\\\.\\n€');",
-        "",
-    ].join("\n"));
+    const INSERTS = bin(
+        [
+            "SET client_encoding = 'UTF8';",
+            "",
+            "INSERT INTO public.ledger (id, note) VALUES (1, 'COPY public.ledger (id, note) FROM stdin;');",
+            "INSERT INTO public.ledger (id, note) VALUES (2, E'\\\\.\\n€');",
+            "",
+        ].join("\n"),
+    );
     it.each([
         ["INSERT statements", INSERTS],
         ["INSERT statements, no final newline", INSERTS.slice(0, -1)],
-        ["a COPY from a file", bin("SET client_encoding = 'UTF8';\nCOPY public.ledger (id, note) FROM '/tmp/x';\n1\ta\n\\.\n")],
-        ["a COPY line without its newline", bin("SET row_security = off;\n\nCOPY public.ledger (id, note) FROM stdin;")],
+        [
+            "a COPY from a file",
+            bin("SET client_encoding = 'UTF8';\nCOPY public.ledger (id, note) FROM '/tmp/x';\n1\ta\n\\.\n"),
+        ],
+        [
+            "a COPY line without its newline",
+            bin("SET row_security = off;\n\nCOPY public.ledger (id, note) FROM stdin;"),
+        ],
         ["nothing", ""],
     ])("input that is not one COPY (%s) goes to the first output whole, nothing to the others", async (_name, text) => {
         const input = Buffer.from(text, "latin1");
@@ -274,10 +327,13 @@ describe("split-copy.pl", () => {
 
     it.each([
         ["the COPY line, then nothing", () => HEADER],
-        ["a few rows and no end marker", () => HEADER + "1\ta\n2\tb\n"],
-        ["rows, the last one cut", () => HEADER + "1\ta\n2\tb"],
-        ["a half end marker", () => HEADER + "1\ta\n\\"],
-        ["more than two blocks of rows and no end marker", () => big.bytes.subarray(0, big.bytes.length - END.length - TRAILER.length).toString("latin1")],
+        ["a few rows and no end marker", () => `${HEADER}1\ta\n2\tb\n`],
+        ["rows, the last one cut", () => `${HEADER}1\ta\n2\tb`],
+        ["a half end marker", () => `${HEADER}1\ta\n\\`],
+        [
+            "more than two blocks of rows and no end marker",
+            () => big.bytes.subarray(0, big.bytes.length - END.length - TRAILER.length).toString("latin1"),
+        ],
     ])("input that ends inside the data (%s) fails with one line about the end marker", async (_name, text) => {
         const { r } = await splitToFiles(Buffer.from(text(), "latin1"), 2);
         expectDamaged(r);
@@ -312,7 +368,17 @@ describe("split-copy.pl", () => {
         const text = input.bytes.toString("latin1");
         const copyAt = HEADER.lastIndexOf("COPY ");
         const endAt = text.indexOf("\n\\.\n") + 1;
-        const cuts = [copyAt + 5, HEADER.length - 1, HEADER.length, HEADER.length + 3, endAt - 1, endAt, endAt + 1, endAt + 2, endAt + 5];
+        const cuts = [
+            copyAt + 5,
+            HEADER.length - 1,
+            HEADER.length,
+            HEADER.length + 3,
+            endAt - 1,
+            endAt,
+            endAt + 1,
+            endAt + 2,
+            endAt + 5,
+        ];
         const pieces = [0, ...cuts].map((from, i) => input.bytes.subarray(from, [...cuts, text.length][i]));
         expect(Buffer.concat(pieces).equals(input.bytes)).toBe(true);
 
@@ -330,6 +396,9 @@ describe("split-copy.pl", () => {
         const code = await closed;
         expect(stderr).toBe("");
         expect(code).toBe(0);
-        expectSplit(outs.map((p) => readFileSync(p)), input);
+        expectSplit(
+            outs.map((p) => readFileSync(p)),
+            input,
+        );
     });
 });

@@ -5,7 +5,15 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, run } from "../../harness/process";
 import {
-    errorLines, EXIT, lastLine, removeToolkitScratch, runToolkit, TOOLKIT_BIN, TOOLKIT_COMMANDS, toolkitEnv, ToolkitSettings,
+    errorLines,
+    EXIT,
+    lastLine,
+    removeToolkitScratch,
+    runToolkit,
+    TOOLKIT_BIN,
+    TOOLKIT_COMMANDS,
+    toolkitEnv,
+    type ToolkitSettings,
 } from "../../harness/toolkit";
 
 const LIBRARY = resolve(TOOLKIT_BIN, "../lib/income-fortress/common.sh");
@@ -37,16 +45,21 @@ describe("toolkit command-line contract", () => {
         expect(r.code).toBe(0);
     });
 
-    it.each(TOOLKIT_COMMANDS)("%s is an executable bash script in strict mode that sources the library by relative path", (cmd) => {
-        const file = join(TOOLKIT_BIN, cmd);
-        accessSync(file, constants.X_OK);
-        const text = readFileSync(file, "utf8");
-        expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
-        expect(text).toMatch(new RegExp(`^# Usage: ${cmd}`, "m"));
-        expect(text).toContain("\nset -euo pipefail\n");
-        expect(text).toContain("\numask 077\n");
-        expect(text).toContain('source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/income-fortress/common.sh"');
-    });
+    it.each(TOOLKIT_COMMANDS)(
+        "%s is an executable bash script in strict mode that sources the library by relative path",
+        (cmd) => {
+            const file = join(TOOLKIT_BIN, cmd);
+            accessSync(file, constants.X_OK);
+            const text = readFileSync(file, "utf8");
+            expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+            expect(text).toMatch(new RegExp(`^# Usage: ${cmd}`, "m"));
+            expect(text).toContain("\nset -euo pipefail\n");
+            expect(text).toContain("\numask 077\n");
+            expect(text).toContain(
+                'source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/income-fortress/common.sh"',
+            );
+        },
+    );
 
     it.each(TOOLKIT_COMMANDS)("%s --help prints its usage, settings and exit codes", async (cmd) => {
         const r = await runToolkit(cmd, ["--help"], toolkitEnv({}));
@@ -64,25 +77,103 @@ describe("toolkit command-line contract", () => {
 
     // [command, args, settings, expected error pattern]
     const usageCases: [string, (typeof TOOLKIT_COMMANDS)[number], string[], ToolkitSettings, RegExp][] = [
-        ["no DATABASE_URL", "fortress-backup", [], { ...VALID, DATABASE_URL: undefined }, /DATABASE_URL is not set: set it in the environment or in .*backup\.env/],
-        ["no bucket at all", "fortress-backups", [], { ...VALID, BACKUP_BUCKET: undefined }, /no backup bucket configured: set BACKUP_BUCKET/],
-        ["an endpoint that is not a URL", "fortress-status", [], { ...VALID, BACKUP_S3_ENDPOINT: "nyc3.digitaloceanspaces.com" }, /BACKUP_S3_ENDPOINT 'nyc3\.digitaloceanspaces\.com' is not an endpoint URL/],
-        ["a bad bucket name", "fortress-backups", [], { ...VALID, BACKUP_BUCKET: "Bad_Bucket" }, /BACKUP_BUCKET 'Bad_Bucket' is not a valid bucket name/],
-        ["a bad prefix", "fortress-backups", [], { ...VALID, BACKUP_PREFIX: "a b" }, /BACKUP_PREFIX 'a b' may hold only/],
-        ["missing keys", "fortress-backups", [], { ...VALID, AWS_SECRET_ACCESS_KEY: undefined }, /AWS_SECRET_ACCESS_KEY is not set/],
-        ["a bad age recipient", "fortress-backup", [], { ...VALID, BACKUP_AGE_RECIPIENTS: "age1notakey" }, /BACKUP_AGE_RECIPIENTS entry 'age1notakey\.\.\.' is not an age public key/],
-        ["a bad zstd level", "fortress-backup", [], { ...VALID, BACKUP_ZSTD_LEVEL: "42" }, /BACKUP_ZSTD_LEVEL must be 1-19/],
+        [
+            "no DATABASE_URL",
+            "fortress-backup",
+            [],
+            { ...VALID, DATABASE_URL: undefined },
+            /DATABASE_URL is not set: set it in the environment or in .*backup\.env/,
+        ],
+        [
+            "no bucket at all",
+            "fortress-backups",
+            [],
+            { ...VALID, BACKUP_BUCKET: undefined },
+            /no backup bucket configured: set BACKUP_BUCKET/,
+        ],
+        [
+            "an endpoint that is not a URL",
+            "fortress-status",
+            [],
+            { ...VALID, BACKUP_S3_ENDPOINT: "nyc3.digitaloceanspaces.com" },
+            /BACKUP_S3_ENDPOINT 'nyc3\.digitaloceanspaces\.com' is not an endpoint URL/,
+        ],
+        [
+            "a bad bucket name",
+            "fortress-backups",
+            [],
+            { ...VALID, BACKUP_BUCKET: "Bad_Bucket" },
+            /BACKUP_BUCKET 'Bad_Bucket' is not a valid bucket name/,
+        ],
+        [
+            "a bad prefix",
+            "fortress-backups",
+            [],
+            { ...VALID, BACKUP_PREFIX: "a b" },
+            /BACKUP_PREFIX 'a b' may hold only/,
+        ],
+        [
+            "missing keys",
+            "fortress-backups",
+            [],
+            { ...VALID, AWS_SECRET_ACCESS_KEY: undefined },
+            /AWS_SECRET_ACCESS_KEY is not set/,
+        ],
+        [
+            "a bad age recipient",
+            "fortress-backup",
+            [],
+            { ...VALID, BACKUP_AGE_RECIPIENTS: "age1notakey" },
+            /BACKUP_AGE_RECIPIENTS entry 'age1notakey\.\.\.' is not an age public key/,
+        ],
+        [
+            "a bad zstd level",
+            "fortress-backup",
+            [],
+            { ...VALID, BACKUP_ZSTD_LEVEL: "42" },
+            /BACKUP_ZSTD_LEVEL must be 1-19/,
+        ],
         ["an unsafe tag", "fortress-backup", ["--tag", "../x"], VALID, /--tag '\.\.\/x' may hold only/],
         ["--tag without a value", "fortress-backup", ["--tag"], VALID, /--tag needs a value/],
-        ["a malformed backup id", "fortress-restore", ["--backup", "yesterday"], VALID, /--backup 'yesterday' is not a backup id/],
+        [
+            "a malformed backup id",
+            "fortress-restore",
+            ["--backup", "yesterday"],
+            VALID,
+            /--backup 'yesterday' is not a backup id/,
+        ],
         ["--into with --tables", "fortress-restore", ["--into", "x", "--tables", "a"], VALID, /use one/],
         ["a bad --jobs", "fortress-restore", ["--jobs", "0"], VALID, /--jobs must be a positive number/],
-        ["a bad split size", "fortress-restore", [], { ...VALID, FORTRESS_RESTORE_SPLIT_SIZE: "64MB" }, /FORTRESS_RESTORE_SPLIT_SIZE must be a size such as 64M, 512k or 0 \(never split\), not '64MB'/],
-        ["a split size too big to count", "fortress-verify", [], { ...VALID, FORTRESS_RESTORE_SPLIT_SIZE: "1234567890G" }, /FORTRESS_RESTORE_SPLIT_SIZE must be a size/],
+        [
+            "a bad split size",
+            "fortress-restore",
+            [],
+            { ...VALID, FORTRESS_RESTORE_SPLIT_SIZE: "64MB" },
+            /FORTRESS_RESTORE_SPLIT_SIZE must be a size such as 64M, 512k or 0 \(never split\), not '64MB'/,
+        ],
+        [
+            "a split size too big to count",
+            "fortress-verify",
+            [],
+            { ...VALID, FORTRESS_RESTORE_SPLIT_SIZE: "1234567890G" },
+            /FORTRESS_RESTORE_SPLIT_SIZE must be a size/,
+        ],
         ["a bad --source", "fortress-verify", ["--source", "mars"], VALID, /--source must be primary, offsite or auto/],
-        ["--source offsite without an offsite bucket", "fortress-backups", ["--source", "offsite"], VALID, /--source offsite needs BACKUP_OFFSITE_BUCKET/],
+        [
+            "--source offsite without an offsite bucket",
+            "fortress-backups",
+            ["--source", "offsite"],
+            VALID,
+            /--source offsite needs BACKUP_OFFSITE_BUCKET/,
+        ],
         ["a bad --max-age", "fortress-status", ["--max-age", "soon"], VALID, /--max-age 'soon' is not a duration/],
-        ["a bad --limit", "fortress-backups", ["--limit", "-1"], VALID, /--limit needs a value|--limit must be a number/],
+        [
+            "a bad --limit",
+            "fortress-backups",
+            ["--limit", "-1"],
+            VALID,
+            /--limit needs a value|--limit must be a number/,
+        ],
     ];
     it.each(usageCases)("exit 2 with one line for %s", async (_name, cmd, args, settings, pattern) => {
         const r = await runToolkit(cmd, args, toolkitEnv(settings));
@@ -99,17 +190,22 @@ describe("toolkit command-line contract", () => {
         const dir = join(work, "conf");
         mkdirSync(dir);
         const marker = join(work, "executed");
-        writeFileSync(join(dir, "backup.env"), [
-            "# comment",
-            `BACKUP_S3_ENDPOINT=http://127.0.0.1:1`,
-            `BACKUP_BUCKET=$(touch ${marker})`, // data, never run
-            "SOMETHING_ELSE=1",
-            "this line is wrong",
-        ].join("\n"));
+        writeFileSync(
+            join(dir, "backup.env"),
+            [
+                "# comment",
+                `BACKUP_S3_ENDPOINT=http://127.0.0.1:1`,
+                `BACKUP_BUCKET=$(touch ${marker})`, // data, never run
+                "SOMETHING_ELSE=1",
+                "this line is wrong",
+            ].join("\n"),
+        );
         const r = await runToolkit("fortress-backups", [], toolkitEnv({ FORTRESS_CONFIG_DIR: dir }));
         expect(r.code).toBe(EXIT.usage);
         expect(r.stderr).toMatch(/warning: ignoring unknown setting SOMETHING_ELSE/);
-        expect(errorLines(r.stderr)).toEqual([`fortress-backups: error: ${dir}/backup.env line 5 is not KEY=value: fix or remove that line`]);
+        expect(errorLines(r.stderr)).toEqual([
+            `fortress-backups: error: ${dir}/backup.env line 5 is not KEY=value: fix or remove that line`,
+        ]);
         expect(() => accessSync(marker)).toThrow();
     });
 });

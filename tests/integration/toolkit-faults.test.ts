@@ -5,9 +5,25 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunResult } from "../../harness/process";
 import type { S3Server } from "../../harness/s3";
 import {
-    commandPath, createAgeIdentity, databaseChecksums, errorLines, EXIT, makeShimPath, runToolkit, storageSettings, toolkitEnv, userTables,
+    commandPath,
+    createAgeIdentity,
+    databaseChecksums,
+    errorLines,
+    EXIT,
+    makeShimPath,
+    runToolkit,
+    storageSettings,
+    toolkitEnv,
+    userTables,
 } from "../../harness/toolkit";
-import { backupOk, expectOneLineError, expectVerified, startToolkitRig, stopToolkitRig, type ToolkitRig } from "../support/toolkit-rig";
+import {
+    backupOk,
+    expectOneLineError,
+    expectVerified,
+    startToolkitRig,
+    stopToolkitRig,
+    type ToolkitRig,
+} from "../support/toolkit-rig";
 
 const PREFIX = "postgresql/faults";
 const PRIMARY_BUCKET = "faults-primary";
@@ -28,7 +44,8 @@ describe("fortress toolkit faults", () => {
 
     /** Keys that are not an id's claim marker (a run's, while it runs; see claimMarkers). */
     const backupKeys = (keys: string[]) => keys.filter((k) => !k.includes(".claim-"));
-    const claimMarkers = async () => (await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX)).filter((k) => k.includes(".claim-"));
+    const claimMarkers = async () =>
+        (await rig.primary.listKeys(PRIMARY_BUCKET, PREFIX)).filter((k) => k.includes(".claim-"));
     /**
      * A failed backup leaves latest.json and every object exactly as they were. A run that lost
      * its storage may leave the marker that claimed its id (not a backup, never listed); the
@@ -48,7 +65,11 @@ describe("fortress toolkit faults", () => {
 
     beforeAll(async () => {
         rig = await startToolkitRig({
-            prefix: PREFIX, primaryBucket: PRIMARY_BUCKET, offsiteBucket: OFFSITE_BUCKET, otherBuckets: [EMPTY_BUCKET], work: "fortress-faults",
+            prefix: PREFIX,
+            primaryBucket: PRIMARY_BUCKET,
+            offsiteBucket: OFFSITE_BUCKET,
+            otherBuckets: [EMPTY_BUCKET],
+            work: "fortress-faults",
         });
         await rig.pg.createDatabase("target");
         good = { id: await backupOk(rig.env), latest: (await latestOf(rig.primary, PRIMARY_BUCKET))! };
@@ -86,7 +107,11 @@ exit "$status"
                 },
             });
             const r = await runToolkit("fortress-backup", [], { ...rig.env, PATH: path });
-            expectOneLineError(r, EXIT.failure, /pg_dump was killed by signal 9 mid-stream.*latest\.json was not changed/);
+            expectOneLineError(
+                r,
+                EXIT.failure,
+                /pg_dump was killed by signal 9 mid-stream.*latest\.json was not changed/,
+            );
             await expectNoTrace();
             await expectVerified(rig.env, good.id);
         });
@@ -96,24 +121,36 @@ exit "$status"
             let killed: Promise<void> | undefined;
             let r: RunResult;
             try {
-                r = await runToolkit("fortress-backup", [], { ...rig.env, RCLONE_BWLIMIT: "1M" }, {
-                    onStderr: (chunk) => {
-                        if (!killed && chunk.includes("streaming pg_dump")) {
-                            killed = new Promise((resolve) => setTimeout(() => void rig.primary.kill().then(resolve), 1_500));
-                        }
+                r = await runToolkit(
+                    "fortress-backup",
+                    [],
+                    { ...rig.env, RCLONE_BWLIMIT: "1M" },
+                    {
+                        onStderr: (chunk) => {
+                            if (!killed && chunk.includes("streaming pg_dump")) {
+                                killed = new Promise((resolve) =>
+                                    setTimeout(() => void rig.primary.kill().then(resolve), 1_500),
+                                );
+                            }
+                        },
                     },
-                });
+                );
                 expect(killed).toBeDefined();
                 await killed;
             } finally {
                 await killed;
                 await rig.primary.start();
             }
-            expectOneLineError(r, EXIT.failure,
-                new RegExp(`upload to s3://${PRIMARY_BUCKET}/${PREFIX} failed .*latest\\.json was not changed`));
+            expectOneLineError(
+                r,
+                EXIT.failure,
+                new RegExp(`upload to s3://${PRIMARY_BUCKET}/${PREFIX} failed .*latest\\.json was not changed`),
+            );
             expect(r.stderr).toMatch(/could not delete the partial object/); // primary was down
             // ...and so was the marker that claimed the id: it stays until the next backup.
-            expect(r.stderr).toMatch(/could not delete the claim marker s3:\/\/faults-primary\/.*the next backup on this host removes it/);
+            expect(r.stderr).toMatch(
+                /could not delete the claim marker s3:\/\/faults-primary\/.*the next backup on this host removes it/,
+            );
             expect(await claimMarkers()).toHaveLength(1);
             await expectNoTrace(); // the offsite copy of the stream was removed again
             await expectVerified(rig.env, good.id);
@@ -122,13 +159,27 @@ exit "$status"
         it("a missing command on PATH: exit 2 naming the command and its Debian package", async () => {
             const noZstd = { ...rig.env, PATH: makeShimPath({ hide: ["zstd"] }) };
             const backup = await runToolkit("fortress-backup", [], noZstd);
-            expectOneLineError(backup, EXIT.usage, /missing command\(s\) on PATH: zstd: install the Debian package\(s\) zstd/);
+            expectOneLineError(
+                backup,
+                EXIT.usage,
+                /missing command\(s\) on PATH: zstd: install the Debian package\(s\) zstd/,
+            );
             const restore = await restoreToTarget([], noZstd);
             expectOneLineError(restore, EXIT.usage, /zstd.*apt-get install zstd/);
-            const noAge = await runToolkit("fortress-backup", [], { ...rig.env, PATH: makeShimPath({ hide: ["age"] }) });
+            const noAge = await runToolkit("fortress-backup", [], {
+                ...rig.env,
+                PATH: makeShimPath({ hide: ["age"] }),
+            });
             expectOneLineError(noAge, EXIT.usage, /missing command\(s\) on PATH: age: .*apt-get install age/);
-            const noPg = await runToolkit("fortress-backup", [], { ...rig.env, PATH: makeShimPath({ hide: ["pg_dump", "psql"] }) });
-            expectOneLineError(noPg, EXIT.usage, /pg_dump psql: install the Debian package\(s\) postgresql-client \(apt-get install postgresql-client\)/);
+            const noPg = await runToolkit("fortress-backup", [], {
+                ...rig.env,
+                PATH: makeShimPath({ hide: ["pg_dump", "psql"] }),
+            });
+            expectOneLineError(
+                noPg,
+                EXIT.usage,
+                /pg_dump psql: install the Debian package\(s\) postgresql-client \(apt-get install postgresql-client\)/,
+            );
             await expectNoTrace();
             await expectTargetEmpty();
         });
@@ -144,9 +195,17 @@ exit "$status"
         });
 
         it("a truncated object: exit 3 before the target is touched; the offsite copy still verifies", async () => {
-            await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object.subarray(0, second.object.length >> 1));
+            await rig.primary.putObject(
+                PRIMARY_BUCKET,
+                objectKey(second.id),
+                second.object.subarray(0, second.object.length >> 1),
+            );
             const r = await restoreToTarget(["--backup", second.id, "--source", "primary"]);
-            expectOneLineError(r, EXIT.integrity, /is \d+ bytes but its manifest says \d+: the object is truncated.*--source offsite/);
+            expectOneLineError(
+                r,
+                EXIT.integrity,
+                /is \d+ bytes but its manifest says \d+: the object is truncated.*--source offsite/,
+            );
             await expectTargetEmpty();
             await expectVerified(rig.env, second.id, ["--backup", second.id, "--source", "offsite"]);
             await expectVerified(rig.env, good.id, ["--backup", good.id]);
@@ -159,10 +218,16 @@ exit "$status"
             flipped[at] = flipped[at]! ^ 0x01;
             await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), flipped);
             const r = await restoreToTarget(["--backup", second.id, "--source", "primary"]);
-            expectOneLineError(r, EXIT.integrity, /sha256 of .* is [0-9a-f]{64} but its manifest says [0-9a-f]{64}: the object is corrupt/);
+            expectOneLineError(
+                r,
+                EXIT.integrity,
+                /sha256 of .* is [0-9a-f]{64} but its manifest says [0-9a-f]{64}: the object is corrupt/,
+            );
             await expectTargetEmpty();
             const v = await expectVerified(rig.env, second.id, ["--backup", second.id]);
-            expect(v.stderr).toMatch(/warning: sha256 of s3:\/\/faults-primary\/.* the object is corrupt; using the offsite copy/);
+            expect(v.stderr).toMatch(
+                /warning: sha256 of s3:\/\/faults-primary\/.* the object is corrupt; using the offsite copy/,
+            );
             await rig.primary.putObject(PRIMARY_BUCKET, objectKey(second.id), second.object);
             await expectVerified(rig.env, second.id, ["--backup", second.id, "--source", "primary"]);
         });
@@ -180,10 +245,16 @@ exit "$status"
             const saved = (await latestOf(rig.primary, PRIMARY_BUCKET))!;
             await rig.primary.deleteObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`);
             const r = await restoreToTarget(["--source", "primary"]);
-            expectOneLineError(r, EXIT.failure, new RegExp(`no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}: run fortress-backup first`));
+            expectOneLineError(
+                r,
+                EXIT.failure,
+                new RegExp(`no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}: run fortress-backup first`),
+            );
             await expectTargetEmpty();
             const v = await expectVerified(rig.env, second.id);
-            expect(v.stderr).toMatch(new RegExp(`warning: no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}; using the offsite copy`));
+            expect(v.stderr).toMatch(
+                new RegExp(`warning: no latest\\.json in s3://${PRIMARY_BUCKET}/${PREFIX}; using the offsite copy`),
+            );
             await rig.primary.putObject(PRIMARY_BUCKET, `${PREFIX}/latest.json`, saved);
         });
 
@@ -194,9 +265,17 @@ exit "$status"
                 BACKUP_AGE_IDENTITY_FILE: rig.age.identityFile,
             });
             const r = await restoreToTarget([], emptyEnv);
-            expectOneLineError(r, EXIT.failure, /no latest\.json in s3:\/\/faults-empty\/postgresql\/faults: run fortress-backup first/);
+            expectOneLineError(
+                r,
+                EXIT.failure,
+                /no latest\.json in s3:\/\/faults-empty\/postgresql\/faults: run fortress-backup first/,
+            );
             const before = await restoreToTarget(["--before", "2030-01-01T00:00:00Z"], emptyEnv);
-            expectOneLineError(before, EXIT.failure, /no backup created before 2030-01-01T00:00:00Z in s3:\/\/faults-empty/);
+            expectOneLineError(
+                before,
+                EXIT.failure,
+                /no backup created before 2030-01-01T00:00:00Z in s3:\/\/faults-empty/,
+            );
             const list = await runToolkit("fortress-backups", ["--json"], emptyEnv);
             expect(list.code, list.stderr).toBe(EXIT.ok);
             expect(JSON.parse(list.stdout)).toEqual([]);
@@ -209,10 +288,17 @@ exit "$status"
 
         it("a non-empty target without --force: exit 4 and the target keeps its data", async () => {
             await rig.pg.createDatabase("occupied");
-            await rig.pg.psql("CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me SELECT g, 'row ' || g FROM generate_series(1, 100) g;", "occupied");
+            await rig.pg.psql(
+                "CREATE TABLE keep_me (id int PRIMARY KEY, note text); INSERT INTO keep_me SELECT g, 'row ' || g FROM generate_series(1, 100) g;",
+                "occupied",
+            );
             const sums = await databaseChecksums(rig.pg, "occupied");
             const r = await runToolkit("fortress-restore", ["--target", rig.pg.url("occupied")], rig.env);
-            expectOneLineError(r, EXIT.refused, /target database occupied already has 1 tables: .*--into NAME.*--force/);
+            expectOneLineError(
+                r,
+                EXIT.refused,
+                /target database occupied already has 1 tables: .*--into NAME.*--force/,
+            );
             expect(await databaseChecksums(rig.pg, "occupied")).toEqual(sums);
         });
 
@@ -232,9 +318,15 @@ exit "$status"
             const fast = { ...rig.env, RCLONE_LOW_LEVEL_RETRIES: "1", RCLONE_RETRIES: "1" };
             try {
                 const v = await expectVerified(fast, second.id);
-                expect(v.stderr).toMatch(/warning: cannot read s3:\/\/faults-primary\/postgresql\/faults .*using the offsite copy/);
+                expect(v.stderr).toMatch(
+                    /warning: cannot read s3:\/\/faults-primary\/postgresql\/faults .*using the offsite copy/,
+                );
                 const r = await restoreToTarget(["--source", "primary"], fast);
-                expectOneLineError(r, EXIT.failure, /cannot read s3:\/\/faults-primary\/postgresql\/faults .*check that storage is reachable.*--source offsite/);
+                expectOneLineError(
+                    r,
+                    EXIT.failure,
+                    /cannot read s3:\/\/faults-primary\/postgresql\/faults .*check that storage is reachable.*--source offsite/,
+                );
                 const status = await runToolkit("fortress-status", [], fast);
                 expect(status.code).toBe(EXIT.failure);
                 expect(status.stdout).toMatch(/^primary .*FAIL cannot read/m);
@@ -259,10 +351,16 @@ exec "${realPsql}" "$@"
 `,
                 },
             });
-            const r = await runToolkit("fortress-restore", ["--into", "split_fault", "--jobs", "2"],
-                { ...rig.env, PATH: path, FORTRESS_RESTORE_SPLIT_SIZE: "1" });
-            expectOneLineError(r, EXIT.failure,
-                /psql \(COPY session 1 of 2\) loading public\.\w+ failed: .*too many clients already: database split_fault is dropped again/);
+            const r = await runToolkit("fortress-restore", ["--into", "split_fault", "--jobs", "2"], {
+                ...rig.env,
+                PATH: path,
+                FORTRESS_RESTORE_SPLIT_SIZE: "1",
+            });
+            expectOneLineError(
+                r,
+                EXIT.failure,
+                /psql \(COPY session 1 of 2\) loading public\.\w+ failed: .*too many clients already: database split_fault is dropped again/,
+            );
             expect(await rig.pg.databaseExists("split_fault")).toBe(false);
         });
 

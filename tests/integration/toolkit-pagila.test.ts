@@ -4,11 +4,20 @@
 // covers the unencrypted (.dump.zst) and single-bucket configurations.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPagila } from "../../harness/datasets";
-import { startPostgres, PostgresCluster } from "../../harness/postgres";
-import { startS3Server, S3Server } from "../../harness/s3";
+import { startPostgres, type PostgresCluster } from "../../harness/postgres";
+import { startS3Server, type S3Server } from "../../harness/s3";
 import {
-    databaseChecksums, databaseContents, type DatabaseContents, EXIT, exactCounts, fillDataOffsetsRun, readManifest, removeToolkitScratch,
-    runToolkit, storageSettings, toolkitEnv,
+    databaseChecksums,
+    databaseContents,
+    type DatabaseContents,
+    EXIT,
+    exactCounts,
+    fillDataOffsetsRun,
+    readManifest,
+    removeToolkitScratch,
+    runToolkit,
+    storageSettings,
+    toolkitEnv,
 } from "../../harness/toolkit";
 
 const PREFIX = "postgresql/pagila";
@@ -20,11 +29,19 @@ const BUCKET = "pagila-backups";
  * schema public only when its owner differs from the default (the restore without owners
  * leaves the default).
  */
-async function schemaDump(pg: PostgresCluster, db: string, extra: string[] = [], dropPublicOwner = false): Promise<string> {
+async function schemaDump(
+    pg: PostgresCluster,
+    db: string,
+    extra: string[] = [],
+    dropPublicOwner = false,
+): Promise<string> {
     const r = await pg.client("pg_dump", ["--schema-only", ...extra], db);
     let text = r.stdout.replace(/^\\(un)?restrict .*\n/gm, "");
     if (dropPublicOwner) {
-        text = text.replace(/--\n-- Name: public; Type: SCHEMA;[^\n]*\n--\n\n-- \*not\* creating schema, since initdb creates it\n\n\n(ALTER SCHEMA public OWNER TO [^\n]*\n\n)?/, "");
+        text = text.replace(
+            /--\n-- Name: public; Type: SCHEMA;[^\n]*\n--\n\n-- \*not\* creating schema, since initdb creates it\n\n\n(ALTER SCHEMA public OWNER TO [^\n]*\n\n)?/,
+            "",
+        );
     }
     return text;
 }
@@ -74,7 +91,11 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
     });
 
     it("with --with-privileges: identical catalog (owners and grants too), data and sequences", async () => {
-        const r = await runToolkit("fortress-restore", ["--backup", id, "--into", "pagila_exact", "--with-privileges"], env);
+        const r = await runToolkit(
+            "fortress-restore",
+            ["--backup", id, "--into", "pagila_exact", "--with-privileges"],
+            env,
+        );
         expect(r.code, r.stderr).toBe(EXIT.ok);
         const restored = await schemaDump(pg, "pagila_exact");
         expect(restored).toContain("CREATE MATERIALIZED VIEW public.rental_by_category");
@@ -86,8 +107,11 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
     it("loading the big tables' rows in several COPY sessions each: identical catalog, data and sequences", async () => {
         // 140k puts rental (1.4 MB, more than one 1 MiB block), film, staff (bytea photos),
         // film_actor, inventory and the payment partitions through split-copy.pl.
-        const r = await runToolkit("fortress-restore", ["--backup", id, "--into", "pagila_split", "--with-privileges", "--jobs", "3"],
-            { ...env, FORTRESS_RESTORE_SPLIT_SIZE: "140k" });
+        const r = await runToolkit(
+            "fortress-restore",
+            ["--backup", id, "--into", "pagila_split", "--with-privileges", "--jobs", "3"],
+            { ...env, FORTRESS_RESTORE_SPLIT_SIZE: "140k" },
+        );
         expect(r.code, r.stderr).toBe(EXIT.ok);
         const split = r.stderr.match(/with 3 parallel jobs; (.*) with 3 COPY sessions each/);
         expect(split, r.stderr).not.toBeNull();
@@ -108,28 +132,38 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         const r = await runToolkit("fortress-restore", ["--target", pg.url("pagila_default")], env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
         const flags = ["--no-owner", "--no-acl"];
-        expect(await schemaDump(pg, "pagila_default", flags, true)).toEqual(await schemaDump(pg, "pagila", flags, true));
+        expect(await schemaDump(pg, "pagila_default", flags, true)).toEqual(
+            await schemaDump(pg, "pagila", flags, true),
+        );
         expect(await databaseContents(pg, "pagila_default")).toEqual(source);
     });
 
     it("--tables restores a partitioned table and a table with triggers to exactly the backed-up rows", async () => {
-        await pg.psql(`
+        await pg.psql(
+            `
             DELETE FROM payment WHERE payment_id % 3 = 0;
             UPDATE payment SET amount = amount + 1 WHERE payment_id % 7 = 0;
             UPDATE film_actor SET actor_id = actor_id WHERE film_id < 100; -- its trigger rewrites last_update
-        `, "pagila_exact");
+        `,
+            "pagila_exact",
+        );
         const corrupted = await databaseChecksums(pg, "pagila_exact");
         expect(corrupted["public.film_actor"]).not.toBe(source.sums["public.film_actor"]);
         expect(corrupted["public.payment_p2022_02"]).not.toBe(source.sums["public.payment_p2022_02"]);
 
-        const r = await runToolkit("fortress-restore",
-            ["--backup", id, "--target", pg.url("pagila_exact"), "--tables", "payment,film_actor", "--force"], env);
+        const r = await runToolkit(
+            "fortress-restore",
+            ["--backup", id, "--target", pg.url("pagila_exact"), "--tables", "payment,film_actor", "--force"],
+            env,
+        );
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(await databaseChecksums(pg, "pagila_exact")).toEqual(source.sums);
-        expect(await pg.psql(
-            "SELECT string_agg(DISTINCT tgenabled::text, '') FROM pg_trigger WHERE tgrelid = 'film_actor'::regclass AND NOT tgisinternal;",
-            "pagila_exact",
-        )).toBe("O");
+        expect(
+            await pg.psql(
+                "SELECT string_agg(DISTINCT tgenabled::text, '') FROM pg_trigger WHERE tgrelid = 'film_actor'::regclass AND NOT tgisinternal;",
+                "pagila_exact",
+            ),
+        ).toBe("O");
     });
 
     it("gives a streamed archive the data offsets pg_dump --file writes, byte for byte", async () => {
@@ -151,4 +185,3 @@ describe("Pagila backup and restore reproduce the database exactly", () => {
         expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'fortress_verify_%';")).toBe("0");
     });
 });
-

@@ -9,8 +9,17 @@ import { PLAN_ROWS_PER_SCALE } from "../../harness/datasets";
 import { cleanEnv, run, runOk, sleep } from "../../harness/process";
 import type { S3Server } from "../../harness/s3";
 import {
-    databaseChecksums, databaseContents, type DatabaseContents, errorLines, EXIT, exactCounts, type Manifest, readManifest, runToolkit,
-    tableChecksum, toolkitEnv,
+    databaseChecksums,
+    databaseContents,
+    type DatabaseContents,
+    errorLines,
+    EXIT,
+    exactCounts,
+    type Manifest,
+    readManifest,
+    runToolkit,
+    tableChecksum,
+    toolkitEnv,
 } from "../../harness/toolkit";
 import { startToolkitRig, stopToolkitRig, type ToolkitRig } from "../support/toolkit-rig";
 
@@ -29,10 +38,16 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         expect(r.code).toBe(EXIT.ok);
         return r.stdout.trim();
     };
-    const manifestIn = (server: S3Server, bucket: string, key: string) => readManifest(server, bucket, `${PREFIX}/${key}`);
+    const manifestIn = (server: S3Server, bucket: string, key: string) =>
+        readManifest(server, bucket, `${PREFIX}/${key}`);
 
     beforeAll(async () => {
-        rig = await startToolkitRig({ prefix: PREFIX, primaryBucket: PRIMARY_BUCKET, offsiteBucket: OFFSITE_BUCKET, work: "fortress-toolkit-test" });
+        rig = await startToolkitRig({
+            prefix: PREFIX,
+            primaryBucket: PRIMARY_BUCKET,
+            offsiteBucket: OFFSITE_BUCKET,
+            work: "fortress-toolkit-test",
+        });
     });
 
     afterAll(() => stopToolkitRig(rig));
@@ -40,12 +55,23 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
     it("backs up a consistent snapshot while writes go on, to both regions, with exact counts", async () => {
         const before = await exactCounts(rig.pg, "app");
         // A writer commits one proposal every few milliseconds during the whole backup.
-        const writer = run(join(rig.pg.binDir, "psql"), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", `
+        const writer = run(
+            join(rig.pg.binDir, "psql"),
+            [
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                `
             DO $$ BEGIN FOR i IN 1..400 LOOP
               INSERT INTO proposals (portfolio_id, ticker, action, quantity, score, payload, created_at)
               VALUES (1 + i % 100, 'LIVE', 'buy', i, NULL, '{}'::jsonb, now());
               COMMIT; PERFORM pg_sleep(0.005);
-            END LOOP; END $$;`], { env: cleanEnv(rig.pg.clientEnv("app")) });
+            END LOOP; END $$;`,
+            ],
+            { env: cleanEnv(rig.pg.clientEnv("app")) },
+        );
         await sleep(300);
         const r = await runToolkit("fortress-backup", [], rig.env);
         const written = await writer;
@@ -64,13 +90,23 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         expect(await manifestIn(rig.primary, PRIMARY_BUCKET, "latest.json")).toEqual(m);
         expect(await manifestIn(rig.offsite, OFFSITE_BUCKET, "latest.json")).toEqual(m);
         expect(m).toMatchObject({
-            format: "income-fortress-backup/1", id, tag: null, database: "app", object: `${PREFIX}/${id}.dump.zst.age`,
-            compression: "zstd", encryption: "age",
+            format: "income-fortress-backup/1",
+            id,
+            tag: null,
+            database: "app",
+            object: `${PREFIX}/${id}.dump.zst.age`,
+            compression: "zstd",
+            encryption: "age",
         });
         expect(m.serverVersion).toMatch(/^\d+\.\d+/);
         expect(m.pgDumpVersion).toMatch(/^\d+\.\d+/);
         expect(Date.parse(m.createdAt)).toBeLessThanOrEqual(Date.parse(m.completedAt));
-        expect(Object.keys(m.tables).sort()).toEqual(["public.audit_log", "public.portfolios", "public.proposals", "public.users"]);
+        expect(Object.keys(m.tables).sort()).toEqual([
+            "public.audit_log",
+            "public.portfolios",
+            "public.proposals",
+            "public.users",
+        ]);
         expect(m.tables["public.users"]).toBe(before["public.users"]);
         // The writer was still committing after the snapshot: the backup holds fewer proposals
         // than the database does now, and more than before the writer started.
@@ -91,7 +127,11 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         // Restoring proves the counts came from the dump's own snapshot: restore compares them,
         // and the writer's rows are gap-free up to the snapshot.
         await rig.pg.createDatabase("restored_live");
-        const restored = await runToolkit("fortress-restore", ["--backup", id, "--target", rig.pg.url("restored_live")], rig.env);
+        const restored = await runToolkit(
+            "fortress-restore",
+            ["--backup", id, "--target", rig.pg.url("restored_live")],
+            rig.env,
+        );
         expect(restored.code, restored.stderr).toBe(EXIT.ok);
         expect(await exactCounts(rig.pg, "restored_live")).toEqual(m.tables);
         expect(await rig.pg.psql("SELECT max(id) = count(*) FROM proposals;", "restored_live")).toBe("t");
@@ -104,15 +144,24 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         await rig.pg.createDatabase("restored");
         const r = await runToolkit("fortress-restore", ["--target", rig.pg.url("restored")], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
-        expect(r.stdout).toMatch(new RegExp(`^restored ${id} into restored: 4 tables, \\d+ rows, counts match the manifest\\n$`));
+        expect(r.stdout).toMatch(
+            new RegExp(`^restored ${id} into restored: 4 tables, \\d+ rows, counts match the manifest\\n$`),
+        );
         expect(await databaseContents(rig.pg, "restored")).toEqual(contents);
         expect(await exactCounts(rig.pg, "restored")).toEqual(await exactCounts(rig.pg, "app"));
         // The view, index, enum, trigger and deferrable foreign keys came back too.
-        expect(await rig.pg.psql("SELECT count(*) FROM portfolio_totals;", "restored")).toBe(String(PLAN_ROWS_PER_SCALE.users));
-        expect(await rig.pg.psql(
-            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND condeferrable AND condeferred;", "restored",
-        )).toBe("2");
-        expect(await rig.pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname = 'portfolios_touch';", "restored")).toBe("1");
+        expect(await rig.pg.psql("SELECT count(*) FROM portfolio_totals;", "restored")).toBe(
+            String(PLAN_ROWS_PER_SCALE.users),
+        );
+        expect(
+            await rig.pg.psql(
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND condeferrable AND condeferred;",
+                "restored",
+            ),
+        ).toBe("2");
+        expect(
+            await rig.pg.psql("SELECT count(*) FROM pg_trigger WHERE tgname = 'portfolios_touch';", "restored"),
+        ).toBe("1");
     });
 
     it("tags backups and --before picks the newest backup created before a time", async () => {
@@ -130,7 +179,11 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         const between = new Date(Date.parse(quietManifest.createdAt) + 1).toISOString();
         expect(Date.parse(between)).toBeLessThan(Date.parse(m.createdAt));
         await rig.pg.createDatabase("restored_before");
-        const r = await runToolkit("fortress-restore", ["--before", between, "--target", rig.pg.url("restored_before")], rig.env);
+        const r = await runToolkit(
+            "fortress-restore",
+            ["--before", between, "--target", rig.pg.url("restored_before")],
+            rig.env,
+        );
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toContain(`restored ${quiet.id} into restored_before`);
 
@@ -162,7 +215,11 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         const latest = await manifestIn(rig.primary, PRIMARY_BUCKET, "latest.json");
         const r = await runToolkit("fortress-verify", [], rig.env);
         expect(r.code, r.stderr).toBe(EXIT.ok);
-        expect(r.stdout).toMatch(new RegExp(`^verified ${latest.id}: 4 tables, \\d+ rows, counts match the manifest \\(restore took \\d+s\\)\\n$`));
+        expect(r.stdout).toMatch(
+            new RegExp(
+                `^verified ${latest.id}: 4 tables, \\d+ rows, counts match the manifest \\(restore took \\d+s\\)\\n$`,
+            ),
+        );
         expect(r.stderr).toMatch(/created database fortress_verify_\d{14}_[0-9a-f]{8}/);
         expect(await rig.pg.psql("SELECT count(*) FROM pg_database WHERE datname LIKE 'fortress_verify_%';")).toBe("0");
     });
@@ -183,9 +240,15 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         // Copy the rows back as the plan does (CSV out of the copy, into the live database).
         const csv = join(rig.work, "deleted-portfolios.csv");
         const psql = join(rig.pg.binDir, "psql");
-        await runOk(psql, ["-X", "-q", "-c", `\\copy (SELECT * FROM portfolios WHERE user_id = 42) TO '${csv}' CSV HEADER`], { env: cleanEnv(rig.pg.clientEnv("recovered")) });
+        await runOk(
+            psql,
+            ["-X", "-q", "-c", `\\copy (SELECT * FROM portfolios WHERE user_id = 42) TO '${csv}' CSV HEADER`],
+            { env: cleanEnv(rig.pg.clientEnv("recovered")) },
+        );
         await rig.pg.psql("ALTER TABLE portfolios DISABLE TRIGGER portfolios_touch;", "app");
-        await runOk(psql, ["-X", "-q", "-c", `\\copy portfolios FROM '${csv}' CSV HEADER`], { env: cleanEnv(rig.pg.clientEnv("app")) });
+        await runOk(psql, ["-X", "-q", "-c", `\\copy portfolios FROM '${csv}' CSV HEADER`], {
+            env: cleanEnv(rig.pg.clientEnv("app")),
+        });
         await rig.pg.psql("ALTER TABLE portfolios ENABLE TRIGGER portfolios_touch;", "app");
         expect(await tableChecksum(rig.pg, "app", "portfolios")).toBe(quiet.sums["public.portfolios"]);
 
@@ -201,29 +264,48 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         const full = await runToolkit("fortress-restore", ["--backup", quiet.id, "--force"], rig.env);
         expect(full.code, full.stderr).toBe(EXIT.ok);
         expect(await databaseChecksums(rig.pg, "app")).toEqual(quiet.sums);
-        await rig.pg.psql(`
+        await rig.pg.psql(
+            `
             UPDATE portfolios SET value = -value WHERE id % 10 = 0;
             DELETE FROM proposals WHERE id % 5 = 0;
             INSERT INTO users (email, display_name, created_at) VALUES ('signed-up-after-backup@example.com', 'New', now());
-        `, "app");
+        `,
+            "app",
+        );
         const corrupted = await databaseChecksums(rig.pg, "app");
 
-        const refused = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,proposals"], rig.env);
+        const refused = await runToolkit(
+            "fortress-restore",
+            ["--backup", quiet.id, "--tables", "portfolios,proposals"],
+            rig.env,
+        );
         expect(refused.code).toBe(EXIT.refused);
         expect(errorLines(refused.stderr)).toHaveLength(1);
         expect(errorLines(refused.stderr)[0]).toMatch(/public\.portfolios \(\d+ rows\).*--force/);
         expect(await databaseChecksums(rig.pg, "app")).toEqual(corrupted);
 
         // users is referenced by portfolios: TRUNCATE without CASCADE fails and nothing changes.
-        const fk = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "users", "--force"], rig.env);
+        const fk = await runToolkit(
+            "fortress-restore",
+            ["--backup", quiet.id, "--tables", "users", "--force"],
+            rig.env,
+        );
         expect(fk.code).toBe(EXIT.failure);
         expect(errorLines(fk.stderr)[0]).toMatch(/rolled back, nothing changed.*referenc/);
         expect(await databaseChecksums(rig.pg, "app")).toEqual(corrupted);
 
-        const unknown = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "nosuch", "--force"], rig.env);
+        const unknown = await runToolkit(
+            "fortress-restore",
+            ["--backup", quiet.id, "--tables", "nosuch", "--force"],
+            rig.env,
+        );
         expect(unknown.code).toBe(EXIT.usage);
 
-        const r = await runToolkit("fortress-restore", ["--backup", quiet.id, "--tables", "portfolios,public.proposals", "--force"], rig.env);
+        const r = await runToolkit(
+            "fortress-restore",
+            ["--backup", quiet.id, "--tables", "portfolios,public.proposals", "--force"],
+            rig.env,
+        );
         expect(r.code, r.stderr).toBe(EXIT.ok);
         expect(r.stdout).toContain(`restored ${quiet.id} into app: 2 tables`);
         const now = await databaseChecksums(rig.pg, "app");
@@ -232,30 +314,41 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         expect(now["public.proposals"]).toBe(quiet.sums["public.proposals"]);
         // ...other tables keep their newer data, and the trigger is on again.
         expect(now["public.users"]).toBe(corrupted["public.users"]);
-        expect(await rig.pg.psql("SELECT count(*) FROM users WHERE email = 'signed-up-after-backup@example.com';", "app")).toBe("1");
-        expect(await rig.pg.psql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'portfolios_touch';", "app")).toBe("O");
+        expect(
+            await rig.pg.psql("SELECT count(*) FROM users WHERE email = 'signed-up-after-backup@example.com';", "app"),
+        ).toBe("1");
+        expect(await rig.pg.psql("SELECT tgenabled FROM pg_trigger WHERE tgname = 'portfolios_touch';", "app")).toBe(
+            "O",
+        );
         expect(await rig.pg.psql("SELECT count(*) FROM portfolios WHERE value < 0;", "app")).toBe("0");
     });
 
     it("reads settings from backup.env and credentials.env, and the environment wins over them", async () => {
         const dir = join(rig.work, "etc-income-fortress");
         mkdirSync(dir);
-        writeFileSync(join(dir, "backup.env"), [
-            "# written by cloud-init: no secrets here",
-            `BACKUP_S3_ENDPOINT=${rig.primary.endpoint}`,
-            `BACKUP_BUCKET="does-not-exist"`,
-            `export BACKUP_PREFIX='${PREFIX}'`,
-            `BACKUP_OFFSITE_S3_ENDPOINT=${rig.offsite.endpoint}`,
-            `BACKUP_OFFSITE_BUCKET=${OFFSITE_BUCKET}`,
-            `BACKUP_AGE_RECIPIENTS=${rig.age.recipient}`,
-            "",
-        ].join("\n"));
-        writeFileSync(join(dir, "credentials.env"), [
-            `AWS_ACCESS_KEY_ID=S3RVER`,
-            `AWS_SECRET_ACCESS_KEY=S3RVER`,
-            `DATABASE_URL=${rig.pg.url("app")}`,
-            `BACKUP_AGE_IDENTITY_FILE=${rig.age.identityFile}`,
-        ].join("\n"), { mode: 0o600 });
+        writeFileSync(
+            join(dir, "backup.env"),
+            [
+                "# written by cloud-init: no secrets here",
+                `BACKUP_S3_ENDPOINT=${rig.primary.endpoint}`,
+                `BACKUP_BUCKET="does-not-exist"`,
+                `export BACKUP_PREFIX='${PREFIX}'`,
+                `BACKUP_OFFSITE_S3_ENDPOINT=${rig.offsite.endpoint}`,
+                `BACKUP_OFFSITE_BUCKET=${OFFSITE_BUCKET}`,
+                `BACKUP_AGE_RECIPIENTS=${rig.age.recipient}`,
+                "",
+            ].join("\n"),
+        );
+        writeFileSync(
+            join(dir, "credentials.env"),
+            [
+                `AWS_ACCESS_KEY_ID=S3RVER`,
+                `AWS_SECRET_ACCESS_KEY=S3RVER`,
+                `DATABASE_URL=${rig.pg.url("app")}`,
+                `BACKUP_AGE_IDENTITY_FILE=${rig.age.identityFile}`,
+            ].join("\n"),
+            { mode: 0o600 },
+        );
         chmodSync(join(dir, "credentials.env"), 0o600);
 
         // From the files alone: the file's (wrong) primary bucket is used.

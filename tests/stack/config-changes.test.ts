@@ -9,7 +9,7 @@
 // WRITE_CONFIG_CHANGES=1 npx vitest run tests/stack/config-changes.test.ts rewrites the table.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONFIG_KEYS, SCHEMA_KEYS, parseConfig } from "../../config";
 import { previousRecord, setOnceChanges } from "../../config/set-once";
@@ -41,11 +41,18 @@ const ROWS: Row[] = [
     {
         key: "role",
         change: "primary ↔ dr",
-        to: { prod: { role: "dr", primaryRegion: "sfo3", primaryStack: "prod-b", vaultRegion: "ams3" }, dr: { role: "primary", primaryRegion: "", vaultRegion: "ams3", publicHostname: "", drOffsiteBucket: "" } },
+        to: {
+            prod: { role: "dr", primaryRegion: "sfo3", primaryStack: "prod-b", vaultRegion: "ams3" },
+            dr: { role: "primary", primaryRegion: "", vaultRegion: "ams3", publicHostname: "", drOffsiteBucket: "" },
+        },
         alsoRefused: { dr: "a dr stack's vaultBucket names the primary's vault, which it would take over" },
     },
     { key: "region", change: "ams3", to: { region: "ams3" } },
-    { key: "primaryRegion", change: "prod: nyc3 (its own region); dr: ams3", to: { prod: { primaryRegion: "nyc3" }, dr: { primaryRegion: "ams3" } } },
+    {
+        key: "primaryRegion",
+        change: "prod: nyc3 (its own region); dr: ams3",
+        to: { prod: { primaryRegion: "nyc3" }, dr: { primaryRegion: "ams3" } },
+    },
     { key: "vaultRegion", change: "ams3", to: { vaultRegion: "ams3" } },
     { key: "vaultBucket", change: "another name", to: { vaultBucket: "incomefortress-vault-b" } },
     { key: "backupBucket", change: "another name", to: { backupBucket: "incomefortress-backups-b" } },
@@ -59,7 +66,11 @@ const ROWS: Row[] = [
     { key: "ageRecipients", change: "[] (stop encrypting)", to: { ageRecipients: "[]" } },
     { key: "protect", change: "prod: false; dr: true", to: { prod: { protect: "false" }, dr: { protect: "true" } } },
     { key: "domain", change: "incomefortress.net", to: { domain: "incomefortress.net" } },
-    { key: "hostname", change: "prod: api2; dr: api-dr2", to: { prod: { hostname: "api2" }, dr: { hostname: "api-dr2" } } },
+    {
+        key: "hostname",
+        change: "prod: api2; dr: api-dr2",
+        to: { prod: { hostname: "api2" }, dr: { hostname: "api-dr2" } },
+    },
     { key: "dnsTtl", change: "120", to: { dnsTtl: "120" } },
     { key: "adminCidrs", change: "one CIDR fewer", to: { adminCidrs: '["203.0.113.0/24","198.51.100.17/32"]' } },
     { key: "allowSshFromAnywhere", change: "true", to: { allowSshFromAnywhere: "true" } },
@@ -67,12 +78,23 @@ const ROWS: Row[] = [
     { key: "vpcIpRange", change: "10.120.0.0/20 (from DigitalOcean's choice)", to: { vpcIpRange: "10.120.0.0/20" } },
     { key: "dropletSize", change: "s-8vcpu-16gb", to: { dropletSize: "s-8vcpu-16gb" } },
     { key: "dropletImage", change: "ubuntu-22-04-x64", to: { dropletImage: "ubuntu-22-04-x64" } },
-    { key: "dropletBackups", change: "prod: false; dr: true", to: { prod: { dropletBackups: "false" }, dr: { dropletBackups: "true" } } },
-    { key: "sshKeyFingerprints", change: "one key fewer", to: { sshKeyFingerprints: '["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]' } },
+    {
+        key: "dropletBackups",
+        change: "prod: false; dr: true",
+        to: { prod: { dropletBackups: "false" }, dr: { dropletBackups: "true" } },
+    },
+    {
+        key: "sshKeyFingerprints",
+        change: "one key fewer",
+        to: { sshKeyFingerprints: '["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]' },
+    },
     {
         key: "deployerPublicKeys",
         change: "one key fewer",
-        to: { deployerPublicKeys: '["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com"]' },
+        to: {
+            deployerPublicKeys:
+                '["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com"]',
+        },
     },
     { key: "postgresVersion", change: "16", to: { postgresVersion: "16" } },
     { key: "dbSize", change: "db-s-4vcpu-8gb", to: { dbSize: "db-s-4vcpu-8gb" } },
@@ -82,50 +104,103 @@ const ROWS: Row[] = [
     { key: "dbName", change: "income_platform_b", to: { dbName: "income_platform_b" } },
     { key: "dbUser", change: "income_app", to: { dbUser: "income_app" } },
     { key: "valkeySize", change: "db-s-2vcpu-4gb", to: { valkeySize: "db-s-2vcpu-4gb" } },
-    { key: "appRepoUrl", change: "another repository", to: { appRepoUrl: "https://github.com/AlbertoDBP/Agentic-fork.git" } },
+    {
+        key: "appRepoUrl",
+        change: "another repository",
+        to: { appRepoUrl: "https://github.com/AlbertoDBP/Agentic-fork.git" },
+    },
     { key: "appRef", change: "v1.0.1", to: { appRef: "v1.0.1" } },
     { key: "appDir", change: "/opt/income-fortress/app2", to: { appDir: "/opt/income-fortress/app2" } },
     { key: "appComposeSubdir", change: ".", to: { appComposeSubdir: "." } },
     { key: "credentialsEpoch", change: "2", to: { credentialsEpoch: "2" } },
     { key: "projectEnvironment", change: "Staging", to: { projectEnvironment: "Staging" } },
-    { key: "restoreMode", change: "prod: required; dr: if-empty", to: { prod: { restoreMode: "required" }, dr: { restoreMode: "if-empty" } } },
-    { key: "restoreBackup", change: "before:2026-02-03T10:00:00Z", to: { restoreBackup: "before:2026-02-03T10:00:00Z" } },
-    { key: "migrateCommand", change: "another command", to: { migrateCommand: "docker compose run --rm api python manage.py migrate --noinput" } },
+    {
+        key: "restoreMode",
+        change: "prod: required; dr: if-empty",
+        to: { prod: { restoreMode: "required" }, dr: { restoreMode: "if-empty" } },
+    },
+    {
+        key: "restoreBackup",
+        change: "before:2026-02-03T10:00:00Z",
+        to: { restoreBackup: "before:2026-02-03T10:00:00Z" },
+    },
+    {
+        key: "migrateCommand",
+        change: "another command",
+        to: { migrateCommand: "docker compose run --rm api python manage.py migrate --noinput" },
+    },
     { key: "healthUrl", change: "http://localhost:8000/healthz", to: { healthUrl: "http://localhost:8000/healthz" } },
     { key: "healthTimeoutSeconds", change: "900", to: { healthTimeoutSeconds: "900" } },
     { key: "bootTimeoutMinutes", change: "60", to: { bootTimeoutMinutes: "60" } },
-    { key: "ageIdentity", change: "set", to: { ageIdentity: "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS7V2R3Y" } },
+    {
+        key: "ageIdentity",
+        change: "set",
+        to: { ageIdentity: "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS7V2R3Y" },
+    },
     { key: "appEnv", change: "one more entry", to: { appEnv: '{"MARKET_DATA_KEY":"mock-market-data-key"}' } },
     { key: "pitrSourceCluster", change: "set (the first fork)", to: { pitrSourceCluster: SOURCE } },
-    { key: "pitrSourceCluster", change: "unset while a fork is the database", from: { pitrSourceCluster: SOURCE }, to: { pitrSourceCluster: "" } },
-    { key: "pitrBackupTime", change: "another time while a fork is the database", from: { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T10:00:00Z" }, to: { pitrBackupTime: "2026-02-03T09:00:00Z" } },
+    {
+        key: "pitrSourceCluster",
+        change: "unset while a fork is the database",
+        from: { pitrSourceCluster: SOURCE },
+        to: { pitrSourceCluster: "" },
+    },
+    {
+        key: "pitrBackupTime",
+        change: "another time while a fork is the database",
+        from: { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T10:00:00Z" },
+        to: { pitrBackupTime: "2026-02-03T09:00:00Z" },
+    },
     { key: "activeSite", change: "dr (the cutover)", to: { activeSite: "dr" } },
     { key: "drStack", change: "dr-b", to: { drStack: "dr-b" } },
     { key: "tlsEmail", change: "another address", to: { tlsEmail: "security@incomefortress.com" } },
     {
         key: "tlsChallenge",
         change: "prod: dns-01 (with a token); dr: http-01",
-        to: { prod: { tlsChallenge: "dns-01", tlsDnsToken: TOKEN }, dr: { tlsChallenge: "http-01", tlsDnsToken: "", publicHostname: "" } },
+        to: {
+            prod: { tlsChallenge: "dns-01", tlsDnsToken: TOKEN },
+            dr: { tlsChallenge: "http-01", tlsDnsToken: "", publicHostname: "" },
+        },
     },
     { key: "tlsDnsToken", change: "a new token", to: { tlsDnsToken: `dop_v1_${"9f8e7d6c5b4a3f2e".repeat(4)}` } },
     { key: "publicHostname", change: "api2", to: { publicHostname: "api2" } },
     { key: "tlsProxyService", change: "proxy", to: { tlsProxyService: "proxy" } },
     { key: "monitoring", change: "false", to: { monitoring: "false" } },
     { key: "alertEmails", change: "another list", to: { alertEmails: '["pager@incomefortress.com"]' } },
-    { key: "alertSlackWebhookUrl", change: "set, with alertSlackChannel", to: { alertSlackWebhookUrl: SLACK, alertSlackChannel: "#ops-alerts" } },
-    { key: "alertSlackChannel", change: "another channel", from: { alertSlackWebhookUrl: SLACK, alertSlackChannel: "#ops" }, to: { alertSlackChannel: "#ops-alerts" } },
+    {
+        key: "alertSlackWebhookUrl",
+        change: "set, with alertSlackChannel",
+        to: { alertSlackWebhookUrl: SLACK, alertSlackChannel: "#ops-alerts" },
+    },
+    {
+        key: "alertSlackChannel",
+        change: "another channel",
+        from: { alertSlackWebhookUrl: SLACK, alertSlackChannel: "#ops" },
+        to: { alertSlackChannel: "#ops-alerts" },
+    },
     { key: "alertCpuPercent", change: "70", to: { alertCpuPercent: "70" } },
     { key: "alertMemoryPercent", change: "90", to: { alertMemoryPercent: "90" } },
     { key: "alertDiskPercent", change: "70", to: { alertDiskPercent: "70" } },
     { key: "alertWindow", change: "30m", to: { alertWindow: "30m" } },
     { key: "healthPath", change: "/healthz", to: { healthPath: "/healthz" } },
-    { key: "backupHeartbeatUrl", change: "set", to: { backupHeartbeatUrl: "https://hc-ping.com/0f3c1d52-5b8e-4d7a-9c51-2f6a0b7e9d41" } },
-    { key: "contacts", change: "another person", to: { contacts: '{"technicalLead":{"name":"Jo Doe","email":"jo@incomefortress.com"}}' } },
+    {
+        key: "backupHeartbeatUrl",
+        change: "set",
+        to: { backupHeartbeatUrl: "https://hc-ping.com/0f3c1d52-5b8e-4d7a-9c51-2f6a0b7e9d41" },
+    },
+    {
+        key: "contacts",
+        change: "another person",
+        to: { contacts: '{"technicalLead":{"name":"Jo Doe","email":"jo@incomefortress.com"}}' },
+    },
     { key: "allowReplace", change: "[region]", to: { allowReplace: '["region"]' } },
 ];
 
 /** The DR stack's outputs, for a primary that points its record at it. */
-const DR_SITE = { publicIp: "198.51.100.77", certificateNames: ["api-dr.incomefortress.com", "api.incomefortress.com"] };
+const DR_SITE = {
+    publicIp: "198.51.100.77",
+    certificateNames: ["api-dr.incomefortress.com", "api.incomefortress.com"],
+};
 
 async function render(stack: Stack, edit: Edit): Promise<{ run: ProgramRun; raw: Record<string, string> }> {
     const config = loadStackConfig(stack);
@@ -134,7 +209,10 @@ async function render(stack: Stack, edit: Edit): Promise<{ run: ProgramRun; raw:
     const run = await runProgram(stack, config, {
         // The stack's own previous outputs: none, so the set-once guard lets every change
         // through here; the guard is checked against the derivation below.
-        outputs: (type, _name, inputs) => (type === T.stackReference ? { outputs: inputs.name === self ? {} : DR_SITE, secretOutputNames: [] } : undefined),
+        outputs: (type, _name, inputs) =>
+            type === T.stackReference
+                ? { outputs: inputs.name === self ? {} : DR_SITE, secretOutputNames: [] }
+                : undefined,
     });
     return { run, raw: Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice(PROJECT.length + 1), v])) };
 }
@@ -148,7 +226,10 @@ interface Derived {
 
 const edits = (row: Row, stack: Stack): { from: Edit; to: Edit } => ({
     from: row.from ?? {},
-    to: { ...(row.from ?? {}), ...("prod" in row.to && "dr" in row.to ? (row.to as Record<Stack, Edit>)[stack] : (row.to as Edit)) },
+    to: {
+        ...(row.from ?? {}),
+        ...("prod" in row.to && "dr" in row.to ? (row.to as Record<Stack, Edit>)[stack] : (row.to as Edit)),
+    },
 });
 
 const problemKeys = (message: string) => [...message.matchAll(/^ {2}- income-fortress:(\w+):/gm)].map((m) => m[1]);
@@ -172,13 +253,20 @@ beforeAll(async () => {
             if (after.error) {
                 const keys = problemKeys(after.error.message);
                 expect(keys.length, `${rowId(row, stack)}: ${after.error.message}`).toBeGreaterThan(0);
-                derived.set(rowId(row, stack), { outcome: { category: "invalid", text: `rejected by config validation (${keys.join(", ")})` }, changes: [], refusedKeys: [] });
+                derived.set(rowId(row, stack), {
+                    outcome: { category: "invalid", text: `rejected by config validation (${keys.join(", ")})` },
+                    changes: [],
+                    refusedKeys: [],
+                });
                 continue;
             }
             const parsed = parseConfig(raw, stack);
             if (!parsed.ok) throw new Error(`${rowId(row, stack)} ran but does not parse`);
             const changes = diffRuns(before.run, after);
-            const refusedKeys = setOnceChanges(previousRecord({ setOnce: before.record }, parsed.config.role), parsed.config).map((c) => c.key);
+            const refusedKeys = setOnceChanges(
+                previousRecord({ setOnce: before.record }, parsed.config.role),
+                parsed.config,
+            ).map((c) => c.key);
             derived.set(rowId(row, stack), { outcome: outcome(changes), changes, refusedKeys });
         }
     }
@@ -189,16 +277,22 @@ function table(): string {
     const cell = (row: Row, stack: Stack) => {
         const d = derived.get(rowId(row, stack))!;
         const why = row.alsoRefused?.[stack];
-        const refused = d.refusedKeys.includes(row.key) ? `**refused** unless allowReplace lists ${row.key}${why ? ` (${why})` : ""}; it ` : "";
+        const refused = d.refusedKeys.includes(row.key)
+            ? `**refused** unless allowReplace lists ${row.key}${why ? ` (${why})` : ""}; it `
+            : "";
         return `${refused}${d.outcome.text}`.replace(/\|/g, "\\|");
     };
     const lines = ["| Key | Change | prod (primary, protected) | dr |", "|---|---|---|---|"];
-    for (const row of ROWS) lines.push(`| \`${row.key}\` | ${row.change.replace(/\|/g, "\\|")} | ${cell(row, "prod")} | ${cell(row, "dr")} |`);
+    for (const row of ROWS)
+        lines.push(
+            `| \`${row.key}\` | ${row.change.replace(/\|/g, "\\|")} | ${cell(row, "prod")} | ${cell(row, "dr")} |`,
+        );
     return lines.join("\n");
 }
 
 const DOC = join(ROOT, "docs", "config-changes.md");
-const BEGIN = "<!-- generated by tests/stack/config-changes.test.ts: WRITE_CONFIG_CHANGES=1 npx vitest run tests/stack/config-changes.test.ts -->";
+const BEGIN =
+    "<!-- generated by tests/stack/config-changes.test.ts: WRITE_CONFIG_CHANGES=1 npx vitest run tests/stack/config-changes.test.ts -->";
 const END = "<!-- end of generated table -->";
 
 describe("what changing each config key does to a live stack", () => {
@@ -208,18 +302,27 @@ describe("what changing each config key does to a live stack", () => {
         for (const k of rowKeys) expect(SCHEMA_KEYS as readonly string[], k).toContain(k);
     });
 
-    it.each(ROWS.flatMap((row) => STACKS.map((stack) => [rowId(row, stack), row, stack] as const)))("%s: no change reaches an input the provider would drop", (id) => {
-        const ignored = derived.get(id)!.changes.filter((c) => c.ignored.length > 0).map((c) => `${c.name}: ${c.ignored.join(", ")}`);
-        expect(ignored).toEqual([]);
-    });
+    it.each(ROWS.flatMap((row) => STACKS.map((stack) => [rowId(row, stack), row, stack] as const)))(
+        "%s: no change reaches an input the provider would drop",
+        (id) => {
+            const ignored = derived
+                .get(id)!
+                .changes.filter((c) => c.ignored.length > 0)
+                .map((c) => `${c.name}: ${c.ignored.join(", ")}`);
+            expect(ignored).toEqual([]);
+        },
+    );
 
     it.each(ROWS.flatMap((row) => STACKS.map((stack) => [rowId(row, stack), row, stack] as const)))(
         "%s: the set-once guard refuses it exactly when it replaces or deletes a stateful resource",
         (id, row, stack) => {
             const d = derived.get(id)!;
             if (d.outcome.category === "invalid") return;
-            const lost = d.changes.filter((c) => c.stateful && (c.effect === "replace" || c.effect === "delete")).map((c) => `${c.effect} ${c.name}`);
-            if (lost.length > 0 || row.alsoRefused?.[stack]) expect(d.refusedKeys, `${lost.join(", ")}`).toEqual([row.key]);
+            const lost = d.changes
+                .filter((c) => c.stateful && (c.effect === "replace" || c.effect === "delete"))
+                .map((c) => `${c.effect} ${c.name}`);
+            if (lost.length > 0 || row.alsoRefused?.[stack])
+                expect(d.refusedKeys, `${lost.join(", ")}`).toEqual([row.key]);
             else expect(d.refusedKeys, "refused, but nothing stateful is lost").toEqual([]);
         },
     );
@@ -234,6 +337,9 @@ describe("what changing each config key does to a live stack", () => {
             return;
         }
         expect(start, `docs/config-changes.md has no line ${BEGIN}`).toBeGreaterThanOrEqual(0);
-        expect(doc.slice(start + BEGIN.length, end).trim(), "run WRITE_CONFIG_CHANGES=1 npx vitest run tests/stack/config-changes.test.ts").toBe(expected);
+        expect(
+            doc.slice(start + BEGIN.length, end).trim(),
+            "run WRITE_CONFIG_CHANGES=1 npx vitest run tests/stack/config-changes.test.ts",
+        ).toBe(expected);
     });
 });

@@ -30,7 +30,8 @@ const shortName = (name: string) => name.replace(/^fortress-/, "");
 
 /** Every custom resource the engine would create, update, replace or delete going from `before` to `after`. */
 export function diffRuns(before: ProgramRun, after: ProgramRun): ResourceChange[] {
-    const managed = (run: ProgramRun) => new Map(run.registrations.filter((r) => r.custom && !factsFor(r.type).read).map((r) => [r.urn, r]));
+    const managed = (run: ProgramRun) =>
+        new Map(run.registrations.filter((r) => r.custom && !factsFor(r.type).read).map((r) => [r.urn, r]));
     const was = managed(before);
     const now = managed(after);
     // URNs whose outputs are unknown in the preview: new resources and replaced ones.
@@ -40,7 +41,10 @@ export function diffRuns(before: ProgramRun, after: ProgramRun): ResourceChange[
     const prior = (old: Registration, k: string) => (k in old.inputs ? old.inputs[k] : old.state?.[k]);
     const changedInputs = (r: Registration, old: Registration) =>
         [...new Set([...Object.keys(old.inputs), ...Object.keys(r.inputs)])]
-            .filter((k) => !same(r.inputs[k], prior(old, k)) || (r.propertyDependencies[k] ?? []).some((d) => unknown.has(d)))
+            .filter(
+                (k) =>
+                    !same(r.inputs[k], prior(old, k)) || (r.propertyDependencies[k] ?? []).some((d) => unknown.has(d)),
+            )
             .sort();
     // Replacements make more inputs unknown; repeat until nothing more is replaced.
     for (let grew = true; grew; ) {
@@ -55,7 +59,13 @@ export function diffRuns(before: ProgramRun, after: ProgramRun): ResourceChange[
         }
     }
     const changes: ResourceChange[] = [];
-    const of = (r: Registration, effect: Effect, inputs: string[], ignored: string[] = [], notes: string[] = []): ResourceChange => ({
+    const of = (
+        r: Registration,
+        effect: Effect,
+        inputs: string[],
+        ignored: string[] = [],
+        notes: string[] = [],
+    ): ResourceChange => ({
         type: r.type,
         name: shortName(r.name),
         effect,
@@ -76,7 +86,9 @@ export function diffRuns(before: ProgramRun, after: ProgramRun): ResourceChange[
         if (replacing.length > 0) {
             changes.push(of(r, "replace", replacing));
         } else {
-            const notes = changed.map((k) => factsFor(r.type).updateNotes?.[k]).filter((n): n is string => n !== undefined);
+            const notes = changed
+                .map((k) => factsFor(r.type).updateNotes?.[k])
+                .filter((n): n is string => n !== undefined);
             changes.push(of(r, "update", changed, ignoredInputs(r.type, changed, r.replaceOnChanges), notes));
         }
     }
@@ -100,20 +112,27 @@ const COMMAND = "command:remote:Command";
 export function outcome(changes: readonly ResourceChange[]): Outcome {
     const list = (cs: readonly ResourceChange[], withInputs = true) =>
         cs.map((c) => (withInputs && c.inputs.length > 0 ? `${c.name} (${c.inputs.join(", ")})` : c.name)).join(", ");
-    const steps = (cs: readonly ResourceChange[]) => cs.filter((c) => c.type === COMMAND).map((c) => c.name.replace(/^recovery-/, ""));
+    const steps = (cs: readonly ResourceChange[]) =>
+        cs.filter((c) => c.type === COMMAND).map((c) => c.name.replace(/^recovery-/, ""));
     const lost = changes.filter((c) => c.stateful && (c.effect === "replace" || c.effect === "delete"));
     const dropletReplaced = changes.some((c) => c.type === DROPLET && c.effect === "replace");
-    const category: Category = lost.length > 0 ? "stateful" : dropletReplaced ? "droplet" : changes.length > 0 ? "update" : "none";
+    const category: Category =
+        lost.length > 0 ? "stateful" : dropletReplaced ? "droplet" : changes.length > 0 ? "update" : "none";
     if (category === "none") return { category, text: "nothing on the cloud" };
 
     const parts: string[] = [];
     if (lost.length > 0) {
         const replaced = lost.filter((c) => c.effect === "replace");
         const deleted = lost.filter((c) => c.effect === "delete");
-        parts.push(`**replaces stateful resources**: ${[...(replaced.length ? [list(replaced)] : []), ...(deleted.length ? [`deletes ${list(deleted, false)}`] : [])].join("; ")}`);
+        parts.push(
+            `**replaces stateful resources**: ${[...(replaced.length ? [list(replaced)] : []), ...(deleted.length ? [`deletes ${list(deleted, false)}`] : [])].join("; ")}`,
+        );
     }
     const rest = changes.filter((c) => !lost.includes(c) && c.type !== COMMAND);
-    if (dropletReplaced) parts.push(`replaces the droplet (${changes.find((c) => c.type === DROPLET)!.inputs.join(", ")}); the recovery chain re-runs`);
+    if (dropletReplaced)
+        parts.push(
+            `replaces the droplet (${changes.find((c) => c.type === DROPLET)!.inputs.join(", ")}); the recovery chain re-runs`,
+        );
     const other = rest.filter((c) => c.type !== DROPLET);
     const group = (effect: Effect, label: string) => {
         const cs = other.filter((c) => c.effect === effect);

@@ -14,7 +14,10 @@ function documents(): Array<{ file: string; text: string }> {
     const docs = readdirSync(join(ROOT, "docs"))
         .filter((f) => f.endsWith(".md") && f !== "disaster-recovery-plan.md")
         .map((f) => `docs/${f}`);
-    return ["README.md", ...docs, "Pulumi.prod.yaml", "Pulumi.dr.yaml"].map((file) => ({ file, text: readFileSync(join(ROOT, file), "utf8") }));
+    return ["README.md", ...docs, "Pulumi.prod.yaml", "Pulumi.dr.yaml"].map((file) => ({
+        file,
+        text: readFileSync(join(ROOT, file), "utf8"),
+    }));
 }
 
 interface Command {
@@ -25,12 +28,15 @@ interface Command {
 }
 
 /** Every command of the three kinds, its words cut at the end of the shell command or the code span. */
-export function commandsIn(file: string, text: string): Command[] {
+function commandsIn(file: string, text: string): Command[] {
     const found: Command[] = [];
     // Words stop at a newline, the end of a code span, a shell operator, a comment, or a
     // nested $(…), whose own command is matched separately.
     for (const m of text.matchAll(/pulumi (config set|config rm|stack output)\b((?:(?!\$\()[^\n`|;&)#])*)/g)) {
-        const words = (m[2] ?? "").trim().split(/\s+/).filter((w) => w !== "");
+        const words = (m[2] ?? "")
+            .trim()
+            .split(/\s+/)
+            .filter((w) => w !== "");
         found.push({ file, verb: m[1] as Command["verb"], words });
     }
     return found;
@@ -40,7 +46,7 @@ export function commandsIn(file: string, text: string): Command[] {
 const FLAG_WITH_VALUE = new Set(["--stack", "-s", "--config-file"]);
 
 /** The first word that is not a flag (or a flag's value): the key or the output name. */
-export function subject(words: readonly string[]): string | undefined {
+function subject(words: readonly string[]): string | undefined {
     for (let i = 0; i < words.length; i++) {
         const w = words[i]!;
         if (FLAG_WITH_VALUE.has(w)) {
@@ -63,22 +69,26 @@ describe("the commands the docs tell users to type", () => {
         expect(commands.filter((c) => c.verb === "stack output").length).toBeGreaterThan(0);
     });
 
-    it.each(commands.filter((c) => c.verb !== "stack output").map((c) => [`${c.file}: pulumi ${c.verb} ${c.words.join(" ")}`, c] as const))(
-        "%s names a config key of the program",
-        (_line, c) => {
-            const key = subject(c.words);
-            expect(key, "no key in the command").toBeDefined();
-            expect(KEYS.has(key!), `${key} is not a config key (config/keys.ts)`).toBe(true);
-        },
-    );
+    it.each(
+        commands
+            .filter((c) => c.verb !== "stack output")
+            .map((c) => [`${c.file}: pulumi ${c.verb} ${c.words.join(" ")}`, c] as const),
+    )("%s names a config key of the program", (_line, c) => {
+        const key = subject(c.words);
+        expect(key, "no key in the command").toBeDefined();
+        expect(KEYS.has(key!), `${key} is not a config key (config/keys.ts)`).toBe(true);
+    });
 
-    it.each(commands.filter((c) => c.verb === "config set").map((c) => [`${c.file}: pulumi config set ${c.words.join(" ")}`, c] as const))(
-        "%s uses --secret exactly when the key is a credential",
-        (_line, c) => {
-            const key = KEYS.get(subject(c.words) ?? "");
-            expect(c.words.includes("--secret"), `${key?.name} is ${key?.secret ? "secret" : "not secret"}`).toBe(key?.secret === true);
-        },
-    );
+    it.each(
+        commands
+            .filter((c) => c.verb === "config set")
+            .map((c) => [`${c.file}: pulumi config set ${c.words.join(" ")}`, c] as const),
+    )("%s uses --secret exactly when the key is a credential", (_line, c) => {
+        const key = KEYS.get(subject(c.words) ?? "");
+        expect(c.words.includes("--secret"), `${key?.name} is ${key?.secret ? "secret" : "not secret"}`).toBe(
+            key?.secret === true,
+        );
+    });
 
     describe("stack outputs", () => {
         const outputsOf: Record<string, string[]> = {};
@@ -90,15 +100,16 @@ describe("the commands the docs tell users to type", () => {
             }
         });
 
-        it.each(commands.filter((c) => c.verb === "stack output").map((c) => [`${c.file}: pulumi stack output ${c.words.join(" ")}`, c] as const))(
-            "%s names an output the program exports",
-            (_line, c) => {
-                const name = subject(c.words);
-                expect(name, "no output name").toBeDefined();
-                expect(outputsOf.prod, `${name} is not an output of index.ts`).toContain(name);
-                expect(outputsOf.dr).toContain(name);
-            },
-        );
+        it.each(
+            commands
+                .filter((c) => c.verb === "stack output")
+                .map((c) => [`${c.file}: pulumi stack output ${c.words.join(" ")}`, c] as const),
+        )("%s names an output the program exports", (_line, c) => {
+            const name = subject(c.words);
+            expect(name, "no output name").toBeDefined();
+            expect(outputsOf.prod, `${name} is not an output of index.ts`).toContain(name);
+            expect(outputsOf.dr).toContain(name);
+        });
     });
 });
 
@@ -111,7 +122,9 @@ describe("the extraction itself", () => {
     });
 
     it("reads commands in code spans, inside $(…), and stops at the end of the shell command", () => {
-        const text = "run `pulumi config set isolate true --stack prod && pulumi up` and\n" + 'pulumi config set pitrSourceCluster "$(pulumi stack output databaseClusterName --stack prod)"';
+        const text =
+            "run `pulumi config set isolate true --stack prod && pulumi up` and\n" +
+            'pulumi config set pitrSourceCluster "$(pulumi stack output databaseClusterName --stack prod)"';
         expect(commandsIn("x", text).map((c) => [c.verb, subject(c.words)])).toEqual([
             ["config set", "isolate"],
             ["config set", "pitrSourceCluster"],

@@ -3,14 +3,30 @@
 // it, and the host's backup.env names it as the offsite bucket, so every fortress-backup on
 // DR writes there too. Prod is unchanged. And the plan's people (contacts) are config that
 // preview checks but no resource carries.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { userDataFiles } from "../../harness/user-data";
 import { drillConfig } from "../../drill/drill-config";
 import { readStackFile } from "../../tools/stack-files";
-import { ORGANIZATION, PROJECT, ROOT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun } from "./harness";
+import {
+    ORGANIZATION,
+    PROJECT,
+    ROOT,
+    T,
+    byType,
+    loadStackConfig,
+    one,
+    resolve,
+    runProgram,
+    type ProgramRun,
+} from "./harness";
 
-async function run(stack: string, from: "prod" | "dr", edit: Record<string, string | null> = {}, previous: Record<string, unknown> = {}): Promise<ProgramRun> {
+async function run(
+    stack: string,
+    from: "prod" | "dr",
+    edit: Record<string, string | null> = {},
+    previous: Record<string, unknown> = {},
+): Promise<ProgramRun> {
     const config = loadStackConfig(from);
     for (const [k, v] of Object.entries(edit)) {
         if (v === null) delete config[`${PROJECT}:${k}`];
@@ -18,7 +34,16 @@ async function run(stack: string, from: "prod" | "dr", edit: Record<string, stri
     }
     return runProgram(stack, config, {
         outputs: (type, _name, inputs) =>
-            type === T.stackReference ? { name: inputs.name, outputs: inputs.name === `${ORGANIZATION}/${PROJECT}/${stack}` ? previous : { publicIp: "198.51.100.77" }, secretOutputNames: [] } : undefined,
+            type === T.stackReference
+                ? {
+                      name: inputs.name,
+                      outputs:
+                          inputs.name === `${ORGANIZATION}/${PROJECT}/${stack}`
+                              ? previous
+                              : { publicIp: "198.51.100.77" },
+                      secretOutputNames: [],
+                  }
+                : undefined,
     });
 }
 
@@ -50,7 +75,12 @@ describe("the dr stack's own offsite bucket", () => {
 
     it("is a third bucket in drOffsiteRegion, neither dr's region nor prod's", () => {
         const offsite = one(dr, T.bucket, "offsite");
-        expect(offsite.inputs).toMatchObject({ name: "incomefortress-dr-offsite", region: "atl1", acl: "private", versioning: { enabled: true } });
+        expect(offsite.inputs).toMatchObject({
+            name: "incomefortress-dr-offsite",
+            region: "atl1",
+            acl: "private",
+            versioning: { enabled: true },
+        });
         expect(offsite.inputs.region).not.toBe(one(dr, T.bucket, "backups").inputs.region);
         expect(offsite.inputs.region).not.toBe("nyc3");
         expect(offsite.parent).toMatch(/income-fortress:storage:Storage::fortress-storage$/);
@@ -58,7 +88,10 @@ describe("the dr stack's own offsite bucket", () => {
     });
 
     it("is written by dr's host: its key may write it, and backup.env names it as the offsite bucket", () => {
-        expect(one(dr, T.spacesKey).inputs.grants).toContainEqual({ bucket: "incomefortress-dr-offsite", permission: "readwrite" });
+        expect(one(dr, T.spacesKey).inputs.grants).toContainEqual({
+            bucket: "incomefortress-dr-offsite",
+            permission: "readwrite",
+        });
         expect(backupEnv(dr)).toMatchObject({
             BACKUP_BUCKET: "incomefortress-dr-backups",
             BACKUP_S3_ENDPOINT: "https://sfo3.digitaloceanspaces.com",
@@ -71,13 +104,23 @@ describe("the dr stack's own offsite bucket", () => {
     });
 
     it("still only reads prod's vault, and the restore step still reads it from there", () => {
-        expect(one(dr, T.spacesKey).inputs.grants).toContainEqual({ bucket: "incomefortress-backups-vault", permission: "read" });
+        expect(one(dr, T.spacesKey).inputs.grants).toContainEqual({
+            bucket: "incomefortress-backups-vault",
+            permission: "read",
+        });
         expect(byType(dr, T.bucket).map((b) => b.inputs.name)).not.toContain("incomefortress-backups-vault");
     });
 
     it("leaves prod as it was: two buckets, the vault as its offsite copy", () => {
-        expect(byType(prod, T.bucket).map((b) => b.name).sort()).toEqual(["fortress-storage-backups", "fortress-storage-vault"]);
-        expect(backupEnv(prod)).toMatchObject({ BACKUP_OFFSITE_BUCKET: "incomefortress-backups-vault", BACKUP_OFFSITE_S3_ENDPOINT: "https://sfo3.digitaloceanspaces.com" });
+        expect(
+            byType(prod, T.bucket)
+                .map((b) => b.name)
+                .sort(),
+        ).toEqual(["fortress-storage-backups", "fortress-storage-vault"]);
+        expect(backupEnv(prod)).toMatchObject({
+            BACKUP_OFFSITE_BUCKET: "incomefortress-backups-vault",
+            BACKUP_OFFSITE_S3_ENDPOINT: "https://sfo3.digitaloceanspaces.com",
+        });
     });
 
     it("derives its name from the stack when drOffsiteBucket is not set", async () => {
@@ -87,10 +130,22 @@ describe("the dr stack's own offsite bucket", () => {
     });
 
     it("a drill stack gets one of its own (bucket names are global), created and destroyed with it", async () => {
-        const cfg = drillConfig(readStackFile(ROOT, "dr"), "dr", { stackName: "drill-20260301-060000", extraAdminCidrs: [] });
-        const edit = Object.fromEntries(["hostname", "protect", "backupBucket", "drOffsiteBucket", "dropletBackups", "monitoring"].map((k) => [k, String(cfg.plain[`${PROJECT}:${k}`])]));
+        const cfg = drillConfig(readStackFile(ROOT, "dr"), "dr", {
+            stackName: "drill-20260301-060000",
+            extraAdminCidrs: [],
+        });
+        const edit = Object.fromEntries(
+            ["hostname", "protect", "backupBucket", "drOffsiteBucket", "dropletBackups", "monitoring"].map((k) => [
+                k,
+                String(cfg.plain[`${PROJECT}:${k}`]),
+            ]),
+        );
         const drill = ok(await run("drill-20260301-060000", "dr", edit));
-        expect(one(drill, T.bucket, "offsite").inputs).toMatchObject({ name: "income-fortress-drill-20260301-060000-offsite", region: "atl1", forceDestroy: true });
+        expect(one(drill, T.bucket, "offsite").inputs).toMatchObject({
+            name: "income-fortress-drill-20260301-060000-offsite",
+            region: "atl1",
+            forceDestroy: true,
+        });
         expect(one(drill, T.bucket, "offsite").protect).toBe(false);
     });
 
@@ -98,7 +153,9 @@ describe("the dr stack's own offsite bucket", () => {
         const live = ok(await run("dr", "dr"));
         const previous = { setOnce: await resolve(live.outputs!.setOnce as pulumi.Output<unknown>) };
         const refused = await run("dr", "dr", { drOffsiteRegion: "tor1" }, previous);
-        expect(refused.error?.message).toContain(`income-fortress:drOffsiteRegion: was "atl1" when this stack was last updated and is now "tor1"`);
+        expect(refused.error?.message).toContain(
+            `income-fortress:drOffsiteRegion: was "atl1" when this stack was last updated and is now "tor1"`,
+        );
         expect(refused.error?.message).toMatch(/A Spaces bucket cannot be renamed or moved/);
         expect(refused.registrations.filter((r) => r.custom && r.type !== T.stackReference)).toEqual([]);
     });
@@ -106,13 +163,49 @@ describe("the dr stack's own offsite bucket", () => {
 
 describe("bad dr offsite and contacts config stops the program before any resource", () => {
     it.each([
-        ["dr", "dr", { drOffsiteRegion: "sfo3" }, "drOffsiteRegion", /"sfo3" is this dr stack's own region; its offsite copies must survive losing it\. .*pulumi config set drOffsiteRegion atl1/],
-        ["dr", "dr", { drOffsiteRegion: "nyc3" }, "drOffsiteRegion", /"nyc3" is the primary region, .*every dr backup would fail \(fortress-backup fails when any bucket does\)/],
+        [
+            "dr",
+            "dr",
+            { drOffsiteRegion: "sfo3" },
+            "drOffsiteRegion",
+            /"sfo3" is this dr stack's own region; its offsite copies must survive losing it\. .*pulumi config set drOffsiteRegion atl1/,
+        ],
+        [
+            "dr",
+            "dr",
+            { drOffsiteRegion: "nyc3" },
+            "drOffsiteRegion",
+            /"nyc3" is the primary region, .*every dr backup would fail \(fortress-backup fails when any bucket does\)/,
+        ],
         ["dr", "dr", { drOffsiteRegion: "nyc1" }, "drOffsiteRegion", /"nyc1" has no Spaces object storage/],
-        ["dr", "dr", { drOffsiteBucket: "incomefortress-dr-backups" }, "drOffsiteBucket", /"incomefortress-dr-backups" is also the backup bucket/],
-        ["dr", "dr", { drOffsiteBucket: "incomefortress-backups-vault" }, "drOffsiteBucket", /"incomefortress-backups-vault" is the primary's vault, which a dr stack only reads/],
-        ["prod", "prod", { drOffsiteBucket: "incomefortress-prod-offsite" }, "drOffsiteBucket", /is for a dr stack.*pulumi config rm drOffsiteBucket/],
-        ["prod", "prod", { contacts: '{"dba": {"name": "Sam"}}' }, "contacts", /"dba" is not an entry; did you mean databaseAdministrator\?/],
+        [
+            "dr",
+            "dr",
+            { drOffsiteBucket: "incomefortress-dr-backups" },
+            "drOffsiteBucket",
+            /"incomefortress-dr-backups" is also the backup bucket/,
+        ],
+        [
+            "dr",
+            "dr",
+            { drOffsiteBucket: "incomefortress-backups-vault" },
+            "drOffsiteBucket",
+            /"incomefortress-backups-vault" is the primary's vault, which a dr stack only reads/,
+        ],
+        [
+            "prod",
+            "prod",
+            { drOffsiteBucket: "incomefortress-prod-offsite" },
+            "drOffsiteBucket",
+            /is for a dr stack.*pulumi config rm drOffsiteBucket/,
+        ],
+        [
+            "prod",
+            "prod",
+            { contacts: '{"dba": {"name": "Sam"}}' },
+            "contacts",
+            /"dba" is not an entry; did you mean databaseAdministrator\?/,
+        ],
         ["prod", "prod", { contacts: "Alberto" }, "contacts", /is not JSON; set a JSON object with the plan's roles/],
     ] as const)("%s with %j: %s", async (stack, from, edit, key, message) => {
         const r = await run(stack, from, edit);
@@ -121,7 +214,10 @@ describe("bad dr offsite and contacts config stops the program before any resour
     });
 
     it("valid contacts change no resource", async () => {
-        const contacts = JSON.stringify({ incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com" }, technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" } });
+        const contacts = JSON.stringify({
+            incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com" },
+            technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" },
+        });
         const [a, b] = [ok(await run("prod", "prod")), ok(await run("prod", "prod", { contacts }))];
         expect(b.registrations.map((r) => [r.urn, r.inputs])).toEqual(a.registrations.map((r) => [r.urn, r.inputs]));
         expect(JSON.stringify(b.registrations.map((r) => r.inputs))).not.toContain("Sam Lee");

@@ -4,9 +4,22 @@
 // starts from a fresh module registry.
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { runProgram as runUnderMocks, type ProgramRun, type Registration, type RunOptions } from "../../harness/program-runner";
+import {
+    runProgram as runUnderMocks,
+    type ProgramRun,
+    type Registration,
+    type RunOptions,
+} from "../../harness/program-runner";
 
-export { ORGANIZATION, PROJECT, ROOT, loadStackConfig, mockEd25519PublicKey, projectDeclarations, rawStackConfig } from "../../harness/mock-cloud";
+export {
+    ORGANIZATION,
+    PROJECT,
+    ROOT,
+    loadStackConfig,
+    mockEd25519PublicKey,
+    projectDeclarations,
+    rawStackConfig,
+} from "../../harness/mock-cloud";
 export type { ProgramRun, Registration, RunOptions };
 
 /**
@@ -26,11 +39,15 @@ export function resolve<T>(value: pulumi.Input<T> | undefined): Promise<T | unde
     return new Promise((res) => pulumi.output(value).apply((v) => res(v as T)));
 }
 
-export const byType = (run: ProgramRun, type: string): Registration[] => run.registrations.filter((r) => r.type === type);
+export const byType = (run: ProgramRun, type: string): Registration[] =>
+    run.registrations.filter((r) => r.type === type);
 
 export function one(run: ProgramRun, type: string, nameIncludes = ""): Registration {
     const found = byType(run, type).filter((r) => r.name.includes(nameIncludes));
-    if (found.length !== 1) throw new Error(`expected one ${type} named *${nameIncludes}*, found ${found.map((r) => r.name).join(", ") || "none"}`);
+    if (found.length !== 1)
+        throw new Error(
+            `expected one ${type} named *${nameIncludes}*, found ${found.map((r) => r.name).join(", ") || "none"}`,
+        );
     return found[0];
 }
 

@@ -6,8 +6,24 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { userDataFiles } from "../../harness/user-data";
 import { parseConfig, type FortressConfig } from "../../config";
-import { DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES, UPTIME_PERIODS, UPTIME_REGIONS } from "../../components/monitoring-rules";
-import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
+import {
+    DEFAULT_THRESHOLDS,
+    DEFAULT_WINDOW,
+    DROPLET_METRIC_TYPES,
+    UPTIME_PERIODS,
+    UPTIME_REGIONS,
+} from "../../components/monitoring-rules";
+import {
+    PROJECT,
+    T,
+    byType,
+    loadStackConfig,
+    one,
+    resolve,
+    runProgram,
+    type ProgramRun,
+    type Registration,
+} from "./harness";
 
 const M = {
     component: "income-fortress:monitoring:Monitoring",
@@ -19,12 +35,19 @@ const MONITORING_TYPES: string[] = Object.values(M);
 
 // The SDK's marker of a secret value in serialised properties.
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const isSecretValue = (v: unknown): v is { value: unknown } => !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG_KEY] !== undefined;
+const isSecretValue = (v: unknown): v is { value: unknown } =>
+    !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG_KEY] !== undefined;
 const unwrap = (v: unknown): unknown => (isSecretValue(v) ? unwrap(v.value) : v);
 /** A value with every secret part left out: what would be stored and shown in the clear. */
 function clearText(v: unknown): string {
     const strip = (x: unknown): unknown =>
-        isSecretValue(x) ? "[secret]" : Array.isArray(x) ? x.map(strip) : x && typeof x === "object" ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, strip(y)])) : x;
+        isSecretValue(x)
+            ? "[secret]"
+            : Array.isArray(x)
+              ? x.map(strip)
+              : x && typeof x === "object"
+                ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, strip(y)]))
+                : x;
     return JSON.stringify(strip(v)) ?? "";
 }
 
@@ -37,9 +60,16 @@ function edited(from: "prod" | "dr", edit: Record<string, string>): Record<strin
     return config;
 }
 
-async function runStack(stack: string, from: "prod" | "dr", edit: Record<string, string> = {}): Promise<{ run: ProgramRun; cfg: FortressConfig }> {
+async function runStack(
+    stack: string,
+    from: "prod" | "dr",
+    edit: Record<string, string> = {},
+): Promise<{ run: ProgramRun; cfg: FortressConfig }> {
     const config = edited(from, edit);
-    const parsed = parseConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice(PROJECT.length + 1), v])), stack);
+    const parsed = parseConfig(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice(PROJECT.length + 1), v])),
+        stack,
+    );
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
     const run = await runProgram(stack, config);
     if (run.error) throw run.error;
@@ -48,7 +78,10 @@ async function runStack(stack: string, from: "prod" | "dr", edit: Record<string,
 
 const byName = (run: ProgramRun, type: string, suffix: string): Registration => {
     const found = byType(run, type).filter((r) => r.name.endsWith(suffix));
-    if (found.length !== 1) throw new Error(`expected one ${type} named *${suffix}, found ${found.map((r) => r.name).join(", ") || "none"}`);
+    if (found.length !== 1)
+        throw new Error(
+            `expected one ${type} named *${suffix}, found ${found.map((r) => r.name).join(", ") || "none"}`,
+        );
     return found[0];
 };
 
@@ -74,8 +107,14 @@ describe.each([
     it("checks https://<hostname>.<domain><healthPath> over https, the record this stack owns", () => {
         const check = one(run, M.uptimeCheck);
         expect(cfg.monitoring.enabled).toBe(true);
-        expect(check.inputs).toMatchObject({ target: `https://${cfg.dns.fqdn}${cfg.monitoring.healthPath}`, type: "https", enabled: true });
-        expect(check.inputs.target).toBe(stack === "prod" ? "https://api.incomefortress.com/health" : "https://api-dr.incomefortress.com/health");
+        expect(check.inputs).toMatchObject({
+            target: `https://${cfg.dns.fqdn}${cfg.monitoring.healthPath}`,
+            type: "https",
+            enabled: true,
+        });
+        expect(check.inputs.target).toBe(
+            stack === "prod" ? "https://api.incomefortress.com/health" : "https://api-dr.incomefortress.com/health",
+        );
         // The public check is not the host-local URL the recovery gate polls.
         expect(check.inputs.target).not.toBe(cfg.recovery.health.url);
     });
@@ -94,17 +133,23 @@ describe.each([
     it("gives every uptime alert a period (the API answers 500 without one)", () => {
         const alerts = byType(run, M.uptimeAlert);
         expect(alerts).toHaveLength(3);
-        for (const a of alerts) expect(UPTIME_PERIODS, `${a.name} period ${a.inputs.period}`).toContain(a.inputs.period);
+        for (const a of alerts)
+            expect(UPTIME_PERIODS, `${a.name} period ${a.inputs.period}`).toContain(a.inputs.period);
     });
 
     it("names the probe regions explicitly, all of them (the provider does not read them back as computed)", () => {
-        for (const check of byType(run, M.uptimeCheck)) expect([...check.inputs.regions].sort()).toEqual([...UPTIME_REGIONS].sort());
+        for (const check of byType(run, M.uptimeCheck))
+            expect([...check.inputs.regions].sort()).toEqual([...UPTIME_REGIONS].sort());
     });
 
     it("alerts on CPU, memory and disk with the thresholds and window from the stack's config", () => {
         const alerts = byType(run, M.monitorAlert);
         expect(alerts).toHaveLength(3);
-        const thresholds = { cpu: cfg.monitoring.thresholds.cpuPercent, memory: cfg.monitoring.thresholds.memoryPercent, disk: cfg.monitoring.thresholds.diskPercent };
+        const thresholds = {
+            cpu: cfg.monitoring.thresholds.cpuPercent,
+            memory: cfg.monitoring.thresholds.memoryPercent,
+            disk: cfg.monitoring.thresholds.diskPercent,
+        };
         for (const role of ["cpu", "memory", "disk"] as const) {
             expect(byName(run, M.monitorAlert, `-${role}`).inputs, role).toMatchObject({
                 type: DROPLET_METRIC_TYPES[role],
@@ -121,7 +166,10 @@ describe.each([
         if (stack === "prod") {
             expect(byName(run, M.monitorAlert, "-disk").inputs.value).toBe(75);
             expect(DEFAULT_THRESHOLDS.diskPercent).not.toBe(75);
-            expect(byName(run, M.monitorAlert, "-disk").inputs.alerts.emails).toEqual(["oncall@incomefortress.com", "ops@incomefortress.com"]);
+            expect(byName(run, M.monitorAlert, "-disk").inputs.alerts.emails).toEqual([
+                "oncall@incomefortress.com",
+                "ops@incomefortress.com",
+            ]);
         } else {
             expect(byName(run, M.monitorAlert, "-cpu").inputs.window).toBe("5m");
             expect(DEFAULT_WINDOW).not.toBe("5m");
@@ -170,11 +218,17 @@ describe("monitoring from edited config", () => {
     });
 
     it("a Slack webhook reaches every alert beside the e-mails, and only ever as a secret", async () => {
-        const { run } = await runStack("prod", "prod", { alertSlackWebhookUrl: SLACK_URL, alertSlackChannel: "#ops-alerts" });
+        const { run } = await runStack("prod", "prod", {
+            alertSlackWebhookUrl: SLACK_URL,
+            alertSlackChannel: "#ops-alerts",
+        });
         const uptime = byType(run, M.uptimeAlert);
         const metric = byType(run, M.monitorAlert);
         expect(uptime.length + metric.length).toBe(6);
-        const target = { emails: ["oncall@incomefortress.com", "ops@incomefortress.com"], slacks: [{ channel: "#ops-alerts", url: SLACK_URL }] };
+        const target = {
+            emails: ["oncall@incomefortress.com", "ops@incomefortress.com"],
+            slacks: [{ channel: "#ops-alerts", url: SLACK_URL }],
+        };
         for (const a of uptime) {
             expect(isSecretValue(a.inputs.notifications), a.name).toBe(true);
             expect(unwrap(a.inputs.notifications)).toEqual([target]);
@@ -195,21 +249,32 @@ describe("monitoring from edited config", () => {
     });
 
     it("Slack alone is a valid target: no e-mails, monitoring still on", async () => {
-        const { run } = await runStack("dr", "dr", { alertEmails: "[]", alertSlackWebhookUrl: SLACK_URL, alertSlackChannel: "ops-alerts" });
-        expect(unwrap(byName(run, M.monitorAlert, "-memory").inputs.alerts)).toEqual({ slacks: [{ channel: "ops-alerts", url: SLACK_URL }] });
-        expect(unwrap(byName(run, M.uptimeAlert, "-down").inputs.notifications)).toEqual([{ slacks: [{ channel: "ops-alerts", url: SLACK_URL }] }]);
+        const { run } = await runStack("dr", "dr", {
+            alertEmails: "[]",
+            alertSlackWebhookUrl: SLACK_URL,
+            alertSlackChannel: "ops-alerts",
+        });
+        expect(unwrap(byName(run, M.monitorAlert, "-memory").inputs.alerts)).toEqual({
+            slacks: [{ channel: "ops-alerts", url: SLACK_URL }],
+        });
+        expect(unwrap(byName(run, M.uptimeAlert, "-down").inputs.notifications)).toEqual([
+            { slacks: [{ channel: "ops-alerts", url: SLACK_URL }] },
+        ]);
     });
 
     it.each([
         ["prod", "prod"],
         ["dr", "dr"],
-    ] as const)("monitoring false on %s creates no monitoring resource at all, and needs no target", async (stack, from) => {
-        const { run } = await runStack(stack, from, { monitoring: "false", alertEmails: "[]" });
-        expect(run.registrations.filter((r) => MONITORING_TYPES.includes(r.type))).toEqual([]);
-        // The rest of the platform is all there.
-        expect(byType(run, T.droplet)).toHaveLength(1);
-        expect(one(run, T.command, "recovery-health")).toBeDefined();
-    });
+    ] as const)(
+        "monitoring false on %s creates no monitoring resource at all, and needs no target",
+        async (stack, from) => {
+            const { run } = await runStack(stack, from, { monitoring: "false", alertEmails: "[]" });
+            expect(run.registrations.filter((r) => MONITORING_TYPES.includes(r.type))).toEqual([]);
+            // The rest of the platform is all there.
+            expect(byType(run, T.droplet)).toHaveLength(1);
+            expect(one(run, T.command, "recovery-health")).toBeDefined();
+        },
+    );
 });
 
 describe("the stale-backup heartbeat", () => {

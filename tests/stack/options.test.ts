@@ -19,7 +19,8 @@ describe("switches", () => {
     it("isolate closes 80/443 and keeps admin SSH open", async () => {
         const open = await run("prod", "prod", {});
         const isolated = await run("prod", "prod", { isolate: "true" });
-        const ports = (r: ProgramRun) => (one(r, T.firewall).inputs.inboundRules as Inbound[]).map((x) => `${x.protocol}/${x.portRange ?? "*"}`);
+        const ports = (r: ProgramRun) =>
+            (one(r, T.firewall).inputs.inboundRules as Inbound[]).map((x) => `${x.protocol}/${x.portRange ?? "*"}`);
         expect(ports(open)).toEqual(expect.arrayContaining(["tcp/80", "tcp/443", "tcp/22"]));
         expect(ports(isolated)).toEqual(["tcp/22", "icmp/*"]);
         const ssh = (one(isolated, T.firewall).inputs.inboundRules as Inbound[])[0];
@@ -33,13 +34,19 @@ describe("switches", () => {
         const after = await run("prod", "prod", { credentialsEpoch: "2" });
         // What the engine plans, with the replacementTrigger option ignored as CLIs before 3.208 ignore it.
         const changes = diffRuns(before, after);
-        const renewed = (type: string) => changes.filter((c) => c.type === type && (c.effect === "replace" || c.effect === "create")).map((c) => c.name);
+        const renewed = (type: string) =>
+            changes
+                .filter((c) => c.type === type && (c.effect === "replace" || c.effect === "create"))
+                .map((c) => c.name);
         expect(renewed(T.password).sort()).toEqual(["app-secret-key", "db-app-password"]);
         expect(renewed(T.spacesKey)).toEqual(["storage-host-key"]);
         expect(renewed(T.privateKey)).toEqual(["deploy-key-e2"]);
-        expect(changes.filter((c) => c.type === T.privateKey && c.effect === "delete").map((c) => c.name)).toEqual(["deploy-key-e1"]);
+        expect(changes.filter((c) => c.type === T.privateKey && c.effect === "delete").map((c) => c.name)).toEqual([
+            "deploy-key-e1",
+        ]);
         expect(changes.filter((c) => c.stateful && c.effect !== "update")).toEqual([]);
-        for (const r of [...before.registrations, ...after.registrations]) expect(r.replacementTrigger, `${r.type} ${r.name}`).toBeUndefined();
+        for (const r of [...before.registrations, ...after.registrations])
+            expect(r.replacementTrigger, `${r.type} ${r.name}`).toBeUndefined();
         // A stack at epoch 1 keeps the key it had before the epoch was in the key's name.
         expect(one(before, T.privateKey).aliasNames).toEqual(["fortress-deploy-key"]);
         expect(one(after, T.privateKey).aliasNames).toEqual([]);
@@ -53,7 +60,9 @@ describe("switches", () => {
         const { userData: udBefore, ...restBefore } = one(before, T.droplet).inputs;
         const { userData: udAfter, ...restAfter } = one(after, T.droplet).inputs;
         expect(restAfter).toEqual(restBefore);
-        const changed = (udAfter as string).split("\n").filter((line: string) => !(udBefore as string).split("\n").includes(line));
+        const changed = (udAfter as string)
+            .split("\n")
+            .filter((line: string) => !(udBefore as string).split("\n").includes(line));
         expect(changed).toHaveLength(1);
         expect(changed[0]).toMatch(/^\s+- ssh-ed25519 AAAA\S+ income-fortress-deploy@prod-e2$/);
         expect(changed[0]).not.toContain(String(one(before, T.privateKey).state?.publicKeyOpenssh).split(" ")[1]);
@@ -74,7 +83,10 @@ describe("switches", () => {
         expect(drill.registrations.filter((r) => r.protect)).toEqual([]);
         const bucket = one(drill, T.bucket, "backups");
         expect(bucket.inputs).toMatchObject({ name: "incomefortress-dr-backups", forceDestroy: true });
-        expect(one(drill, T.spacesKey).inputs.grants).toContainEqual({ bucket: "incomefortress-backups-vault", permission: "read" });
+        expect(one(drill, T.spacesKey).inputs.grants).toContainEqual({
+            bucket: "incomefortress-backups-vault",
+            permission: "read",
+        });
         expect(one(drill, T.project).inputs.name).toBe(`income-fortress-${stack}`);
     });
 });

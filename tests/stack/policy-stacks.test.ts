@@ -7,10 +7,22 @@
 //   the harness reads from the RegisterResource requests.
 // Every mandatory policy must pass on both stacks. A negative control breaks a copy of
 // the prod registrations and shows the same runner catching each break.
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, test } from "vitest";
-import { MANDATORY_POLICY_NAMES, POLICY_NAMES, TYPES, createPolicies, prodRegionFromProject } from "../../policy/policies";
+import {
+    MANDATORY_POLICY_NAMES,
+    POLICY_NAMES,
+    TYPES,
+    createPolicies,
+    prodRegionFromProject,
+} from "../../policy/policies";
 import { ROOT, loadStackConfig, runProgram, type Registration } from "./harness";
 
 const { unknownCheckingProxy } = require("@pulumi/policy/proxy") as { unknownCheckingProxy: <T>(o: T) => T };
@@ -25,7 +37,11 @@ function decrypt(value: unknown): unknown {
     if (value && typeof value === "object") {
         const o = value as Record<string, unknown>;
         if (o[SECRET_SIG_KEY] === SECRET_SIG) return decrypt(o.value);
-        return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).map(([k, v]) => [k, decrypt(v)]));
+        return Object.fromEntries(
+            Object.entries(o)
+                .filter(([, v]) => v !== undefined)
+                .map(([k, v]) => [k, decrypt(v)]),
+        );
     }
     return value;
 }
@@ -41,7 +57,9 @@ const resourcePolicies = policies.filter((p): p is ResourceValidationPolicy => "
 const stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
 
 /** Runs every policy of the pack over the registrations, as the policy server would. */
-async function runPolicies(registrations: Registration[]): Promise<{ findings: Finding[]; applicable: Map<string, number> }> {
+async function runPolicies(
+    registrations: Registration[],
+): Promise<{ findings: Finding[]; applicable: Map<string, number> }> {
     const custom = registrations.filter((r) => r.custom);
     const findings: Finding[] = [];
     const applicable = new Map<string, number>();
@@ -58,7 +76,13 @@ async function runPolicies(registrations: Registration[]): Promise<{ findings: F
                 props,
                 urn: r.urn,
                 name: r.name,
-                opts: { protect: r.protect, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+                opts: {
+                    protect: r.protect,
+                    ignoreChanges: [],
+                    aliases: [],
+                    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                    additionalSecretOutputs: [],
+                },
                 stackTags: new Map<string, string>(),
                 isType: () => false,
                 asType: () => undefined,
@@ -72,7 +96,8 @@ async function runPolicies(registrations: Registration[]): Promise<{ findings: F
             };
             for (const validate of validations) await validate(args, report);
             // A policy "applies" to a resource whose type it checks; count them so a pass is not vacuous.
-            if (reported > 0 || appliesTo(policy.name, r.type)) applicable.set(policy.name, (applicable.get(policy.name) ?? 0) + 1);
+            if (reported > 0 || appliesTo(policy.name, r.type))
+                applicable.set(policy.name, (applicable.get(policy.name) ?? 0) + 1);
         }
     }
 
@@ -83,7 +108,13 @@ async function runPolicies(registrations: Registration[]): Promise<{ findings: F
             props: unknownCheckingProxy(decrypt(r.inputs) as Record<string, unknown>),
             urn: r.urn,
             name: r.name,
-            opts: { protect: r.protect, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            opts: {
+                protect: r.protect,
+                ignoreChanges: [],
+                aliases: [],
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [],
+            },
             dependencies: [],
             propertyDependencies: {},
             isType: () => false,
@@ -98,8 +129,12 @@ async function runPolicies(registrations: Registration[]): Promise<{ findings: F
         }
     });
     for (const policy of stackPolicies) {
-        const report: ReportViolation = (message, urn) => findings.push({ policy: policy.name, urn: urn ?? "", message });
-        await policy.validateStack({ resources, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable } as never, report);
+        const report: ReportViolation = (message, urn) =>
+            findings.push({ policy: policy.name, urn: urn ?? "", message });
+        await policy.validateStack(
+            { resources, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable } as never,
+            report,
+        );
         applicable.set(policy.name, resources.filter((r) => appliesTo(policy.name, r.type)).length);
     }
     return { findings, applicable };
@@ -168,8 +203,12 @@ describe.each(["prod", "dr"])("the %s stack under mocks", (stack) => {
     test("no secret stack output appears in any command's text", () => {
         const commands = runs[stack].filter((r) => r.type === TYPES.remoteCommand || r.type === TYPES.localCommand);
         for (const c of commands) {
-            const text = ["create", "update", "delete"].map((k) => decrypt(c.inputs[k])).filter((t): t is string => typeof t === "string").join("\n");
-            for (const secret of secretOutputs[stack].filter((s) => s.length >= 8)) expect(text.includes(secret), `${c.name} carries a secret output`).toBe(false);
+            const text = ["create", "update", "delete"]
+                .map((k) => decrypt(c.inputs[k]))
+                .filter((t): t is string => typeof t === "string")
+                .join("\n");
+            for (const secret of secretOutputs[stack].filter((s) => s.length >= 8))
+                expect(text.includes(secret), `${c.name} carries a secret output`).toBe(false);
         }
     });
 });
@@ -187,7 +226,11 @@ describe("negative control: the same runner catches a broken prod stack", () => 
             },
             POLICY_NAMES.sshFromAnywhere,
         ],
-        ["the Valkey firewall deleted", (regs) => regs.filter((r) => !(r.type === TYPES.databaseFirewall && /valkey|cache/i.test(r.name))), POLICY_NAMES.databaseFirewalls],
+        [
+            "the Valkey firewall deleted",
+            (regs) => regs.filter((r) => !(r.type === TYPES.databaseFirewall && /valkey|cache/i.test(r.name))),
+            POLICY_NAMES.databaseFirewalls,
+        ],
         [
             "a bucket made public",
             (regs) => {

@@ -5,13 +5,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { PROJECT, T, byType, loadStackConfig, one, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
+import {
+    PROJECT,
+    T,
+    byType,
+    loadStackConfig,
+    one,
+    resolve,
+    runProgram,
+    type ProgramRun,
+    type Registration,
+} from "./harness";
 import { OPERATOR_SECRETS } from "../../harness/mock-cloud";
 import { parseStepText } from "../../components/recovery/scripts";
 
 // The SDK's marker of a secret value in serialised properties.
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const isSecretValue = (v: unknown): v is { value: unknown } => !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG_KEY] !== undefined;
+const isSecretValue = (v: unknown): v is { value: unknown } =>
+    !!v && typeof v === "object" && (v as Record<string, unknown>)[SECRET_SIG_KEY] !== undefined;
 const plain = (v: unknown): unknown => (isSecretValue(v) ? plain(v.value) : v);
 
 const AGE_IDENTITY = "AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQSZQGPQYQS7V2R3Y";
@@ -42,7 +53,16 @@ function closure(run: ProgramRun, r: Registration): Set<string> {
 }
 
 /** Properties that hold secrets in provider states (the mock cloud's passwords, keys and URLs). */
-const SECRET_STATE_FIELDS = ["password", "uri", "privateUri", "secretKey", "accessKey", "result", "privateKeyOpenssh", "privateKeyPem"];
+const SECRET_STATE_FIELDS = [
+    "password",
+    "uri",
+    "privateUri",
+    "secretKey",
+    "accessKey",
+    "result",
+    "privateKeyOpenssh",
+    "privateKeyPem",
+];
 
 /** Every secret value of the stack: provider states, plus the secret stack outputs (URLs built from them). */
 async function secretValues(run: ProgramRun, extra: string[] = []): Promise<string[]> {
@@ -67,22 +87,45 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
     const step = (role: string) => stepOf(run, role);
 
     beforeAll(async () => {
-        run = await runStack(stack, stack, { ageIdentity: AGE_IDENTITY, appEnv: JSON.stringify({ ANTHROPIC_API_KEY: "sk-ant-mock-third-party-key" }) });
+        run = await runStack(stack, stack, {
+            ageIdentity: AGE_IDENTITY,
+            appEnv: JSON.stringify({ ANTHROPIC_API_KEY: "sk-ant-mock-third-party-key" }),
+        });
     });
 
     it("runs boot, the secret files, database access, restore, migrate, tls, compose and health, and nothing else", () => {
         // dr proves its names over DNS-01 (Pulumi.dr.yaml), so certbot's token is one more secret file.
-        const secretFiles = ["secret-app-env", "secret-credentials", "secret-age-identity", ...(stack === "dr" ? ["secret-dns-token"] : [])];
-        expect(byType(run, T.command).map((c) => c.name).sort()).toEqual(
-            ["boot", ...secretFiles, "database-access", "restore", "migrate", "tls", "compose", "health"].map((r) => `fortress-recovery-${r}`).sort(),
+        const secretFiles = [
+            "secret-app-env",
+            "secret-credentials",
+            "secret-age-identity",
+            ...(stack === "dr" ? ["secret-dns-token"] : []),
+        ];
+        expect(
+            byType(run, T.command)
+                .map((c) => c.name)
+                .sort(),
+        ).toEqual(
+            ["boot", ...secretFiles, "database-access", "restore", "migrate", "tls", "compose", "health"]
+                .map((r) => `fortress-recovery-${r}`)
+                .sort(),
         );
-        for (const c of byType(run, T.command)) expect(c.parent).toBe(one(run, "income-fortress:recovery:Recovery").urn);
+        for (const c of byType(run, T.command))
+            expect(c.parent).toBe(one(run, "income-fortress:recovery:Recovery").urn);
     });
 
     it("restore depends, through the chain, on the droplet, the database cluster and every secrets step", () => {
         const deps = closure(run, step("restore"));
         const pg = byType(run, T.cluster).find((r) => r.inputs.engine === "pg")!;
-        for (const r of [one(run, T.droplet), pg, one(run, T.ipAssignment), step("boot"), step("secret-credentials"), step("secret-age-identity"), step("database-access")]) {
+        for (const r of [
+            one(run, T.droplet),
+            pg,
+            one(run, T.ipAssignment),
+            step("boot"),
+            step("secret-credentials"),
+            step("secret-age-identity"),
+            step("database-access"),
+        ]) {
             expect(deps.has(r.urn), `restore does not depend on ${r.name}`).toBe(true);
         }
     });
@@ -90,12 +133,17 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
     it("database access waits for the app database, the role and the database firewall that lets the droplet in", () => {
         const deps = step("database-access").dependencies;
         const pgFirewall = byType(run, T.dbFirewall).find((f) => f.name.endsWith("pg-firewall"))!;
-        for (const r of [one(run, T.db), one(run, T.dbUser), pgFirewall, step("boot")]) expect(deps, r.name).toContain(r.urn);
+        for (const r of [one(run, T.db), one(run, T.dbUser), pgFirewall, step("boot")])
+            expect(deps, r.name).toContain(r.urn);
     });
 
     it("compose depends on restore and migrate, migrate on restore and the .env, health on compose", () => {
-        expect(step("compose").dependencies).toEqual(expect.arrayContaining([step("restore").urn, step("migrate").urn, step("secret-app-env").urn]));
-        expect(step("migrate").dependencies).toEqual(expect.arrayContaining([step("restore").urn, step("secret-app-env").urn]));
+        expect(step("compose").dependencies).toEqual(
+            expect.arrayContaining([step("restore").urn, step("migrate").urn, step("secret-app-env").urn]),
+        );
+        expect(step("migrate").dependencies).toEqual(
+            expect.arrayContaining([step("restore").urn, step("secret-app-env").urn]),
+        );
         expect(step("health").dependencies).toContain(step("compose").urn);
         expect(closure(run, step("boot")).has(step("restore").urn)).toBe(false);
     });
@@ -114,7 +162,15 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
             // HTTP-01: Let's Encrypt must find this host behind the name, so the step waits for it.
             expect(parseStepText(text)).toEqual({
                 step: "tls-http-01",
-                args: [fqdn, String(one(run, T.reservedIp).state?.ipAddress), "ops@incomefortress.com", "/opt/income-fortress/app/income-platform", "nginx", "600", "certbot"],
+                args: [
+                    fqdn,
+                    String(one(run, T.reservedIp).state?.ipAddress),
+                    "ops@incomefortress.com",
+                    "/opt/income-fortress/app/income-platform",
+                    "nginx",
+                    "600",
+                    "certbot",
+                ],
             });
             expect(packages).not.toContain("python3-certbot-dns-digitalocean");
             expect(byType(run, T.command).some((c) => c.name.endsWith("secret-dns-token"))).toBe(false);
@@ -128,8 +184,14 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
             expect(parseStepText(text)).toEqual({
                 step: "tls-dns-01",
                 args: [
-                    "ops@incomefortress.com", "/opt/income-fortress/app/income-platform", "nginx", "/etc/income-fortress/certbot-digitalocean.ini", "60",
-                    "certbot python3-certbot-dns-digitalocean", "api-dr.incomefortress.com", "api.incomefortress.com",
+                    "ops@incomefortress.com",
+                    "/opt/income-fortress/app/income-platform",
+                    "nginx",
+                    "/etc/income-fortress/certbot-digitalocean.ini",
+                    "60",
+                    "certbot python3-certbot-dns-digitalocean",
+                    "api-dr.incomefortress.com",
+                    "api.incomefortress.com",
                 ],
             });
             expect(packages).toContain("python3-certbot-dns-digitalocean");
@@ -144,7 +206,8 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
         }
         // A new cluster (dr rebuild, point-in-time fork) re-runs the password and the restore.
         const pgId = byType(run, T.cluster).find((r) => r.inputs.engine === "pg")!.urn;
-        for (const role of ["database-access", "restore"]) expect(step(role).propertyDependencies.triggers).toContain(pgId);
+        for (const role of ["database-access", "restore"])
+            expect(step(role).propertyDependencies.triggers).toContain(pgId);
         // A new .env restarts the services.
         expect(step("compose").inputs.triggers).toContain(`${step("secret-app-env").name}-id`);
     });
@@ -154,7 +217,11 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
         const ip = one(run, T.reservedIp);
         for (const c of byType(run, T.command)) {
             // The whole connection travels as a secret, because the key inside it is one.
-            expect(isSecretValue(c.inputs.connection) || isSecretValue((c.inputs.connection as Record<string, unknown>).privateKey), `${c.name}: the key must be secret`).toBe(true);
+            expect(
+                isSecretValue(c.inputs.connection) ||
+                    isSecretValue((c.inputs.connection as Record<string, unknown>).privateKey),
+                `${c.name}: the key must be secret`,
+            ).toBe(true);
             const conn = plain(c.inputs.connection) as Record<string, unknown>;
             expect(plain(conn.host), c.name).toBe(ip.state?.ipAddress);
             expect(conn.user).toBe("deployer");
@@ -174,7 +241,9 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
     });
 
     it("puts the deploy key's public half among the deployer's keys in user-data, after the operators' keys", () => {
-        const doc = parse(one(run, T.droplet).inputs.userData as string) as { users: { name: string; ssh_authorized_keys: string[] }[] };
+        const doc = parse(one(run, T.droplet).inputs.userData as string) as {
+            users: { name: string; ssh_authorized_keys: string[] }[];
+        };
         const keys = doc.users.find((u) => u.name === "deployer")!.ssh_authorized_keys;
         const cfgKeys = JSON.parse(loadStackConfig(stack)[`${PROJECT}:deployerPublicKeys`]) as string[];
         const pub = String(one(run, T.privateKey).state?.publicKeyOpenssh).trim();
@@ -182,12 +251,19 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
     });
 
     it("passes every secret on stdin, marked secret in the request and in the outputs", () => {
-        for (const role of ["secret-app-env", "secret-credentials", "secret-age-identity", "database-access", ...(stack === "dr" ? ["secret-dns-token"] : [])]) {
+        for (const role of [
+            "secret-app-env",
+            "secret-credentials",
+            "secret-age-identity",
+            "database-access",
+            ...(stack === "dr" ? ["secret-dns-token"] : []),
+        ]) {
             const c = step(role);
             expect(isSecretValue(c.inputs.stdin), `${role} stdin`).toBe(true);
             expect(c.additionalSecretOutputs).toEqual(expect.arrayContaining(["stdin", "stdout", "stderr"]));
         }
-        for (const role of ["boot", "restore", "migrate", "compose", "health"]) expect(step(role).inputs.stdin, role).toBeUndefined();
+        for (const role of ["boot", "restore", "migrate", "compose", "health"])
+            expect(step(role).inputs.stdin, role).toBeUndefined();
     });
 
     it("no command text and no user-data holds any secret value of the stack", async () => {
@@ -196,14 +272,26 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
         const secrets = await secretValues(run, [AGE_IDENTITY, "sk-ant-mock-third-party-key", ...operatorSecrets]);
         // Not vacuous: the mock cloud's DB passwords, URLs, Spaces keys, generated passwords and the private key.
         expect(secrets.length).toBeGreaterThanOrEqual(10);
-        const texts = [...byType(run, T.command).map((c) => [c.name, String(plain(c.inputs.create))] as const), ["userData", String(one(run, T.droplet).inputs.userData)] as const];
+        const texts = [
+            ...byType(run, T.command).map((c) => [c.name, String(plain(c.inputs.create))] as const),
+            ["userData", String(one(run, T.droplet).inputs.userData)] as const,
+        ];
         for (const [name, text] of texts) {
             for (const s of secrets) expect(text.includes(s), `${name} holds a secret value`).toBe(false);
         }
         // ... while the payloads do carry them: the secrets reach the host, on stdin.
-        const stdin = byType(run, T.command).map((c) => String(plain(c.inputs.stdin ?? ""))).join("\n");
+        const stdin = byType(run, T.command)
+            .map((c) => String(plain(c.inputs.stdin ?? "")))
+            .join("\n");
         const databaseUrl = String(await resolve(run.outputs!.databaseUrl as pulumi.Output<string>));
-        for (const s of [databaseUrl, AGE_IDENTITY, "sk-ant-mock-third-party-key", String(one(run, T.spacesKey).state?.secretKey), ...operatorSecrets]) expect(stdin).toContain(s);
+        for (const s of [
+            databaseUrl,
+            AGE_IDENTITY,
+            "sk-ant-mock-third-party-key",
+            String(one(run, T.spacesKey).state?.secretKey),
+            ...operatorSecrets,
+        ])
+            expect(stdin).toContain(s);
     });
 
     it("restores the way the role needs: prod only into an empty database from its own buckets, dr from the primary's prefix in the vault", () => {
@@ -212,13 +300,29 @@ describe.each(["prod", "dr"] as const)("the %s recovery chain under mocks", (sta
             args:
                 stack === "prod"
                     ? ["if-empty", "--backup", "latest"]
-                    : ["required", "--backup", "latest", "https://sfo3.digitaloceanspaces.com", "incomefortress-backups-vault", "postgresql/prod"],
+                    : [
+                          "required",
+                          "--backup",
+                          "latest",
+                          "https://sfo3.digitaloceanspaces.com",
+                          "incomefortress-backups-vault",
+                          "postgresql/prod",
+                      ],
         });
     });
 
     it("a second run of the same program produces the same steps, so a second pulumi up changes nothing", async () => {
-        const again = await runStack(stack, stack, { ageIdentity: AGE_IDENTITY, appEnv: JSON.stringify({ ANTHROPIC_API_KEY: "sk-ant-mock-third-party-key" }) });
-        const view = (r: ProgramRun) => byType(r, T.command).map((c) => ({ name: c.name, create: c.inputs.create, stdin: plain(c.inputs.stdin), triggers: c.inputs.triggers }));
+        const again = await runStack(stack, stack, {
+            ageIdentity: AGE_IDENTITY,
+            appEnv: JSON.stringify({ ANTHROPIC_API_KEY: "sk-ant-mock-third-party-key" }),
+        });
+        const view = (r: ProgramRun) =>
+            byType(r, T.command).map((c) => ({
+                name: c.name,
+                create: c.inputs.create,
+                stdin: plain(c.inputs.stdin),
+                triggers: c.inputs.triggers,
+            }));
         expect(view(again)).toEqual(view(run));
         expect(one(again, T.droplet).inputs.userData).toBe(one(run, T.droplet).inputs.userData);
     });
@@ -245,42 +349,62 @@ describe("breach response under mocks", () => {
         const a = generated(after);
         for (const k of Object.keys(b) as (keyof typeof b)[]) expect(a[k], k).not.toBe(b[k]);
         // Each new value reaches the host through the chain; none of the old ones does.
-        const stdin = (run: ProgramRun) => byType(run, T.command).map((c) => String(plain(c.inputs.stdin ?? ""))).join("\n");
+        const stdin = (run: ProgramRun) =>
+            byType(run, T.command)
+                .map((c) => String(plain(c.inputs.stdin ?? "")))
+                .join("\n");
         for (const k of ["appDbPassword", "appSecretKey", "spacesAccessKey", "spacesSecretKey"] as const) {
             expect(stdin(after)).toContain(a[k]);
             expect(stdin(after)).not.toContain(b[k]);
         }
         // The role's password goes to PostgreSQL as a new SCRAM verifier.
-        expect(plain(stepOf(after, "database-access").inputs.stdin)).not.toEqual(plain(stepOf(before, "database-access").inputs.stdin));
+        expect(plain(stepOf(after, "database-access").inputs.stdin)).not.toEqual(
+            plain(stepOf(before, "database-access").inputs.stdin),
+        );
         expect(String(one(after, T.droplet).inputs.userData)).toContain(a.deployPublicKey.trim());
         expect(String(one(after, T.droplet).inputs.userData)).not.toContain(b.deployPublicKey.trim());
-        expect(plain((plain(stepOf(after, "boot").inputs.connection) as Record<string, unknown>).privateKey)).toBe(a.deployPrivateKey);
+        expect(plain((plain(stepOf(after, "boot").inputs.connection) as Record<string, unknown>).privateKey)).toBe(
+            a.deployPrivateKey,
+        );
     });
 
     it("each generator carries the epoch where every Pulumi CLI replaces it: keepers, a replaceOnChanges input, or the logical name", () => {
         for (const p of byType(after, T.password)) expect(p.inputs.keepers, p.name).toEqual({ credentialsEpoch: "2" });
-        expect(one(after, T.spacesKey)).toMatchObject({ inputs: { name: "income-fortress-prod-host-e2" }, replaceOnChanges: ["name"] });
+        expect(one(after, T.spacesKey)).toMatchObject({
+            inputs: { name: "income-fortress-prod-host-e2" },
+            replaceOnChanges: ["name"],
+        });
         expect(one(before, T.privateKey).name).toBe("fortress-deploy-key-e1");
         expect(one(after, T.privateKey).name).toBe("fortress-deploy-key-e2");
-        for (const r of [...before.registrations, ...after.registrations]) expect(r.replacementTrigger, `${r.type} ${r.name}`).toBeUndefined();
+        for (const r of [...before.registrations, ...after.registrations])
+            expect(r.replacementTrigger, `${r.type} ${r.name}`).toBeUndefined();
     });
 
     it("what DigitalOcean generates stays put (rotated by hand: doadmin, the Valkey password), and the data stays", () => {
         for (const type of [T.cluster, T.db, T.dbUser, T.bucket, T.record, T.reservedIp]) {
-            expect(byType(after, type).map((r) => r.inputs), type).toEqual(byType(before, type).map((r) => r.inputs));
+            expect(
+                byType(after, type).map((r) => r.inputs),
+                type,
+            ).toEqual(byType(before, type).map((r) => r.inputs));
         }
     });
 
     it("isolate removes inbound 80/443 and leaves the chain as it is (it only needs admin SSH)", async () => {
         const isolated = await runStack("prod", "prod", { isolate: "true" });
         type Rule = { protocol: string; portRange?: string; sourceAddresses: string[] };
-        const open = (r: ProgramRun) => (one(r, T.firewall).inputs.inboundRules as Rule[]).map((x) => `${x.protocol}/${x.portRange ?? "*"}`);
+        const open = (r: ProgramRun) =>
+            (one(r, T.firewall).inputs.inboundRules as Rule[]).map((x) => `${x.protocol}/${x.portRange ?? "*"}`);
         expect(open(before)).toEqual(expect.arrayContaining(["tcp/80", "tcp/443"]));
         expect(open(isolated)).toEqual(["tcp/22", "icmp/*"]);
         // HTTP-01 cannot reach an isolated host: the certificate step says so instead of failing; the rest is unchanged.
-        const view = (r: ProgramRun) => byType(r, T.command).filter((c) => !c.name.endsWith("-tls")).map((c) => [c.name, c.inputs.create, plain(c.inputs.stdin)]);
+        const view = (r: ProgramRun) =>
+            byType(r, T.command)
+                .filter((c) => !c.name.endsWith("-tls"))
+                .map((c) => [c.name, c.inputs.create, plain(c.inputs.stdin)]);
         expect(view(isolated)).toEqual(view(before));
-        expect(String(stepOf(isolated, "tls").inputs.create)).toMatch(/the firewall is isolated .* the certificate on the host is kept and renews once isolate is false again/);
+        expect(String(stepOf(isolated, "tls").inputs.create)).toMatch(
+            /the firewall is isolated .* the certificate on the host is kept and renews once isolate is false again/,
+        );
         expect(String(stepOf(isolated, "tls").inputs.create)).not.toContain("certbot certonly");
     });
 });

@@ -9,7 +9,9 @@ describe("credentials set in plain text", () => {
     it("prod with ageIdentity in plain text: refused, nothing registered, and told to revoke it", async () => {
         const config = { ...loadStackConfig("prod"), [`${PROJECT}:ageIdentity`]: AGE_IDENTITY };
         const run = await runProgram("prod", config, { plaintextKeys: ["ageIdentity"] });
-        expect(run.error?.message).toMatch(/income-fortress:ageIdentity: holds a credential but was set in plain text, so it is stored unencrypted in Pulumi\.prod\.yaml/);
+        expect(run.error?.message).toMatch(
+            /income-fortress:ageIdentity: holds a credential but was set in plain text, so it is stored unencrypted in Pulumi\.prod\.yaml/,
+        );
         expect(run.error?.message).toContain("pulumi config set --secret ageIdentity <new value>");
         expect(run.error?.message).not.toContain(AGE_IDENTITY);
         expect(run.registrations.filter((r) => r.custom)).toEqual([]);

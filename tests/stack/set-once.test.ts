@@ -12,12 +12,18 @@ import { ORGANIZATION, PROJECT, T, loadStackConfig, resolve, runProgram, type Pr
 
 type Stack = "prod" | "dr";
 
-async function runStack(stack: Stack, edit: Record<string, string>, previous: Record<string, unknown>): Promise<ProgramRun> {
+async function runStack(
+    stack: Stack,
+    edit: Record<string, string>,
+    previous: Record<string, unknown>,
+): Promise<ProgramRun> {
     const config = loadStackConfig(stack);
     for (const [k, v] of Object.entries(edit)) config[`${PROJECT}:${k}`] = v;
     return runProgram(stack, config, {
         outputs: (type, _name, inputs) =>
-            type === T.stackReference && inputs.name === `${ORGANIZATION}/${PROJECT}/${stack}` ? { outputs: previous, secretOutputNames: [] } : undefined,
+            type === T.stackReference && inputs.name === `${ORGANIZATION}/${PROJECT}/${stack}`
+                ? { outputs: previous, secretOutputNames: [] }
+                : undefined,
     });
 }
 
@@ -29,7 +35,8 @@ beforeAll(async () => {
         const run = await runStack(stack, {}, {});
         if (run.error) throw run.error;
         const outputs: Record<string, unknown> = {};
-        for (const name of ["setOnce", "region", "backupBucket", "vaultBucket"]) outputs[name] = await resolve(run.outputs![name] as pulumi.Output<unknown>);
+        for (const name of ["setOnce", "region", "backupBucket", "vaultBucket"])
+            outputs[name] = await resolve(run.outputs![name] as pulumi.Output<unknown>);
         live[stack] = { run, outputs };
     }
 });
@@ -68,7 +75,12 @@ describe("the set-once record", () => {
 
 describe("a change that replaces a stateful resource stops the run before anything is registered", () => {
     it.each([
-        ["prod", "vpcIpRange", "10.120.0.0/20", /was "10\.116\.0\.0\/20" .*It replaces the VPC, and with it both database clusters/],
+        [
+            "prod",
+            "vpcIpRange",
+            "10.120.0.0/20",
+            /was "10\.116\.0\.0\/20" .*It replaces the VPC, and with it both database clusters/,
+        ],
         ["dr", "vpcIpRange", "10.120.0.0/20", /It replaces the VPC, and with it both database clusters/],
         ["prod", "region", "ams3", /was "nyc3" .*Nothing moves between regions/],
         ["dr", "region", "ams3", /was "sfo3" .*bring up the dr stack/],
@@ -80,10 +92,14 @@ describe("a change that replaces a stateful resource stops the run before anythi
         const run = await runStack(stack, { [key]: value }, live[stack].outputs);
         expect(registered(run)).toEqual([]);
         const message = run.error?.message ?? "";
-        expect(message).toMatch(new RegExp(`^Invalid configuration for stack "${stack}" \\(1 problem\\); nothing was created or changed:`));
+        expect(message).toMatch(
+            new RegExp(`^Invalid configuration for stack "${stack}" \\(1 problem\\); nothing was created or changed:`),
+        );
         expect(message).toContain(`income-fortress:${key}: was `);
         expect(message).toMatch(consequence);
-        expect(message).toContain(`If you mean it, allow it for one update: pulumi config set --path 'allowReplace[0]' ${key}`);
+        expect(message).toContain(
+            `If you mean it, allow it for one update: pulumi config set --path 'allowReplace[0]' ${key}`,
+        );
         // On a protected stack Pulumi would refuse later, after other resources changed: say what else is needed.
         expect(message.includes("pulumi state unprotect")).toBe(stack === "prod");
     });
@@ -95,13 +111,19 @@ describe("a change that replaces a stateful resource stops the run before anythi
     });
 
     it("a stack last updated before the record existed is checked against the outputs it had", async () => {
-        const legacy = { region: "nyc3", backupBucket: "incomefortress-backups", vaultBucket: "incomefortress-backups-vault" };
+        const legacy = {
+            region: "nyc3",
+            backupBucket: "incomefortress-backups",
+            vaultBucket: "incomefortress-backups-vault",
+        };
         const run = await runStack("prod", { region: "ams3" }, legacy);
         expect(run.error?.message).toContain(`income-fortress:region: was "nyc3"`);
         // What it cannot know yet (dbName here) is free this once, and recorded from now on.
         const other = await runStack("prod", { dbName: "income_platform_b" }, legacy);
         expect(other.error).toBeUndefined();
-        expect(await resolve(other.outputs!.setOnce as pulumi.Output<Record<string, string>>)).toMatchObject({ dbName: "income_platform_b" });
+        expect(await resolve(other.outputs!.setOnce as pulumi.Output<Record<string, string>>)).toMatchObject({
+            dbName: "income_platform_b",
+        });
     });
 });
 
@@ -120,7 +142,12 @@ describe("what stays free", () => {
     });
 
     it("the first point-in-time fork is free; so are changes that replace nothing stateful", async () => {
-        const edits: Record<string, string>[] = [{ pitrSourceCluster: "fortress-db-pg-abc1234" }, { dbSize: "db-s-4vcpu-8gb" }, { credentialsEpoch: "2" }, { hostname: "api2" }];
+        const edits: Record<string, string>[] = [
+            { pitrSourceCluster: "fortress-db-pg-abc1234" },
+            { dbSize: "db-s-4vcpu-8gb" },
+            { credentialsEpoch: "2" },
+            { hostname: "api2" },
+        ];
         for (const edit of edits) {
             const run = await runStack("prod", edit, live.prod.outputs);
             expect(run.error, JSON.stringify(edit)).toBeUndefined();
@@ -131,17 +158,34 @@ describe("what stays free", () => {
 describe("allowReplace", () => {
     it("lets the listed change through, says what it does, and asks to remove keys that did not change", async () => {
         const warn = vi.spyOn(pulumi.log, "warn");
-        const run = await runStack("dr", { dbName: "income_platform_b", allowReplace: '["dbName","region"]' }, live.dr.outputs);
+        const run = await runStack(
+            "dr",
+            { dbName: "income_platform_b", allowReplace: '["dbName","region"]' },
+            live.dr.outputs,
+        );
         expect(run.error).toBeUndefined();
-        expect(diffRuns(live.dr.run, run).find((c) => c.name === "db-app-db")).toMatchObject({ effect: "replace", inputs: ["name"] });
+        expect(diffRuns(live.dr.run, run).find((c) => c.name === "db-app-db")).toMatchObject({
+            effect: "replace",
+            inputs: ["name"],
+        });
         const said = warn.mock.calls.map((c) => String(c[0]));
-        expect(said).toContainEqual(expect.stringMatching(/^allowReplace: dbName changes from "income_platform" to "income_platform_b"\. It replaces the app database/));
-        expect(said).toContainEqual(expect.stringMatching(/^allowReplace lists region, which did not change: remove it \(pulumi config rm allowReplace\)/));
+        expect(said).toContainEqual(
+            expect.stringMatching(
+                /^allowReplace: dbName changes from "income_platform" to "income_platform_b"\. It replaces the app database/,
+            ),
+        );
+        expect(said).toContainEqual(
+            expect.stringMatching(
+                /^allowReplace lists region, which did not change: remove it \(pulumi config rm allowReplace\)/,
+            ),
+        );
     });
 
     it("takes only set-once keys", async () => {
         const run = await runStack("prod", { allowReplace: '["dbSize"]' }, live.prod.outputs);
-        expect(run.error?.message).toMatch(/income-fortress:allowReplace: item 0: "dbSize" is not a key whose change is refused; allowReplace takes: role, region, vpcIpRange/);
+        expect(run.error?.message).toMatch(
+            /income-fortress:allowReplace: item 0: "dbSize" is not a key whose change is refused; allowReplace takes: role, region, vpcIpRange/,
+        );
         expect(run.registrations).toEqual([]);
     });
 });

@@ -6,7 +6,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RESOURCE_FACTS } from "../../components/provider-facts";
 import { parseConfig, type FortressConfig } from "../../config";
-import { T, byType, loadStackConfig, one, rawStackConfig, resolve, runProgram, type ProgramRun, type Registration } from "./harness";
+import {
+    T,
+    byType,
+    loadStackConfig,
+    one,
+    rawStackConfig,
+    resolve,
+    runProgram,
+    type ProgramRun,
+    type Registration,
+} from "./harness";
 
 const ANYWHERE = new Set(["0.0.0.0/0", "::/0"]);
 
@@ -25,7 +35,14 @@ export function minutes(duration: string): number {
 }
 
 /** Mock values the provider would only ever return as secrets; none may leak into user-data or plain outputs. */
-const MOCK_SECRETS = ["mock-user-password", "mock-admin-password", "mock-spaces-secret", "DO00MOCKACCESSKEY", "mock-random-secret-key", "mock-deploy-private"];
+const MOCK_SECRETS = [
+    "mock-user-password",
+    "mock-admin-password",
+    "mock-spaces-secret",
+    "DO00MOCKACCESSKEY",
+    "mock-random-secret-key",
+    "mock-deploy-private",
+];
 
 export interface StackExpectations {
     /** Stateful resources are protected (prod) or not (dr). */
@@ -57,7 +74,10 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
         });
 
         it("uses income-fortress:<module>:<Name> component types", () => {
-            const components = run.registrations.filter((r) => !r.custom).map((r) => r.type).sort();
+            const components = run.registrations
+                .filter((r) => !r.custom)
+                .map((r) => r.type)
+                .sort();
             expect(components).toEqual(
                 [
                     "income-fortress:database:Database",
@@ -111,7 +131,9 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
         it("renders user-data only after the buckets and the deploy key exist (userData depends on them)", () => {
             const buckets = byType(run, T.bucket).map(urnOf);
             expect(buckets.length).toBeGreaterThan(0);
-            expect(one(run, T.droplet).propertyDependencies.userData.sort()).toEqual([...buckets, one(run, T.privateKey).urn].sort());
+            expect(one(run, T.droplet).propertyDependencies.userData.sort()).toEqual(
+                [...buckets, one(run, T.privateKey).urn].sort(),
+            );
         });
 
         it("gives the droplet's graceful shutdown time to stop compose before the delete gives up", () => {
@@ -136,7 +158,8 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
     describe(`stack ${stack}: network`, () => {
         it("never opens SSH (22) to 0.0.0.0/0 or ::/0; it opens it to the admin CIDRs", () => {
             const fw = one(run, T.firewall);
-            const inbound: { protocol: string; portRange?: string; sourceAddresses?: string[] }[] = fw.inputs.inboundRules;
+            const inbound: { protocol: string; portRange?: string; sourceAddresses?: string[] }[] =
+                fw.inputs.inboundRules;
             const reachingSsh = inbound.filter((r) => r.protocol === "tcp" && coversPort(r.portRange, 22));
             expect(reachingSsh.length).toBeGreaterThan(0);
             for (const r of reachingSsh) {
@@ -146,8 +169,11 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
         });
 
         it("opens 80 and 443 to everyone and nothing else beyond SSH and ping", () => {
-            const inbound: { protocol: string; portRange?: string; sourceAddresses: string[] }[] = one(run, T.firewall).inputs.inboundRules;
-            const open = inbound.filter((r) => r.sourceAddresses.some((a) => ANYWHERE.has(a))).map((r) => `${r.protocol}/${r.portRange}`);
+            const inbound: { protocol: string; portRange?: string; sourceAddresses: string[] }[] = one(run, T.firewall)
+                .inputs.inboundRules;
+            const open = inbound
+                .filter((r) => r.sourceAddresses.some((a) => ANYWHERE.has(a)))
+                .map((r) => `${r.protocol}/${r.portRange}`);
             expect(open.sort()).toEqual(["tcp/443", "tcp/80"]);
         });
 
@@ -194,7 +220,11 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
 
         it("runs managed Valkey with eviction policy allkeys_lru", () => {
             const valkey = byType(run, T.cluster).find((r) => r.inputs.engine === "valkey")!;
-            expect(valkey.inputs).toMatchObject({ engine: "valkey", evictionPolicy: "allkeys_lru", region: cfg.region });
+            expect(valkey.inputs).toMatchObject({
+                engine: "valkey",
+                evictionPolicy: "allkeys_lru",
+                region: cfg.region,
+            });
         });
 
         it("gives each cluster its own firewall that trusts only the droplet tag", () => {
@@ -202,7 +232,9 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
             const firewalls = byType(run, T.dbFirewall);
             const clusters = byType(run, T.cluster);
             expect(firewalls).toHaveLength(2);
-            expect(firewalls.map((f) => f.propertyDependencies.clusterId[0]).sort()).toEqual(clusters.map(urnOf).sort());
+            expect(firewalls.map((f) => f.propertyDependencies.clusterId[0]).sort()).toEqual(
+                clusters.map(urnOf).sort(),
+            );
             for (const f of firewalls) {
                 expect(f.inputs.rules).toEqual([{ type: "tag", value: tag.inputs.name }]);
                 expect(f.dependencies).toContain(tag.urn);
@@ -242,7 +274,10 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
             } else {
                 // A dr stack's own offsite copy: a third region, neither its own nor the primary's.
                 const offsite = one(run, T.bucket, "offsite");
-                expect(offsite.inputs).toMatchObject({ name: cfg.storage.drOffsite!.bucket, region: cfg.storage.drOffsite!.region });
+                expect(offsite.inputs).toMatchObject({
+                    name: cfg.storage.drOffsite!.bucket,
+                    region: cfg.storage.drOffsite!.region,
+                });
                 expect([cfg.region, cfg.primaryRegion]).not.toContain(offsite.inputs.region);
                 expect(byType(run, T.bucket)).toHaveLength(2);
             }
@@ -273,7 +308,13 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
         it("owns one A record, its hostname, with the configured low TTL, pointing at the reserved IP", () => {
             const record = one(run, T.record);
             const ip = one(run, T.reservedIp);
-            expect(record.inputs).toEqual({ domain: cfg.dns.domain, name: cfg.dns.hostname, type: "A", ttl: cfg.dns.ttl, value: "192.0.2.200" });
+            expect(record.inputs).toEqual({
+                domain: cfg.dns.domain,
+                name: cfg.dns.hostname,
+                type: "A",
+                ttl: cfg.dns.ttl,
+                value: "192.0.2.200",
+            });
             expect(record.inputs.ttl).toBeGreaterThanOrEqual(30);
             expect(record.propertyDependencies.value).toEqual([ip.urn]);
         });
@@ -282,7 +323,12 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
             const project = one(run, T.project);
             expect(project.inputs.name).toBe(`income-fortress-${stack}`);
             expect(project.inputs.environment).toBe(cfg.projectEnvironment);
-            const grouped = [one(run, T.droplet), one(run, T.reservedIp), ...byType(run, T.cluster), ...byType(run, T.bucket)];
+            const grouped = [
+                one(run, T.droplet),
+                one(run, T.reservedIp),
+                ...byType(run, T.cluster),
+                ...byType(run, T.bucket),
+            ];
             expect(project.propertyDependencies.resources.sort()).toEqual(grouped.map(urnOf).sort());
             expect(project.inputs.resources).toHaveLength(grouped.length);
         });
@@ -304,7 +350,16 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
         });
 
         it("never protects what must be replaceable (droplet, its IP assignment, keys, firewall)", () => {
-            for (const type of [T.droplet, T.ipAssignment, T.spacesKey, T.firewall, T.vpc, T.password, T.privateKey, T.command]) {
+            for (const type of [
+                T.droplet,
+                T.ipAssignment,
+                T.spacesKey,
+                T.firewall,
+                T.vpc,
+                T.password,
+                T.privateKey,
+                T.command,
+            ]) {
                 const found = byType(run, type);
                 expect(found.length, type).toBeGreaterThan(0);
                 for (const r of found) expect(r.protect, `${type} ${r.name}`).toBe(false);

@@ -29,21 +29,44 @@ describe("loading a stack the way the CLI does", () => {
         expect(c["income-fortress:dropletSize"]).toBe("s-4vcpu-8gb"); // project default
         expect(c["income-fortress:dnsTtl"]).toBe("60");
         expect(c["income-fortress:protect"]).toBe("true");
-        expect(JSON.parse(c["income-fortress:adminCidrs"])).toEqual(["203.0.113.0/24", "198.51.100.17/32", "2001:db8:4f10::/48"]);
+        expect(JSON.parse(c["income-fortress:adminCidrs"])).toEqual([
+            "203.0.113.0/24",
+            "198.51.100.17/32",
+            "2001:db8:4f10::/48",
+        ]);
         expect(Object.values(c).every((v) => typeof v === "string")).toBe(true);
     });
 
     it.each([
-        ["an undeclared key", "config:\n  income-fortress:colour: blue\n", /sets income-fortress:colour, which Pulumi\.yaml does not declare/],
-        ["a value of the wrong type", "config:\n  income-fortress:dnsTtl: sixty\n", /income-fortress:dnsTtl: value "sixty" does not match declared type integer/],
-        ["an unquoted version number", "config:\n  income-fortress:postgresVersion: 17\n", /postgresVersion: value 17 does not match declared type string/],
-        ["a required key left unset", "config:\n  income-fortress:hostname: api\n", /missing configuration value income-fortress:domain/],
+        [
+            "an undeclared key",
+            "config:\n  income-fortress:colour: blue\n",
+            /sets income-fortress:colour, which Pulumi\.yaml does not declare/,
+        ],
+        [
+            "a value of the wrong type",
+            "config:\n  income-fortress:dnsTtl: sixty\n",
+            /income-fortress:dnsTtl: value "sixty" does not match declared type integer/,
+        ],
+        [
+            "an unquoted version number",
+            "config:\n  income-fortress:postgresVersion: 17\n",
+            /postgresVersion: value 17 does not match declared type string/,
+        ],
+        [
+            "a required key left unset",
+            "config:\n  income-fortress:hostname: api\n",
+            /missing configuration value income-fortress:domain/,
+        ],
     ])("rejects %s, as the CLI would", (_what, yaml, message) => {
         expect(() => loadStackConfig("test", scratchProject(yaml))).toThrow(message);
     });
 
     it("ignores provider namespaces, which belong to the provider", () => {
-        const yaml = readFileSync(join(ROOT, "Pulumi.dr.yaml"), "utf8").replace("config:\n", "config:\n  digitalocean:token:\n    secure: AAABAKx\n");
+        const yaml = readFileSync(join(ROOT, "Pulumi.dr.yaml"), "utf8").replace(
+            "config:\n",
+            "config:\n  digitalocean:token:\n    secure: AAABAKx\n",
+        );
         expect(() => loadStackConfig("test", scratchProject(yaml))).not.toThrow();
     });
 });

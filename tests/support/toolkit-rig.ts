@@ -9,7 +9,15 @@ import { startPostgres, type PostgresCluster } from "../../harness/postgres";
 import { makeTempDir, type RunResult } from "../../harness/process";
 import { startS3Server, type S3Server } from "../../harness/s3";
 import {
-    type AgeIdentity, createAgeIdentity, errorLines, EXIT, lastLine, removeToolkitScratch, runToolkit, storageSettings, toolkitEnv,
+    type AgeIdentity,
+    createAgeIdentity,
+    errorLines,
+    EXIT,
+    lastLine,
+    removeToolkitScratch,
+    runToolkit,
+    storageSettings,
+    toolkitEnv,
 } from "../../harness/toolkit";
 
 export interface ToolkitRig {
@@ -51,11 +59,28 @@ export async function startToolkitRig(o: ToolkitRigOptions): Promise<ToolkitRig>
         await seedPlanDatabase(pg, "app");
         const env = toolkitEnv({
             DATABASE_URL: pg.url("app"),
-            ...storageSettings({ primary, bucket: o.primaryBucket, offsite, offsiteBucket: o.offsiteBucket, prefix: o.prefix }),
+            ...storageSettings({
+                primary,
+                bucket: o.primaryBucket,
+                offsite,
+                offsiteBucket: o.offsiteBucket,
+                prefix: o.prefix,
+            }),
             BACKUP_AGE_RECIPIENTS: age.recipient,
             BACKUP_AGE_IDENTITY_FILE: age.identityFile,
         });
-        return { pg, primary, offsite, regions: [[primary, o.primaryBucket], [offsite, o.offsiteBucket]], work, age, env };
+        return {
+            pg,
+            primary,
+            offsite,
+            regions: [
+                [primary, o.primaryBucket],
+                [offsite, o.offsiteBucket],
+            ],
+            work,
+            age,
+            env,
+        };
     } catch (e) {
         await stopAll(pg, primary, offsite, work);
         throw e;

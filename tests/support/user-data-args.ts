@@ -3,7 +3,8 @@
 import type { UserDataArgs } from "../../cloud-init/render";
 import type { ToolkitFile } from "../../cloud-init/toolkit-files";
 
-export const ED25519_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";
+export const ED25519_KEY =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB5z8mM3x2yJ0n3s3Zp4kq7x9cYvT7dYw0p5d2s9uQ1a ops@example";
 /** An RSA public key without a comment. */
 export const RSA_KEY = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDx3Jq0z1Kx";
 export const AGE_RECIPIENT = "age1hgud94ghnfv5glfeve6c0jqpqy08djv6chnsmhq7mer5m3vcpusqf7qxgn";
@@ -11,10 +12,26 @@ export const OTHER_AGE_RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zm
 
 /** Small stand-ins for the toolkit; tests of size or of the host's behaviour use the real files. */
 export const FAKE_TOOLKIT: ToolkitFile[] = [
-    { path: "/usr/local/bin/fortress-backup", content: "#!/usr/bin/env bash\nset -euo pipefail\necho backup\n", permissions: "0755" },
-    { path: "/usr/local/bin/fortress-verify", content: "#!/usr/bin/env bash\nset -euo pipefail\necho verify\n", permissions: "0755" },
-    { path: "/usr/local/bin/fortress-heartbeat", content: "#!/usr/bin/env bash\nset -euo pipefail\necho heartbeat\n", permissions: "0755" },
-    { path: "/usr/local/lib/fortress/common.sh", content: "# shellcheck shell=bash\ndie() { echo \"$*\" >&2; exit 1; }\n", permissions: "0644" },
+    {
+        path: "/usr/local/bin/fortress-backup",
+        content: "#!/usr/bin/env bash\nset -euo pipefail\necho backup\n",
+        permissions: "0755",
+    },
+    {
+        path: "/usr/local/bin/fortress-verify",
+        content: "#!/usr/bin/env bash\nset -euo pipefail\necho verify\n",
+        permissions: "0755",
+    },
+    {
+        path: "/usr/local/bin/fortress-heartbeat",
+        content: "#!/usr/bin/env bash\nset -euo pipefail\necho heartbeat\n",
+        permissions: "0755",
+    },
+    {
+        path: "/usr/local/lib/fortress/common.sh",
+        content: '# shellcheck shell=bash\ndie() { echo "$*" >&2; exit 1; }\n',
+        permissions: "0644",
+    },
 ];
 
 /** A production stack's: two regions (backup bucket and offsite vault), encrypted, hourly. */
@@ -23,7 +40,12 @@ export function prodLikeArgs(overrides: Partial<UserDataArgs> = {}): UserDataArg
         environment: "prod",
         deployerSshKeys: [ED25519_KEY],
         postgresMajorVersion: "16",
-        app: { repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-platform", composeSubdir: "income-platform" },
+        app: {
+            repoUrl: "https://github.com/AlbertoDBP/Agentic.git",
+            ref: "v1.0.0",
+            dir: "/opt/income-platform",
+            composeSubdir: "income-platform",
+        },
         backupSchedule: "hourly",
         verifySchedule: "Sun *-*-* 08:00:00 UTC",
         backup: {

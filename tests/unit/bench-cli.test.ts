@@ -2,7 +2,14 @@
 // from the toolkit's log lines; and `npm run bench` and `npm run rto` refusing a bad
 // command line as a user runs them.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SIZE, QUICK_SIZE, USAGE as BENCH_USAGE, defaultOutPath, parseBenchArgs, roundOrder } from "../../bench/bench";
+import {
+    DEFAULT_SIZE,
+    QUICK_SIZE,
+    USAGE as BENCH_USAGE,
+    defaultOutPath,
+    parseBenchArgs,
+    roundOrder,
+} from "../../bench/bench";
 import { datasetRows, loadSql, scaleForTarget, splitRange } from "../../bench/dataset";
 import { phasesFromLog } from "../../bench/methods";
 import { USAGE as RTO_USAGE } from "../../bench/rto";
@@ -55,13 +62,37 @@ describe("dataset sizing", () => {
     });
 
     it("refuses a target no bigger than an empty database", () => {
-        expect(() => scaleForTarget(5e6, 7.5e6, 22e6)).toThrow(/too small: an empty database already takes 8 MB; ask for at least 10 MB/);
+        expect(() => scaleForTarget(5e6, 7.5e6, 22e6)).toThrow(
+            /too small: an empty database already takes 8 MB; ask for at least 10 MB/,
+        );
     });
 
     it.each([
-        [10, 2, [[1, 5], [6, 10]]],
-        [11, 2, [[1, 5], [6, 11]]],
-        [3, 4, [[1, 1], [2, 2], [3, 3]]],
+        [
+            10,
+            2,
+            [
+                [1, 5],
+                [6, 10],
+            ],
+        ],
+        [
+            11,
+            2,
+            [
+                [1, 5],
+                [6, 11],
+            ],
+        ],
+        [
+            3,
+            4,
+            [
+                [1, 1],
+                [2, 2],
+                [3, 3],
+            ],
+        ],
         [5, 1, [[1, 5]]],
     ])("splits 1..%d into %d ranges", (total, parts, ranges) => {
         expect(splitRange(total, parts)).toEqual(ranges);
@@ -78,7 +109,15 @@ describe("dataset sizing", () => {
 
 describe("npm run bench arguments", () => {
     it("defaults to 1 GB, all three methods, the CPU count and both buckets", () => {
-        expect(parseBenchArgs([], 4)).toMatchObject({ sizeBytes: parseSize(DEFAULT_SIZE), quick: false, jobs: 4, repeat: 1, methods: ["plan", "toolkit", "floor"], offsite: true, profile: false });
+        expect(parseBenchArgs([], 4)).toMatchObject({
+            sizeBytes: parseSize(DEFAULT_SIZE),
+            quick: false,
+            jobs: 4,
+            repeat: 1,
+            methods: ["plan", "toolkit", "floor"],
+            offsite: true,
+            profile: false,
+        });
     });
 
     it("--quick is 100 MB unless --size says otherwise", () => {
@@ -88,8 +127,25 @@ describe("npm run bench arguments", () => {
     });
 
     it("takes jobs, repeat, out, methods, profile and --no-offsite", () => {
-        expect(parseBenchArgs(["--jobs", "3", "--repeat=5", "--out", "x.json", "--methods", "floor,plan", "--profile", "--no-offsite"])).toMatchObject({
-            jobs: 3, repeat: 5, out: "x.json", methods: ["plan", "floor"], profile: true, offsite: false,
+        expect(
+            parseBenchArgs([
+                "--jobs",
+                "3",
+                "--repeat=5",
+                "--out",
+                "x.json",
+                "--methods",
+                "floor,plan",
+                "--profile",
+                "--no-offsite",
+            ]),
+        ).toMatchObject({
+            jobs: 3,
+            repeat: 5,
+            out: "x.json",
+            methods: ["plan", "floor"],
+            profile: true,
+            offsite: false,
         });
     });
 
@@ -115,7 +171,9 @@ describe("npm run bench arguments", () => {
     });
 
     it("names the default report after the start time, under reports/", () => {
-        expect(defaultOutPath(new Date("2026-11-25T19:04:05.678Z"), "/repo")).toBe("/repo/reports/bench-20261125T190405Z.json");
+        expect(defaultOutPath(new Date("2026-11-25T19:04:05.678Z"), "/repo")).toBe(
+            "/repo/reports/bench-20261125T190405Z.json",
+        );
     });
 });
 
@@ -144,7 +202,11 @@ describe("phases from the toolkit's log", () => {
 
 describe("npm run bench and npm run rto as a user runs them", () => {
     it.each([
-        ["bench/bench.ts", ["--jobs", "0"], /^bench: error: --jobs must be a positive whole number, not '0' \(see bench --help\)\n$/],
+        [
+            "bench/bench.ts",
+            ["--jobs", "0"],
+            /^bench: error: --jobs must be a positive whole number, not '0' \(see bench --help\)\n$/,
+        ],
         ["bench/bench.ts", ["--size"], /^bench: error: --size needs a value \(see bench --help\)\n$/],
         ["bench/rto.ts", ["--db-size", "lots"], /^rto: error: 'lots' is not a size: .* \(see rto --help\)\n$/],
         ["bench/rto.ts", ["--frobnicate"], /^rto: error: unknown argument '--frobnicate' \(see rto --help\)\n$/],

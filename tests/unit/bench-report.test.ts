@@ -3,10 +3,24 @@
 import { describe, expect, it } from "vitest";
 import type { MethodName, MethodResult } from "../../bench/methods";
 import {
-    BenchInput, buildReport, combineRuns, computeRatios, evaluateTargets, median, missingFigures, renderMarkdown, renderTable,
+    type BenchInput,
+    buildReport,
+    combineRuns,
+    computeRatios,
+    evaluateTargets,
+    median,
+    missingFigures,
+    renderMarkdown,
+    renderTable,
 } from "../../bench/report";
 
-function method(name: MethodName, backup: number, restore: number, bytes: number, extra: Partial<MethodResult> = {}): MethodResult {
+function method(
+    name: MethodName,
+    backup: number,
+    restore: number,
+    bytes: number,
+    extra: Partial<MethodResult> = {},
+): MethodResult {
     return {
         method: name,
         description: `${name} method`,
@@ -25,10 +39,25 @@ function input(methods: MethodResult[]): BenchInput {
         startedAt: "2026-11-25T19:00:00.000Z",
         finishedAt: "2026-11-25T19:05:00.000Z",
         options: { sizeBytes: 1e9, quick: false, jobs: 2, repeat: 1, offsite: true },
-        machine: { cores: 2, cpuModel: "Test CPU", memoryBytes: 8e9, os: "linux", node: "v22", postgres: { server: "15.18", pgDump: "pg_dump (PostgreSQL) 15.18" }, tools: {} },
+        machine: {
+            cores: 2,
+            cpuModel: "Test CPU",
+            memoryBytes: 8e9,
+            os: "linux",
+            node: "v22",
+            postgres: { server: "15.18", pgDump: "pg_dump (PostgreSQL) 15.18" },
+            tools: {},
+        },
         loadAverage: { start: [0.1, 0.2, 0.3], end: [0.4, 0.5, 0.6] },
         serverSettings: {},
-        dataset: { targetBytes: 1e9, bytesOnDisk: 0.97e9, rows: { users: 1, portfolios: 2, proposals: 3 }, indexes: 8, foreignKeys: 2, generationSeconds: 20 },
+        dataset: {
+            targetBytes: 1e9,
+            bytesOnDisk: 0.97e9,
+            rows: { users: 1, portfolios: 2, proposals: 3 },
+            indexes: 8,
+            foreignKeys: 2,
+            generationSeconds: 20,
+        },
         methods,
     };
 }
@@ -37,21 +66,46 @@ describe("targets", () => {
     it.each([
         {
             name: "all met",
-            plan: [15, 16, 140], toolkit: [5, 14, 130], floor: [4, 13, 600],
-            want: { "backup-speedup": [3, true], "restore-vs-plan": [14 / 16, true], "restore-vs-floor": [14 / 13, true], "bytes-vs-plan": [130 / 140, true] },
+            plan: [15, 16, 140],
+            toolkit: [5, 14, 130],
+            floor: [4, 13, 600],
+            want: {
+                "backup-speedup": [3, true],
+                "restore-vs-plan": [14 / 16, true],
+                "restore-vs-floor": [14 / 13, true],
+                "bytes-vs-plan": [130 / 140, true],
+            },
         },
         {
             name: "all missed",
-            plan: [15, 12, 100], toolkit: [9, 16, 101], floor: [4, 13, 600],
-            want: { "backup-speedup": [15 / 9, false], "restore-vs-plan": [16 / 12, false], "restore-vs-floor": [16 / 13, false], "bytes-vs-plan": [1.01, false] },
+            plan: [15, 12, 100],
+            toolkit: [9, 16, 101],
+            floor: [4, 13, 600],
+            want: {
+                "backup-speedup": [15 / 9, false],
+                "restore-vs-plan": [16 / 12, false],
+                "restore-vs-floor": [16 / 13, false],
+                "bytes-vs-plan": [1.01, false],
+            },
         },
         {
             name: "exactly on the limits",
-            plan: [12, 10, 100], toolkit: [4, 10, 100], floor: [1, 10 / 1.15, 600],
-            want: { "backup-speedup": [3, true], "restore-vs-plan": [1, true], "restore-vs-floor": [1.15, true], "bytes-vs-plan": [1, true] },
+            plan: [12, 10, 100],
+            toolkit: [4, 10, 100],
+            floor: [1, 10 / 1.15, 600],
+            want: {
+                "backup-speedup": [3, true],
+                "restore-vs-plan": [1, true],
+                "restore-vs-floor": [1.15, true],
+                "bytes-vs-plan": [1, true],
+            },
         },
     ])("$name", ({ plan, toolkit, floor, want }) => {
-        const targets = evaluateTargets([method("plan", plan[0], plan[1], plan[2]), method("toolkit", toolkit[0], toolkit[1], toolkit[2]), method("floor", floor[0], floor[1], floor[2])]);
+        const targets = evaluateTargets([
+            method("plan", plan[0], plan[1], plan[2]),
+            method("toolkit", toolkit[0], toolkit[1], toolkit[2]),
+            method("floor", floor[0], floor[1], floor[2]),
+        ]);
         for (const [id, [value, met]] of Object.entries(want)) {
             const t = targets.find((x) => x.id === id)!;
             expect(t.value, id).toBeCloseTo(value as number, 10);
@@ -73,12 +127,19 @@ describe("ratios", () => {
     });
 
     it("are null when a method is missing or a figure is zero", () => {
-        expect(computeRatios(method("toolkit", 5, 14, 130), undefined)).toEqual({ backup: null, restore: null, bytes: null, endToEnd: null });
+        expect(computeRatios(method("toolkit", 5, 14, 130), undefined)).toEqual({
+            backup: null,
+            restore: null,
+            bytes: null,
+            endToEnd: null,
+        });
         expect(computeRatios(method("toolkit", 5, 14, 130), method("plan", 0, 7, 260)).backup).toBeNull();
     });
 
     it("in the report come from the figures of the methods it holds", () => {
-        const report = buildReport(input([method("plan", 12, 16, 140), method("toolkit", 6, 15, 138), method("floor", 5, 12, 600)]));
+        const report = buildReport(
+            input([method("plan", 12, 16, 140), method("toolkit", 6, 15, 138), method("floor", 5, 12, 600)]),
+        );
         expect(report.ratios.toolkitOverPlan.backup).toBe(0.5);
         expect(report.ratios.toolkitOverFloor.restore).toBe(1.25);
         expect(report.ratios.toolkitOverFloor.bytes).toBe(0.23);
@@ -119,14 +180,22 @@ describe("repeated runs", () => {
 
 describe("completeness", () => {
     it("a full report lacks nothing", () => {
-        expect(missingFigures(buildReport(input([method("plan", 12, 16, 140), method("toolkit", 6, 15, 138), method("floor", 5, 12, 600)])))).toEqual([]);
+        expect(
+            missingFigures(
+                buildReport(
+                    input([method("plan", 12, 16, 140), method("toolkit", 6, 15, 138), method("floor", 5, 12, 600)]),
+                ),
+            ),
+        ).toEqual([]);
     });
 
     it("names every missing figure", () => {
-        const report = buildReport(input([
-            method("plan", 12, 0, 140),
-            method("toolkit", 6, 15, 138, { verified: { ok: false, problems: ["lost rows"] } }),
-        ]));
+        const report = buildReport(
+            input([
+                method("plan", 12, 0, 140),
+                method("toolkit", 6, 15, 138, { verified: { ok: false, problems: ["lost rows"] } }),
+            ]),
+        );
         report.machine.postgres.server = "";
         expect(missingFigures(report)).toEqual([
             "plan restore seconds",
@@ -145,7 +214,9 @@ describe("completeness", () => {
 });
 
 describe("rendering", () => {
-    const report = buildReport(input([method("plan", 12, 16, 140e6), method("toolkit", 6, 15, 138e6), method("floor", 5, 12, 600e6)]));
+    const report = buildReport(
+        input([method("plan", 12, 16, 140e6), method("toolkit", 6, 15, 138e6), method("floor", 5, 12, 600e6)]),
+    );
 
     it("the table shows each method's figures, the ratios and each target's verdict", () => {
         const text = renderTable(report);

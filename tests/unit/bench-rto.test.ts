@@ -5,8 +5,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-    DurationTable, ModelResource, PLAN_API_RTO_SECONDS, largestDatabaseWithinTarget, loadDurations, matchRule, mergeDurations, modelRto,
-    parseDurationOverride, parseDurationTable, parseRtoArgs, resourceDuration, restoreRateFromBench, restoreSeconds,
+    type DurationTable,
+    type ModelResource,
+    PLAN_API_RTO_SECONDS,
+    largestDatabaseWithinTarget,
+    loadDurations,
+    matchRule,
+    mergeDurations,
+    modelRto,
+    parseDurationOverride,
+    parseDurationTable,
+    parseRtoArgs,
+    resourceDuration,
+    restoreRateFromBench,
+    restoreSeconds,
 } from "../../bench/rto";
 
 const CMD = "command:remote:Command";
@@ -33,9 +45,23 @@ const TABLE: DurationTable = {
 };
 
 let n = 0;
-function res(name: string, type: string, deps: ModelResource[] = [], extra: Partial<ModelResource> = {}): ModelResource {
+function res(
+    name: string,
+    type: string,
+    deps: ModelResource[] = [],
+    extra: Partial<ModelResource> = {},
+): ModelResource {
     n += 1;
-    return { type, name, urn: `urn:${n}:${name}`, custom: true, parent: "", inputs: {}, dependencies: deps.map((d) => d.urn), ...extra };
+    return {
+        type,
+        name,
+        urn: `urn:${n}:${name}`,
+        custom: true,
+        parent: "",
+        inputs: {},
+        dependencies: deps.map((d) => d.urn),
+        ...extra,
+    };
 }
 
 /** The DR shape: cluster and droplet in parallel, boot after the droplet, restore after both, then migrate and health. */
@@ -58,24 +84,41 @@ describe("durations table", () => {
     it("the shipped bench/durations.json is a valid table with a restore rule and a health gate rule", () => {
         const t = loadDurations();
         expect(t.rules.some((r) => r.restore === true && r.nameSuffix === "-restore")).toBe(true);
-        expect(matchRule({ type: CMD, name: "fortress-recovery-health", inputs: {} }, t.rules)?.seconds).toBeGreaterThan(0);
+        expect(
+            matchRule({ type: CMD, name: "fortress-recovery-health", inputs: {} }, t.rules)?.seconds,
+        ).toBeGreaterThan(0);
         expect(matchRule({ type: CLUSTER, name: "x", inputs: { engine: "pg" } }, t.rules)?.label).not.toBe(
             matchRule({ type: CLUSTER, name: "x", inputs: { engine: "valkey" } }, t.rules)?.label,
         );
     });
 
     it.each([
-        { what: "a type and matching inputs", r: { type: CLUSTER, name: "db", inputs: { engine: "valkey" } }, label: "valkey" },
+        {
+            what: "a type and matching inputs",
+            r: { type: CLUSTER, name: "db", inputs: { engine: "valkey" } },
+            label: "valkey",
+        },
         { what: "the type alone", r: { type: DROPLET, name: "anything", inputs: {} }, label: "droplet" },
-        { what: "a logical-name suffix", r: { type: CMD, name: "fortress-recovery-migrate", inputs: {} }, label: "migrate" },
-        { what: "nothing (falls to the default)", r: { type: CMD, name: "fortress-recovery-other", inputs: {} }, label: undefined },
+        {
+            what: "a logical-name suffix",
+            r: { type: CMD, name: "fortress-recovery-migrate", inputs: {} },
+            label: "migrate",
+        },
+        {
+            what: "nothing (falls to the default)",
+            r: { type: CMD, name: "fortress-recovery-other", inputs: {} },
+            label: undefined,
+        },
         { what: "inputs that differ", r: { type: CLUSTER, name: "db", inputs: { engine: "mysql" } }, label: undefined },
     ])("matches by $what", ({ r, label }) => {
         expect(matchRule(r, TABLE.rules)?.label).toBe(label);
     });
 
     it("gives the default to unmatched resources and zero to components", () => {
-        expect(resourceDuration(res("x", "digitalocean:index/vpc:Vpc"), TABLE, 0)).toEqual({ seconds: 7, label: "default (digitalocean:index/vpc:Vpc)" });
+        expect(resourceDuration(res("x", "digitalocean:index/vpc:Vpc"), TABLE, 0)).toEqual({
+            seconds: 7,
+            label: "default (digitalocean:index/vpc:Vpc)",
+        });
         expect(resourceDuration(res("c", "income-fortress:x:X", [], { custom: false }), TABLE, 0).seconds).toBe(0);
     });
 
@@ -85,11 +128,14 @@ describe("durations table", () => {
     });
 
     it("an override's rules win for what they match; the rest keeps the defaults", () => {
-        const merged = mergeDurations(TABLE, parseDurationOverride({
-            defaultSeconds: 1,
-            restore: { bytesPerSecond: 2e6 },
-            rules: [{ label: "my drill's migrate", type: CMD, nameSuffix: "-migrate", seconds: 900 }],
-        }));
+        const merged = mergeDurations(
+            TABLE,
+            parseDurationOverride({
+                defaultSeconds: 1,
+                restore: { bytesPerSecond: 2e6 },
+                rules: [{ label: "my drill's migrate", type: CMD, nameSuffix: "-migrate", seconds: 900 }],
+            }),
+        );
         expect(matchRule({ type: CMD, name: "a-migrate", inputs: {} }, merged.rules)?.seconds).toBe(900);
         expect(matchRule({ type: CMD, name: "a-boot", inputs: {} }, merged.rules)?.seconds).toBe(200);
         expect(merged.defaultSeconds).toBe(1);
@@ -100,16 +146,40 @@ describe("durations table", () => {
     it("an override changes the modeled RTO by exactly what it changes on the path", () => {
         const graph = drGraph();
         const base = modelRto(graph, TABLE, 1e6);
-        const slower = modelRto(graph, mergeDurations(TABLE, { rules: [{ label: "slow migrate", type: CMD, nameSuffix: "-migrate", seconds: 400 }] }), 1e6);
+        const slower = modelRto(
+            graph,
+            mergeDurations(TABLE, {
+                rules: [{ label: "slow migrate", type: CMD, nameSuffix: "-migrate", seconds: 400 }],
+            }),
+            1e6,
+        );
         expect(slower.totalSeconds - base.totalSeconds).toBe(300);
-        const offPath = modelRto(graph, mergeDurations(TABLE, { rules: [{ label: "valkey", type: CLUSTER, inputs: { engine: "valkey" }, seconds: 10 }] }), 1e6);
+        const offPath = modelRto(
+            graph,
+            mergeDurations(TABLE, {
+                rules: [{ label: "valkey", type: CLUSTER, inputs: { engine: "valkey" }, seconds: 10 }],
+            }),
+            1e6,
+        );
         expect(offPath.totalSeconds).toBe(base.totalSeconds);
     });
 
     it.each([
-        { what: "a negative duration", json: { rules: [{ label: "x", type: DROPLET, seconds: -5 }] }, error: /rules\.0\.seconds/ },
-        { what: "seconds and restore together", json: { rules: [{ label: "x", type: CMD, seconds: 5, restore: true }] }, error: /either seconds or "restore": true/ },
-        { what: "a rule that matches nothing", json: { rules: [{ label: "x", seconds: 5 }] }, error: /needs a type or a nameSuffix/ },
+        {
+            what: "a negative duration",
+            json: { rules: [{ label: "x", type: DROPLET, seconds: -5 }] },
+            error: /rules\.0\.seconds/,
+        },
+        {
+            what: "seconds and restore together",
+            json: { rules: [{ label: "x", type: CMD, seconds: 5, restore: true }] },
+            error: /either seconds or "restore": true/,
+        },
+        {
+            what: "a rule that matches nothing",
+            json: { rules: [{ label: "x", seconds: 5 }] },
+            error: /needs a type or a nameSuffix/,
+        },
         { what: "an unknown key", json: { rulez: [] }, error: /rulez|Unrecognized/i },
         { what: "a zero restore rate", json: { restore: { bytesPerSecond: 0 } }, error: /restore\.bytesPerSecond/ },
     ])("refuses an override with $what, naming the field", ({ json, error }) => {
@@ -126,7 +196,12 @@ describe("modelRto", () => {
     it("follows the graph to the health gate and adds the steps outside it", () => {
         const m = modelRto(drGraph(), TABLE, 5e6);
         // droplet 60 + boot 200 = 260 < pg 400: the cluster is on the path.
-        expect(m.path.map((p) => p.name)).toEqual(["fortress-db-pg", "fortress-recovery-restore", "fortress-recovery-migrate", "fortress-recovery-health"]);
+        expect(m.path.map((p) => p.name)).toEqual([
+            "fortress-db-pg",
+            "fortress-recovery-restore",
+            "fortress-recovery-migrate",
+            "fortress-recovery-health",
+        ]);
         expect(m.target).toEqual({ name: "fortress-recovery-health", kind: "health gate" });
         expect(m.graphSeconds).toBe(400 + 15 + 100 + 30);
         expect(m.totalSeconds).toBe(m.graphSeconds + 600 + 60);
@@ -142,8 +217,16 @@ describe("modelRto", () => {
     });
 
     it("a slow boot moves the path from the cluster to the droplet", () => {
-        const t = mergeDurations(TABLE, { rules: [{ label: "slow boot", type: CMD, nameSuffix: "-boot", seconds: 1000 }] });
-        expect(modelRto(drGraph(), t, 0).path.map((p) => p.label)).toEqual(["droplet", "slow boot", "restore", "migrate", "health"]);
+        const t = mergeDurations(TABLE, {
+            rules: [{ label: "slow boot", type: CMD, nameSuffix: "-boot", seconds: 1000 }],
+        });
+        expect(modelRto(drGraph(), t, 0).path.map((p) => p.label)).toEqual([
+            "droplet",
+            "slow boot",
+            "restore",
+            "migrate",
+            "health",
+        ]);
     });
 
     it("misses the target when the restore is too long, and finds the largest database that meets it", () => {
@@ -174,7 +257,12 @@ describe("modelRto", () => {
     });
 
     it("takes the restore rate from a bench report", () => {
-        const rate = restoreRateFromBench({ startedAt: "2026-11-25T00:00:00Z", machine: { cores: 2 }, dataset: { bytesOnDisk: 1e9 }, methods: [{ method: "toolkit", restore: { seconds: 20 } }] });
+        const rate = restoreRateFromBench({
+            startedAt: "2026-11-25T00:00:00Z",
+            machine: { cores: 2 },
+            dataset: { bytesOnDisk: 1e9 },
+            methods: [{ method: "toolkit", restore: { seconds: 20 } }],
+        });
         expect(rate.bytesPerSecond).toBe(5e7);
         expect(() => restoreRateFromBench({ methods: [] }, "r.json")).toThrow(/r\.json has no toolkit restore figure/);
     });
@@ -188,7 +276,12 @@ describe("npm run rto arguments", () => {
         expect(parseRtoArgs([])).toMatchObject({ dbBytes: 1e9, stack: "dr", json: false });
         const file = join(dir, "d.json");
         writeFileSync(file, "{}");
-        expect(parseRtoArgs(["--db-size", "40GB", "--durations", file, "--json", "--stack=drill-1"])).toMatchObject({ dbBytes: 40e9, durations: file, json: true, stack: "drill-1" });
+        expect(parseRtoArgs(["--db-size", "40GB", "--durations", file, "--json", "--stack=drill-1"])).toMatchObject({
+            dbBytes: 40e9,
+            durations: file,
+            json: true,
+            stack: "drill-1",
+        });
     });
 
     it.each([

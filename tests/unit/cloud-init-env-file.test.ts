@@ -16,11 +16,15 @@ function sourceInBash(content: string, key: string): string {
     const file = join(dir, `settings-${++files}.env`);
     writeFileSync(file, content);
     // --norc: bash reads ~/.bashrc when stdin is a socket (it assumes sshd), and Node's pipes are sockets.
-    const r = spawnSync("bash", ["--norc", "--noprofile", "-c", 'set -eu; source "$1"; printf "%s" "${!2}"', "bash", file, key], {
-        encoding: "utf8",
-        env: {},
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    const r = spawnSync(
+        "bash",
+        ["--norc", "--noprofile", "-c", 'set -eu; source "$1"; printf "%s" "${!2}"', "bash", file, key],
+        {
+            encoding: "utf8",
+            env: {},
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     return r.stdout;

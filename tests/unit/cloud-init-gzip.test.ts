@@ -21,7 +21,12 @@ function pseudoRandom(n: number, seed: number): Buffer {
     return out;
 }
 
-const script = "#!/usr/bin/env bash\nset -euo pipefail\n" + Array.from({ length: 400 }, (_, i) => `log "step ${i}: upload part ${i % 7} to \${BACKUP_BUCKET}/\${BACKUP_PREFIX}"\n`).join("");
+const script =
+    "#!/usr/bin/env bash\nset -euo pipefail\n" +
+    Array.from(
+        { length: 400 },
+        (_, i) => `log "step ${i}: upload part ${i % 7} to \${BACKUP_BUCKET}/\${BACKUP_PREFIX}"\n`,
+    ).join("");
 
 const cases: [string, Buffer][] = [
     ["empty", Buffer.alloc(0)],
@@ -32,7 +37,16 @@ const cases: [string, Buffer][] = [
     ["incompressible", pseudoRandom(50_000, 42)],
     ["a script", Buffer.from(script)],
     // A repeat just inside the 32 KiB window and one just outside it.
-    ["far repeats", Buffer.concat([pseudoRandom(1000, 7), pseudoRandom(31_700, 8), pseudoRandom(1000, 7), pseudoRandom(33_000, 9), pseudoRandom(1000, 7)])],
+    [
+        "far repeats",
+        Buffer.concat([
+            pseudoRandom(1000, 7),
+            pseudoRandom(31_700, 8),
+            pseudoRandom(1000, 7),
+            pseudoRandom(33_000, 9),
+            pseudoRandom(1000, 7),
+        ]),
+    ],
     ["UTF-8 text", Buffer.from("Résumé — naïve café ✓ ".repeat(500))],
 ];
 
@@ -45,7 +59,9 @@ describe("gzipDeterministic", () => {
     });
 
     it.each(cases)("%s: same input, same bytes", (_label, input) => {
-        expect(Buffer.from(gzipDeterministic(input)).equals(Buffer.from(gzipDeterministic(Buffer.from(input))))).toBe(true);
+        expect(Buffer.from(gzipDeterministic(input)).equals(Buffer.from(gzipDeterministic(Buffer.from(input))))).toBe(
+            true,
+        );
     });
 
     it("compresses repetitive text well and bounds incompressible growth", () => {
@@ -68,10 +84,17 @@ describe("gzipDeterministic output read by the host's decoders", () => {
         const cli = spawnSync("gzip", ["-dc"], { input: gz });
         expect(cli.status).toBe(0);
         expect(createHash("sha256").update(cli.stdout).digest("hex")).toBe(sha);
-        const py = spawnSync("python3", ["-c", "import gzip, hashlib, sys; print(hashlib.sha256(gzip.decompress(sys.stdin.buffer.read())).hexdigest())"], {
-            input: gz,
-            encoding: "buffer",
-        });
+        const py = spawnSync(
+            "python3",
+            [
+                "-c",
+                "import gzip, hashlib, sys; print(hashlib.sha256(gzip.decompress(sys.stdin.buffer.read())).hexdigest())",
+            ],
+            {
+                input: gz,
+                encoding: "buffer",
+            },
+        );
         expect(py.stderr.toString()).toBe("");
         expect(py.stdout.toString().trim()).toBe(sha);
     });

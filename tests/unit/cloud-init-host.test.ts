@@ -38,7 +38,11 @@ const ENV = { PATH: process.env.PATH, HOME: scratch };
 
 /** Sources common.sh from `libDir` in bash, as every fortress-* command does, then runs `script`. */
 function withLibrary(libDir: string, script: string): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync("bash", ["-c", `set -euo pipefail; source "$1/common.sh"; ${script}`, "fortress-test", libDir], { encoding: "utf8", env: ENV });
+    const r = spawnSync(
+        "bash",
+        ["-c", `set -euo pipefail; source "$1/common.sh"; ${script}`, "fortress-test", libDir],
+        { encoding: "utf8", env: ENV },
+    );
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -84,34 +88,63 @@ describe("the host contract's shell copy", () => {
         writeFileSync(join(lib, "contract.sh"), changed);
         const config = mkdtempSync(join(scratch, "config-"));
         writeFileSync(join(config, SETTINGS_FILE_NAME), "FORTRESS_EXAMPLE='from the file'\nNOT_A_SETTING=1\n");
-        const r = withLibrary(lib, `printf '%s\\n' "$EX_REFUSED" "$FORTRESS_DEFAULT_CONFIG_DIR"; FORTRESS_CONFIG_DIR=${config} load_settings; printf '%s\\n' "$FORTRESS_EXAMPLE"`);
+        const r = withLibrary(
+            lib,
+            `printf '%s\\n' "$EX_REFUSED" "$FORTRESS_DEFAULT_CONFIG_DIR"; FORTRESS_CONFIG_DIR=${config} load_settings; printf '%s\\n' "$FORTRESS_EXAMPLE"`,
+        );
         expect(r.status, r.stderr).toBe(0);
         expect(r.stdout).toBe("9\n/etc/elsewhere\nfrom the file\n");
-        expect(r.stderr).toBe(`fortress-test: warning: ignoring unknown setting NOT_A_SETTING in ${config}/${SETTINGS_FILE_NAME}\n`);
+        expect(r.stderr).toBe(
+            `fortress-test: warning: ignoring unknown setting NOT_A_SETTING in ${config}/${SETTINGS_FILE_NAME}\n`,
+        );
         // And the file the toolkit reads follows the contract's name for it.
-        writeFileSync(join(lib, "contract.sh"), renderContractShell({ ...SHELL_CONTRACT, settingsFileName: "other.env" }));
-        const renamed = withLibrary(lib, `FORTRESS_CONFIG_DIR=${config} load_settings; printf '%s' "\${FORTRESS_EXAMPLE:-unset}"`);
+        writeFileSync(
+            join(lib, "contract.sh"),
+            renderContractShell({ ...SHELL_CONTRACT, settingsFileName: "other.env" }),
+        );
+        const renamed = withLibrary(
+            lib,
+            `FORTRESS_CONFIG_DIR=${config} load_settings; printf '%s' "\${FORTRESS_EXAMPLE:-unset}"`,
+        );
         expect(renamed.stdout).toBe("unset");
     });
 
     it("refuses values bash would read otherwise, so npm run generate fails before the host does", () => {
-        expect(() => renderContractShell({ ...SHELL_CONTRACT, settingKeys: [...SETTING_KEYS, "lower_case"] })).toThrow(/"lower_case" is not an upper-case variable name/);
-        expect(() => renderContractShell({ ...SHELL_CONTRACT, settingKeys: [...SETTING_KEYS, "RCLONE_X"] })).toThrow(/outside RCLONE_/);
-        expect(() => renderContractShell({ ...SHELL_CONTRACT, settingKeys: [...SETTING_KEYS, "DATABASE_URL"] })).toThrow(/listed twice/);
-        expect(() => renderContractShell({ ...SHELL_CONTRACT, exit: { ...EXIT, refused: 3 } })).toThrow(/two exit names share one code/);
+        expect(() => renderContractShell({ ...SHELL_CONTRACT, settingKeys: [...SETTING_KEYS, "lower_case"] })).toThrow(
+            /"lower_case" is not an upper-case variable name/,
+        );
+        expect(() => renderContractShell({ ...SHELL_CONTRACT, settingKeys: [...SETTING_KEYS, "RCLONE_X"] })).toThrow(
+            /outside RCLONE_/,
+        );
+        expect(() =>
+            renderContractShell({ ...SHELL_CONTRACT, settingKeys: [...SETTING_KEYS, "DATABASE_URL"] }),
+        ).toThrow(/listed twice/);
+        expect(() => renderContractShell({ ...SHELL_CONTRACT, exit: { ...EXIT, refused: 3 } })).toThrow(
+            /two exit names share one code/,
+        );
         expect(() => renderContractShell({ ...SHELL_CONTRACT, exit: { ...EXIT, refused: 126 } })).toThrow(/0 to 125/);
-        expect(() => renderContractShell({ ...SHELL_CONTRACT, credentialsFileName: "a b.env" })).toThrow(/not a plain file name/);
+        expect(() => renderContractShell({ ...SHELL_CONTRACT, credentialsFileName: "a b.env" })).toThrow(
+            /not a plain file name/,
+        );
     });
 
     it("bash reads quoted values back as they were", () => {
         const text = renderContractShell({ ...SHELL_CONTRACT, configDir: "/etc/with space/it's" });
-        const r = spawnSync("bash", ["-c", `source /dev/stdin <<<"$1"; printf '%s' "$FORTRESS_DEFAULT_CONFIG_DIR"`, "x", text], { encoding: "utf8", env: ENV });
+        const r = spawnSync(
+            "bash",
+            ["-c", `source /dev/stdin <<<"$1"; printf '%s' "$FORTRESS_DEFAULT_CONFIG_DIR"`, "x", text],
+            { encoding: "utf8", env: ENV },
+        );
         expect(r.stdout).toBe("/etc/with space/it's");
     });
 
     it("is installed beside common.sh, which is how the toolkit finds it", () => {
         const installed = loadToolkitFiles().find((f) => f.path === `${TOOLKIT_LIB_DIR}/income-fortress/contract.sh`);
-        expect(installed).toEqual({ path: `${TOOLKIT_LIB_DIR}/income-fortress/contract.sh`, content: renderContractShell(), permissions: "0644" });
+        expect(installed).toEqual({
+            path: `${TOOLKIT_LIB_DIR}/income-fortress/contract.sh`,
+            content: renderContractShell(),
+            permissions: "0644",
+        });
     });
 });
 
@@ -121,28 +154,47 @@ describe("the toolkit keeps no copy of the contract", () => {
         .map((f) => join(TOOLKIT, "bin", f))
         .concat(readdirSync(LIB).map((f) => join(LIB, f)))
         .filter((f) => !f.endsWith("contract.sh"))
-        .map((f) => ({ f, lines: readFileSync(f, "utf8").split("\n").filter((l) => !l.trimStart().startsWith("#")) }));
+        .map((f) => ({
+            f,
+            lines: readFileSync(f, "utf8")
+                .split("\n")
+                .filter((l) => !l.trimStart().startsWith("#")),
+        }));
 
     it("assigns none of the contract's names", () => {
-        const names = /\b(EX_[A-Z]+|FORTRESS_SETTING_KEYS|BACKUP_FORMAT|FORTRESS_DEFAULT_CONFIG_DIR|FORTRESS_SETTINGS_NAME|FORTRESS_CREDENTIALS_NAME)=/;
-        for (const { f, lines } of code) expect(lines.filter((l) => names.test(l)), f).toEqual([]);
+        const names =
+            /\b(EX_[A-Z]+|FORTRESS_SETTING_KEYS|BACKUP_FORMAT|FORTRESS_DEFAULT_CONFIG_DIR|FORTRESS_SETTINGS_NAME|FORTRESS_CREDENTIALS_NAME)=/;
+        for (const { f, lines } of code)
+            expect(
+                lines.filter((l) => names.test(l)),
+                f,
+            ).toEqual([]);
     });
 
     it("spells out neither the settings folder nor its files in code", () => {
         for (const { f, lines } of code) {
-            expect(lines.filter((l) => l.includes(CONFIG_DIR) || /["/]backup\.env"|\/credentials\.env/.test(l)), f).toEqual([]);
+            expect(
+                lines.filter((l) => l.includes(CONFIG_DIR) || /["/]backup\.env"|\/credentials\.env/.test(l)),
+                f,
+            ).toEqual([]);
         }
     });
 
     it("the check is not blind: a hand-written copy is found", () => {
         expect(/\b(EX_[A-Z]+)=/.test("readonly EX_USAGE=2")).toBe(true);
-        expect(["local dir=${FORTRESS_CONFIG_DIR:-/etc/income-fortress}"].some((l) => l.includes(CONFIG_DIR))).toBe(true);
+        expect(["local dir=${FORTRESS_CONFIG_DIR:-/etc/income-fortress}"].some((l) => l.includes(CONFIG_DIR))).toBe(
+            true,
+        );
     });
 });
 
 describe("what the TypeScript side writes for the toolkit", () => {
     it("backup.env and credentials.env hold only the contract's setting keys", () => {
-        const keysOf = (text: string) => text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.slice(0, l.indexOf("=")));
+        const keysOf = (text: string) =>
+            text
+                .split("\n")
+                .filter((l) => l && !l.startsWith("#"))
+                .map((l) => l.slice(0, l.indexOf("=")));
         const settings = backupSettingsFile("prod", {
             s3Endpoint: "https://nyc3.digitaloceanspaces.com",
             bucket: "b",
@@ -151,9 +203,15 @@ describe("what the TypeScript side writes for the toolkit", () => {
             offsiteBucket: "",
             ageRecipients: [],
         });
-        const credentials = credentialsFile({ databaseUrl: "postgresql://a@b/c", spacesAccessKeyId: "k", spacesSecretAccessKey: "s", backupHeartbeatUrl: "https://hc-ping.com/x" });
+        const credentials = credentialsFile({
+            databaseUrl: "postgresql://a@b/c",
+            spacesAccessKeyId: "k",
+            spacesSecretAccessKey: "s",
+            backupHeartbeatUrl: "https://hc-ping.com/x",
+        });
         expect(keysOf(settings).length).toBeGreaterThan(0);
-        for (const key of [...keysOf(settings), ...keysOf(credentials)]) expect(SETTING_KEYS as readonly string[], key).toContain(key);
+        for (const key of [...keysOf(settings), ...keysOf(credentials)])
+            expect(SETTING_KEYS as readonly string[], key).toContain(key);
         expect(SETTINGS_FILE).toBe(`${CONFIG_DIR}/${SETTINGS_FILE_NAME}`);
         expect(CREDENTIALS_FILE).toBe(`${CONFIG_DIR}/${CREDENTIALS_FILE_NAME}`);
     });

@@ -20,14 +20,23 @@ import { shQuote } from "../../cloud-init/shell";
 import { loadToolkitFiles, type ToolkitFile } from "../../cloud-init/toolkit-files";
 import { userDataFiles } from "../../harness/user-data";
 import {
-    AGE_RECIPIENT as AGE_A, ED25519_KEY as KEY_A, FAKE_TOOLKIT, OTHER_AGE_RECIPIENT as AGE_B, prodLikeArgs, RSA_KEY,
+    AGE_RECIPIENT as AGE_A,
+    ED25519_KEY as KEY_A,
+    FAKE_TOOLKIT,
+    OTHER_AGE_RECIPIENT as AGE_B,
+    prodLikeArgs,
+    RSA_KEY,
 } from "../support/user-data-args";
 
 const KEY_B = `${RSA_KEY} oncall@example`;
 
 /** Two operators' keys and two age recipients, so lists are rendered as lists. */
 function prodArgs(overrides: Partial<UserDataArgs> = {}): UserDataArgs {
-    return prodLikeArgs({ deployerSshKeys: [KEY_A, KEY_B], backup: { ...prodLikeArgs().backup, ageRecipients: [AGE_A, AGE_B] }, ...overrides });
+    return prodLikeArgs({
+        deployerSshKeys: [KEY_A, KEY_B],
+        backup: { ...prodLikeArgs().backup, ageRecipients: [AGE_A, AGE_B] },
+        ...overrides,
+    });
 }
 
 interface WriteFileEntry {
@@ -41,7 +50,14 @@ interface WriteFileEntry {
 
 function parsed(args: UserDataArgs) {
     const text = renderUserData(args);
-    return { text, doc: parse(text) as Record<string, unknown> & { write_files: WriteFileEntry[]; runcmd: string[]; packages: string[] } };
+    return {
+        text,
+        doc: parse(text) as Record<string, unknown> & {
+            write_files: WriteFileEntry[];
+            runcmd: string[];
+            packages: string[];
+        },
+    };
 }
 
 function fileAt(doc: { write_files: WriteFileEntry[] }, path: string): WriteFileEntry {
@@ -59,7 +75,12 @@ function decoded(entry: WriteFileEntry): string {
 /** The toolkit as the host ends up with it (path -> content and octal mode). */
 function installedToolkit(text: string, paths: readonly string[]): Map<string, { content: string; mode: string }> {
     const files = userDataFiles(text);
-    return new Map(paths.map((p) => [p, { content: files.get(p)?.content.toString("utf8") ?? "(missing)", mode: files.get(p)?.mode ?? "(missing)" }]));
+    return new Map(
+        paths.map((p) => [
+            p,
+            { content: files.get(p)?.content.toString("utf8") ?? "(missing)", mode: files.get(p)?.mode ?? "(missing)" },
+        ]),
+    );
 }
 
 /** Reads KEY='value' lines (the only form formatEnvFile writes). */
@@ -103,9 +124,18 @@ describe("renderUserData: document shape", () => {
         const a = renderUserData(prodArgs());
         const shuffled = JSON.parse(JSON.stringify(prodArgs())) as UserDataArgs;
         const reordered: UserDataArgs = {
-            toolkitFiles: shuffled.toolkitFiles.map((f) => ({ permissions: f.permissions, content: f.content, path: f.path })),
+            toolkitFiles: shuffled.toolkitFiles.map((f) => ({
+                permissions: f.permissions,
+                content: f.content,
+                path: f.path,
+            })),
             backup: { ...shuffled.backup },
-            app: { dir: shuffled.app.dir, composeSubdir: shuffled.app.composeSubdir, ref: shuffled.app.ref, repoUrl: shuffled.app.repoUrl },
+            app: {
+                dir: shuffled.app.dir,
+                composeSubdir: shuffled.app.composeSubdir,
+                ref: shuffled.app.ref,
+                repoUrl: shuffled.app.repoUrl,
+            },
             verifySchedule: shuffled.verifySchedule,
             backupSchedule: shuffled.backupSchedule,
             postgresMajorVersion: shuffled.postgresMajorVersion,
@@ -153,27 +183,46 @@ describe("renderUserData: users and SSH", () => {
 });
 
 describe("renderUserData: packages", () => {
-    it.each(["15", "16", "17"])("PostgreSQL %s: installs postgresql-client-%s from PGDG and checks its pg_dump", (major) => {
-        const { doc } = parsed(prodArgs({ postgresMajorVersion: major }));
-        const clients = doc.packages.filter((p) => p.startsWith("postgresql-client"));
-        expect(clients).toEqual([`postgresql-client-${major}`]);
-        expect(doc.runcmd).toContain(`/usr/lib/postgresql/${major}/bin/pg_dump --version`);
-    });
+    it.each(["15", "16", "17"])(
+        "PostgreSQL %s: installs postgresql-client-%s from PGDG and checks its pg_dump",
+        (major) => {
+            const { doc } = parsed(prodArgs({ postgresMajorVersion: major }));
+            const clients = doc.packages.filter((p) => p.startsWith("postgresql-client"));
+            expect(clients).toEqual([`postgresql-client-${major}`]);
+            expect(doc.runcmd).toContain(`/usr/lib/postgresql/${major}/bin/pg_dump --version`);
+        },
+    );
 
     it("installs Docker with compose and the toolkit's tools", () => {
         const { doc } = parsed(prodArgs());
         expect(doc.packages).toEqual(
-            expect.arrayContaining(["docker-ce", "docker-ce-cli", "containerd.io", "docker-compose-plugin", "rclone", "age", "zstd", "jq", "git", "curl"]),
+            expect.arrayContaining([
+                "docker-ce",
+                "docker-ce-cli",
+                "containerd.io",
+                "docker-compose-plugin",
+                "rclone",
+                "age",
+                "zstd",
+                "jq",
+                "git",
+                "curl",
+            ]),
         );
         expect(doc.package_update).toBe(true);
     });
 
     it("adds Docker's and PGDG's repositories signed by pinned key fingerprints", () => {
         const { doc } = parsed(prodArgs());
-        const sources = (doc.apt as { sources: Record<string, { source: string; keyid: string; keyserver: string }> }).sources;
+        const sources = (doc.apt as { sources: Record<string, { source: string; keyid: string; keyserver: string }> })
+            .sources;
         expect(Object.keys(sources).sort()).toEqual(["docker", "pgdg"]);
-        expect(sources.docker.source).toMatch(/^deb \[signed-by=\$KEY_FILE\] https:\/\/download\.docker\.com\/linux\/ubuntu \$RELEASE stable$/);
-        expect(sources.pgdg.source).toMatch(/^deb \[signed-by=\$KEY_FILE\] https:\/\/apt\.postgresql\.org\/pub\/repos\/apt \$RELEASE-pgdg main$/);
+        expect(sources.docker.source).toMatch(
+            /^deb \[signed-by=\$KEY_FILE\] https:\/\/download\.docker\.com\/linux\/ubuntu \$RELEASE stable$/,
+        );
+        expect(sources.pgdg.source).toMatch(
+            /^deb \[signed-by=\$KEY_FILE\] https:\/\/apt\.postgresql\.org\/pub\/repos\/apt \$RELEASE-pgdg main$/,
+        );
         expect(sources.docker.keyid).toBe(DOCKER_APT_KEY_FINGERPRINT);
         expect(sources.pgdg.keyid).toBe(PGDG_APT_KEY_FINGERPRINT);
         for (const s of Object.values(sources)) {
@@ -214,7 +263,12 @@ describe("renderUserData: toolkit, settings, timers", () => {
 
     it("leaves the offsite settings empty when there is no vault", () => {
         const base = prodArgs();
-        const text = backupSettingsFile("dr", { ...base.backup, offsiteBucket: "", offsiteS3Endpoint: "", ageRecipients: [] });
+        const text = backupSettingsFile("dr", {
+            ...base.backup,
+            offsiteBucket: "",
+            offsiteS3Endpoint: "",
+            ageRecipients: [],
+        });
         const env = envEntries(text);
         expect(env.BACKUP_OFFSITE_BUCKET).toBe("");
         expect(env.BACKUP_OFFSITE_S3_ENDPOINT).toBe("");
@@ -228,10 +282,18 @@ describe("renderUserData: toolkit, settings, timers", () => {
         const { doc } = parsed(prodArgs({ backupSchedule, verifySchedule }));
         const backupTimer = fileAt(doc, "/etc/systemd/system/fortress-backup.timer").content;
         const verifyTimer = fileAt(doc, "/etc/systemd/system/fortress-verify.timer").content;
-        expect(backupTimer.split("\n")).toEqual(expect.arrayContaining([`OnCalendar=${backupSchedule}`, "Persistent=true"]));
-        expect(verifyTimer.split("\n")).toEqual(expect.arrayContaining([`OnCalendar=${verifySchedule}`, "Persistent=true"]));
-        expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toContain("ExecStart=/usr/local/bin/fortress-backup");
-        expect(fileAt(doc, "/etc/systemd/system/fortress-verify.service").content).toContain("ExecStart=/usr/local/bin/fortress-verify");
+        expect(backupTimer.split("\n")).toEqual(
+            expect.arrayContaining([`OnCalendar=${backupSchedule}`, "Persistent=true"]),
+        );
+        expect(verifyTimer.split("\n")).toEqual(
+            expect.arrayContaining([`OnCalendar=${verifySchedule}`, "Persistent=true"]),
+        );
+        expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toContain(
+            "ExecStart=/usr/local/bin/fortress-backup",
+        );
+        expect(fileAt(doc, "/etc/systemd/system/fortress-verify.service").content).toContain(
+            "ExecStart=/usr/local/bin/fortress-verify",
+        );
     });
 
     it("defaults to an hourly backup and a weekly verify", () => {
@@ -255,13 +317,19 @@ describe("renderUserData: runcmd", () => {
     });
 
     it("enables both timers after a daemon-reload", () => {
-        expect(at(/^systemctl daemon-reload$/)).toBeLessThan(at(/^systemctl enable --now fortress-backup\.timer fortress-verify\.timer$/));
+        expect(at(/^systemctl daemon-reload$/)).toBeLessThan(
+            at(/^systemctl enable --now fortress-backup\.timer fortress-verify\.timer$/),
+        );
     });
 
     it("clones as deployer into app.dir, then checks out the pinned ref detached", () => {
         const mkdir = at(/^install -d -o deployer -g deployer -m 0750 \/opt\/income-platform$/);
-        const clone = at(/^runuser -u deployer -- git clone .*-- https:\/\/github\.com\/AlbertoDBP\/Agentic\.git \/opt\/income-platform$/);
-        const checkout = at(/^runuser -u deployer -- git -C \/opt\/income-platform .*checkout --quiet --detach v1\.0\.0$/);
+        const clone = at(
+            /^runuser -u deployer -- git clone .*-- https:\/\/github\.com\/AlbertoDBP\/Agentic\.git \/opt\/income-platform$/,
+        );
+        const checkout = at(
+            /^runuser -u deployer -- git -C \/opt\/income-platform .*checkout --quiet --detach v1\.0\.0$/,
+        );
         expect(mkdir).toBeLessThan(clone);
         expect(clone).toBeLessThan(checkout);
     });
@@ -290,10 +358,13 @@ describe("renderUserData: runcmd", () => {
 });
 
 describe("shQuote", () => {
-    it.each(["plain-word_1.2/x", "two words", "it's", "$(reboot)", "`x`", "a\"b", ""])("round-trips %j through sh", (word) => {
-        const r = spawnSync("sh", ["-c", `printf %s ${shQuote(word)}`], { encoding: "utf8" });
-        expect(r.stdout).toBe(word);
-    });
+    it.each(["plain-word_1.2/x", "two words", "it's", "$(reboot)", "`x`", 'a"b', ""])(
+        "round-trips %j through sh",
+        (word) => {
+            const r = spawnSync("sh", ["-c", `printf %s ${shQuote(word)}`], { encoding: "utf8" });
+            expect(r.stdout).toBe(word);
+        },
+    );
 });
 
 describe("renderUserData: secrets never enter user-data", () => {
@@ -322,9 +393,26 @@ describe("renderUserData: secrets never enter user-data", () => {
     });
 
     it.each<[string, Partial<UserDataArgs>, RegExp]>([
-        ["a token in the repo URL", { app: { ...prodArgs().app, repoUrl: "https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/x/y.git" } }, /app\.repoUrl contains credentials/],
-        ["keys in the endpoint", { backup: { ...prodArgs().backup, s3Endpoint: "https://DO00ABC:secret@nyc3.digitaloceanspaces.com" } }, /backup\.s3Endpoint contains credentials/],
-        ["the age identity as a recipient", { backup: { ...prodArgs().backup, ageRecipients: ["AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQ"] } }, /SECRET key/],
+        [
+            "a token in the repo URL",
+            {
+                app: {
+                    ...prodArgs().app,
+                    repoUrl: "https://ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/x/y.git",
+                },
+            },
+            /app\.repoUrl contains credentials/,
+        ],
+        [
+            "keys in the endpoint",
+            { backup: { ...prodArgs().backup, s3Endpoint: "https://DO00ABC:secret@nyc3.digitaloceanspaces.com" } },
+            /backup\.s3Endpoint contains credentials/,
+        ],
+        [
+            "the age identity as a recipient",
+            { backup: { ...prodArgs().backup, ageRecipients: ["AGE-SECRET-KEY-1QYQSZQGPQYQSZQGPQYQSZQGPQ"] } },
+            /SECRET key/,
+        ],
         ["a private SSH key", { deployerSshKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] }, /PRIVATE key/],
     ])("refuses %s", (_label, overrides, message) => {
         expect(() => renderUserData(prodArgs(overrides))).toThrow(message);
@@ -335,7 +423,13 @@ describe("renderUserData: input validation", () => {
     it("reports every problem at once, on one line", () => {
         let message = "";
         try {
-            renderUserData(prodArgs({ deployerSshKeys: [], postgresMajorVersion: "16.2", app: { repoUrl: "https://github.com/x/y.git", ref: "v1;reboot", dir: "opt/app" } }));
+            renderUserData(
+                prodArgs({
+                    deployerSshKeys: [],
+                    postgresMajorVersion: "16.2",
+                    app: { repoUrl: "https://github.com/x/y.git", ref: "v1;reboot", dir: "opt/app" },
+                }),
+            );
         } catch (e) {
             message = (e as Error).message;
         }
@@ -347,47 +441,85 @@ describe("renderUserData: input validation", () => {
     });
 
     it("requires the commands the timers run", () => {
-        expect(() => renderUserData(prodArgs({ toolkitFiles: [] }))).toThrow(/toolkitFiles lacks \/usr\/local\/bin\/fortress-backup.*loadToolkitFiles/);
+        expect(() => renderUserData(prodArgs({ toolkitFiles: [] }))).toThrow(
+            /toolkitFiles lacks \/usr\/local\/bin\/fortress-backup.*loadToolkitFiles/,
+        );
     });
 
     it("requires the offsite bucket and endpoint together", () => {
-        expect(() => renderUserData(prodArgs({ backup: { ...prodArgs().backup, offsiteBucket: "" } }))).toThrow(/offsiteBucket and backup\.offsiteS3Endpoint must both be set or both be empty/);
+        expect(() => renderUserData(prodArgs({ backup: { ...prodArgs().backup, offsiteBucket: "" } }))).toThrow(
+            /offsiteBucket and backup\.offsiteS3Endpoint must both be set or both be empty/,
+        );
     });
 
     it("refuses a toolkit file that would overwrite one the renderer writes", () => {
         const clash = { path: SETTINGS_FILE, content: "X='1'\n", permissions: "0644" };
-        expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, clash] }))).toThrow(/backup\.env, which the renderer writes itself/);
+        expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, clash] }))).toThrow(
+            /backup\.env, which the renderer writes itself/,
+        );
     });
 
     it("refuses unsafe toolkit paths and modes", () => {
         const bad = [...FAKE_TOOLKIT, { path: "/usr/local/bin/../../etc/passwd", content: "", permissions: "755" }];
-        expect(() => renderUserData(prodArgs({ toolkitFiles: bad }))).toThrow(/absolute and normalised.*permissions "755"/);
+        expect(() => renderUserData(prodArgs({ toolkitFiles: bad }))).toThrow(
+            /absolute and normalised.*permissions "755"/,
+        );
     });
 });
 
 describe("renderUserData: size", () => {
     it("fits DigitalOcean's 64 KiB limit with the real toolkit files, all of them intact", () => {
         const toolkit = loadToolkitFiles();
-        const commands = ["fortress-backup", "fortress-restore", "fortress-verify", "fortress-backups", "fortress-status"].map((c) => `/usr/local/bin/${c}`);
+        const commands = [
+            "fortress-backup",
+            "fortress-restore",
+            "fortress-verify",
+            "fortress-backups",
+            "fortress-status",
+        ].map((c) => `/usr/local/bin/${c}`);
         expect(toolkit.map((f) => f.path)).toEqual(expect.arrayContaining(commands));
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
-        const installed = installedToolkit(text, toolkit.map((f) => f.path));
-        for (const f of toolkit) expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
+        const installed = installedToolkit(
+            text,
+            toolkit.map((f) => f.path),
+        );
+        for (const f of toolkit)
+            expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
     });
 
     it("falls back to one gzip-compressed tar only when plain text would not fit: GNU tar unpacks every file with its mode, first thing in runcmd", () => {
         const line = 'log "fortress: step $i of the backup pipeline finished"\n';
-        const big: ToolkitFile = { path: "/usr/local/lib/fortress/big.sh", content: line.repeat(Math.ceil(80_000 / line.length)), permissions: "0644" };
+        const big: ToolkitFile = {
+            path: "/usr/local/lib/fortress/big.sh",
+            content: line.repeat(Math.ceil(80_000 / line.length)),
+            permissions: "0644",
+        };
         const toolkit = [...FAKE_TOOLKIT, big];
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
         const doc = parse(text) as { write_files: WriteFileEntry[]; runcmd: string[] };
-        for (const f of toolkit) expect(doc.write_files.some((w) => w.path === f.path), f.path).toBe(false);
-        expect(fileAt(doc, TOOLKIT_BUNDLE)).toMatchObject({ owner: "root:root", permissions: "0600", encoding: "gz+b64" });
-        const installed = installedToolkit(text, toolkit.map((f) => f.path));
-        for (const f of toolkit) expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
-        expect(doc.runcmd.slice(0, 3)).toEqual(["set -eu", `tar -x -f ${TOOLKIT_BUNDLE} -C / --no-same-owner`, `rm -f -- ${TOOLKIT_BUNDLE}`]);
+        for (const f of toolkit)
+            expect(
+                doc.write_files.some((w) => w.path === f.path),
+                f.path,
+            ).toBe(false);
+        expect(fileAt(doc, TOOLKIT_BUNDLE)).toMatchObject({
+            owner: "root:root",
+            permissions: "0600",
+            encoding: "gz+b64",
+        });
+        const installed = installedToolkit(
+            text,
+            toolkit.map((f) => f.path),
+        );
+        for (const f of toolkit)
+            expect(installed.get(f.path), f.path).toEqual({ content: f.content, mode: f.permissions });
+        expect(doc.runcmd.slice(0, 3)).toEqual([
+            "set -eu",
+            `tar -x -f ${TOOLKIT_BUNDLE} -C / --no-same-owner`,
+            `rm -f -- ${TOOLKIT_BUNDLE}`,
+        ]);
         // Files the renderer generates stay readable text.
         expect(fileAt(doc, SETTINGS_FILE).encoding).toBeUndefined();
         // Small input keeps everything plain, so user-data does not depend on compressed bytes.
@@ -398,13 +530,25 @@ describe("renderUserData: size", () => {
 
     it("the bundle's bytes depend only on the files", () => {
         const line = 'log "fortress: same input, same bytes"\n';
-        const big: ToolkitFile = { path: "/usr/local/lib/fortress/big.sh", content: line.repeat(Math.ceil(80_000 / line.length)), permissions: "0644" };
-        expect(renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] }))).toBe(renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] })));
+        const big: ToolkitFile = {
+            path: "/usr/local/lib/fortress/big.sh",
+            content: line.repeat(Math.ceil(80_000 / line.length)),
+            permissions: "0644",
+        };
+        expect(renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] }))).toBe(
+            renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, big] })),
+        );
     });
 
     it("fails with a clear message when even compression cannot make it fit", () => {
-        const noise: ToolkitFile = { path: "/usr/local/lib/fortress/noise", content: randomBytes(60_000).toString("base64"), permissions: "0644" };
-        expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, noise] }))).toThrow(/even with the toolkit as one gzip-compressed tar, above the 65536-byte limit/);
+        const noise: ToolkitFile = {
+            path: "/usr/local/lib/fortress/noise",
+            content: randomBytes(60_000).toString("base64"),
+            permissions: "0644",
+        };
+        expect(() => renderUserData(prodArgs({ toolkitFiles: [...FAKE_TOOLKIT, noise] }))).toThrow(
+            /even with the toolkit as one gzip-compressed tar, above the 65536-byte limit/,
+        );
     });
 });
 
@@ -419,7 +563,11 @@ describe("renderUserData: the stale-backup heartbeat", () => {
         const text = renderUserData(prodArgs({ toolkitFiles: toolkit }));
         expect(Buffer.byteLength(text, "utf8")).toBeLessThan(USER_DATA_LIMIT_BYTES);
         const doc = parse(text) as { write_files: WriteFileEntry[] };
-        expect(installedToolkit(text, ["/usr/local/bin/fortress-heartbeat"]).get("/usr/local/bin/fortress-heartbeat")).toEqual({ content: heartbeat?.content, mode: "0755" });
-        expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toMatch(/^ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat service-result$/m);
+        expect(
+            installedToolkit(text, ["/usr/local/bin/fortress-heartbeat"]).get("/usr/local/bin/fortress-heartbeat"),
+        ).toEqual({ content: heartbeat?.content, mode: "0755" });
+        expect(fileAt(doc, "/etc/systemd/system/fortress-backup.service").content).toMatch(
+            /^ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat service-result$/m,
+        );
     });
 });

@@ -47,7 +47,9 @@ describe("fortressUnits", () => {
 
     it.each(schedules)("backup %j / verify %j: timers carry the schedule and Persistent=true", (backup, verify) => {
         const units = fortressUnits({ backup, verify });
-        expect(units.map((u) => u.path)).toEqual([BACKUP_SERVICE, BACKUP_TIMER, VERIFY_SERVICE, VERIFY_TIMER].map((n) => `/etc/systemd/system/${n}`));
+        expect(units.map((u) => u.path)).toEqual(
+            [BACKUP_SERVICE, BACKUP_TIMER, VERIFY_SERVICE, VERIFY_TIMER].map((n) => `/etc/systemd/system/${n}`),
+        );
         for (const [timerName, schedule] of [
             [BACKUP_TIMER, backup],
             [VERIFY_TIMER, verify],
@@ -112,6 +114,8 @@ describe("the stale-backup heartbeat", () => {
     });
 
     it("still skips (not fails) a run before credentials.env exists, so no ping claims a backup that never ran", () => {
-        expect(unitByName(units, BACKUP_SERVICE).parsed.get("Unit")?.get("ConditionPathExists")).toEqual([CREDENTIALS_FILE]);
+        expect(unitByName(units, BACKUP_SERVICE).parsed.get("Unit")?.get("ConditionPathExists")).toEqual([
+            CREDENTIALS_FILE,
+        ]);
     });
 });

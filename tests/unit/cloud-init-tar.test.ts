@@ -20,7 +20,11 @@ function unpack(archive: Uint8Array): string {
     return dir;
 }
 
-const entry = (path: string, content: string | Buffer, mode = "0644"): TarEntry => ({ path, content: Buffer.from(content), mode });
+const entry = (path: string, content: string | Buffer, mode = "0644"): TarEntry => ({
+    path,
+    content: Buffer.from(content),
+    mode,
+});
 
 describe("ustar", () => {
     it("GNU tar unpacks every file with its bytes and mode, and lists them owned by root at the epoch", () => {
@@ -37,7 +41,10 @@ describe("ustar", () => {
             expect(readFileSync(join(dir, f.path)).equals(Buffer.from(f.content)), f.path).toBe(true);
             expect((statSync(join(dir, f.path)).mode & 0o777).toString(8), f.path).toBe(f.mode.replace(/^0/, ""));
         }
-        const list = spawnSync("tar", ["-tv", "--numeric-owner", "--full-time"], { input: archive, encoding: "buffer" }).stdout.toString();
+        const list = spawnSync("tar", ["-tv", "--numeric-owner", "--full-time"], {
+            input: archive,
+            encoding: "buffer",
+        }).stdout.toString();
         expect(list).toMatch(/^-rwxr-xr-x 0\/0 +\d+ 1970-01-01 00:00:00 usr\/local\/bin\/fortress-backup$/m);
     });
 
@@ -50,7 +57,9 @@ describe("ustar", () => {
     it("is deterministic: the same files, the same bytes", () => {
         const files = [entry("a/b", "one"), entry("a/c", "two", "0600")];
         expect(Buffer.from(ustar(files)).equals(Buffer.from(ustar(files)))).toBe(true);
-        expect(Buffer.from(ustar(files)).equals(Buffer.from(ustar([entry("a/b", "one"), entry("a/c", "tw0", "0600")])))).toBe(false);
+        expect(
+            Buffer.from(ustar(files)).equals(Buffer.from(ustar([entry("a/b", "one"), entry("a/c", "tw0", "0600")]))),
+        ).toBe(false);
     });
 
     it.each([

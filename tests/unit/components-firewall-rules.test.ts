@@ -1,6 +1,12 @@
 // Layer 1: the pure firewall rule builders (components/firewall-rules.ts).
 import { describe, expect, it } from "vitest";
-import { ANYWHERE, inboundRules, outboundRules, portsOpenToAnywhere, trustedTagRules } from "../../components/firewall-rules";
+import {
+    ANYWHERE,
+    inboundRules,
+    outboundRules,
+    portsOpenToAnywhere,
+    trustedTagRules,
+} from "../../components/firewall-rules";
 
 const ADMIN = ["203.0.113.0/24", "2001:db8:4f10::/48"];
 
@@ -9,7 +15,9 @@ describe("inboundRules", () => {
         [false, ["tcp/22", "icmp/*", "tcp/80", "tcp/443"]],
         [true, ["tcp/22", "icmp/*"]],
     ])("isolate=%s opens exactly %j", (isolate, ports) => {
-        expect(inboundRules({ adminCidrs: ADMIN, isolate }).map((r) => `${r.protocol}/${r.portRange ?? "*"}`)).toEqual(ports);
+        expect(inboundRules({ adminCidrs: ADMIN, isolate }).map((r) => `${r.protocol}/${r.portRange ?? "*"}`)).toEqual(
+            ports,
+        );
     });
 
     it.each([false, true])("SSH comes only from the admin CIDRs (isolate=%s)", (isolate) => {
@@ -57,6 +65,8 @@ describe("outboundRules", () => {
 
 describe("trustedTagRules", () => {
     it("trusts exactly one tag and nothing else", () => {
-        expect(trustedTagRules("income-fortress-prod-app")).toEqual([{ type: "tag", value: "income-fortress-prod-app" }]);
+        expect(trustedTagRules("income-fortress-prod-app")).toEqual([
+            { type: "tag", value: "income-fortress-prod-app" },
+        ]);
     });
 });

@@ -28,13 +28,30 @@ describe("userDataArgsFor", () => {
         prod: { args: platformArgs("prod"), bucket: "incomefortress-backups" },
         dr: { args: platformArgs("dr"), bucket: "incomefortress-dr-backups" },
     };
-    const userData = (stack: keyof typeof stacks) => userDataArgsFor(stacks[stack].args, { backup: stacks[stack].bucket, vault: VAULT });
+    const userData = (stack: keyof typeof stacks) =>
+        userDataArgsFor(stacks[stack].args, { backup: stacks[stack].bucket, vault: VAULT });
 
     it.each([
-        ["a primary stack backs up to its bucket and to the vault in the other region", "prod",
-            { s3Endpoint: "https://nyc3.digitaloceanspaces.com", prefix: "postgresql/prod", offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com", offsiteBucket: VAULT }],
-        ["a dr stack writes its own bucket and its offsite bucket in a third region, never the vault it may only read", "dr",
-            { s3Endpoint: "https://sfo3.digitaloceanspaces.com", prefix: "postgresql/dr", offsiteS3Endpoint: "https://atl1.digitaloceanspaces.com", offsiteBucket: "incomefortress-dr-offsite" }],
+        [
+            "a primary stack backs up to its bucket and to the vault in the other region",
+            "prod",
+            {
+                s3Endpoint: "https://nyc3.digitaloceanspaces.com",
+                prefix: "postgresql/prod",
+                offsiteS3Endpoint: "https://sfo3.digitaloceanspaces.com",
+                offsiteBucket: VAULT,
+            },
+        ],
+        [
+            "a dr stack writes its own bucket and its offsite bucket in a third region, never the vault it may only read",
+            "dr",
+            {
+                s3Endpoint: "https://sfo3.digitaloceanspaces.com",
+                prefix: "postgresql/dr",
+                offsiteS3Endpoint: "https://atl1.digitaloceanspaces.com",
+                offsiteBucket: "incomefortress-dr-offsite",
+            },
+        ],
     ] as const)("%s", (_what, stack, backup) => {
         expect(userData(stack).backup).toEqual({ ...backup, bucket: stacks[stack].bucket, ageRecipients: [RECIPIENT] });
     });
@@ -43,7 +60,12 @@ describe("userDataArgsFor", () => {
         const args = userData("prod");
         expect(args.environment).toBe("prod");
         expect(args.postgresMajorVersion).toBe("17");
-        expect(args.app).toEqual({ repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
+        expect(args.app).toEqual({
+            repoUrl: "https://github.com/AlbertoDBP/Agentic.git",
+            ref: "v1.0.0",
+            dir: "/opt/income-fortress/app",
+            composeSubdir: "income-platform",
+        });
     });
 
     it.each(["prod", "dr"] as const)("%s renders valid #cloud-config with no secret in it", (stack) => {
@@ -57,10 +79,20 @@ describe("userDataArgsFor", () => {
 
 describe("postgresUrl", () => {
     it.each([
-        [{ user: "income_platform", password: "AVNS_abc123", host: "private-db.example", port: 25060, database: "income_platform" },
-            "postgresql://income_platform:AVNS_abc123@private-db.example:25060/income_platform?sslmode=require"],
-        [{ user: "app", password: "p@ss:w/rd?#", host: "h", port: 1, database: "db" },
-            "postgresql://app:p%40ss%3Aw%2Frd%3F%23@h:1/db?sslmode=require"],
+        [
+            {
+                user: "income_platform",
+                password: "AVNS_abc123",
+                host: "private-db.example",
+                port: 25060,
+                database: "income_platform",
+            },
+            "postgresql://income_platform:AVNS_abc123@private-db.example:25060/income_platform?sslmode=require",
+        ],
+        [
+            { user: "app", password: "p@ss:w/rd?#", host: "h", port: 1, database: "db" },
+            "postgresql://app:p%40ss%3Aw%2Frd%3F%23@h:1/db?sslmode=require",
+        ],
     ])("builds a TLS URL with encoded credentials (%#)", (parts, url) => {
         expect(postgresUrl(parts)).toBe(url);
     });

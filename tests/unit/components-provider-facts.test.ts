@@ -8,7 +8,12 @@ import { loadStackConfig, runProgram } from "../stack/harness";
 describe("replacingInputs and ignoredInputs", () => {
     it.each<[string, string[], string[], string[]]>([
         ["digitalocean:index/vpc:Vpc", ["ipRange", "description"], [], ["ipRange"]],
-        ["digitalocean:index/databaseCluster:DatabaseCluster", ["privateNetworkUuid", "size"], [], ["privateNetworkUuid"]],
+        [
+            "digitalocean:index/databaseCluster:DatabaseCluster",
+            ["privateNetworkUuid", "size"],
+            [],
+            ["privateNetworkUuid"],
+        ],
         ["digitalocean:index/databaseCluster:DatabaseCluster", ["region", "version"], [], []],
         ["digitalocean:index/databaseCluster:DatabaseCluster", ["backupRestore"], ["backupRestore"], ["backupRestore"]],
         ["digitalocean:index/spacesBucket:SpacesBucket", ["name"], [], []],
@@ -26,11 +31,15 @@ describe("replacingInputs and ignoredInputs", () => {
     it("names what the provider drops: a bucket's name and a fork's backupRestore, unless replaceOnChanges covers them", () => {
         expect(ignoredInputs("digitalocean:index/spacesBucket:SpacesBucket", ["name", "acl"])).toEqual(["name"]);
         expect(ignoredInputs("digitalocean:index/spacesBucket:SpacesBucket", ["name"], ["name"])).toEqual([]);
-        expect(ignoredInputs("digitalocean:index/databaseCluster:DatabaseCluster", ["backupRestore", "size"])).toEqual(["backupRestore"]);
+        expect(ignoredInputs("digitalocean:index/databaseCluster:DatabaseCluster", ["backupRestore", "size"])).toEqual([
+            "backupRestore",
+        ]);
     });
 
     it("refuses a type nobody has read the provider of", () => {
-        expect(() => factsFor("digitalocean:index/volume:Volume")).toThrow(/no provider facts for digitalocean:index\/volume:Volume: read its provider's source/);
+        expect(() => factsFor("digitalocean:index/volume:Volume")).toThrow(
+            /no provider facts for digitalocean:index\/volume:Volume: read its provider's source/,
+        );
     });
 });
 
@@ -54,7 +63,9 @@ describe("coverage", () => {
     });
 
     it("the stateful types are the ones the platform protects when protect is true", () => {
-        const stateful = Object.entries(RESOURCE_FACTS).filter(([, f]) => f.stateful).map(([t]) => t);
+        const stateful = Object.entries(RESOURCE_FACTS)
+            .filter(([, f]) => f.stateful)
+            .map(([t]) => t);
         expect(stateful.sort()).toEqual([...protectedInProd].sort());
     });
 });

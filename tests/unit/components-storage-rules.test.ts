@@ -6,18 +6,21 @@ describe("lifecycleRules", () => {
     it.each([
         [7, 7, 1],
         [30, 3, 2],
-    ])("expires backups after %i days, old versions after %i, stale uploads after %i", (retentionDays, noncurrentVersionDays, abortMultipartDays) => {
-        const [rule, ...rest] = lifecycleRules({ retentionDays, noncurrentVersionDays, abortMultipartDays });
-        expect(rest).toEqual([]);
-        expect(rule).toEqual({
-            id: "expire-backups",
-            enabled: true,
-            prefix: "",
-            expiration: { days: retentionDays },
-            noncurrentVersionExpiration: { days: noncurrentVersionDays },
-            abortIncompleteMultipartUploadDays: abortMultipartDays,
-        });
-    });
+    ])(
+        "expires backups after %i days, old versions after %i, stale uploads after %i",
+        (retentionDays, noncurrentVersionDays, abortMultipartDays) => {
+            const [rule, ...rest] = lifecycleRules({ retentionDays, noncurrentVersionDays, abortMultipartDays });
+            expect(rest).toEqual([]);
+            expect(rule).toEqual({
+                id: "expire-backups",
+                enabled: true,
+                prefix: "",
+                expiration: { days: retentionDays },
+                noncurrentVersionExpiration: { days: noncurrentVersionDays },
+                abortIncompleteMultipartUploadDays: abortMultipartDays,
+            });
+        },
+    );
 
     it.each([
         [{ retentionDays: 0, noncurrentVersionDays: 7, abortMultipartDays: 1 }, /retentionDays/],
@@ -30,10 +33,12 @@ describe("lifecycleRules", () => {
 
 describe("keyGrants", () => {
     it("gives readwrite on owned buckets and read on restore-only ones, never fullaccess", () => {
-        expect(keyGrants({ readwrite: ["incomefortress-dr-backups"], read: ["incomefortress-backups-vault"] })).toEqual([
-            { bucket: "incomefortress-dr-backups", permission: "readwrite" },
-            { bucket: "incomefortress-backups-vault", permission: "read" },
-        ]);
+        expect(keyGrants({ readwrite: ["incomefortress-dr-backups"], read: ["incomefortress-backups-vault"] })).toEqual(
+            [
+                { bucket: "incomefortress-dr-backups", permission: "readwrite" },
+                { bucket: "incomefortress-backups-vault", permission: "read" },
+            ],
+        );
         expect(keyGrants({ readwrite: ["a-b", "c-d"] }).map((g) => g.permission)).toEqual(["readwrite", "readwrite"]);
     });
 

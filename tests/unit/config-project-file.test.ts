@@ -7,7 +7,13 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_KEYS, PROJECT, SCHEMA_KEYS, parseConfig, rawDefault, type ConfigKey } from "../../config";
 import {
-    DOC_TABLE_END, DOC_TABLE_START, PROJECT_FILE_MARKER, REQUIRED_PULUMI_VERSION, renderConfigTable, renderConfigurationDoc, renderProjectFile,
+    DOC_TABLE_END,
+    DOC_TABLE_START,
+    PROJECT_FILE_MARKER,
+    REQUIRED_PULUMI_VERSION,
+    renderConfigTable,
+    renderConfigurationDoc,
+    renderProjectFile,
 } from "../../config/project-file";
 import { GENERATED } from "../../tools/generate";
 
@@ -49,14 +55,22 @@ describe("config/keys.ts and the schema", () => {
         // Only the required keys get values here, plus the one alert target that monitoring
         // (on by default) needs; every other key runs on its default.
         const required = CONFIG_KEYS.filter((k) => k.default === undefined).map((k) => k.name);
-        expect(required.sort()).toEqual(["adminCidrs", "deployerPublicKeys", "domain", "hostname", "sshKeyFingerprints"]);
+        expect(required.sort()).toEqual([
+            "adminCidrs",
+            "deployerPublicKeys",
+            "domain",
+            "hostname",
+            "sshKeyFingerprints",
+        ]);
         const r = parseConfig(
             {
                 domain: "incomefortress.com",
                 hostname: "api",
                 adminCidrs: '["203.0.113.0/24"]',
                 sshKeyFingerprints: '["1234"]',
-                deployerPublicKeys: JSON.stringify(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL a@b"]),
+                deployerPublicKeys: JSON.stringify([
+                    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL a@b",
+                ]),
                 alertEmails: '["oncall@incomefortress.com"]',
             },
             "prod",
@@ -79,17 +93,32 @@ describe("generated files", () => {
     });
 
     it("a key added to the table reaches Pulumi.yaml and the docs table, and the rest of both files stays", () => {
-        const added: ConfigKey = { name: "exampleWidgets", type: "array", default: ["a|b"], description: "Widgets | for the example.", secret: true };
+        const added: ConfigKey = {
+            name: "exampleWidgets",
+            type: "array",
+            default: ["a|b"],
+            description: "Widgets | for the example.",
+            secret: true,
+        };
         const keys = [...CONFIG_KEYS, added];
         const doc = readFileSync(join(ROOT, "docs", "configuration.md"), "utf8");
 
         const nextProject = renderProjectFile(projectText, keys);
-        expect(nextProject.slice(0, nextProject.indexOf(PROJECT_FILE_MARKER))).toBe(projectText.slice(0, projectText.indexOf(PROJECT_FILE_MARKER)));
-        expect(parse(nextProject).config.exampleWidgets).toEqual({ type: "array", items: { type: "string" }, default: ["a|b"], description: "Widgets | for the example." });
+        expect(nextProject.slice(0, nextProject.indexOf(PROJECT_FILE_MARKER))).toBe(
+            projectText.slice(0, projectText.indexOf(PROJECT_FILE_MARKER)),
+        );
+        expect(parse(nextProject).config.exampleWidgets).toEqual({
+            type: "array",
+            items: { type: "string" },
+            default: ["a|b"],
+            description: "Widgets | for the example.",
+        });
         expect(nextProject).toMatch(/^# Secret keys .*backupHeartbeatUrl, exampleWidgets\.$/m);
 
         const nextDoc = renderConfigurationDoc(doc, keys);
-        expect(nextDoc).toContain("| `exampleWidgets` | array of string, **secret** | `[\"a|b\"]` | Widgets \\| for the example. |");
+        expect(nextDoc).toContain(
+            '| `exampleWidgets` | array of string, **secret** | `["a|b"]` | Widgets \\| for the example. |',
+        );
         expect(nextDoc.split(DOC_TABLE_START)[0]).toBe(doc.split(DOC_TABLE_START)[0]);
         expect(nextDoc.split(DOC_TABLE_END)[1]).toBe(doc.split(DOC_TABLE_END)[1]);
         // Rendering twice changes nothing.
@@ -100,7 +129,9 @@ describe("generated files", () => {
     it("the docs table has one row per key, required keys marked", () => {
         const rows = renderConfigTable().split("\n").slice(2);
         expect(rows).toHaveLength(CONFIG_KEYS.length);
-        expect(rows.filter((r) => r.includes("**required**")).map((r) => r.split("`")[1])).toEqual(CONFIG_KEYS.filter((k) => k.default === undefined).map((k) => k.name));
+        expect(rows.filter((r) => r.includes("**required**")).map((r) => r.split("`")[1])).toEqual(
+            CONFIG_KEYS.filter((k) => k.default === undefined).map((k) => k.name),
+        );
     });
 
     it("a docs page without the markers is an error that says where the table goes", () => {

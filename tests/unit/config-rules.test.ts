@@ -53,10 +53,17 @@ import {
     type Check,
     type FortressConfig,
 } from "../../config";
-import { SET_ONCE_KEY_NAMES, previousRecord, setOnceChanges, setOnceValues, setOnceVerdict } from "../../config/set-once";
+import {
+    SET_ONCE_KEY_NAMES,
+    previousRecord,
+    setOnceChanges,
+    setOnceValues,
+    setOnceVerdict,
+} from "../../config/set-once";
 import { rawStackConfig } from "../stack/harness";
 
-const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com";
+const ED25519 =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com";
 
 function value<T>(c: Check<T>): T {
     if (!c.ok) throw new Error(`expected ok, got problem: ${c.problem}`);
@@ -91,9 +98,12 @@ describe("parseRegion / parseSpacesRegion / parseStackRegion", () => {
     ])("rejects region %j", (r, msg) => {
         expect(problem(parseRegion(r))).toMatch(msg);
     });
-    it.each(["ams3", "atl1", "blr1", "fra1", "lon1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"])("Spaces exists in %s", (r) => {
-        expect(value(parseSpacesRegion(r))).toBe(r);
-    });
+    it.each(["ams3", "atl1", "blr1", "fra1", "lon1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"])(
+        "Spaces exists in %s",
+        (r) => {
+            expect(value(parseSpacesRegion(r))).toBe(r);
+        },
+    );
     it("names the Spaces regions when a droplet region has none", () => {
         const p = problem(parseSpacesRegion("nyc1"));
         expect(p).toContain('"nyc1" has no Spaces');
@@ -169,27 +179,62 @@ describe("names", () => {
     it.each(["incomefortress.com", "example.co.uk", "incomefortress.com."])("domain %s is valid", (d) => {
         expect(value(parseDomain(d))).toBe(d.replace(/\.$/, ""));
     });
-    it.each(["", "localhost", "Income Fortress.com", "-bad.com", "incomefortress.c0m", "https://incomefortress.com"])("domain %j is not", (d) => {
-        expect(problem(parseDomain(d))).toMatch(/not a domain name.*incomefortress\.com/);
-    });
-    it.each(["api", "api-dr", "drill-20260203", "api.eu"])("record name %s is valid", (h) => expect(value(parseRecordName(h))).toBe(h));
-    it.each(["", "API", "api_dr", "-api", "api-", "@", "api.incomefortress.com."])("record name %j is not", (h) => {
-        expect(problem(parseRecordName(h))).toMatch(/is not a record name; use lowercase letters, digits and hyphens, such as api/);
-    });
-    it.each(["api.incomefortress.com", "private-db-pg-1a2b3c4-do-user-1.db.ondigitalocean.com", "a.io"])("full host name %s is valid", (h) => expect(value(parseFqdn(h))).toBe(h));
-    it.each(["api", "localhost", "API.incomefortress.com", "api incomefortress.com", "api.incomefortress.com.", "h; rm -rf /", "-api.example.com", "api.example.c0m", "", `${"a".repeat(250)}.com`])(
-        "full host name %j is not",
-        (h) => expect(problem(parseFqdn(h))).toMatch(/is not a fully qualified host name; use lowercase labels and a top-level domain/),
+    it.each(["", "localhost", "Income Fortress.com", "-bad.com", "incomefortress.c0m", "https://incomefortress.com"])(
+        "domain %j is not",
+        (d) => {
+            expect(problem(parseDomain(d))).toMatch(/not a domain name.*incomefortress\.com/);
+        },
     );
-    it.each(["incomefortress-backups", "abc", "a1-b2"])("bucket %s is valid", (b) => expect(value(parseBucketName(b))).toBe(b));
-    it.each(["ab", "Incomefortress", "income_fortress", "-backups", "backups-", "a".repeat(64), "bucket'x"])("bucket %j is not", (b) => {
-        expect(problem(parseBucketName(b))).toMatch(/is not a Spaces bucket name; use 3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit$/);
+    it.each(["api", "api-dr", "drill-20260203", "api.eu"])("record name %s is valid", (h) =>
+        expect(value(parseRecordName(h))).toBe(h),
+    );
+    it.each(["", "API", "api_dr", "-api", "api-", "@", "api.incomefortress.com."])("record name %j is not", (h) => {
+        expect(problem(parseRecordName(h))).toMatch(
+            /is not a record name; use lowercase letters, digits and hyphens, such as api/,
+        );
     });
+    it.each(["api.incomefortress.com", "private-db-pg-1a2b3c4-do-user-1.db.ondigitalocean.com", "a.io"])(
+        "full host name %s is valid",
+        (h) => expect(value(parseFqdn(h))).toBe(h),
+    );
+    it.each([
+        "api",
+        "localhost",
+        "API.incomefortress.com",
+        "api incomefortress.com",
+        "api.incomefortress.com.",
+        "h; rm -rf /",
+        "-api.example.com",
+        "api.example.c0m",
+        "",
+        `${"a".repeat(250)}.com`,
+    ])("full host name %j is not", (h) =>
+        expect(problem(parseFqdn(h))).toMatch(
+            /is not a fully qualified host name; use lowercase labels and a top-level domain/,
+        ),
+    );
+    it.each(["incomefortress-backups", "abc", "a1-b2"])("bucket %s is valid", (b) =>
+        expect(value(parseBucketName(b))).toBe(b),
+    );
+    it.each(["ab", "Incomefortress", "income_fortress", "-backups", "backups-", "a".repeat(64), "bucket'x"])(
+        "bucket %j is not",
+        (b) => {
+            expect(problem(parseBucketName(b))).toMatch(
+                /is not a Spaces bucket name; use 3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit$/,
+            );
+        },
+    );
     it("a bucket name with a dot is refused, and the message says why (Spaces' certificate does not cover it)", () => {
-        expect(problem(parseBucketName("bucket.with.dots"))).toMatch(/3 to 63 lowercase.*\(no dots: Spaces' HTTPS certificate does not cover a bucket name with a dot\)/);
+        expect(problem(parseBucketName("bucket.with.dots"))).toMatch(
+            /3 to 63 lowercase.*\(no dots: Spaces' HTTPS certificate does not cover a bucket name with a dot\)/,
+        );
     });
-    it.each(["prod", "dr", "drill-20260203t1200z"])("stack %s is usable", (s) => expect(value(parseStackName(s))).toBe(s));
-    it.each(["Prod", "p", "prod_1", `drill-${"x".repeat(40)}`])("stack %j is not", (s) => expect(parseStackName(s).ok).toBe(false));
+    it.each(["prod", "dr", "drill-20260203t1200z"])("stack %s is usable", (s) =>
+        expect(value(parseStackName(s))).toBe(s),
+    );
+    it.each(["Prod", "p", "prod_1", `drill-${"x".repeat(40)}`])("stack %j is not", (s) =>
+        expect(parseStackName(s).ok).toBe(false),
+    );
     it("PostgreSQL identifiers must be plain and not reserved", () => {
         expect(value(parsePgIdentifier("income_platform", ["doadmin"]))).toBe("income_platform");
         expect(problem(parsePgIdentifier("doadmin", ["doadmin"]))).toMatch(/reserved/);
@@ -199,11 +244,19 @@ describe("names", () => {
         expect(problem(parsePgIdentifier('x"y'))).toMatch(/plain PostgreSQL identifier/);
         expect(value(parsePgIdentifier("_dodb"))).toBe("_dodb");
     });
-    it.each(["root:root", "deployer:deployer", "_apt:nogroup"])("file owner %s", (o) => expect(value(parseFileOwner(o))).toBe(o));
-    it.each(["root", "root:root; rm", "Root:root", ":root", ""])("file owner %j is not", (o) => expect(problem(parseFileOwner(o))).toMatch(/is not user:group/));
+    it.each(["root:root", "deployer:deployer", "_apt:nogroup"])("file owner %s", (o) =>
+        expect(value(parseFileOwner(o))).toBe(o),
+    );
+    it.each(["root", "root:root; rm", "Root:root", ":root", ""])("file owner %j is not", (o) =>
+        expect(problem(parseFileOwner(o))).toMatch(/is not user:group/),
+    );
     it.each(["income-fortress-prod-app", "env:prod", "a_b"])("tag %s", (t) => expect(value(parseTagName(t))).toBe(t));
-    it.each(["has space", "", "x".repeat(256), "tag/slash"])("tag %j is not", (t) => expect(problem(parseTagName(t))).toMatch(/is not a DigitalOcean tag name/));
-    it.each(["#ops-alerts", "ops", "#dr.drills_2025"])("Slack channel %s", (c) => expect(value(parseSlackChannel(c))).toBe(c));
+    it.each(["has space", "", "x".repeat(256), "tag/slash"])("tag %j is not", (t) =>
+        expect(problem(parseTagName(t))).toMatch(/is not a DigitalOcean tag name/),
+    );
+    it.each(["#ops-alerts", "ops", "#dr.drills_2025"])("Slack channel %s", (c) =>
+        expect(value(parseSlackChannel(c))).toBe(c),
+    );
     it.each(["#Ops", "ops alerts", "", "#", `#${"a".repeat(81)}`])("Slack channel %j is not", (c) => {
         expect(problem(parseSlackChannel(c))).toMatch(/^is ".*"; use a Slack channel name such as #ops-alerts/);
     });
@@ -214,31 +267,47 @@ describe("scalars", () => {
         ["true", true],
         ["false", false],
     ])("boolean %s", (raw, v) => expect(value(parseBoolean(raw))).toBe(v));
-    it.each(["yes", "True", "1", ""])("boolean %j is rejected", (raw) => expect(problem(parseBoolean(raw))).toMatch(/use true or false/));
+    it.each(["yes", "True", "1", ""])("boolean %j is rejected", (raw) =>
+        expect(problem(parseBoolean(raw))).toMatch(/use true or false/),
+    );
     it("integers are whole and in range, and say why", () => {
         expect(value(parseInteger("60", 30, 86400))).toBe(60);
-        expect(problem(parseInteger("10", 30, 86400, "DigitalOcean minimum"))).toBe("10 is out of range; use an integer from 30 to 86400 (DigitalOcean minimum)");
+        expect(problem(parseInteger("10", 30, 86400, "DigitalOcean minimum"))).toBe(
+            "10 is out of range; use an integer from 30 to 86400 (DigitalOcean minimum)",
+        );
         expect(problem(parseInteger("1.5", 1, 3))).toMatch(/not a whole number/);
         expect(problem(parseInteger("abc", 1, 3))).toMatch(/"abc" is not a whole number/);
     });
     it.each([1, 50, 99.5, 100])("percent %s", (n) => expect(value(parsePercent(n))).toBe(n));
-    it.each<[unknown]>([[0], [-5], [100.1], [150], [Number.NaN], [Number.POSITIVE_INFINITY], ["80"], [undefined]])("percent %s is not", (n) => {
-        expect(problem(parsePercent(n))).toMatch(/^is .*; use a number from 1 to 100 \(percent\)$/);
-    });
+    it.each<[unknown]>([[0], [-5], [100.1], [150], [Number.NaN], [Number.POSITIVE_INFINITY], ["80"], [undefined]])(
+        "percent %s is not",
+        (n) => {
+            expect(problem(parsePercent(n))).toMatch(/^is .*; use a number from 1 to 100 \(percent\)$/);
+        },
+    );
     it("whole numbers, typed, say the unit", () => {
         expect(value(parseWholeNumber(3000, 100, 60_000, "milliseconds"))).toBe(3000);
-        expect(problem(parseWholeNumber(99, 100, 60_000, "milliseconds"))).toBe("99 is out of range; use an integer from 100 to 60000 (milliseconds)");
-        expect(problem(parseWholeNumber(1500.5, 100, 60_000))).toBe("1500.5 is not a whole number; use an integer from 100 to 60000");
+        expect(problem(parseWholeNumber(99, 100, 60_000, "milliseconds"))).toBe(
+            "99 is out of range; use an integer from 100 to 60000 (milliseconds)",
+        );
+        expect(problem(parseWholeNumber(1500.5, 100, 60_000))).toBe(
+            "1500.5 is not a whole number; use an integer from 100 to 60000",
+        );
         expect(problem(parseWholeNumber("3000", 100, 60_000))).toMatch(/^"3000" is not a whole number/);
     });
     it("one of a set: the camel-cased spellings of the SDK's doc comments are not the API's", () => {
         const regions = ["us_east", "us_west", "eu_west", "se_asia"] as const;
         expect(value(parseOneOf("us_east", regions))).toBe("us_east");
-        for (const bad of ["usEast", "US_EAST", "", 7]) expect(problem(parseOneOf(bad, regions))).toBe(`is ${JSON.stringify(bad)}; use one of: us_east, us_west, eu_west, se_asia`);
+        for (const bad of ["usEast", "US_EAST", "", 7])
+            expect(problem(parseOneOf(bad, regions))).toBe(
+                `is ${JSON.stringify(bad)}; use one of: us_east, us_west, eu_west, se_asia`,
+            );
     });
     it("problemAt puts the name of what was checked first, and says nothing of a good value", () => {
         expect(problemAt("window", parseOneOf("2m", ["5m", "10m"]))).toBe('window is "2m"; use one of: 5m, 10m');
-        expect(problemAt("backup.bucket", parseBucketName("Bad"))).toMatch(/^backup\.bucket "Bad" is not a Spaces bucket name/);
+        expect(problemAt("backup.bucket", parseBucketName("Bad"))).toMatch(
+            /^backup\.bucket "Bad" is not a Spaces bucket name/,
+        );
         expect(problemAt("window", parseOneOf("5m", ["5m"]))).toBeUndefined();
     });
     it("lists are JSON arrays of strings", () => {
@@ -250,11 +319,21 @@ describe("scalars", () => {
 });
 
 describe("host settings", () => {
-    it.each(["s-4vcpu-8gb", "c-2", "g-2vcpu-8gb"])("droplet size %s", (s) => expect(value(parseDropletSize(s))).toBe(s));
-    it.each(["large", "db-s-1vcpu-2gb", "S-4VCPU-8GB", ""])("droplet size %j is rejected", (s) => expect(parseDropletSize(s).ok).toBe(false));
-    it.each(["db-s-1vcpu-2gb", "db-s-2vcpu-4gb", "gd-2vcpu-8gb"])("database size %s", (s) => expect(value(parseDatabaseSize(s))).toBe(s));
-    it.each(["s-4vcpu-8gb", "small", ""])("database size %j is rejected", (s) => expect(parseDatabaseSize(s).ok).toBe(false));
-    it.each(["ubuntu-24-04-x64", "debian-12-x64", "123456789"])("image %s", (s) => expect(value(parseImage(s))).toBe(s));
+    it.each(["s-4vcpu-8gb", "c-2", "g-2vcpu-8gb"])("droplet size %s", (s) =>
+        expect(value(parseDropletSize(s))).toBe(s),
+    );
+    it.each(["large", "db-s-1vcpu-2gb", "S-4VCPU-8GB", ""])("droplet size %j is rejected", (s) =>
+        expect(parseDropletSize(s).ok).toBe(false),
+    );
+    it.each(["db-s-1vcpu-2gb", "db-s-2vcpu-4gb", "gd-2vcpu-8gb"])("database size %s", (s) =>
+        expect(value(parseDatabaseSize(s))).toBe(s),
+    );
+    it.each(["s-4vcpu-8gb", "small", ""])("database size %j is rejected", (s) =>
+        expect(parseDatabaseSize(s).ok).toBe(false),
+    );
+    it.each(["ubuntu-24-04-x64", "debian-12-x64", "123456789"])("image %s", (s) =>
+        expect(value(parseImage(s))).toBe(s),
+    );
     it.each(["Ubuntu 24.04", "", "ubuntu/24.04"])("image %j is rejected", (s) => expect(parseImage(s).ok).toBe(false));
     it.each([
         ["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9", "88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"],
@@ -269,7 +348,10 @@ describe("host settings", () => {
         [ED25519.slice(0, 60), /truncated/],
         [ED25519.replace("ssh-ed25519", "ssh-rsa"), /truncated or belongs to another key type/],
         ["ssh-dss AAAAB3NzaC1kc3M=", /type must be one of/],
-        ["-----BEGIN OPENSSH PRIVATE KEY-----", /^is a PRIVATE key, which is not an OpenSSH public key; remove it now \(treat it as leaked\)/],
+        [
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            /^is a PRIVATE key, which is not an OpenSSH public key; remove it now \(treat it as leaked\)/,
+        ],
         [`${ED25519}\nssh-ed25519 AAAA`, /several lines/],
         ["ssh-ed25519 not*base64", /not base64/],
         ["ssh-ed25519", /the key data is missing/],
@@ -280,7 +362,11 @@ describe("host settings", () => {
         const truncatedRsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDx3Jq0z1Kx";
         expect(value(parseOpenSshKeyLine(truncatedRsa))).toBe(truncatedRsa);
         expect(problem(parseOpenSshPublicKey(truncatedRsa))).toMatch(/truncated/);
-        expect(problem(parseOpenSshKeyLine("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----"))).toMatch(/PRIVATE key/);
+        expect(
+            problem(
+                parseOpenSshKeyLine("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----"),
+            ),
+        ).toMatch(/PRIVATE key/);
         expect(problem(parseOpenSshKeyLine("ssh-dss AAAAB3NzaC1kc3M="))).toMatch(/type must be one of/);
     });
     it("age recipients are age1 plus 58 bech32 characters", () => {
@@ -304,10 +390,15 @@ describe("schedules and the app", () => {
     it.each(["8:00", "24:00", "08:60", "8am", ""])("maintenance hour %j is rejected", (h) => {
         expect(problem(parseMaintenanceHour(h))).toMatch(/HH:MM in UTC/);
     });
-    it.each(["hourly", "weekly", "Sun *-*-* 08:00:00", "*-*-* *:00:00", "Mon..Fri 02:00", "*-*-* 02:00:00 America/Port_of_Spain", "*-*-* 02:00:00 Etc/GMT+5"])(
-        "calendar %j",
-        (c) => expect(value(parseCalendar(c))).toBe(c),
-    );
+    it.each([
+        "hourly",
+        "weekly",
+        "Sun *-*-* 08:00:00",
+        "*-*-* *:00:00",
+        "Mon..Fri 02:00",
+        "*-*-* 02:00:00 America/Port_of_Spain",
+        "*-*-* 02:00:00 Etc/GMT+5",
+    ])("calendar %j", (c) => expect(value(parseCalendar(c))).toBe(c));
     it.each([
         ["", /^is empty; use hourly, daily/],
         ["every hour", /is neither a shorthand nor a date\/time pattern/],
@@ -317,14 +408,20 @@ describe("schedules and the app", () => {
         [" hourly", /has leading or trailing spaces; remove them/],
         [`*-*-* ${"0".repeat(100)}`, /has characters a calendar expression never uses/],
     ])("calendar %j is rejected", (c, msg) => expect(problem(parseCalendar(c))).toMatch(msg));
-    it.each(["https://github.com/AlbertoDBP/Agentic.git", "git@github.com:AlbertoDBP/Agentic.git", "ssh://git@github.com/AlbertoDBP/Agentic.git", "ssh://git@git.example.com:2222/team/app.git", "https://git.example.com:8443/team/app.git"])(
-        "git URL %s",
-        (u) => expect(value(parseGitUrl(u))).toBe(u),
-    );
+    it.each([
+        "https://github.com/AlbertoDBP/Agentic.git",
+        "git@github.com:AlbertoDBP/Agentic.git",
+        "ssh://git@github.com/AlbertoDBP/Agentic.git",
+        "ssh://git@git.example.com:2222/team/app.git",
+        "https://git.example.com:8443/team/app.git",
+    ])("git URL %s", (u) => expect(value(parseGitUrl(u))).toBe(u));
     it.each([
         ["http://github.com/x/y.git", /^uses http:\/\/, which is not allowed; use https:\/\/host\/owner\/repo\.git/],
         ["file:///srv/repo", /^uses file:\/\/, which is not allowed/],
-        ["https://user:token@github.com/x/y.git", /^contains credentials, which would be stored in user-data(?!.*token)/],
+        [
+            "https://user:token@github.com/x/y.git",
+            /^contains credentials, which would be stored in user-data(?!.*token)/,
+        ],
         ["ssh://user:hunter2@github.com/x/y.git", /^contains a password(?!.*hunter2)/],
         ["github.com/x/y", /^"github\.com\/x\/y" is not a git URL the host can clone/],
         ["git@github.com/x/y.git", /is not a git URL the host can clone/],
@@ -334,7 +431,9 @@ describe("schedules and the app", () => {
         ["https://github.com/x/y+z.git", /is not a git URL the host can clone/],
         ["", /^is empty/],
     ])("git URL %j is rejected", (u, msg) => expect(problem(parseGitUrl(u))).toMatch(msg));
-    it.each(["v1.0.0", "release/2026-02", "3f2a9c1e0b7d4f6a8c5e2d1b0a9f8e7d6c5b4a3f", "_build"])("git ref %s", (r) => expect(value(parseGitRef(r))).toBe(r));
+    it.each(["v1.0.0", "release/2026-02", "3f2a9c1e0b7d4f6a8c5e2d1b0a9f8e7d6c5b4a3f", "_build"])("git ref %s", (r) =>
+        expect(value(parseGitRef(r))).toBe(r),
+    );
     it.each([
         ["-c core.sshCommand=x", /characters outside/],
         ["--orphan", /starts with "-", which git would read as an option/],
@@ -356,11 +455,21 @@ describe("schedules and the app", () => {
         expect(p).toMatch(/ is not a usable git ref \(.*\); use a tag such as v1\.0\.0 or a commit hash$/);
         expect(p).toMatch(msg);
     });
-    it.each(["/opt/income-fortress/app", "/srv/app", "/etc/income-fortress/credentials.env", "/opt/app/.env"])("host path %s", (p) => expect(value(parseHostPath(p))).toBe(p));
-    it.each(["opt/app", "/opt/../etc", "/opt/app/", "/opt/my app", "/", "/etc/x'y", "//etc", "/opt/./app"])("host path %j is rejected", (p) => {
-        expect(problem(parseHostPath(p))).toMatch(/is not a plain absolute path; use one like \/opt\/income-fortress\/app/);
-    });
-    it.each(["/opt/income-fortress/app", "/home/deployer/app", "/srv/app"])("app dir %s", (p) => expect(value(parseAppDir(p))).toBe(p));
+    it.each(["/opt/income-fortress/app", "/srv/app", "/etc/income-fortress/credentials.env", "/opt/app/.env"])(
+        "host path %s",
+        (p) => expect(value(parseHostPath(p))).toBe(p),
+    );
+    it.each(["opt/app", "/opt/../etc", "/opt/app/", "/opt/my app", "/", "/etc/x'y", "//etc", "/opt/./app"])(
+        "host path %j is rejected",
+        (p) => {
+            expect(problem(parseHostPath(p))).toMatch(
+                /is not a plain absolute path; use one like \/opt\/income-fortress\/app/,
+            );
+        },
+    );
+    it.each(["/opt/income-fortress/app", "/home/deployer/app", "/srv/app"])("app dir %s", (p) =>
+        expect(value(parseAppDir(p))).toBe(p),
+    );
     it.each([
         ["/opt", /is a top-level directory/],
         ["/etc/app", /is inside the system directory \/etc;/],
@@ -369,38 +478,82 @@ describe("schedules and the app", () => {
         ["/var/tmp", /is inside the system directory \/var\/tmp;/],
         ["opt/app", /is not a plain absolute path/],
     ])("app dir %j is rejected", (p, msg) => expect(problem(parseAppDir(p))).toMatch(msg));
-    it.each(["income-platform", ".", "services/api"])("compose dir %s", (p) => expect(value(parseRelativeDir(p))).toBe(p));
-    it.each(["/income-platform", "../x", "a/../b", "", "a b", "a/"])("compose dir %j is rejected", (p) => expect(parseRelativeDir(p).ok).toBe(false));
-    it.each(["postgresql/prod", "postgresql", "a.b/c_d-e"])("object prefix %s", (p) => expect(value(parseObjectPrefix(p))).toBe(p));
-    it.each(["/postgresql/prod", "postgresql/prod/", "postgresql/../x", "", "postgresql/my env", "."])("object prefix %j is rejected", (p) => {
-        expect(problem(parseObjectPrefix(p))).toMatch(/is not an object prefix; .*without a leading or trailing slash/);
-    });
+    it.each(["income-platform", ".", "services/api"])("compose dir %s", (p) =>
+        expect(value(parseRelativeDir(p))).toBe(p),
+    );
+    it.each(["/income-platform", "../x", "a/../b", "", "a b", "a/"])("compose dir %j is rejected", (p) =>
+        expect(parseRelativeDir(p).ok).toBe(false),
+    );
+    it.each(["postgresql/prod", "postgresql", "a.b/c_d-e"])("object prefix %s", (p) =>
+        expect(value(parseObjectPrefix(p))).toBe(p),
+    );
+    it.each(["/postgresql/prod", "postgresql/prod/", "postgresql/../x", "", "postgresql/my env", "."])(
+        "object prefix %j is rejected",
+        (p) => {
+            expect(problem(parseObjectPrefix(p))).toMatch(
+                /is not an object prefix; .*without a leading or trailing slash/,
+            );
+        },
+    );
 });
 
 describe("addresses and URLs", () => {
-    it.each(["ops@incomefortress.com", "on-call+dr@ops.example.co.uk", "a@b.io", "first.last@Example.COM"])("e-mail %s", (e) => expect(value(parseEmail(e))).toBe(e));
-    it.each(["ops", "ops@", "@example.com", "ops@example", "ops @example.com", "ops@exa_mple.com", "a,b@example.com", "o'ps@x.com", "a..b@example.com", ".a@example.com", " ops@example.com", "ops@@example.com"])(
-        "e-mail %j is not",
-        (e) => expect(problem(parseEmail(e))).toBe(`${JSON.stringify(e)} is not an e-mail address; use one that receives certificate expiry notices, such as ops@incomefortress.com`),
+    it.each(["ops@incomefortress.com", "on-call+dr@ops.example.co.uk", "a@b.io", "first.last@Example.COM"])(
+        "e-mail %s",
+        (e) => expect(value(parseEmail(e))).toBe(e),
+    );
+    it.each([
+        "ops",
+        "ops@",
+        "@example.com",
+        "ops@example",
+        "ops @example.com",
+        "ops@exa_mple.com",
+        "a,b@example.com",
+        "o'ps@x.com",
+        "a..b@example.com",
+        ".a@example.com",
+        " ops@example.com",
+        "ops@@example.com",
+    ])("e-mail %j is not", (e) =>
+        expect(problem(parseEmail(e))).toBe(
+            `${JSON.stringify(e)} is not an e-mail address; use one that receives certificate expiry notices, such as ops@incomefortress.com`,
+        ),
     );
     it("an e-mail's message says what the address receives", () => {
         expect(problem(parseEmail("pagerduty", "the alerts"))).toMatch(/use one that receives the alerts, such as/);
     });
     it.each(["192.0.2.200", "10.0.0.1"])("IPv4 %s", (a) => expect(value(parseIpv4(a))).toBe(a));
-    it.each(["2001:db8::1", "999.1.1.1", "192.0.2", "not-an-ip", ""])("IPv4 %j is not", (a) => expect(problem(parseIpv4(a))).toMatch(/is not an IPv4 address/));
-    it.each(["https://nyc3.digitaloceanspaces.com", "http://127.0.0.1:4569", "http://localhost:9000", "https://s3.example.com:8443"])("S3 endpoint %s", (e) => {
+    it.each(["2001:db8::1", "999.1.1.1", "192.0.2", "not-an-ip", ""])("IPv4 %j is not", (a) =>
+        expect(problem(parseIpv4(a))).toMatch(/is not an IPv4 address/),
+    );
+    it.each([
+        "https://nyc3.digitaloceanspaces.com",
+        "http://127.0.0.1:4569",
+        "http://localhost:9000",
+        "https://s3.example.com:8443",
+    ])("S3 endpoint %s", (e) => {
         expect(value(parseS3Endpoint(e))).toBe(e);
     });
     it.each([
         ["nyc3.digitaloceanspaces.com", /is not a URL; use the bare endpoint/],
-        ["http://nyc3.digitaloceanspaces.com", /^must use https:\/\/ \(plain http is accepted only for loopback test servers\)/],
-        ["https://KEY:secret@nyc3.digitaloceanspaces.com", /^contains credentials, which would be stored in user-data(?!.*secret)/],
+        [
+            "http://nyc3.digitaloceanspaces.com",
+            /^must use https:\/\/ \(plain http is accepted only for loopback test servers\)/,
+        ],
+        [
+            "https://KEY:secret@nyc3.digitaloceanspaces.com",
+            /^contains credentials, which would be stored in user-data(?!.*secret)/,
+        ],
         ["https://nyc3.digitaloceanspaces.com/bucket", /has a path, query or trailing slash/],
         ["https://nyc3.digitaloceanspaces.com/", /has a path, query or trailing slash/],
         ["https://nyc3.digitaloceanspaces.com?x=1", /has a path, query or trailing slash/],
         ["https://NYC3.digitaloceanspaces.com", /is not a plain scheme:\/\/host\[:port\]/],
     ])("S3 endpoint %j is not", (e, msg) => expect(problem(parseS3Endpoint(e))).toMatch(msg));
-    it.each(["https://api.incomefortress.com/health", "https://api-dr.incomefortress.com:8443/healthz?full=1"])("probe URL %s", (u) => expect(value(parseProbeUrl(u))).toBe(u));
+    it.each(["https://api.incomefortress.com/health", "https://api-dr.incomefortress.com:8443/healthz?full=1"])(
+        "probe URL %s",
+        (u) => expect(value(parseProbeUrl(u))).toBe(u),
+    );
     it.each([
         ["http://api.incomefortress.com/health", /absolute https URL/],
         ["/health", /which is not a URL/],
@@ -408,11 +561,17 @@ describe("addresses and URLs", () => {
         ["https://user:hunter2@api.incomefortress.com/health", /^carries credentials(?!.*hunter2)/],
     ])("probe URL %j is not", (u, msg) => expect(problem(parseProbeUrl(u))).toMatch(msg));
     it("a Slack incoming-webhook URL", () => {
-        expect(value(parseSlackWebhookUrl("https://hooks.slack.com/services/T000/B000/XXXX"))).toBe("https://hooks.slack.com/services/T000/B000/XXXX");
+        expect(value(parseSlackWebhookUrl("https://hooks.slack.com/services/T000/B000/XXXX"))).toBe(
+            "https://hooks.slack.com/services/T000/B000/XXXX",
+        );
     });
     it.each([
         ["plain http", "http://hooks.slack.com/services/T000/B000/SECRETPART", "uses http, not https"],
-        ["another host", "https://hooks.example.com/services/T000/B000/SECRETPART", 'points at "hooks.example.com", not hooks.slack.com'],
+        [
+            "another host",
+            "https://hooks.example.com/services/T000/B000/SECRETPART",
+            'points at "hooks.example.com", not hooks.slack.com',
+        ],
         ["a look-alike host", "https://hooks.slack.com.evil.example/services/T/B/SECRETPART", "not hooks.slack.com"],
         ["no path", "https://hooks.slack.com/", "no webhook path"],
         ["not a URL", "hooks.slack.com/services/T/B/SECRETPART", "is not a URL"],
@@ -438,11 +597,18 @@ describe("set-once keys (config/set-once.ts)", () => {
 
     it.each(SET_ONCE_KEY_NAMES)("allowReplace takes %s", (k) => expect(value(parseSetOnceKey(k))).toBe(k));
     it.each(["dbSize", "Region", "", "credentialsEpoch"])("allowReplace refuses %j and lists what it takes", (k) => {
-        expect(problem(parseSetOnceKey(k))).toMatch(/is not a key whose change is refused; allowReplace takes: role, region, vpcIpRange, /);
+        expect(problem(parseSetOnceKey(k))).toMatch(
+            /is not a key whose change is refused; allowReplace takes: role, region, vpcIpRange, /,
+        );
     });
 
     it("records the values as the program uses them; a dr stack does not record the vault it only reads", () => {
-        expect(setOnceValues(prod(), "10.116.0.0/20")).toMatchObject({ region: "nyc3", vpcIpRange: "10.116.0.0/20", vaultBucket: "incomefortress-backups-vault", backupBucket: "incomefortress-backups" });
+        expect(setOnceValues(prod(), "10.116.0.0/20")).toMatchObject({
+            region: "nyc3",
+            vpcIpRange: "10.116.0.0/20",
+            vaultBucket: "incomefortress-backups-vault",
+            backupBucket: "incomefortress-backups",
+        });
         expect(setOnceValues(prod({ vpcIpRange: "10.120.0.0/20" }), "10.116.0.0/20").vpcIpRange).toBe("10.120.0.0/20");
         expect(Object.keys(setOnceValues(dr()))).not.toEqual(expect.arrayContaining(["vaultBucket"]));
         expect(Object.keys(setOnceValues(dr()))).not.toContain("vaultRegion");
@@ -457,7 +623,12 @@ describe("set-once keys (config/set-once.ts)", () => {
         ["vpcIpRange set to DigitalOcean's range", recorded, { vpcIpRange: "10.116.0.0/20" }, []],
         ["vpcIpRange set to another range", recorded, { vpcIpRange: "10.120.0.0/20" }, ["vpcIpRange"]],
         ["the first fork", recorded, { pitrSourceCluster: "fortress-db-pg-abc1234" }, []],
-        ["a fork at another time", { ...recorded, pitrSourceCluster: "fortress-db-pg-abc1234" }, { pitrSourceCluster: "fortress-db-pg-abc1234", pitrBackupTime: "2026-02-03T10:00:00Z" }, ["pitrBackupTime"]],
+        [
+            "a fork at another time",
+            { ...recorded, pitrSourceCluster: "fortress-db-pg-abc1234" },
+            { pitrSourceCluster: "fortress-db-pg-abc1234", pitrBackupTime: "2026-02-03T10:00:00Z" },
+            ["pitrBackupTime"],
+        ],
         ["the fork removed", { ...recorded, pitrSourceCluster: "fortress-db-pg-abc1234" }, {}, ["pitrSourceCluster"]],
         ["a key the record lacks (an older stack)", { region: "nyc3" }, { dbName: "other_db" }, []],
         ["several", recorded, { dbName: "a_b", dbUser: "c_d" }, ["dbName", "dbUser"]],
@@ -474,14 +645,19 @@ describe("set-once keys (config/set-once.ts)", () => {
         const outputs = { region: "nyc3", backupBucket: "b", vaultBucket: "v" };
         expect(previousRecord(outputs, "primary")).toEqual(outputs);
         expect(previousRecord(outputs, "dr")).toEqual({ region: "nyc3", backupBucket: "b" });
-        expect(previousRecord({ setOnce: { region: "nyc3", dbName: "x" }, region: "sfo3" }, "primary")).toEqual({ region: "nyc3", dbName: "x" });
+        expect(previousRecord({ setOnce: { region: "nyc3", dbName: "x" }, region: "sfo3" }, "primary")).toEqual({
+            region: "nyc3",
+            dbName: "x",
+        });
     });
 
     it("the verdict refuses what allowReplace does not list, says how to undo and how to go ahead, and flags stale opt-ins", () => {
         const changes = setOnceChanges(recorded, prod({ region: "ams3", dbName: "a_b" }));
         const verdict = setOnceVerdict(changes, ["dbName", "backupBucket"], true);
         expect(verdict.problems.map((p) => p.key)).toEqual(["region"]);
-        expect(verdict.problems[0].message).toMatch(/^was "nyc3" when this stack was last updated and is now "ams3", which this stack cannot take in place\. Nothing moves between regions/);
+        expect(verdict.problems[0].message).toMatch(
+            /^was "nyc3" when this stack was last updated and is now "ams3", which this stack cannot take in place\. Nothing moves between regions/,
+        );
         expect(verdict.problems[0].message).toContain("To keep the stack as it is: pulumi config set region nyc3.");
         expect(verdict.problems[0].message).toContain("pulumi config set --path 'allowReplace[0]' region");
         expect(verdict.problems[0].message).toContain("pulumi state unprotect");

@@ -45,7 +45,11 @@ describe("a valid primary config", () => {
     it("takes the documented defaults for keys the stack leaves out", () => {
         expect(c.region).toBe("nyc3");
         expect(c.host).toMatchObject({ size: "s-4vcpu-8gb", image: "ubuntu-24-04-x64", backups: false });
-        expect(c.database).toMatchObject({ version: "17", nodeCount: 1, maintenanceWindow: { day: "sunday", hour: "08:00" } });
+        expect(c.database).toMatchObject({
+            version: "17",
+            nodeCount: 1,
+            maintenanceWindow: { day: "sunday", hour: "08:00" },
+        });
         expect(c.dns.ttl).toBe(60);
         expect(c.storage.retentionDays).toBe(7);
         expect(c.network.isolate).toBe(false);
@@ -66,7 +70,10 @@ describe("a valid primary config", () => {
     });
 
     it("normalises bare admin addresses to CIDRs", () => {
-        expect(ok({ ...PRIMARY, adminCidrs: '["198.51.100.17","2001:db8::1"]' }).network.adminCidrs).toEqual(["198.51.100.17/32", "2001:db8::1/128"]);
+        expect(ok({ ...PRIMARY, adminCidrs: '["198.51.100.17","2001:db8::1"]' }).network.adminCidrs).toEqual([
+            "198.51.100.17/32",
+            "2001:db8::1/128",
+        ]);
     });
 
     it("stack values override defaults", () => {
@@ -94,33 +101,62 @@ describe("the parsed shape is the platform's arguments", () => {
         expect(c.projectEnvironment).toBe("Production");
         expect(c.host.sshKeyFingerprints).toEqual(["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]);
         expect(c.host.deployerPublicKeys).toEqual([KEY]);
-        expect(c.backup).toEqual({ schedule: "hourly", verifySchedule: "Sun *-*-* 08:00:00", ageRecipients: [], heartbeatUrl: "" });
-        expect(c.app).toEqual({ repoUrl: "https://github.com/AlbertoDBP/Agentic.git", ref: "v1.0.0", dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
+        expect(c.backup).toEqual({
+            schedule: "hourly",
+            verifySchedule: "Sun *-*-* 08:00:00",
+            ageRecipients: [],
+            heartbeatUrl: "",
+        });
+        expect(c.app).toEqual({
+            repoUrl: "https://github.com/AlbertoDBP/Agentic.git",
+            ref: "v1.0.0",
+            dir: "/opt/income-fortress/app",
+            composeSubdir: "income-platform",
+        });
         expect(c.cutover).toEqual({ activeSite: "primary", drStack: "dr" });
         expect(c.pitr).toBeUndefined();
     });
 
     it("builds the public health URL once, from the record and healthPath", () => {
-        expect(c.monitoring).toMatchObject({ enabled: true, healthPath: "/health", healthUrl: "https://api.incomefortress.com/health" });
-        expect(ok({ ...PRIMARY, hostname: "status", healthPath: "/healthz?full=1" }).monitoring.healthUrl).toBe("https://status.incomefortress.com/healthz?full=1");
+        expect(c.monitoring).toMatchObject({
+            enabled: true,
+            healthPath: "/health",
+            healthUrl: "https://api.incomefortress.com/health",
+        });
+        expect(ok({ ...PRIMARY, hostname: "status", healthPath: "/healthz?full=1" }).monitoring.healthUrl).toBe(
+            "https://status.incomefortress.com/healthz?full=1",
+        );
     });
 
     it("resolves the point-in-time fork only when a cluster is named", () => {
-        expect(ok({ ...PRIMARY, pitrSourceCluster: "fortress-db-pg-abc1234", pitrBackupTime: "2026-02-03T11:00:00+01:00" }).pitr).toEqual({ sourceCluster: "fortress-db-pg-abc1234", backupTime: "2026-02-03T10:00:00Z" });
-        expect(ok({ ...PRIMARY, pitrSourceCluster: "fortress-db-pg-abc1234" }).pitr).toEqual({ sourceCluster: "fortress-db-pg-abc1234" });
+        expect(
+            ok({ ...PRIMARY, pitrSourceCluster: "fortress-db-pg-abc1234", pitrBackupTime: "2026-02-03T11:00:00+01:00" })
+                .pitr,
+        ).toEqual({ sourceCluster: "fortress-db-pg-abc1234", backupTime: "2026-02-03T10:00:00Z" });
+        expect(ok({ ...PRIMARY, pitrSourceCluster: "fortress-db-pg-abc1234" }).pitr).toEqual({
+            sourceCluster: "fortress-db-pg-abc1234",
+        });
     });
 });
 
 describe("values the renderer would refuse are config problems, keyed to the key", () => {
     it.each<[string, Record<string, string>, RegExp]>([
-        ["appDir", { appDir: "/etc/income-platform" }, /^"\/etc\/income-platform" is inside the system directory \/etc;/],
+        [
+            "appDir",
+            { appDir: "/etc/income-platform" },
+            /^"\/etc\/income-platform" is inside the system directory \/etc;/,
+        ],
         ["appDir", { appDir: "/opt" }, /is a top-level directory/],
         ["backupSchedule", { backupSchedule: " hourly" }, /has leading or trailing spaces; remove them/],
         ["verifySchedule", { verifySchedule: "0 8 * * 0" }, /looks like a cron expression/],
         ["backupBucket", { backupBucket: "incomefortress.backups" }, /no dots/],
         ["appRef", { appRef: "release/.hidden" }, /git check-ref-format refuses it/],
         ["appRepoUrl", { appRepoUrl: "git@github.com/x/y.git" }, /is not a git URL the host can clone/],
-        ["tlsEmail", { tlsEmail: "o'ps@incomefortress.com" }, /is not an e-mail address; use one that receives certificate expiry notices/],
+        [
+            "tlsEmail",
+            { tlsEmail: "o'ps@incomefortress.com" },
+            /is not an e-mail address; use one that receives certificate expiry notices/,
+        ],
     ])("%s %j", (key, edit, message) => {
         const ps = problems({ ...PRIMARY, ...edit });
         expect(keysOf(ps)).toEqual([`income-fortress:${key}`]);
@@ -128,11 +164,20 @@ describe("values the renderer would refuse are config problems, keyed to the key
     });
 
     it("takes a schedule in a time zone whose name has an underscore or a plus", () => {
-        expect(ok({ ...PRIMARY, backupSchedule: "*-*-* 02:00:00 America/Port_of_Spain", verifySchedule: "Sun *-*-* 08:00:00 Etc/GMT+5" }).backup.schedule).toBe("*-*-* 02:00:00 America/Port_of_Spain");
+        expect(
+            ok({
+                ...PRIMARY,
+                backupSchedule: "*-*-* 02:00:00 America/Port_of_Spain",
+                verifySchedule: "Sun *-*-* 08:00:00 Etc/GMT+5",
+            }).backup.schedule,
+        ).toBe("*-*-* 02:00:00 America/Port_of_Spain");
     });
 
     it("checks each alert address with the e-mail rule, and each once", () => {
-        const [p] = problems({ ...PRIMARY, alertEmails: '["oncall@incomefortress.com","pagerduty","oncall@incomefortress.com"]' });
+        const [p] = problems({
+            ...PRIMARY,
+            alertEmails: '["oncall@incomefortress.com","pagerduty","oncall@incomefortress.com"]',
+        });
         expect(p.key).toBe("income-fortress:alertEmails");
         expect(p.message).toBe(
             'item 1: "pagerduty" is not an e-mail address; use one that receives the alerts (DigitalOcean mails only addresses verified on the team), such as ops@incomefortress.com; "oncall@incomefortress.com" is listed twice; list each address once',
@@ -157,9 +202,18 @@ describe("a valid dr config", () => {
 
 describe("problems", () => {
     it("reports every problem at once, each naming the full key", () => {
-        const ps = problems({ ...PRIMARY, region: "nyc4", dnsTtl: "10", postgresVersion: "12", adminCidrs: '["0.0.0.0/0"]', dbMaintenanceDay: "funday" });
+        const ps = problems({
+            ...PRIMARY,
+            region: "nyc4",
+            dnsTtl: "10",
+            postgresVersion: "12",
+            adminCidrs: '["0.0.0.0/0"]',
+            dbMaintenanceDay: "funday",
+        });
         expect(keysOf(ps)).toEqual(
-            ["adminCidrs", "dbMaintenanceDay", "dnsTtl", "postgresVersion", "region"].map((k) => `income-fortress:${k}`),
+            ["adminCidrs", "dbMaintenanceDay", "dnsTtl", "postgresVersion", "region"].map(
+                (k) => `income-fortress:${k}`,
+            ),
         );
     });
 
@@ -173,7 +227,9 @@ describe("problems", () => {
     it("runs a cross-key rule even when unrelated keys are bad", () => {
         const ps = problems({ ...PRIMARY, dnsTtl: "5", adminCidrs: '["::/0"]' });
         expect(keysOf(ps)).toEqual(["income-fortress:adminCidrs", "income-fortress:dnsTtl"]);
-        expect(ps.find((p) => p.key.endsWith("adminCidrs"))!.message).toMatch(/"::\/0" opens SSH.*allowSshFromAnywhere true/);
+        expect(ps.find((p) => p.key.endsWith("adminCidrs"))!.message).toMatch(
+            /"::\/0" opens SSH.*allowSshFromAnywhere true/,
+        );
     });
 
     it("skips a cross-key rule whose own keys are already bad, so one mistake gives one message", () => {
@@ -187,8 +243,12 @@ describe("problems", () => {
     });
 
     it("accepts SSH from anywhere only with the explicit opt-in", () => {
-        expect(problems({ ...PRIMARY, adminCidrs: '["0.0.0.0/0","::/0"]' })[0].message).toMatch(/"0\.0\.0\.0\/0", "::\/0" opens SSH/);
-        expect(ok({ ...PRIMARY, adminCidrs: '["0.0.0.0/0"]', allowSshFromAnywhere: "true" }).network.adminCidrs).toEqual(["0.0.0.0/0"]);
+        expect(problems({ ...PRIMARY, adminCidrs: '["0.0.0.0/0","::/0"]' })[0].message).toMatch(
+            /"0\.0\.0\.0\/0", "::\/0" opens SSH/,
+        );
+        expect(
+            ok({ ...PRIMARY, adminCidrs: '["0.0.0.0/0"]', allowSshFromAnywhere: "true" }).network.adminCidrs,
+        ).toEqual(["0.0.0.0/0"]);
     });
 
     it("reports a bad item of a list with its position", () => {
@@ -200,8 +260,12 @@ describe("problems", () => {
         const { domain: _d, adminCidrs: _a, ...rest } = PRIMARY;
         const ps = problems(rest);
         expect(keysOf(ps)).toEqual(["income-fortress:adminCidrs", "income-fortress:domain"]);
-        expect(ps.find((p) => p.key.endsWith("domain"))!.message).toMatch(/is not set;.*pulumi config set domain incomefortress\.com/);
-        expect(ps.find((p) => p.key.endsWith("adminCidrs"))!.message).toContain(`pulumi config set adminCidrs '["203.0.113.0/24"]'`);
+        expect(ps.find((p) => p.key.endsWith("domain"))!.message).toMatch(
+            /is not set;.*pulumi config set domain incomefortress\.com/,
+        );
+        expect(ps.find((p) => p.key.endsWith("adminCidrs"))!.message).toContain(
+            `pulumi config set adminCidrs '["203.0.113.0/24"]'`,
+        );
     });
 
     it("flags an unknown key and suggests the closest real one", () => {
@@ -234,18 +298,25 @@ describe("problems", () => {
     });
 
     it("refuses the same bucket for backups and vault", () => {
-        expect(problems({ ...PRIMARY, backupBucket: "shared", vaultBucket: "shared" })[0].message).toMatch(/also the backup bucket/);
+        expect(problems({ ...PRIMARY, backupBucket: "shared", vaultBucket: "shared" })[0].message).toMatch(
+            /also the backup bucket/,
+        );
     });
 
     it("keeps drill stacks off public records and destroyable", () => {
         const drill = { ...DR, hostname: "api-dr" };
         const ps = problems({ ...drill, protect: "true" }, "drill-20260203");
         expect(keysOf(ps)).toEqual(["income-fortress:hostname", "income-fortress:protect"]);
-        expect(ok({ ...drill, hostname: "drill-20260203" }, "drill-20260203").dns.fqdn).toBe("drill-20260203.incomefortress.com");
+        expect(ok({ ...drill, hostname: "drill-20260203" }, "drill-20260203").dns.fqdn).toBe(
+            "drill-20260203.incomefortress.com",
+        );
     });
 
     it("rejects a stack name that cannot be used in resource names", () => {
-        expect(problems(PRIMARY, "Prod_1")[0]).toMatchObject({ key: "stack", message: expect.stringContaining('"Prod_1"') });
+        expect(problems(PRIMARY, "Prod_1")[0]).toMatchObject({
+            key: "stack",
+            message: expect.stringContaining('"Prod_1"'),
+        });
     });
 });
 
@@ -257,7 +328,10 @@ describe("formatProblems", () => {
         ]);
         const lines = text.split("\n");
         expect(lines[0]).toBe('Invalid configuration for stack "dr" (2 problems); nothing was created or changed:');
-        expect(lines.slice(1, 3)).toEqual(['  - income-fortress:region: "x" is bad', "  - income-fortress:dnsTtl: 10 is out of range"]);
+        expect(lines.slice(1, 3)).toEqual([
+            '  - income-fortress:region: "x" is bad',
+            "  - income-fortress:dnsTtl: 10 is out of range",
+        ]);
         expect(lines[3]).toMatch(/Pulumi\.dr\.yaml/);
     });
 });

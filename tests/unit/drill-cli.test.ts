@@ -26,14 +26,29 @@ describe("npm run drill", () => {
         const r = cli("drill-cli", ["--help"]);
         expect(r.code).toBe(0);
         expect(r.stdout).toMatch(/^Usage: npm run drill -- \[options\]/);
-        for (const opt of ["--keep", "--dr-stack", "--org ORG", "--admin-cidr", "--target KEY=DURATION", "--targets FILE", "--out DIR"]) expect(r.stdout).toContain(opt);
+        for (const opt of [
+            "--keep",
+            "--dr-stack",
+            "--org ORG",
+            "--admin-cidr",
+            "--target KEY=DURATION",
+            "--targets FILE",
+            "--out DIR",
+        ])
+            expect(r.stdout).toContain(opt);
         expect(r.stdout).toContain("Exit codes: 0");
     });
 
     it("fails up front with exit 2 and says how to install pulumi when it is missing", () => {
-        const r = cli("drill-cli", ["--out", join(scratch, "reports")], { DIGITALOCEAN_TOKEN: "x", SPACES_ACCESS_KEY_ID: "x", SPACES_SECRET_ACCESS_KEY: "x" });
+        const r = cli("drill-cli", ["--out", join(scratch, "reports")], {
+            DIGITALOCEAN_TOKEN: "x",
+            SPACES_ACCESS_KEY_ID: "x",
+            SPACES_SECRET_ACCESS_KEY: "x",
+        });
         expect(r.code).toBe(2);
-        expect(r.stderr).toMatch(/^drill: error: the Pulumi CLI \(pulumi\) is not installed or not on PATH: install it .*\n$/);
+        expect(r.stderr).toMatch(
+            /^drill: error: the Pulumi CLI \(pulumi\) is not installed or not on PATH: install it .*\n$/,
+        );
         expect(r.stdout).toBe("");
     });
 
@@ -41,7 +56,10 @@ describe("npm run drill", () => {
         [["--stack", "prod"], /--stack: stack name "prod" is not a drill name/],
         [["--org", "acme/ops"], /--org: "acme\/ops" is not a Pulumi organisation name/],
         [["--admin-cidr", "everyone"], /--admin-cidr everyone: not a CIDR/],
-        [["--target", "api=9h"], /9 hours is beyond the plan's maximum acceptable for API \(Complete Outage\) \(8 hours\)/],
+        [
+            ["--target", "api=9h"],
+            /9 hours is beyond the plan's maximum acceptable for API \(Complete Outage\) \(8 hours\)/,
+        ],
         [["--health-timeout", "soon"], /--health-timeout soon: not a duration/],
         [["--backup", "yesterday"], /--backup yesterday: use latest, a backup id/],
         [["--bogus"], /Unknown option '--bogus'/],
@@ -104,7 +122,10 @@ describe("npm run drill --org", () => {
         expect(stackCalls.some((c) => /^stack rm .*acme-ops\/drill-20260301-060000( |$)/.test(c))).toBe(true);
         expect(stackCalls.every((c) => c.includes("acme-ops/drill-20260301-060000"))).toBe(true);
         // The report file keeps the bare name; the workflow looks for reports/drill-*.json.
-        const report = JSON.parse(readFileSync(join(r.out, "drill-20260301-060000.json"), "utf8")) as { id: string; context: Record<string, string> };
+        const report = JSON.parse(readFileSync(join(r.out, "drill-20260301-060000.json"), "utf8")) as {
+            id: string;
+            context: Record<string, string>;
+        };
         expect(report.id).toBe("drill-20260301-060000");
         expect(report.context.stack).toBe("acme-ops/drill-20260301-060000");
     });
@@ -123,7 +144,14 @@ describe("npm run rehearse", () => {
         const r = cli("rehearse-cli", ["-h"]);
         expect(r.code).toBe(0);
         expect(r.stdout).toMatch(/^Usage: npm run rehearse -- \[options\]/);
-        for (const opt of ["--database-url URL", "--dataset D", "--disaster-at T", "--target KEY=DURATION", "--out DIR"]) expect(r.stdout).toContain(opt);
+        for (const opt of [
+            "--database-url URL",
+            "--dataset D",
+            "--disaster-at T",
+            "--target KEY=DURATION",
+            "--out DIR",
+        ])
+            expect(r.stdout).toContain(opt);
     });
 
     it.each([
@@ -132,7 +160,10 @@ describe("npm run rehearse", () => {
         [["--target", "bogus=1h"], /"bogus" is not an objective of the plan; use one of rto\.api/],
         [["--targets", "/no/such/file.json"], /--targets \/no\/such\/file\.json: cannot read it \(ENOENT\)/],
         [["--disaster-at", "2001-01-01T00:00:00Z"], /is in the past/],
-        [["--database-url", "postgresql://x@127.0.0.1/db", "--dataset", "plan"], /cannot be combined with --database-url/],
+        [
+            ["--database-url", "postgresql://x@127.0.0.1/db", "--dataset", "plan"],
+            /cannot be combined with --database-url/,
+        ],
     ])("%j is a usage error", (args, message) => {
         const r = cli("rehearse-cli", args);
         expect(r.code).toBe(2);
@@ -148,9 +179,15 @@ describe("npm run rehearse --scenario failback", () => {
 
     it.each([
         [["--scenario", "failover"], /--scenario failover: use default or failback/],
-        [["--scenario", "failback", "--database-url", "postgresql://x@127.0.0.1/db"], /--database-url is for the default scenario/],
+        [
+            ["--scenario", "failback", "--database-url", "postgresql://x@127.0.0.1/db"],
+            /--database-url is for the default scenario/,
+        ],
         [["--scenario", "failback", "--disaster-at", "+5m"], /--disaster-at is for the default scenario/],
-        [["--scenario", "failback", "--dataset", "pagila"], /--dataset pagila: the failback's simulated app writes to the plan's tables/],
+        [
+            ["--scenario", "failback", "--dataset", "pagila"],
+            /--dataset pagila: the failback's simulated app writes to the plan's tables/,
+        ],
         [["--scenario", "failback", "--ttl", "soon"], /--ttl soon: not a duration/],
         [["--ttl", "5s"], /--ttl is for --scenario failback/],
         [["--dr-writes", "5s"], /--dr-writes is for --scenario failback/],
@@ -167,7 +204,17 @@ describe("npm run failback", () => {
         const r = cli("failback-cli", ["--help"]);
         expect(r.code).toBe(0);
         expect(r.stdout).toMatch(/^Usage: npm run failback -- --yes \[options\]/);
-        for (const opt of ["--yes", "--stack NAME", "--dr-stack NAME", "--writers A,B", "--session-timeout D", "--resolve-timeout D", "--target KEY=DURATION", "--out DIR"]) expect(r.stdout).toContain(opt);
+        for (const opt of [
+            "--yes",
+            "--stack NAME",
+            "--dr-stack NAME",
+            "--writers A,B",
+            "--session-timeout D",
+            "--resolve-timeout D",
+            "--target KEY=DURATION",
+            "--out DIR",
+        ])
+            expect(r.stdout).toContain(opt);
         expect(r.stdout).toContain("fortress-restore --force");
         expect(r.stdout).toContain("Exit codes: 0");
     });
@@ -192,15 +239,32 @@ describe("npm run failback", () => {
         const work = join(scratch, name);
         mkdirSync(work, { recursive: true });
         writeFileSync(join(work, "Pulumi.yaml"), readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"));
-        for (const [stack, body] of Object.entries(files)) writeFileSync(join(work, `Pulumi.${stack}.yaml`), `config:\n${body}`);
+        for (const [stack, body] of Object.entries(files))
+            writeFileSync(join(work, `Pulumi.${stack}.yaml`), `config:\n${body}`);
         return work;
     }
-    const DR_FILE = "  income-fortress:role: dr\n  income-fortress:ageRecipients:\n    - age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg\n";
+    const DR_FILE =
+        "  income-fortress:role: dr\n  income-fortress:ageRecipients:\n    - age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg\n";
 
     it.each([
-        ["the record already points at prod", { prod: "  income-fortress:role: primary\n", dr: DR_FILE }, /^failback: error: Pulumi\.prod\.yaml has activeSite primary: the public record already points at prod, so there is nothing to fail back/],
-        ["prod cannot decrypt DR's backups", { prod: "  income-fortress:activeSite: dr\n  income-fortress:ageRecipients:\n    - age1other\n", dr: DR_FILE }, /^failback: error: dr's backups are encrypted to ageRecipients age1m329mc5c…, none of which is prod's/],
-        ["the DR stack's file is missing", { prod: "  income-fortress:activeSite: dr\n" }, /^failback: error: .*Pulumi\.dr\.yaml does not exist: run the failback from the repository that holds the stacks' files, or pass --work-dir/],
+        [
+            "the record already points at prod",
+            { prod: "  income-fortress:role: primary\n", dr: DR_FILE },
+            /^failback: error: Pulumi\.prod\.yaml has activeSite primary: the public record already points at prod, so there is nothing to fail back/,
+        ],
+        [
+            "prod cannot decrypt DR's backups",
+            {
+                prod: "  income-fortress:activeSite: dr\n  income-fortress:ageRecipients:\n    - age1other\n",
+                dr: DR_FILE,
+            },
+            /^failback: error: dr's backups are encrypted to ageRecipients age1m329mc5c…, none of which is prod's/,
+        ],
+        [
+            "the DR stack's file is missing",
+            { prod: "  income-fortress:activeSite: dr\n" },
+            /^failback: error: .*Pulumi\.dr\.yaml does not exist: run the failback from the repository that holds the stacks' files, or pass --work-dir/,
+        ],
     ])("%s: exit 2 before any CLI or credential is needed", (name, files, message) => {
         const work = stacks(name.replace(/\W+/g, "-"), files);
         const r = cli("failback-cli", ["--yes", "--work-dir", work, "--out", join(work, "reports")]);
@@ -211,11 +275,17 @@ describe("npm run failback", () => {
 
     it("fails up front with exit 2, no report, when the pulumi CLI is missing", () => {
         const out = join(scratch, "failback-reports");
-        const work = stacks("ready", { prod: "  income-fortress:activeSite: dr\n", dr: "  income-fortress:role: dr\n" });
-        const r = cli("failback-cli", ["--yes", "--work-dir", work, "--out", out], { DIGITALOCEAN_TOKEN: "x", SPACES_ACCESS_KEY_ID: "x", SPACES_SECRET_ACCESS_KEY: "x" });
+        const work = stacks("ready", {
+            prod: "  income-fortress:activeSite: dr\n",
+            dr: "  income-fortress:role: dr\n",
+        });
+        const r = cli("failback-cli", ["--yes", "--work-dir", work, "--out", out], {
+            DIGITALOCEAN_TOKEN: "x",
+            SPACES_ACCESS_KEY_ID: "x",
+            SPACES_SECRET_ACCESS_KEY: "x",
+        });
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(/^failback: error: the Pulumi CLI \(pulumi\) is not installed or not on PATH/);
         expect(r.stdout).toBe("");
     });
 });
-

@@ -10,7 +10,14 @@ import { join, resolve } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { afterAll, describe, expect, it } from "vitest";
 import { locatePulumi, missingCredentials, shouldForwardInterrupt, toDriverEvent } from "../../drill/automation-driver";
-import { checkDrillStackName, checkOrgName, composeDirectory, drillConfig, DrillConfigError, qualifiedStackName } from "../../drill/drill-config";
+import {
+    checkDrillStackName,
+    checkOrgName,
+    composeDirectory,
+    drillConfig,
+    DrillConfigError,
+    qualifiedStackName,
+} from "../../drill/drill-config";
 import { DrillSetupError } from "../../drill/driver";
 import { findExecutable } from "../../drill/exec";
 import { httpsGet, liveCountsScript, parseComposePs, vaultListCommand } from "../../drill/host-probe";
@@ -48,15 +55,28 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
         expect(dr[`${P}drOffsiteBucket`]).toBe("incomefortress-dr-offsite");
         expect(cfg.plain[`${P}drOffsiteBucket`]).toBe("income-fortress-drill-20260301-060000-offsite");
         expect(String(cfg.plain[`${P}drOffsiteBucket`]).length).toBeLessThanOrEqual(63);
-        expect(cfg.changes).toContain(`drOffsiteBucket: "incomefortress-dr-offsite" -> "income-fortress-drill-20260301-060000-offsite" (Spaces bucket names are global)`);
+        expect(cfg.changes).toContain(
+            `drOffsiteBucket: "incomefortress-dr-offsite" -> "income-fortress-drill-20260301-060000-offsite" (Spaces bucket names are global)`,
+        );
     });
 
     it("keeps the rest of the DR config typed as it was (lists stay lists), and reads the same vault", () => {
-        for (const k of ["role", "region", "primaryRegion", "vaultBucket", "vaultRegion", "primaryStack", "sshKeyFingerprints", "deployerPublicKeys", "ageRecipients", "dbSize"]) {
+        for (const k of [
+            "role",
+            "region",
+            "primaryRegion",
+            "vaultBucket",
+            "vaultRegion",
+            "primaryStack",
+            "sshKeyFingerprints",
+            "deployerPublicKeys",
+            "ageRecipients",
+            "dbSize",
+        ]) {
             expect(cfg.plain[`${P}${k}`], k).toEqual(dr[`${P}${k}`]);
         }
         expect(cfg.plain[`${P}adminCidrs`]).toEqual([...(dr[`${P}adminCidrs`] as string[]), "192.0.2.7/32"]);
-        expect(cfg.changes.some((c) => c.startsWith("hostname: \"api-dr\" -> \"drill-20260301-060000\""))).toBe(true);
+        expect(cfg.changes.some((c) => c.startsWith('hostname: "api-dr" -> "drill-20260301-060000"'))).toBe(true);
     });
 
     it("never pages on-call and never pings the DR stack's backup heartbeat", () => {
@@ -69,7 +89,11 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
 
     it("collects secure values to copy as secrets instead of copying ciphertext", () => {
         const withSecret = { ...dr, [`${P}ageIdentity`]: { secure: "v1:abc" }, [`${P}hostname`]: { secure: "v1:x" } };
-        const c = drillConfig(withSecret, "dr", { stackName: "drill-x1", extraAdminCidrs: [], restoreBackup: "20260301T052000Z" });
+        const c = drillConfig(withSecret, "dr", {
+            stackName: "drill-x1",
+            extraAdminCidrs: [],
+            restoreBackup: "20260301T052000Z",
+        });
         expect(c.secretKeys).toEqual([`${P}ageIdentity`]);
         expect(c.plain).not.toHaveProperty(`${P}ageIdentity`);
         expect(c.plain[`${P}hostname`]).toBe("drill-x1");
@@ -78,8 +102,12 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
 
     it("refuses production's config, an isolated DR config, and non-drill stack names", () => {
         const prod = readStackFile(ROOT, "prod");
-        expect(() => drillConfig(prod, "prod", { stackName: "drill-x1", extraAdminCidrs: [] })).toThrow(/Pulumi\.prod\.yaml has role "primary"; a drill copies the DR stack's config/);
-        expect(() => drillConfig({ ...dr, [`${P}isolate`]: true }, "dr", { stackName: "drill-x1", extraAdminCidrs: [] })).toThrow(/isolate true/);
+        expect(() => drillConfig(prod, "prod", { stackName: "drill-x1", extraAdminCidrs: [] })).toThrow(
+            /Pulumi\.prod\.yaml has role "primary"; a drill copies the DR stack's config/,
+        );
+        expect(() =>
+            drillConfig({ ...dr, [`${P}isolate`]: true }, "dr", { stackName: "drill-x1", extraAdminCidrs: [] }),
+        ).toThrow(/isolate true/);
         expect(() => drillConfig(dr, "dr", { stackName: "dr", extraAdminCidrs: [] })).toThrow(DrillConfigError);
     });
 
@@ -89,8 +117,8 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
         ["drill-", false],
         ["drill-UPPER", false],
         ["prod", false],
-        ["drill-" + "a".repeat(34), true],
-        ["drill-" + "a".repeat(35), false],
+        [`drill-${"a".repeat(34)}`, true],
+        [`drill-${"a".repeat(35)}`, false],
         ["drill-x-", false],
     ])("stack name %s valid: %s", (name, ok) => {
         if (ok) expect(() => checkDrillStackName(name)).not.toThrow();
@@ -123,21 +151,66 @@ describe("drill stack config from the real Pulumi.dr.yaml", () => {
         expect(defaults[`${P}appDir`]).toBe("/opt/income-fortress/app");
         expect(composeDirectory(dr, defaults)).toBe("/opt/income-fortress/app/income-platform");
         // The recovery steps' rule (cloud-init/compose-dir.ts): "." is the checkout itself.
-        expect(composeDirectory({ [`${P}appDir`]: "/srv/app", [`${P}appComposeSubdir`]: "." }, defaults)).toBe("/srv/app");
-        expect(composeDirectory({ [`${P}appComposeSubdir`]: "deploy/compose" }, defaults)).toBe("/opt/income-fortress/app/deploy/compose");
+        expect(composeDirectory({ [`${P}appDir`]: "/srv/app", [`${P}appComposeSubdir`]: "." }, defaults)).toBe(
+            "/srv/app",
+        );
+        expect(composeDirectory({ [`${P}appComposeSubdir`]: "deploy/compose" }, defaults)).toBe(
+            "/opt/income-fortress/app/deploy/compose",
+        );
     });
 });
 
 describe("Automation API glue", () => {
     it("maps engine events to driver events", () => {
         const meta = { op: "create", urn: "urn:pulumi:s::p::t::n", type: "t", provider: "" } as const;
-        expect(toDriverEvent({ sequence: 1, timestamp: 1, resourcePreEvent: { metadata: meta } } as EngineEvent, 5)).toEqual({ kind: "resource-started", at: 5, urn: meta.urn, type: "t", op: "create" });
         expect(
-            toDriverEvent({ sequence: 2, timestamp: 1, resOutputsEvent: { metadata: { ...meta, new: { type: "t", urn: meta.urn, id: "i", parent: "", inputs: {}, outputs: { stdout: "x" }, provider: "" } } } } as unknown as EngineEvent, 6),
+            toDriverEvent({ sequence: 1, timestamp: 1, resourcePreEvent: { metadata: meta } } as EngineEvent, 5),
+        ).toEqual({ kind: "resource-started", at: 5, urn: meta.urn, type: "t", op: "create" });
+        expect(
+            toDriverEvent(
+                {
+                    sequence: 2,
+                    timestamp: 1,
+                    resOutputsEvent: {
+                        metadata: {
+                            ...meta,
+                            new: {
+                                type: "t",
+                                urn: meta.urn,
+                                id: "i",
+                                parent: "",
+                                inputs: {},
+                                outputs: { stdout: "x" },
+                                provider: "",
+                            },
+                        },
+                    },
+                } as unknown as EngineEvent,
+                6,
+            ),
         ).toMatchObject({ kind: "resource-done", outputs: { stdout: "x" } });
-        expect(toDriverEvent({ sequence: 3, timestamp: 1, resOpFailedEvent: { metadata: meta, status: 1, steps: 1 } } as EngineEvent, 7)).toMatchObject({ kind: "resource-failed" });
-        expect(toDriverEvent({ sequence: 4, timestamp: 1, diagnosticEvent: { message: "m", severity: "error", color: "never" } } as EngineEvent, 8)).toMatchObject({ kind: "diagnostic", severity: "error", message: "m" });
-        expect(toDriverEvent({ sequence: 5, timestamp: 1, stdoutEvent: { message: "x", color: "never" } } as EngineEvent, 9)).toBeUndefined();
+        expect(
+            toDriverEvent(
+                { sequence: 3, timestamp: 1, resOpFailedEvent: { metadata: meta, status: 1, steps: 1 } } as EngineEvent,
+                7,
+            ),
+        ).toMatchObject({ kind: "resource-failed" });
+        expect(
+            toDriverEvent(
+                {
+                    sequence: 4,
+                    timestamp: 1,
+                    diagnosticEvent: { message: "m", severity: "error", color: "never" },
+                } as EngineEvent,
+                8,
+            ),
+        ).toMatchObject({ kind: "diagnostic", severity: "error", message: "m" });
+        expect(
+            toDriverEvent(
+                { sequence: 5, timestamp: 1, stdoutEvent: { message: "x", color: "never" } } as EngineEvent,
+                9,
+            ),
+        ).toBeUndefined();
         expect(urnName("urn:pulumi:s::p::a$b::fortress-recovery-restore")).toBe("fortress-recovery-restore");
     });
 
@@ -155,48 +228,83 @@ describe("Automation API glue", () => {
 
     it("detects a missing pulumi CLI up front, with how to install it", () => {
         expect(() => locatePulumi({ PATH: join(scratch, "empty"), HOME: scratch })).toThrow(DrillSetupError);
-        expect(() => locatePulumi({ PATH: "", HOME: scratch })).toThrow(/the Pulumi CLI \(pulumi\) is not installed or not on PATH: install it .*get\.pulumi\.com/);
+        expect(() => locatePulumi({ PATH: "", HOME: scratch })).toThrow(
+            /the Pulumi CLI \(pulumi\) is not installed or not on PATH: install it .*get\.pulumi\.com/,
+        );
     });
 
     it("finds pulumi on PATH or in ~/.pulumi/bin", () => {
         const bin = join(scratch, "home", ".pulumi", "bin");
         mkdirSync(bin, { recursive: true });
         writeFileSync(join(bin, "pulumi"), "#!/bin/sh\n", { mode: 0o755 });
-        expect(locatePulumi({ PATH: "", HOME: join(scratch, "home") })).toEqual({ root: join(scratch, "home", ".pulumi"), path: join(bin, "pulumi") });
+        expect(locatePulumi({ PATH: "", HOME: join(scratch, "home") })).toEqual({
+            root: join(scratch, "home", ".pulumi"),
+            path: join(bin, "pulumi"),
+        });
         expect(locatePulumi({ PATH: bin, HOME: scratch })).toEqual({ path: join(bin, "pulumi") });
         writeFileSync(join(scratch, "pulumi"), "not executable", { mode: 0o644 });
         expect(findExecutable("pulumi", scratch)).toBeUndefined();
     });
 
     it("names missing DigitalOcean credentials", () => {
-        expect(missingCredentials({})).toMatch(/set DIGITALOCEAN_TOKEN .* and SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY/);
-        expect(missingCredentials({ DIGITALOCEAN_TOKEN: "t", SPACES_ACCESS_KEY_ID: "k" })).toMatch(/SPACES_SECRET_ACCESS_KEY/);
-        expect(missingCredentials({ DIGITALOCEAN_ACCESS_TOKEN: "t", SPACES_ACCESS_KEY_ID: "k", SPACES_SECRET_ACCESS_KEY: "s" })).toBeUndefined();
+        expect(missingCredentials({})).toMatch(
+            /set DIGITALOCEAN_TOKEN .* and SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY/,
+        );
+        expect(missingCredentials({ DIGITALOCEAN_TOKEN: "t", SPACES_ACCESS_KEY_ID: "k" })).toMatch(
+            /SPACES_SECRET_ACCESS_KEY/,
+        );
+        expect(
+            missingCredentials({
+                DIGITALOCEAN_ACCESS_TOKEN: "t",
+                SPACES_ACCESS_KEY_ID: "k",
+                SPACES_SECRET_ACCESS_KEY: "s",
+            }),
+        ).toBeUndefined();
     });
 });
 
 describe("what the host prints", () => {
     it("parses docker compose ps JSON in both formats", () => {
-        const ndjson = ['{"Service":"api","State":"running","Health":"healthy","ExitCode":0}', '{"Service":"migrate","State":"exited","Health":"","ExitCode":1}'].join("\n");
+        const ndjson = [
+            '{"Service":"api","State":"running","Health":"healthy","ExitCode":0}',
+            '{"Service":"migrate","State":"exited","Health":"","ExitCode":1}',
+        ].join("\n");
         expect(parseComposePs(ndjson)).toEqual([
             { name: "api", state: "running", health: "healthy", exitCode: 0 },
             { name: "migrate", state: "exited", health: "", exitCode: 1 },
         ]);
-        expect(parseComposePs('[{"Name":"x-nginx-1","Service":"nginx","State":"Running","Health":"Starting"}]')).toEqual([{ name: "nginx", state: "running", health: "starting", exitCode: null }]);
+        expect(
+            parseComposePs('[{"Name":"x-nginx-1","Service":"nginx","State":"Running","Health":"Starting"}]'),
+        ).toEqual([{ name: "nginx", state: "running", health: "starting", exitCode: null }]);
         expect(parseComposePs("\n")).toEqual([]);
     });
 
     it.each([
-        ["restored 20260301T052000Z-pre into income_platform: 4 tables, 95000 rows, counts match the manifest\n", { restored: true, backupId: "20260301T052000Z-pre", database: "income_platform", tables: 4, rows: 95000 }],
-        ["income-fortress restore: the database already has tables, so it was left untouched (…)\n", { restored: false, reason: expect.stringContaining("left it untouched") }],
-        ["income-fortress restore: no backup exists in s3://v/p yet (a first deploy): nothing to restore.\n", { restored: false, reason: expect.stringContaining("nothing was restored") }],
+        [
+            "restored 20260301T052000Z-pre into income_platform: 4 tables, 95000 rows, counts match the manifest\n",
+            { restored: true, backupId: "20260301T052000Z-pre", database: "income_platform", tables: 4, rows: 95000 },
+        ],
+        [
+            "income-fortress restore: the database already has tables, so it was left untouched (…)\n",
+            { restored: false, reason: expect.stringContaining("left it untouched") },
+        ],
+        [
+            "income-fortress restore: no backup exists in s3://v/p yet (a first deploy): nothing to restore.\n",
+            { restored: false, reason: expect.stringContaining("nothing was restored") },
+        ],
         ["", { restored: false, reason: "the restore step printed nothing" }],
     ])("reads the restore step's output %#", (stdout, outcome) => {
         expect(parseRestoreOutput(stdout)).toEqual(outcome);
     });
 
     it("quotes the vault listing command", () => {
-        expect(vaultListCommand({ endpoint: "https://sfo3.digitaloceanspaces.com", bucket: "incomefortress-backups-vault", prefix: "postgresql/prod" })).toBe(
+        expect(
+            vaultListCommand({
+                endpoint: "https://sfo3.digitaloceanspaces.com",
+                bucket: "incomefortress-backups-vault",
+                prefix: "postgresql/prod",
+            }),
+        ).toBe(
             "sudo BACKUP_OFFSITE_S3_ENDPOINT=https://sfo3.digitaloceanspaces.com BACKUP_OFFSITE_BUCKET=incomefortress-backups-vault BACKUP_PREFIX=postgresql/prod fortress-backups --source offsite --json --limit 0",
         );
         expect(vaultListCommand({ endpoint: "x", bucket: "b", prefix: "a b;rm" })).toContain("BACKUP_PREFIX='a b;rm'");
@@ -226,11 +334,23 @@ describe("what the host prints", () => {
 
     it("parses manifests and totals them", () => {
         const m = parseManifest(
-            JSON.stringify({ format: "income-fortress-backup/1", id: "i", createdAt: "2026-03-01T00:00:00Z", completedAt: "x", object: "o", bytes: 1, sha256: "s", encryption: "age", tables: { a: 2, b: 3 } }),
+            JSON.stringify({
+                format: "income-fortress-backup/1",
+                id: "i",
+                createdAt: "2026-03-01T00:00:00Z",
+                completedAt: "x",
+                object: "o",
+                bytes: 1,
+                sha256: "s",
+                encryption: "age",
+                tables: { a: 2, b: 3 },
+            }),
             "m",
         );
         expect(manifestTotals(m)).toEqual({ tables: 2, rows: 5 });
-        expect(() => parseManifest({ format: "other", tables: { a: "x" } }, "latest.json")).toThrow(/latest\.json: malformed manifest: format is "other".*id is missing.*tables is not/);
+        expect(() => parseManifest({ format: "other", tables: { a: "x" } }, "latest.json")).toThrow(
+            /latest\.json: malformed manifest: format is "other".*id is missing.*tables is not/,
+        );
         expect(countDifferences({ a: 2, b: 3 }, { a: 2, b: 4 })).toEqual(["b: expected 3, got 4"]);
         expect(countDifferences({ a: 2 }, {})).toEqual(["a: expected 2, got no table"]);
     });
@@ -248,7 +368,8 @@ describe("rehearsal helpers", () => {
             "missing system packages: postgresql (initdb, pg_ctl), rclone (rclone), jq (jq). Install them (Debian/Ubuntu): sudo apt-get install -y postgresql rclone jq; for PostgreSQL server binaries elsewhere set PG_BIN_DIR",
         );
         expect(missingPackages(() => true)).toEqual([]);
-        for (const pkg of ["postgresql", "rclone", "age", "zstd", "jq"]) expect(REHEARSAL_REQUIREMENTS.some((r) => r.pkg === pkg)).toBe(true);
+        for (const pkg of ["postgresql", "rclone", "age", "zstd", "jq"])
+            expect(REHEARSAL_REQUIREMENTS.some((r) => r.pkg === pkg)).toBe(true);
     });
 
     const now = Date.parse("2026-03-01T06:00:00Z");

@@ -21,16 +21,49 @@ import {
 import { FailbackSetupError, type BackupStorage } from "../../drill/failback";
 import { sshArgs } from "../../drill/ssh";
 
-const fp = (relations: Record<string, string>, sequences: Record<string, string> = {}): Fingerprint => ({ relations, sequences });
+const fp = (relations: Record<string, string>, sequences: Record<string, string> = {}): Fingerprint => ({
+    relations,
+    sequences,
+});
 
 describe("compareFingerprints: DR's frozen database against prod after the restore", () => {
     it.each([
-        ["equal", fp({ "public.users": "a" }, { "public.users_id_seq": "5,t" }), fp({ "public.users": "a" }, { "public.users_id_seq": "5,t" }), { equal: true, differing: [], missing: [], extra: [] }],
-        ["a table differs", fp({ "public.users": "a", "public.x": "b" }), fp({ "public.users": "z", "public.x": "b" }), { equal: false, differing: ["public.users"], missing: [], extra: [] }],
-        ["a sequence differs", fp({}, { "public.s": "5,t" }), fp({}, { "public.s": "4,t" }), { equal: false, differing: ["sequence public.s"], missing: [], extra: [] }],
-        ["a table is missing on prod", fp({ "public.users": "a" }), fp({}), { equal: false, differing: [], missing: ["public.users"], extra: [] }],
-        ["prod has a table DR has not (kept by --force): reported, not failed", fp({ "public.users": "a" }), fp({ "public.users": "a", "public.newer": "n" }), { equal: true, differing: [], missing: [], extra: ["public.newer"] }],
-        ["an unrefreshed materialized view on one side", fp({ "public.mv": "unpopulated" }), fp({ "public.mv": "c" }), { equal: false, differing: ["public.mv"], missing: [], extra: [] }],
+        [
+            "equal",
+            fp({ "public.users": "a" }, { "public.users_id_seq": "5,t" }),
+            fp({ "public.users": "a" }, { "public.users_id_seq": "5,t" }),
+            { equal: true, differing: [], missing: [], extra: [] },
+        ],
+        [
+            "a table differs",
+            fp({ "public.users": "a", "public.x": "b" }),
+            fp({ "public.users": "z", "public.x": "b" }),
+            { equal: false, differing: ["public.users"], missing: [], extra: [] },
+        ],
+        [
+            "a sequence differs",
+            fp({}, { "public.s": "5,t" }),
+            fp({}, { "public.s": "4,t" }),
+            { equal: false, differing: ["sequence public.s"], missing: [], extra: [] },
+        ],
+        [
+            "a table is missing on prod",
+            fp({ "public.users": "a" }),
+            fp({}),
+            { equal: false, differing: [], missing: ["public.users"], extra: [] },
+        ],
+        [
+            "prod has a table DR has not (kept by --force): reported, not failed",
+            fp({ "public.users": "a" }),
+            fp({ "public.users": "a", "public.newer": "n" }),
+            { equal: true, differing: [], missing: [], extra: ["public.newer"] },
+        ],
+        [
+            "an unrefreshed materialized view on one side",
+            fp({ "public.mv": "unpopulated" }),
+            fp({ "public.mv": "c" }),
+            { equal: false, differing: ["public.mv"], missing: [], extra: [] },
+        ],
     ])("%s", (_what, dr, prod, expected) => expect(compareFingerprints(dr, prod)).toEqual(expected));
 });
 
@@ -69,12 +102,20 @@ describe("restoreScript: prod reads DR's buckets with DR's key, fortress-restore
     });
 
     it("uses the offsite bucket's own key when it has one", () => {
-        const text = restoreScript({ ...STORAGE, offsite: { ...STORAGE.offsite!, accessKeyId: "OFFKEY", secretAccessKey: "offsecret" } }, "20260301T060000Z");
+        const text = restoreScript(
+            { ...STORAGE, offsite: { ...STORAGE.offsite!, accessKeyId: "OFFKEY", secretAccessKey: "offsecret" } },
+            "20260301T060000Z",
+        );
         expect(text).toContain("export BACKUP_OFFSITE_ACCESS_KEY_ID=OFFKEY\n");
         expect(text).toContain("export BACKUP_OFFSITE_SECRET_ACCESS_KEY=offsecret\n");
     });
 
-    it.each([["restore", restoreScript(STORAGE, "x")], ["fingerprint", fingerprintScript("/lib/common.sh")], ["sessions", appSessionsScript("/lib/common.sh")], ["storage", storageScript("/lib/common.sh")]])("the %s script is valid bash", (_what, text) => {
+    it.each([
+        ["restore", restoreScript(STORAGE, "x")],
+        ["fingerprint", fingerprintScript("/lib/common.sh")],
+        ["sessions", appSessionsScript("/lib/common.sh")],
+        ["storage", storageScript("/lib/common.sh")],
+    ])("the %s script is valid bash", (_what, text) => {
         const r = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
@@ -90,26 +131,39 @@ describe("restoreScript: prod reads DR's buckets with DR's key, fortress-restore
 
 describe("parsing what the host prints", () => {
     it("parseStorage reads the settings and names what is missing, never a key's value", () => {
-        expect(parseStorage(JSON.stringify({ ...STORAGE, offsite: { ...STORAGE.offsite, accessKeyId: "", secretAccessKey: "" } }), "dr")).toEqual(STORAGE);
+        expect(
+            parseStorage(
+                JSON.stringify({ ...STORAGE, offsite: { ...STORAGE.offsite, accessKeyId: "", secretAccessKey: "" } }),
+                "dr",
+            ),
+        ).toEqual(STORAGE);
         expect(parseStorage(JSON.stringify({ ...STORAGE, offsite: null }), "dr").offsite).toBeUndefined();
-        expect(() => parseStorage(JSON.stringify({ ...STORAGE, accessKeyId: "", primary: { endpoint: "", bucket: "b" } }), "dr")).toThrow(
-            /^dr: the backup settings lack BACKUP_S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY$/,
-        );
+        expect(() =>
+            parseStorage(JSON.stringify({ ...STORAGE, accessKeyId: "", primary: { endpoint: "", bucket: "b" } }), "dr"),
+        ).toThrow(/^dr: the backup settings lack BACKUP_S3_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY$/);
         expect(() => parseStorage("secret text", "dr")).toThrow(/^dr: the backup settings are not JSON$/);
     });
 
     it("parseFingerprint reads the query's JSON", () => {
-        expect(parseFingerprint('{"relations": {"public.users": "abc"}, "sequences": {"public.s": "5,t"}}\n', "dr")).toEqual(fp({ "public.users": "abc" }, { "public.s": "5,t" }));
+        expect(
+            parseFingerprint('{"relations": {"public.users": "abc"}, "sequences": {"public.s": "5,t"}}\n', "dr"),
+        ).toEqual(fp({ "public.users": "abc" }, { "public.s": "5,t" }));
         expect(parseFingerprint('{"relations": {}, "sequences": {}}', "dr")).toEqual(fp({}));
-        expect(() => parseFingerprint("ERROR: permission denied", "dr")).toThrow(/dr: the fingerprint is not JSON: ERROR: permission denied/);
+        expect(() => parseFingerprint("ERROR: permission denied", "dr")).toThrow(
+            /dr: the fingerprint is not JSON: ERROR: permission denied/,
+        );
     });
 
     it.each([
         ["20260301T060000Z\n", "20260301T060000Z"],
-        ["fortress-backup: note\n20260301T060000Z-failback-20260301-060000\n", "20260301T060000Z-failback-20260301-060000"],
+        [
+            "fortress-backup: note\n20260301T060000Z-failback-20260301-060000\n",
+            "20260301T060000Z-failback-20260301-060000",
+        ],
     ])("parseBackupId(%j)", (out, id) => expect(parseBackupId(out, "dr")).toBe(id));
 
-    it("parseBackupId refuses anything else", () => expect(() => parseBackupId("done\n", "dr")).toThrow(/fortress-backup printed "done", not a backup id/));
+    it("parseBackupId refuses anything else", () =>
+        expect(() => parseBackupId("done\n", "dr")).toThrow(/fortress-backup printed "done", not a backup id/));
 });
 
 describe("the compose services that write", () => {
@@ -125,7 +179,9 @@ describe("the compose services that write", () => {
     });
 
     it("asks the health URL with curl, which prints 000 when nothing answers", () => {
-        expect(healthCommand("http://localhost:8000/health")).toBe("curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://localhost:8000/health || true");
+        expect(healthCommand("http://localhost:8000/health")).toBe(
+            "curl -s -o /dev/null -w '%{http_code}' --max-time 10 http://localhost:8000/health || true",
+        );
     });
 });
 
@@ -134,14 +190,32 @@ describe("the real driver's checks before anything is touched", () => {
 
     it.each([
         [{ [P("activeSite")]: "dr" }, undefined, "dr"],
-        [{ [P("activeSite")]: "dr", [P("drStack")]: "acme/income-fortress/dr-b" }, undefined, "acme/income-fortress/dr-b"],
+        [
+            { [P("activeSite")]: "dr", [P("drStack")]: "acme/income-fortress/dr-b" },
+            undefined,
+            "acme/income-fortress/dr-b",
+        ],
         [{ [P("activeSite")]: "dr", [P("drStack")]: "acme/income-fortress/dr-b" }, "dr-b", "acme/income-fortress/dr-b"],
-    ])("checkFailbackConfig(%j, --dr-stack %s) -> %s", (prod, flag, drStack) => expect(checkFailbackConfig(prod, {}, "prod", flag)).toEqual({ drStack }));
+    ])("checkFailbackConfig(%j, --dr-stack %s) -> %s", (prod, flag, drStack) =>
+        expect(checkFailbackConfig(prod, {}, "prod", flag)).toEqual({ drStack }),
+    );
 
     it.each([
-        [{}, undefined, /Pulumi\.prod\.yaml has activeSite primary: the public record already points at prod, so there is nothing to fail back/],
-        [{ [P("activeSite")]: "dr", [P("role")]: "dr" }, undefined, /Pulumi\.prod\.yaml has role dr: the failback moves the record of the primary stack; pass --stack/],
-        [{ [P("activeSite")]: "dr" }, "dr-b", /--dr-stack dr-b, but Pulumi\.prod\.yaml points the record at dr \(drStack\)/],
+        [
+            {},
+            undefined,
+            /Pulumi\.prod\.yaml has activeSite primary: the public record already points at prod, so there is nothing to fail back/,
+        ],
+        [
+            { [P("activeSite")]: "dr", [P("role")]: "dr" },
+            undefined,
+            /Pulumi\.prod\.yaml has role dr: the failback moves the record of the primary stack; pass --stack/,
+        ],
+        [
+            { [P("activeSite")]: "dr" },
+            "dr-b",
+            /--dr-stack dr-b, but Pulumi\.prod\.yaml points the record at dr \(drStack\)/,
+        ],
     ])("checkFailbackConfig(%j, --dr-stack %s) refuses", (prod, flag, message) => {
         expect(() => checkFailbackConfig(prod, {}, "prod", flag)).toThrow(FailbackSetupError);
         expect(() => checkFailbackConfig(prod, {}, "prod", flag)).toThrow(message);
@@ -150,7 +224,11 @@ describe("the real driver's checks before anything is touched", () => {
     it.each([
         [["age1prod"], [], undefined],
         [["age1prod"], ["age1other", "age1prod"], undefined],
-        [["age1prod"], ["age1other"], /dr's backups are encrypted to ageRecipients age1other…, none of which is prod's, so prod's ageIdentity cannot decrypt the final backup\. Add prod's recipient to dr's ageRecipients/],
+        [
+            ["age1prod"],
+            ["age1other"],
+            /dr's backups are encrypted to ageRecipients age1other…, none of which is prod's, so prod's ageIdentity cannot decrypt the final backup\. Add prod's recipient to dr's ageRecipients/,
+        ],
         [[], ["age1other"], /none of which is prod's/],
     ])("ageProblem(%j, %j)", (prod, dr, message) => {
         const problem = ageProblem(prod, dr, "prod", "dr");
@@ -168,9 +246,24 @@ describe("the real driver's checks before anything is touched", () => {
 
 describe("ssh", () => {
     it("logs in as the recovery chain does, pinning a new host key for this session only", () => {
-        expect(sshArgs({ keyFile: "/t/id", knownHosts: "/t/kh", user: "deployer", host: "192.0.2.10" }, "true")).toEqual([
-            "-i", "/t/id", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=20",
-            "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=/t/kh", "deployer@192.0.2.10", "--", "true",
+        expect(
+            sshArgs({ keyFile: "/t/id", knownHosts: "/t/kh", user: "deployer", host: "192.0.2.10" }, "true"),
+        ).toEqual([
+            "-i",
+            "/t/id",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=20",
+            "-o",
+            "StrictHostKeyChecking=accept-new",
+            "-o",
+            "UserKnownHostsFile=/t/kh",
+            "deployer@192.0.2.10",
+            "--",
+            "true",
         ]);
     });
 });

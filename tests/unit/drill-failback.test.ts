@@ -4,7 +4,17 @@
 // no rollback once it moves, interrupts, exit codes and the report.
 import { describe, expect, it } from "vitest";
 import type { OperationHooks } from "../../drill/driver";
-import { FailbackSetupError, runFailback, type AppControl, type BackupStorage, type FailbackOptions, type FailbackPlan, type FailbackSite, type PublicRecord, type SiteToolkit } from "../../drill/failback";
+import {
+    FailbackSetupError,
+    runFailback,
+    type AppControl,
+    type BackupStorage,
+    type FailbackOptions,
+    type FailbackPlan,
+    type FailbackSite,
+    type PublicRecord,
+    type SiteToolkit,
+} from "../../drill/failback";
 import type { Fingerprint } from "../../drill/failback-scripts";
 import type { BackupManifest } from "../../drill/manifest";
 import { peopleSection } from "../../drill/people";
@@ -66,11 +76,26 @@ function world(f: Faults = {}) {
     const clock = new FakeClock();
     const log: string[] = [];
     const controller = new AbortController();
-    const state = { drRows: 500, drRunning: true, prodRunning: !f.prodDown, prodRows: 480, prodSum: "old", drSum: "v500", backups: new Map<string, number>(), record: "dr" as "dr" | "prod", drLocked: f.drBackupLockedOnce ?? false };
+    const state = {
+        drRows: 500,
+        drRunning: true,
+        prodRunning: !f.prodDown,
+        prodRows: 480,
+        prodSum: "old",
+        drSum: "v500",
+        backups: new Map<string, number>(),
+        record: "dr" as "dr" | "prod",
+        drLocked: f.drBackupLockedOnce ?? false,
+    };
     const sum = (rows: number) => `v${rows}`;
 
     const app = (site: "prod" | "dr"): AppControl => ({
-        writers: async () => (site === "dr" ? ["api", "celery_default"] : state.prodRunning ? ["api", "celery_default", "celery_beat"] : []),
+        writers: async () =>
+            site === "dr"
+                ? ["api", "celery_default"]
+                : state.prodRunning
+                  ? ["api", "celery_default", "celery_beat"]
+                  : [],
         stop: async (s) => {
             log.push(`${site}: stop ${s.join(",")}`);
             clock.advance(5);
@@ -91,14 +116,19 @@ function world(f: Faults = {}) {
             if (site === "dr") state.drRunning = true;
             else state.prodRunning = true;
         },
-        health: async () => (site === "prod" && state.prodRunning && f.prodHealth !== "never" ? { status: 200, detail: "HTTP 200" } : { status: 502, detail: "HTTP 502" }),
+        health: async () =>
+            site === "prod" && state.prodRunning && f.prodHealth !== "never"
+                ? { status: 200, detail: "HTTP 200" }
+                : { status: 502, detail: "HTTP 502" },
         startHint: (s) => `ssh deployer@${site} 'docker compose start ${s.join(" ")}'`,
     });
 
     const storage = (site: "prod" | "dr"): BackupStorage => ({
         prefix: `postgresql/${site}`,
         primary: { endpoint: "https://sfo3.example", bucket: `${site}-backups` },
-        ...(f.noOffsite && site === "dr" ? {} : { offsite: { endpoint: "https://atl1.example", bucket: `${site}-offsite` } }),
+        ...(f.noOffsite && site === "dr"
+            ? {}
+            : { offsite: { endpoint: "https://atl1.example", bucket: `${site}-offsite` } }),
         accessKeyId: "KEY",
         secretAccessKey: "SECRET",
     });
@@ -111,10 +141,13 @@ function world(f: Faults = {}) {
         backup: async (tag) => {
             log.push(`${site}: backup ${tag}`);
             clock.advance(40);
-            if (site === "prod" && f.prodBackup === "fail") throw new Error("fortress-backup exited 1: fortress-backup: error: storage unreachable");
+            if (site === "prod" && f.prodBackup === "fail")
+                throw new Error("fortress-backup exited 1: fortress-backup: error: storage unreachable");
             if (site === "dr" && (state.drLocked || f.drBackupLockedAlways)) {
                 state.drLocked = false;
-                throw new Error("fortress-backup exited 1: fortress-backup: error: another fortress-backup is running for this database (lock /run/lock/x): wait for it to finish, then retry");
+                throw new Error(
+                    "fortress-backup exited 1: fortress-backup: error: another fortress-backup is running for this database (lock /run/lock/x): wait for it to finish, then retry",
+                );
             }
             const id = `20260301T0600${String(state.backups.size).padStart(2, "0")}Z-${tag}`;
             state.backups.set(id, site === "dr" ? state.drRows : state.prodRows);
@@ -124,24 +157,45 @@ function world(f: Faults = {}) {
             }
             return id;
         },
-        manifests: async (source) => [...state.backups].filter(([id]) => (site === "prod") === id.includes("pre-failback")).map(([id, rows]) => manifest(id, rows, source === "offsite" && f.offsiteDiffers ? "cd" : "ab")),
+        manifests: async (source) =>
+            [...state.backups]
+                .filter(([id]) => (site === "prod") === id.includes("pre-failback"))
+                .map(([id, rows]) => manifest(id, rows, source === "offsite" && f.offsiteDiffers ? "cd" : "ab")),
         storage: async () => storage(site),
         restoreReplacing: async (from, id) => {
-            log.push(`${site}: restore --force ${id} from ${from.primary.bucket}${from.offsite ? ` and ${from.offsite.bucket}` : ""}`);
+            log.push(
+                `${site}: restore --force ${id} from ${from.primary.bucket}${from.offsite ? ` and ${from.offsite.bucket}` : ""}`,
+            );
             clock.advance(120);
-            if (f.restore === "fail") throw new Error("fortress-restore --force exited 1: fortress-restore: error: pg_restore failed");
+            if (f.restore === "fail")
+                throw new Error("fortress-restore --force exited 1: fortress-restore: error: pg_restore failed");
             const rows = state.backups.get(id)!;
             state.prodRows = rows;
             state.prodSum = sum(rows);
-            return { restored: true, backupId: id, database: "income_platform", tables: 2, rows: f.restore === "wrong-counts" ? rows - 1 : rows };
+            return {
+                restored: true,
+                backupId: id,
+                database: "income_platform",
+                tables: 2,
+                rows: f.restore === "wrong-counts" ? rows - 1 : rows,
+            };
         },
         fingerprint: async (): Promise<Fingerprint> => {
             clock.advance(3);
-            return { relations: { "public.users": site === "dr" ? state.drSum : state.prodSum, "public.audit_log": "same" }, sequences: { "public.users_id_seq": "500,t" } };
+            return {
+                relations: { "public.users": site === "dr" ? state.drSum : state.prodSum, "public.audit_log": "same" },
+                sequences: { "public.users_id_seq": "500,t" },
+            };
         },
     });
 
-    const site = (name: "prod" | "dr"): FailbackSite => ({ name, label: `${name} (test)`, app: app(name), toolkit: toolkit(name), close: async () => void log.push(`${name}: close`) });
+    const site = (name: "prod" | "dr"): FailbackSite => ({
+        name,
+        label: `${name} (test)`,
+        app: app(name),
+        toolkit: toolkit(name),
+        close: async () => void log.push(`${name}: close`),
+    });
     const record: PublicRecord = {
         fqdn: "api.incomefortress.com",
         ttlSeconds: 60,
@@ -149,12 +203,21 @@ function world(f: Faults = {}) {
         moveToPrimary: async (hooks: OperationHooks) => {
             log.push("record: activeSite primary, pulumi up");
             clock.advance(90);
-            hooks.onEvent({ kind: "resource-done", at: clock.now(), op: "update", type: "digitalocean:index/dnsRecord:DnsRecord", urn: "urn:pulumi:prod::income-fortress::digitalocean:index/dnsRecord:DnsRecord::fortress-dns-record" });
+            hooks.onEvent({
+                kind: "resource-done",
+                at: clock.now(),
+                op: "update",
+                type: "digitalocean:index/dnsRecord:DnsRecord",
+                urn: "urn:pulumi:prod::income-fortress::digitalocean:index/dnsRecord:DnsRecord::fortress-dns-record",
+            });
             if (f.move === "fail") throw new Error("update failed: fortress-recovery-tls exited 1");
             state.record = "prod";
         },
         resolve: async () => (state.record === "prod" && f.resolve !== "never" ? "192.0.2.10" : "198.51.100.77"),
-        publicHealth: async () => (state.record === "prod" && state.prodRunning && f.publicHealth !== "never" ? { status: 200, detail: "HTTP 200" } : { status: null, detail: "certificate not yet valid" }),
+        publicHealth: async () =>
+            state.record === "prod" && state.prodRunning && f.publicHealth !== "never"
+                ? { status: 200, detail: "HTTP 200" }
+                : { status: null, detail: "certificate not yet valid" },
         manualSteps: (w) => `finish with pulumi up --stack prod, or go back: start ${w} on dr`,
     };
     const plan: FailbackPlan = { facts: { stacks: "prod, dr" }, prod: site("prod"), dr: site("dr"), record };
@@ -184,7 +247,17 @@ const OPTS: FailbackOptions = {
     lockRetryMs: 30_000,
     targets: planTargets(),
     context: { operator: "test" },
-    people: peopleSection({ roles: { incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com" }, technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" } }, escalation: [] }, "failback", "Pulumi.prod.yaml (contacts)"),
+    people: peopleSection(
+        {
+            roles: {
+                incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com" },
+                technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" },
+            },
+            escalation: [],
+        },
+        "failback",
+        "Pulumi.prod.yaml (contacts)",
+    ),
 };
 
 async function failback(f: Faults = {}, preflight?: () => Promise<FailbackPlan>) {
@@ -238,7 +311,9 @@ describe("runFailback: the whole sequence", () => {
             "resume-writes",
         ]);
         for (const c of report.checks) expect(c, JSON.stringify(c)).toMatchObject({ ok: true });
-        expect(check(report, /copy outside the DR region/)?.detail).toContain("s3://dr-offsite/postgresql/dr (https://atl1.example)");
+        expect(check(report, /copy outside the DR region/)?.detail).toContain(
+            "s3://dr-offsite/postgresql/dr (https://atl1.example)",
+        );
         // DR keeps its writers stopped: the standby.
         expect(state.drRunning).toBe(false);
         expect(state.record).toBe("prod");
@@ -257,7 +332,9 @@ describe("runFailback: the whole sequence", () => {
         });
         expect(report.flow).toBe("failback");
         expect(report.rto).toMatchObject({ key: "api", measuredSeconds: 327, met: true });
-        expect(report.objectives.rto.find((o) => o.key === "api")!.how).toMatch(/^the write freeze: from stopping the writers on dr/);
+        expect(report.objectives.rto.find((o) => o.key === "api")!.how).toMatch(
+            /^the write freeze: from stopping the writers on dr/,
+        );
         // Zero data loss, proven by the comparison.
         expect(report.rpo).toMatchObject({ key: "user-data", measuredSeconds: 0, met: true });
         expect(report.disasterAt).toBe(report.freezeWindow!.frozenAt);
@@ -269,16 +346,29 @@ describe("runFailback: the whole sequence", () => {
         expect(report.kind).toBe("failback");
         expect(report.id).toBe("failback-20260301-060000");
         expect(report.backupId).toBe("20260301T060001Z-failback-20260301-060000");
-        expect(report.context).toMatchObject({ stacks: "prod, dr", operator: "test", "prod's database before the failback": "backup 20260301T060000Z-pre-failback-20260301-060000 in prod's buckets" });
+        expect(report.context).toMatchObject({
+            stacks: "prod, dr",
+            operator: "test",
+            "prod's database before the failback":
+                "backup 20260301T060000Z-pre-failback-20260301-060000 in prod's buckets",
+        });
         const md = renderMarkdown(report, { rto: PLAN_RTO, rpo: PLAN_RPO });
         expect(md).toMatch(/^# Failback report: failback-20260301-060000\n/);
-        expect(md).toContain("**Writes frozen:** 2026-03-01T06:00:45.000Z · **Writes resumed on prod:** 2026-03-01T06:06:12.000Z");
+        expect(md).toContain(
+            "**Writes frozen:** 2026-03-01T06:00:45.000Z · **Writes resumed on prod:** 2026-03-01T06:06:12.000Z",
+        );
         expect(md).toContain("**Write freeze:** 5 min 27 s (of which 1 min 00 s waiting out the record's TTL)");
-        expect(md).toContain("| Incident Commander (DevOps Lead) | Alberto D. | alberto@incomefortress.com | chooses the failback time, approves the write freeze");
+        expect(md).toContain(
+            "| Incident Commander (DevOps Lead) | Alberto D. | alberto@incomefortress.com | chooses the failback time, approves the write freeze",
+        );
         expect(md).toContain("| Database Administrator (DBA) | not set |");
-        expect(md).toContain("**People:** Incident Commander Alberto D. · Technical Lead Sam Lee · Database Administrator [Name] · Communications Lead [Name]");
+        expect(md).toContain(
+            "**People:** Incident Commander Alberto D. · Technical Lead Sam Lee · Database Administrator [Name] · Communications Lead [Name]",
+        );
         expect(md).toContain("**Severity:** [P0/P1/P2] (a planned write freeze that closes an incident)");
-        expect(md).toContain("- Data loss: none: writes were frozen before the final backup, and prod equals the frozen DR database table by table");
+        expect(md).toContain(
+            "- Data loss: none: writes were frozen before the final backup, and prod equals the frozen DR database table by table",
+        );
         expect(md).toContain("- [ ] [Action] - Owner: Alberto D. - Due: [Date]");
     });
 
@@ -287,7 +377,9 @@ describe("runFailback: the whole sequence", () => {
         expect(done.r.exitCode).toBe(EXIT.ok);
         expect(done.log.slice(0, 2)).toEqual(["prod: stop ", "prod: backup pre-failback-20260301-060000"]);
         expect(done.log).toContain("prod: up");
-        expect(done.report.checks.find((c) => c.name === "prod's app answers its health URL on the host")?.detail).toMatch(/^api, celery_default, celery_beat started; HTTP 200$/);
+        expect(
+            done.report.checks.find((c) => c.name === "prod's app answers its health URL on the host")?.detail,
+        ).toMatch(/^api, celery_default, celery_beat started; HTTP 200$/);
         const failed = await failback({ prodDown: true, restore: "fail" });
         expect(failed.log).not.toContain("prod: up");
         expect(failed.state.prodRunning).toBe(false);
@@ -304,17 +396,24 @@ describe("runFailback: the whole sequence", () => {
         const { r, log, report, state } = await failback({ drBackupLockedAlways: true });
         expect(r.exitCode).toBe(EXIT.failure);
         expect(log.filter((l) => l === "dr: backup failback-20260301-060000")).toHaveLength(10);
-        expect(report.phases.find((p) => p.name === "final-backup")).toMatchObject({ ok: false, error: expect.stringMatching(/another fortress-backup is running/) });
+        expect(report.phases.find((p) => p.name === "final-backup")).toMatchObject({
+            ok: false,
+            error: expect.stringMatching(/another fortress-backup is running/),
+        });
         expect(state.drRunning).toBe(true);
     });
 
     it("stops with exit 2 and no report when the preflight finds the stacks not in a failback's state", async () => {
         const { r, written, progress } = await failback({}, async () => {
-            throw new FailbackSetupError("Pulumi.prod.yaml has activeSite primary: the public record already points at prod");
+            throw new FailbackSetupError(
+                "Pulumi.prod.yaml has activeSite primary: the public record already points at prod",
+            );
         });
         expect(r).toEqual({ exitCode: EXIT.usage });
         expect(written).toEqual([]);
-        expect(progress).toEqual(["failback: error: Pulumi.prod.yaml has activeSite primary: the public record already points at prod"]);
+        expect(progress).toEqual([
+            "failback: error: Pulumi.prod.yaml has activeSite primary: the public record already points at prod",
+        ]);
     });
 
     it("exits 1 with no report when the preflight fails otherwise", async () => {
@@ -328,42 +427,102 @@ describe("runFailback: the whole sequence", () => {
 
 describe("runFailback: a failure before the record moves is rolled back", () => {
     it.each([
-        ["prod's old database cannot be saved", { prodBackup: "fail" } as Faults, "save-prod-database", undefined, false, false],
-        ["the app's sessions stay on DR", { sessionsStay: true } as Faults, "freeze-dr-writes", /no session of the app is left/, true, false],
-        ["DR has no offsite bucket", { noOffsite: true } as Faults, "offsite-copy", /copy outside the DR region/, true, false],
-        ["the offsite copy differs", { offsiteDiffers: true } as Faults, "offsite-copy", /copy outside the DR region/, true, false],
+        [
+            "prod's old database cannot be saved",
+            { prodBackup: "fail" } as Faults,
+            "save-prod-database",
+            undefined,
+            false,
+            false,
+        ],
+        [
+            "the app's sessions stay on DR",
+            { sessionsStay: true } as Faults,
+            "freeze-dr-writes",
+            /no session of the app is left/,
+            true,
+            false,
+        ],
+        [
+            "DR has no offsite bucket",
+            { noOffsite: true } as Faults,
+            "offsite-copy",
+            /copy outside the DR region/,
+            true,
+            false,
+        ],
+        [
+            "the offsite copy differs",
+            { offsiteDiffers: true } as Faults,
+            "offsite-copy",
+            /copy outside the DR region/,
+            true,
+            false,
+        ],
         ["the restore into prod fails", { restore: "fail" } as Faults, "restore-into-prod", undefined, true, false],
-        ["the restore's counts differ from the manifest", { restore: "wrong-counts" } as Faults, "restore-into-prod", /replaced by the final backup/, true, false],
-        ["a write landed on DR after the snapshot", { writeAfterSnapshot: true } as Faults, "compare-prod-with-dr", /prod holds every row written on DR/, true, false],
-        ["prod's app is not healthy", { prodHealth: "never" } as Faults, "start-prod-writers", /health URL on the host/, true, true],
-    ])("%s: phase %s fails, DR's writers start again, the record stays, exit 1", async (_what, faults, phase, failedCheck, frozen, proven) => {
-        const { r, report, log, state } = await failback(faults);
-        expect(r.exitCode).toBe(EXIT.failure);
-        expect(report.outcome).toBe("failed");
-        expect(report.phases.find((p) => p.name === phase)).toMatchObject({ ok: false });
-        expect(report.phases.map((p) => p.name)).not.toContain("move-record-to-prod");
-        expect(report.phases.at(-1)).toMatchObject({ name: "rollback", ok: true });
-        if (failedCheck) expect(check(report, failedCheck)?.ok).toBe(false);
-        expect(log).not.toContain("record: activeSite primary, pulumi up");
-        expect(state.record).toBe("dr");
-        // Prod runs as before; DR serves again.
-        expect(state.prodRunning).toBe(true);
-        expect(state.drRunning).toBe(true);
-        expect(log.filter((l) => l.startsWith("dr: start"))).toHaveLength(frozen ? 1 : 0);
-        expect(report.freezeWindow?.resumedOn ?? null).toBe(frozen ? "dr" : null);
-        // No write is lost either way: DR keeps its database. Only a passed comparison proves prod's copy whole.
-        expect(report.rpo.measuredSeconds).toBe(proven ? 0 : null);
-        const md = renderMarkdown(report, { rto: PLAN_RTO, rpo: PLAN_RPO });
-        expect(md).toContain("**Result:** FAIL: the failback did not complete (the notes say what state it left) (exit 1)");
-        expect(md).toContain(frozen ? "Rolled back: dr takes writes again and the public record still points at it" : "- Downtime: none: the run stopped before writes were frozen");
-        if (frozen) expect(md).toMatch(/\*\*Writes resumed on DR \(rolled back\):\*\* /);
-    });
+        [
+            "the restore's counts differ from the manifest",
+            { restore: "wrong-counts" } as Faults,
+            "restore-into-prod",
+            /replaced by the final backup/,
+            true,
+            false,
+        ],
+        [
+            "a write landed on DR after the snapshot",
+            { writeAfterSnapshot: true } as Faults,
+            "compare-prod-with-dr",
+            /prod holds every row written on DR/,
+            true,
+            false,
+        ],
+        [
+            "prod's app is not healthy",
+            { prodHealth: "never" } as Faults,
+            "start-prod-writers",
+            /health URL on the host/,
+            true,
+            true,
+        ],
+    ])(
+        "%s: phase %s fails, DR's writers start again, the record stays, exit 1",
+        async (_what, faults, phase, failedCheck, frozen, proven) => {
+            const { r, report, log, state } = await failback(faults);
+            expect(r.exitCode).toBe(EXIT.failure);
+            expect(report.outcome).toBe("failed");
+            expect(report.phases.find((p) => p.name === phase)).toMatchObject({ ok: false });
+            expect(report.phases.map((p) => p.name)).not.toContain("move-record-to-prod");
+            expect(report.phases.at(-1)).toMatchObject({ name: "rollback", ok: true });
+            if (failedCheck) expect(check(report, failedCheck)?.ok).toBe(false);
+            expect(log).not.toContain("record: activeSite primary, pulumi up");
+            expect(state.record).toBe("dr");
+            // Prod runs as before; DR serves again.
+            expect(state.prodRunning).toBe(true);
+            expect(state.drRunning).toBe(true);
+            expect(log.filter((l) => l.startsWith("dr: start"))).toHaveLength(frozen ? 1 : 0);
+            expect(report.freezeWindow?.resumedOn ?? null).toBe(frozen ? "dr" : null);
+            // No write is lost either way: DR keeps its database. Only a passed comparison proves prod's copy whole.
+            expect(report.rpo.measuredSeconds).toBe(proven ? 0 : null);
+            const md = renderMarkdown(report, { rto: PLAN_RTO, rpo: PLAN_RPO });
+            expect(md).toContain(
+                "**Result:** FAIL: the failback did not complete (the notes say what state it left) (exit 1)",
+            );
+            expect(md).toContain(
+                frozen
+                    ? "Rolled back: dr takes writes again and the public record still points at it"
+                    : "- Downtime: none: the run stopped before writes were frozen",
+            );
+            if (frozen) expect(md).toMatch(/\*\*Writes resumed on DR \(rolled back\):\*\* /);
+        },
+    );
 
     it("names the rollback's failure and how to start DR's writers by hand (exit 5)", async () => {
         const { r, report } = await failback({ restore: "fail", drStart: "fail" });
         expect(r.exitCode).toBe(EXIT.cleanup);
         expect(report.outcome).toBe("cleanup-failed");
-        expect(report.notes.join("\n")).toContain("dr's writers may still be stopped, so the public site takes no writes: ssh deployer@dr 'docker compose start api celery_default'");
+        expect(report.notes.join("\n")).toContain(
+            "dr's writers may still be stopped, so the public site takes no writes: ssh deployer@dr 'docker compose start api celery_default'",
+        );
     });
 
     it("on Ctrl-C during the final backup stops, rolls back and exits 130", async () => {
@@ -388,7 +547,9 @@ describe("runFailback: once the record moves, nothing is rolled back", () => {
         expect(report.phases.map((p) => p.name)).not.toContain("rollback");
         expect(log.filter((l) => l.startsWith("dr: start"))).toEqual([]);
         expect(state.drRunning).toBe(false);
-        expect(report.notes.join("\n")).toMatch(/^Cleanup failed: the run stopped while the public record was moving to prod\..*finish with pulumi up --stack prod, or go back: start api celery_default on dr/m);
+        expect(report.notes.join("\n")).toMatch(
+            /^Cleanup failed: the run stopped while the public record was moving to prod\..*finish with pulumi up --stack prod, or go back: start api celery_default on dr/m,
+        );
         expect(report.freezeWindow).toMatchObject({ resumedAt: null, resumedOn: null, seconds: null });
     });
 

@@ -5,7 +5,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { DrillSetupError, type ComposeService, type DriverEvent, type HostProbe, type OperationHooks, type StackDriver, type StackOutputs } from "../../drill/driver";
+import {
+    DrillSetupError,
+    type ComposeService,
+    type DriverEvent,
+    type HostProbe,
+    type OperationHooks,
+    type StackDriver,
+    type StackOutputs,
+} from "../../drill/driver";
 import type { BackupManifest } from "../../drill/manifest";
 import { composeVerdict, pickManifest, runDrill, type DrillOptions } from "../../drill/orchestrate";
 import { InterruptedError } from "../../drill/phases";
@@ -51,7 +59,17 @@ interface Calls {
 }
 
 /** A stack driver whose up takes simulated time and emits the events a real up would. */
-function fakeDriver(clock: FakeClock, calls: Calls, behaviour: { preflight?: () => never; create?: "fail"; up?: "fail" | "hang"; destroy?: "fail"; restoreStdout?: string } = {}): StackDriver {
+function fakeDriver(
+    clock: FakeClock,
+    calls: Calls,
+    behaviour: {
+        preflight?: () => never;
+        create?: "fail";
+        up?: "fail" | "hang";
+        destroy?: "fail";
+        restoreStdout?: string;
+    } = {},
+): StackDriver {
     return {
         stackName: "drill-20260301-060000",
         preflight: async () => {
@@ -67,17 +85,36 @@ function fakeDriver(clock: FakeClock, calls: Calls, behaviour: { preflight?: () 
         up: async (hooks: OperationHooks) => {
             calls.log.push("up");
             const ev = (e: Omit<DriverEvent, "at">) => hooks.onEvent({ ...e, at: clock.now() });
-            ev({ kind: "resource-started", urn: "urn:pulumi:d::income-fortress::digitalocean:index/databaseCluster:DatabaseCluster::fortress-db-valkey", type: "digitalocean:index/databaseCluster:DatabaseCluster", op: "create" });
+            ev({
+                kind: "resource-started",
+                urn: "urn:pulumi:d::income-fortress::digitalocean:index/databaseCluster:DatabaseCluster::fortress-db-valkey",
+                type: "digitalocean:index/databaseCluster:DatabaseCluster",
+                op: "create",
+            });
             clock.advance(600);
-            ev({ kind: "resource-done", urn: "urn:pulumi:d::income-fortress::digitalocean:index/databaseCluster:DatabaseCluster::fortress-db-valkey", type: "digitalocean:index/databaseCluster:DatabaseCluster", op: "create" });
+            ev({
+                kind: "resource-done",
+                urn: "urn:pulumi:d::income-fortress::digitalocean:index/databaseCluster:DatabaseCluster::fortress-db-valkey",
+                type: "digitalocean:index/databaseCluster:DatabaseCluster",
+                op: "create",
+            });
             if (behaviour.up === "fail") {
                 clock.advance(10);
-                ev({ kind: "resource-failed", urn: "urn:pulumi:d::income-fortress::command:remote:Command::fortress-recovery-restore", type: "command:remote:Command", op: "create" });
+                ev({
+                    kind: "resource-failed",
+                    urn: "urn:pulumi:d::income-fortress::command:remote:Command::fortress-recovery-restore",
+                    type: "command:remote:Command",
+                    op: "create",
+                });
                 throw new Error("update failed: fortress-recovery-restore exited 1");
             }
             if (behaviour.up === "hang") {
                 // Like the Automation API: the abort makes pulumi stop and the call reject.
-                await new Promise<void>((_, reject) => hooks.signal?.addEventListener("abort", () => reject(new Error("pulumi was interrupted")), { once: true }));
+                await new Promise<void>((_, reject) =>
+                    hooks.signal?.addEventListener("abort", () => reject(new Error("pulumi was interrupted")), {
+                        once: true,
+                    }),
+                );
             }
             clock.advance(900);
             ev({
@@ -85,7 +122,11 @@ function fakeDriver(clock: FakeClock, calls: Calls, behaviour: { preflight?: () 
                 urn: "urn:pulumi:d::income-fortress::income-fortress:recovery:Recovery$command:remote:Command::fortress-recovery-restore",
                 type: "command:remote:Command",
                 op: "create",
-                outputs: { stdout: behaviour.restoreStdout ?? "restored 20260301T052000Z into income_platform: 2 tables, 25000 rows, counts match the manifest\nincome-fortress restore: restored the database\n" },
+                outputs: {
+                    stdout:
+                        behaviour.restoreStdout ??
+                        "restored 20260301T052000Z into income_platform: 2 tables, 25000 rows, counts match the manifest\nincome-fortress restore: restored the database\n",
+                },
             });
             clock.advance(300);
             return outputs;
@@ -102,14 +143,25 @@ function fakeDriver(clock: FakeClock, calls: Calls, behaviour: { preflight?: () 
     };
 }
 
-function fakeProbe(clock: FakeClock, calls: Calls, o: { healthyAfterPolls?: number; compose?: ComposeService[]; manifests?: BackupManifest[]; live?: Record<string, number> } = {}) {
+function fakeProbe(
+    clock: FakeClock,
+    calls: Calls,
+    o: {
+        healthyAfterPolls?: number;
+        compose?: ComposeService[];
+        manifests?: BackupManifest[];
+        live?: Record<string, number>;
+    } = {},
+) {
     let polls = 0;
     return async (_outputs: StackOutputs): Promise<HostProbe> => ({
         httpsGet: async (url) => {
             calls.log.push(`GET ${url}`);
             polls++;
             clock.advance(1);
-            return polls > (o.healthyAfterPolls ?? 0) ? { status: 200, detail: "HTTP 200" } : { status: null, detail: "getaddrinfo ENOTFOUND" };
+            return polls > (o.healthyAfterPolls ?? 0)
+                ? { status: 200, detail: "HTTP 200" }
+                : { status: null, detail: "getaddrinfo ENOTFOUND" };
         },
         composeServices: async () =>
             o.compose ?? [
@@ -131,7 +183,11 @@ afterEach(() => {
     outDir = undefined;
 });
 
-function setup(opts: Partial<DrillOptions> = {}, driverBehaviour: Parameters<typeof fakeDriver>[2] = {}, probeOptions: Parameters<typeof fakeProbe>[2] = {}) {
+function setup(
+    opts: Partial<DrillOptions> = {},
+    driverBehaviour: Parameters<typeof fakeDriver>[2] = {},
+    probeOptions: Parameters<typeof fakeProbe>[2] = {},
+) {
     const clock = new FakeClock();
     const calls: Calls = { log: [] };
     const controller = new AbortController();
@@ -181,7 +237,14 @@ describe("runDrill", () => {
 
         expect(result.exitCode).toBe(EXIT.ok);
         expect(r.ok).toBe(true);
-        expect(calls.log.filter((c) => !c.startsWith("GET"))).toEqual(["preflight", "create", "up", "probe closed", "destroy", "remove"]);
+        expect(calls.log.filter((c) => !c.startsWith("GET"))).toEqual([
+            "preflight",
+            "create",
+            "up",
+            "probe closed",
+            "destroy",
+            "remove",
+        ]);
         expect(calls.destroyRefresh).toBe(false);
         expect(r.phases.map((p) => [p.name, p.seconds, p.ok])).toEqual([
             ["preflight", 0, true],
@@ -200,7 +263,15 @@ describe("runDrill", () => {
         expect(r.rpo).toMatchObject({ key: "user-data", measuredSeconds: 2400, targetSeconds: 3600, met: true });
         expect(r.backupId).toBe(manifest.id);
         expect(r.backup).toEqual({
-            id: manifest.id, createdAt: SNAPSHOT, completedAt: manifest.completedAt, bytes: 1234, sha256: manifest.sha256, encryption: "age", source: "offsite vault", tables: 2, rows: 25000,
+            id: manifest.id,
+            createdAt: SNAPSHOT,
+            completedAt: manifest.completedAt,
+            bytes: 1234,
+            sha256: manifest.sha256,
+            encryption: "age",
+            source: "offsite vault",
+            tables: 2,
+            rows: 25000,
         });
         expect(r.checks.map((c) => [c.name, c.ok])).toEqual([
             ["health URL answers 200 over HTTPS", true],
@@ -213,7 +284,13 @@ describe("runDrill", () => {
         expect(calls.log).toContain("GET https://drill-20260301-060000.incomefortress.com/health");
         // Live progress: phase lines with elapsed time, and resource lines as they finish.
         expect(lines).toContain("[ 1805.0s] ok pulumi-up (1800.0s)");
-        expect(lines.some((l) => /\+ digitalocean:index\/databaseCluster:DatabaseCluster fortress-db-valkey create \(10 min 00 s\)/.test(l))).toBe(true);
+        expect(
+            lines.some((l) =>
+                /\+ digitalocean:index\/databaseCluster:DatabaseCluster fortress-db-valkey create \(10 min 00 s\)/.test(
+                    l,
+                ),
+            ),
+        ).toBe(true);
 
         const json = JSON.parse(readFileSync(result.files!.json, "utf8")) as Report;
         expect(json.kind).toBe("drill");
@@ -232,7 +309,10 @@ describe("runDrill", () => {
         expect(calls.destroyRefresh).toBe(true);
         const r = result.report!;
         expect(r.outcome).toBe("failed");
-        expect(r.phases.find((p) => p.name === "pulumi-up")).toMatchObject({ ok: false, error: "update failed: fortress-recovery-restore exited 1" });
+        expect(r.phases.find((p) => p.name === "pulumi-up")).toMatchObject({
+            ok: false,
+            error: "update failed: fortress-recovery-restore exited 1",
+        });
         expect(r.phases.find((p) => p.name === "destroy")?.ok).toBe(true);
         expect(r.rto.measuredSeconds).toBeNull();
         expect(r.rto.met).toBe(false);
@@ -242,21 +322,24 @@ describe("runDrill", () => {
     it.each([
         ["SIGINT", EXIT.sigint],
         ["SIGTERM", EXIT.sigterm],
-    ] as const)("on %s during up it stops, destroys and removes the stack, writes the report, and exits %i", async (sig, code) => {
-        const { calls, run, controller, clock } = setup({}, { up: "hang" });
-        const pending = run();
-        // Let the drill reach the hanging up, then interrupt it.
-        while (!calls.log.includes("up")) await new Promise((r) => setImmediate(r));
-        clock.advance(30);
-        controller.abort(sig);
-        const result = await pending;
-        expect(result.exitCode).toBe(code);
-        expect(calls.log).toEqual(["preflight", "create", "up", "destroy", "remove"]);
-        expect(calls.destroyRefresh).toBe(true);
-        expect(result.report!.outcome).toBe("interrupted");
-        expect(result.report!.timeline.some((t) => t.event === `interrupted by ${sig}`)).toBe(true);
-        expect(existsSync(result.files!.json)).toBe(true);
-    });
+    ] as const)(
+        "on %s during up it stops, destroys and removes the stack, writes the report, and exits %i",
+        async (sig, code) => {
+            const { calls, run, controller, clock } = setup({}, { up: "hang" });
+            const pending = run();
+            // Let the drill reach the hanging up, then interrupt it.
+            while (!calls.log.includes("up")) await new Promise((r) => setImmediate(r));
+            clock.advance(30);
+            controller.abort(sig);
+            const result = await pending;
+            expect(result.exitCode).toBe(code);
+            expect(calls.log).toEqual(["preflight", "create", "up", "destroy", "remove"]);
+            expect(calls.destroyRefresh).toBe(true);
+            expect(result.report!.outcome).toBe("interrupted");
+            expect(result.report!.timeline.some((t) => t.event === `interrupted by ${sig}`)).toBe(true);
+            expect(existsSync(result.files!.json)).toBe(true);
+        },
+    );
 
     it("an interrupt while validating still destroys the stack", async () => {
         const { calls, run, controller } = setup({}, {}, { healthyAfterPolls: 1_000_000 });
@@ -274,7 +357,9 @@ describe("runDrill", () => {
         expect(calls.log).not.toContain("destroy");
         expect(calls.log).not.toContain("remove");
         expect(result.exitCode).toBe(EXIT.ok);
-        expect(result.report!.notes.join("\n")).toContain("pulumi destroy --stack drill-20260301-060000 --yes && pulumi stack rm drill-20260301-060000 --yes");
+        expect(result.report!.notes.join("\n")).toContain(
+            "pulumi destroy --stack drill-20260301-060000 --yes && pulumi stack rm drill-20260301-060000 --yes",
+        );
         expect(result.report!.phases.map((p) => p.name)).not.toContain("destroy");
     });
 
@@ -290,15 +375,20 @@ describe("runDrill", () => {
         const result = await run();
         expect(result.exitCode).toBe(EXIT.cleanup);
         expect(result.report!.outcome).toBe("cleanup-failed");
-        expect(result.report!.notes.join("\n")).toMatch(/stack drill-20260301-060000 may still hold resources \(deleting fortress-db-pg: 409 conflict\).*pulumi destroy --stack drill-20260301-060000/);
+        expect(result.report!.notes.join("\n")).toMatch(
+            /stack drill-20260301-060000 may still hold resources \(deleting fortress-db-pg: 409 conflict\).*pulumi destroy --stack drill-20260301-060000/,
+        );
     });
 
     it("exits 2 without creating anything when preflight finds no pulumi CLI", async () => {
-        const { calls, run, lines, written } = setup({}, {
-            preflight: () => {
-                throw new DrillSetupError("the Pulumi CLI (pulumi) is not installed or not on PATH: install it");
+        const { calls, run, lines, written } = setup(
+            {},
+            {
+                preflight: () => {
+                    throw new DrillSetupError("the Pulumi CLI (pulumi) is not installed or not on PATH: install it");
+                },
             },
-        });
+        );
         const result = await run();
         expect(result.exitCode).toBe(EXIT.usage);
         expect(calls.log).toEqual(["preflight"]);
@@ -314,7 +404,11 @@ describe("runDrill", () => {
     });
 
     it("fails the health check after the timeout, polling at the interval, and exits 3", async () => {
-        const { calls, run } = setup({ healthTimeoutMs: 60_000, pollIntervalMs: 10_000 }, {}, { healthyAfterPolls: 1_000 });
+        const { calls, run } = setup(
+            { healthTimeoutMs: 60_000, pollIntervalMs: 10_000 },
+            {},
+            { healthyAfterPolls: 1_000 },
+        );
         const result = await run();
         const r = result.report!;
         expect(result.exitCode).toBe(EXIT.missed);
@@ -334,7 +428,9 @@ describe("runDrill", () => {
         expect(result.exitCode).toBe(EXIT.missed);
         expect(result.report!.outcome).toBe("targets-missed");
         expect(result.report!.rto).toMatchObject({ measuredSeconds: 1806, targetSeconds: 1800, met: false });
-        expect(readFileSync(result.files!.markdown, "utf8")).toContain("| API (Complete Outage) | 30 minutes (overridden; plan: 4 hours) | 8 hours | 30 min 06 s | FAIL (target missed, within maximum) |");
+        expect(readFileSync(result.files!.markdown, "utf8")).toContain(
+            "| API (Complete Outage) | 30 minutes (overridden; plan: 4 hours) | 8 hours | 30 min 06 s | FAIL (target missed, within maximum) |",
+        );
     });
 
     it("fails the backup-age check and the RPO when the restored backup is older than the target", async () => {
@@ -358,11 +454,19 @@ describe("runDrill", () => {
         const result = await run();
         const byName = Object.fromEntries(result.report!.checks.map((c) => [c.name, c]));
         expect(result.exitCode).toBe(EXIT.missed);
-        expect(byName["restore step restored a backup"]).toMatchObject({ ok: false, detail: expect.stringContaining("left it untouched") });
-        expect(byName["compose services healthy"]).toMatchObject({ ok: false, detail: "1 of 1 not healthy: celery_default restarting" });
+        expect(byName["restore step restored a backup"]).toMatchObject({
+            ok: false,
+            detail: expect.stringContaining("left it untouched"),
+        });
+        expect(byName["compose services healthy"]).toMatchObject({
+            ok: false,
+            detail: "1 of 1 not healthy: celery_default restarting",
+        });
         expect(byName["live tables hold at least the backup's rows"]!.ok).toBe(false);
         expect(byName["live tables hold at least the backup's rows"]!.detail).toContain("public.users 4999 < 5000");
-        expect(byName["live tables hold at least the backup's rows"]!.detail).toContain("public.portfolios missing < 20000");
+        expect(byName["live tables hold at least the backup's rows"]!.detail).toContain(
+            "public.portfolios missing < 20000",
+        );
         // Without a restore line the manifest is the newest finished before the restore step.
         expect(result.report!.backupId).toBe(manifest.id);
         expect(result.report!.objectives.rto.find((o) => o.key === "celery")!.measuredSeconds).toBeNull();
@@ -384,11 +488,33 @@ describe("composeVerdict", () => {
 });
 
 describe("pickManifest", () => {
-    const a = { ...manifest, id: "20260301T040000Z", createdAt: "2026-03-01T04:00:00Z", completedAt: "2026-03-01T04:01:00Z" };
-    const b = { ...manifest, id: "20260301T050000Z", createdAt: "2026-03-01T05:00:00Z", completedAt: "2026-03-01T05:01:00Z" };
-    const c = { ...manifest, id: "20260301T060000Z", createdAt: "2026-03-01T06:00:00Z", completedAt: "2026-03-01T06:01:00Z" };
+    const a = {
+        ...manifest,
+        id: "20260301T040000Z",
+        createdAt: "2026-03-01T04:00:00Z",
+        completedAt: "2026-03-01T04:01:00Z",
+    };
+    const b = {
+        ...manifest,
+        id: "20260301T050000Z",
+        createdAt: "2026-03-01T05:00:00Z",
+        completedAt: "2026-03-01T05:01:00Z",
+    };
+    const c = {
+        ...manifest,
+        id: "20260301T060000Z",
+        createdAt: "2026-03-01T06:00:00Z",
+        completedAt: "2026-03-01T06:01:00Z",
+    };
     it("uses the id the restore printed", () => {
-        expect(pickManifest([c, b, a], { restored: true, backupId: a.id, database: "x", tables: 1, rows: 1 }, "latest", undefined)?.id).toBe(a.id);
+        expect(
+            pickManifest(
+                [c, b, a],
+                { restored: true, backupId: a.id, database: "x", tables: 1, rows: 1 },
+                "latest",
+                undefined,
+            )?.id,
+        ).toBe(a.id);
     });
     it("uses a configured id", () => {
         expect(pickManifest([c, b, a], undefined, b.id, undefined)?.id).toBe(b.id);

@@ -6,14 +6,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROLES } from "../../config/contacts";
-import { contactsFromStack, DUTIES, nameOf, peopleFromStackFile, peopleSection, type PeopleRun } from "../../drill/people";
+import {
+    contactsFromStack,
+    DUTIES,
+    nameOf,
+    peopleFromStackFile,
+    peopleSection,
+    type PeopleRun,
+} from "../../drill/people";
 import { buildReport, renderMarkdown, type Phase, type ReportInput } from "../../drill/report";
 import { PLAN_RPO, PLAN_RTO, planTargets } from "../../drill/targets";
 import { ROOT } from "../support/entry-point";
 
 const dir = mkdtempSync(join(tmpdir(), "people-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-writeFileSync(join(dir, "Pulumi.yaml"), "name: income-fortress\nruntime: nodejs\nconfig:\n  contacts:\n    type: string\n    default: '{}'\n");
+writeFileSync(
+    join(dir, "Pulumi.yaml"),
+    "name: income-fortress\nruntime: nodejs\nconfig:\n  contacts:\n    type: string\n    default: '{}'\n",
+);
 
 function stackFile(stack: string, body: string): void {
     writeFileSync(join(dir, `Pulumi.${stack}.yaml`), `config:\n${body}`);
@@ -22,16 +32,34 @@ function stackFile(stack: string, body: string): void {
 describe("contactsFromStack: the key as a stack file holds it", () => {
     const K = "income-fortress:contacts";
     it.each([
-        ["a JSON string", { [K]: '{"technicalLead": {"name": "Sam Lee", "email": "sam@incomefortress.com"}}' }, { technicalLead: { name: "Sam Lee", email: "sam@incomefortress.com" } }, true],
-        ["a YAML map (pulumi config set --path)", { [K]: { technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" } } }, { technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" } }, true],
+        [
+            "a JSON string",
+            { [K]: '{"technicalLead": {"name": "Sam Lee", "email": "sam@incomefortress.com"}}' },
+            { technicalLead: { name: "Sam Lee", email: "sam@incomefortress.com" } },
+            true,
+        ],
+        [
+            "a YAML map (pulumi config set --path)",
+            { [K]: { technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" } } },
+            { technicalLead: { name: "Sam Lee", phone: "+1 555 010 0199" } },
+            true,
+        ],
         ["not set: the project default", {}, {}, false],
     ])("%s", (_what, stack, roles, set) => {
         expect(contactsFromStack(stack, {}, "Pulumi.prod.yaml")).toEqual({ contacts: { roles, escalation: [] }, set });
     });
 
     it.each([
-        ["a secret", { [K]: { secure: "v1:abc" } }, /^contacts in Pulumi\.prod\.yaml is a secret, which a report does not decrypt; set it in plain text/],
-        ["a bad value", { [K]: '{"technicalLead": {"name": "Sam"}}' }, /^contacts in Pulumi\.prod\.yaml technicalLead has neither email nor phone/],
+        [
+            "a secret",
+            { [K]: { secure: "v1:abc" } },
+            /^contacts in Pulumi\.prod\.yaml is a secret, which a report does not decrypt; set it in plain text/,
+        ],
+        [
+            "a bad value",
+            { [K]: '{"technicalLead": {"name": "Sam"}}' },
+            /^contacts in Pulumi\.prod\.yaml technicalLead has neither email nor phone/,
+        ],
     ])("%s is a problem to report, with no names", (_what, stack, problem) => {
         const r = contactsFromStack(stack, {}, "Pulumi.prod.yaml");
         expect(r.contacts).toEqual({ roles: {}, escalation: [] });
@@ -41,7 +69,10 @@ describe("contactsFromStack: the key as a stack file holds it", () => {
 
 describe("peopleFromStackFile", () => {
     it("reads the names and gives each role its part in the run", () => {
-        stackFile("prod", `  income-fortress:contacts: |\n    {"incidentCommander": {"name": "Alberto D.", "email": "alberto@incomefortress.com"}, "securityEmail": "security@incomefortress.com"}\n`);
+        stackFile(
+            "prod",
+            `  income-fortress:contacts: |\n    {"incidentCommander": {"name": "Alberto D.", "email": "alberto@incomefortress.com"}, "securityEmail": "security@incomefortress.com"}\n`,
+        );
         const p = peopleFromStackFile(dir, "prod", "failback");
         expect(p.source).toBe("Pulumi.prod.yaml (contacts)");
         expect(p.note).toBeUndefined();
@@ -56,10 +87,25 @@ describe("peopleFromStackFile", () => {
     });
 
     it.each([
-        ["no such file", "nope", undefined, /^Pulumi\.nope\.yaml does not exist here; set the plan's people with pulumi config set contacts '.*' --stack nope$/],
-        ["no role set", "empty", "  income-fortress:region: nyc3\n", /^no role is set in Pulumi\.empty\.yaml; set the plan's people with pulumi config set contacts/],
+        [
+            "no such file",
+            "nope",
+            undefined,
+            /^Pulumi\.nope\.yaml does not exist here; set the plan's people with pulumi config set contacts '.*' --stack nope$/,
+        ],
+        [
+            "no role set",
+            "empty",
+            "  income-fortress:region: nyc3\n",
+            /^no role is set in Pulumi\.empty\.yaml; set the plan's people with pulumi config set contacts/,
+        ],
         ["a bad value", "bad", "  income-fortress:contacts: 'Alberto'\n", /^contacts in Pulumi\.bad\.yaml is not JSON/],
-        ["a file that is not YAML", "broken", "  income-fortress:contacts: [\n", /is not valid YAML.*the names could not be read$/],
+        [
+            "a file that is not YAML",
+            "broken",
+            "  income-fortress:contacts: [\n",
+            /is not valid YAML.*the names could not be read$/,
+        ],
     ])("%s: a section with nobody in it and a note saying how to fill it", (_what, stack, body, note) => {
         if (body !== undefined) stackFile(stack, body);
         const p = peopleFromStackFile(dir, stack, "rehearsal");
@@ -75,16 +121,27 @@ describe("peopleFromStackFile", () => {
     });
 
     it("has a part for every role in every kind of run", () => {
-        for (const run of Object.keys(DUTIES) as PeopleRun[]) for (const r of ROLES) expect(DUTIES[run][r.key], `${run} ${r.key}`).toMatch(/^[a-z].{20,}[^.]$/);
+        for (const run of Object.keys(DUTIES) as PeopleRun[])
+            for (const r of ROLES) expect(DUTIES[run][r.key], `${run} ${r.key}`).toMatch(/^[a-z].{20,}[^.]$/);
     });
 });
 
 describe("the report with people", () => {
     const T0 = Date.parse("2026-03-01T06:00:00.000Z");
-    const phase = (name: string, ok = true, error?: string): Phase => ({ name, seconds: 5, ok, startedAt: new Date(T0).toISOString(), ...(error ? { error } : {}) });
+    const phase = (name: string, ok = true, error?: string): Phase => ({
+        name,
+        seconds: 5,
+        ok,
+        startedAt: new Date(T0).toISOString(),
+        ...(error ? { error } : {}),
+    });
     const people = peopleSection(
         {
-            roles: { incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com", availability: "24/7" }, technicalLead: { name: "Sam | Lee", phone: "+1 555 010 0199" }, databaseAdministrator: { name: "Kim O.", email: "kim@incomefortress.com" } },
+            roles: {
+                incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com", availability: "24/7" },
+                technicalLead: { name: "Sam | Lee", phone: "+1 555 010 0199" },
+                databaseAdministrator: { name: "Kim O.", email: "kim@incomefortress.com" },
+            },
             escalation: [{ title: "CTO", name: "Chris T.", email: "cto@incomefortress.com" }],
             securityEmail: "security@incomefortress.com",
         },
@@ -109,7 +166,8 @@ describe("the report with people", () => {
         people,
         ...over,
     });
-    const md = (over: Partial<ReportInput> = {}) => renderMarkdown(buildReport(input(over)), { rto: PLAN_RTO, rpo: PLAN_RPO });
+    const md = (over: Partial<ReportInput> = {}) =>
+        renderMarkdown(buildReport(input(over)), { rto: PLAN_RTO, rpo: PLAN_RPO });
 
     it("keeps the people in the JSON", () => {
         const r = buildReport(input());
@@ -120,10 +178,16 @@ describe("the report with people", () => {
 
     it("shows who does what, how to reach them, escalation and the security address", () => {
         const text = md();
-        expect(text).toContain("## Who does what\n\nFrom Pulumi.dr.yaml (contacts); the roles are the plan's (Roles & Responsibilities).");
-        expect(text).toContain(`| Incident Commander (DevOps Lead) | Alberto D. | alberto@incomefortress.com, (24/7) | ${DUTIES.drill.incidentCommander} |`);
+        expect(text).toContain(
+            "## Who does what\n\nFrom Pulumi.dr.yaml (contacts); the roles are the plan's (Roles & Responsibilities).",
+        );
+        expect(text).toContain(
+            `| Incident Commander (DevOps Lead) | Alberto D. | alberto@incomefortress.com, (24/7) | ${DUTIES.drill.incidentCommander} |`,
+        );
         expect(text).toContain("| Technical Lead (Senior Engineer) | Sam \\| Lee | +1 555 010 0199 |");
-        expect(text).toContain(`| Communications Lead (Product Manager) | not set |  | ${DUTIES.drill.communicationsLead} |`);
+        expect(text).toContain(
+            `| Communications Lead (Product Manager) | not set |  | ${DUTIES.drill.communicationsLead} |`,
+        );
         expect(text).toContain("- Escalation, CTO: Chris T., cto@incomefortress.com");
         expect(text).toContain("- Security incident response: security@incomefortress.com");
         expect(text.indexOf("## Who does what")).toBeLessThan(text.indexOf("## Recovery Time Objective (RTO)"));
@@ -136,14 +200,22 @@ describe("the report with people", () => {
             recoveredMs: undefined,
         });
         const pm = text.slice(text.indexOf("```markdown"));
-        expect(pm).toContain("**People:** Incident Commander Alberto D. · Technical Lead Sam | Lee · Database Administrator Kim O. · Communications Lead [Name]  \n**Severity:**");
+        expect(pm).toContain(
+            "**People:** Incident Commander Alberto D. · Technical Lead Sam | Lee · Database Administrator Kim O. · Communications Lead [Name]  \n**Severity:**",
+        );
         expect(pm).toContain("- [ ] Follow up: Phase pulumi-up failed: update failed - Owner: Sam | Lee - Due: [Date]");
-        expect(pm).toContain("- [ ] Follow up: Check failed: restored row counts equal the manifest (differ) - Owner: Kim O. - Due: [Date]");
+        expect(pm).toContain(
+            "- [ ] Follow up: Check failed: restored row counts equal the manifest (differ) - Owner: Kim O. - Due: [Date]",
+        );
         expect(pm).toContain("- [ ] [Action] - Owner: Alberto D. - Due: [Date]");
     });
 
     it("without people, leaves the section out and the template's placeholders in", () => {
-        const text = md({ people: undefined, phases: [phase("pulumi-up", false, "update failed")], recoveredMs: undefined });
+        const text = md({
+            people: undefined,
+            phases: [phase("pulumi-up", false, "update failed")],
+            recoveredMs: undefined,
+        });
         expect(text).not.toContain("## Who does what");
         expect(text).not.toContain("**People:**");
         expect(text).toContain("- [ ] Follow up: Phase pulumi-up failed: update failed - Owner: [Name] - Due: [Date]");

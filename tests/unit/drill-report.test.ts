@@ -3,7 +3,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildReport, EXIT, renderMarkdown, resultCell, runId, utcStamp, type Phase, type ReportInput } from "../../drill/report";
+import {
+    buildReport,
+    EXIT,
+    renderMarkdown,
+    resultCell,
+    runId,
+    utcStamp,
+    type Phase,
+    type ReportInput,
+} from "../../drill/report";
 import { writeReport } from "../../drill/report-files";
 import { applyOverrides, parseTargetFlag, PLAN_RPO, PLAN_RTO, planTargets } from "../../drill/targets";
 
@@ -30,15 +39,31 @@ function input(over: Partial<ReportInput> = {}): ReportInput {
         targets: planTargets(),
         measured: {
             rto: { database: { seconds: 12.5, how: "disaster to verified" } },
-            rpo: { "user-data": { seconds: 9.4, how: "snapshot to disaster" }, transactions: { seconds: 9.4, how: "snapshot to disaster" } },
+            rpo: {
+                "user-data": { seconds: 9.4, how: "snapshot to disaster" },
+                transactions: { seconds: 9.4, how: "snapshot to disaster" },
+            },
         },
         headline: { rto: "database", rpo: "user-data" },
-        backup: { id: "20260301T060000Z-rehearsal", createdAt: "2026-03-01T06:00:00.600Z", bytes: 2048, encryption: "age", source: "offsite", tables: 4, rows: 95000 },
+        backup: {
+            id: "20260301T060000Z-rehearsal",
+            createdAt: "2026-03-01T06:00:00.600Z",
+            bytes: 2048,
+            encryption: "age",
+            source: "offsite",
+            tables: 4,
+            rows: 95000,
+        },
         timeline: [
             { at: "2026-03-01T06:00:10.000Z", event: "disaster declared" },
             { at: "2026-03-01T06:00:00.000Z", event: "backup started" },
         ],
-        postMortem: { rootCause: "Simulated: lost.", resolution: "Restored.", usersAffected: "none", financialImpact: "none" },
+        postMortem: {
+            rootCause: "Simulated: lost.",
+            resolution: "Restored.",
+            usersAffected: "none",
+            financialImpact: "none",
+        },
         ...over,
     };
 }
@@ -75,15 +100,50 @@ describe("buildReport", () => {
 
     it.each([
         ["passed", {}, "passed", EXIT.ok],
-        ["a failed check", { checks: [{ name: "sha256", ok: false, detail: "differs" }] }, "checks-failed", EXIT.missed],
-        ["a missed target", { targets: applyOverrides(planTargets(), [parseTargetFlag("database=10s")]) }, "targets-missed", EXIT.missed],
-        ["a missed secondary row", { targets: applyOverrides(planTargets(), [parseTargetFlag("transactions=5s")]) }, "targets-missed", EXIT.missed],
-        ["a headline never measured", { measured: { rto: {}, rpo: { "user-data": { seconds: 1, how: "" } } } }, "targets-missed", EXIT.missed],
-        ["a failed phase", { phases: [phase("restore", 10, 3, false, "fortress-restore exited 3")] }, "failed", EXIT.failure],
+        [
+            "a failed check",
+            { checks: [{ name: "sha256", ok: false, detail: "differs" }] },
+            "checks-failed",
+            EXIT.missed,
+        ],
+        [
+            "a missed target",
+            { targets: applyOverrides(planTargets(), [parseTargetFlag("database=10s")]) },
+            "targets-missed",
+            EXIT.missed,
+        ],
+        [
+            "a missed secondary row",
+            { targets: applyOverrides(planTargets(), [parseTargetFlag("transactions=5s")]) },
+            "targets-missed",
+            EXIT.missed,
+        ],
+        [
+            "a headline never measured",
+            { measured: { rto: {}, rpo: { "user-data": { seconds: 1, how: "" } } } },
+            "targets-missed",
+            EXIT.missed,
+        ],
+        [
+            "a failed phase",
+            { phases: [phase("restore", 10, 3, false, "fortress-restore exited 3")] },
+            "failed",
+            EXIT.failure,
+        ],
         ["an error", { error: "boom" }, "failed", EXIT.failure],
-        ["SIGINT", { interrupted: "SIGINT" as const, phases: [phase("restore", 10, 3, false, "interrupted")] }, "interrupted", EXIT.sigint],
+        [
+            "SIGINT",
+            { interrupted: "SIGINT" as const, phases: [phase("restore", 10, 3, false, "interrupted")] },
+            "interrupted",
+            EXIT.sigint,
+        ],
         ["SIGTERM", { interrupted: "SIGTERM" as const }, "interrupted", EXIT.sigterm],
-        ["cleanup failure, which wins over everything", { interrupted: "SIGINT" as const, cleanupFailed: "stack left", error: "boom" }, "cleanup-failed", EXIT.cleanup],
+        [
+            "cleanup failure, which wins over everything",
+            { interrupted: "SIGINT" as const, cleanupFailed: "stack left", error: "boom" },
+            "cleanup-failed",
+            EXIT.cleanup,
+        ],
     ] as [string, Partial<ReportInput>, string, number][])("%s -> %s, exit %i", (_what, over, outcome, code) => {
         const r = buildReport(input(over));
         expect(r.outcome).toBe(outcome);
@@ -94,16 +154,23 @@ describe("buildReport", () => {
     it("headline met is false when missed, with the override recorded", () => {
         const r = buildReport(input({ targets: applyOverrides(planTargets(), [parseTargetFlag("database=10s")]) }));
         expect(r.rto).toMatchObject({ measuredSeconds: 12.5, targetSeconds: 10, met: false });
-        expect(r.objectives.rto.find((o) => o.key === "database")).toMatchObject({ overridden: true, planTargetSeconds: 3600, withinMaximum: true });
+        expect(r.objectives.rto.find((o) => o.key === "database")).toMatchObject({
+            overridden: true,
+            planTargetSeconds: 3600,
+            withinMaximum: true,
+        });
     });
 
     it("throws on a headline key that is not a row of the plan", () => {
-        expect(() => buildReport(input({ headline: { rto: "nope", rpo: "user-data" } }))).toThrow(/"nope" is not a row of the plan's RTO table/);
+        expect(() => buildReport(input({ headline: { rto: "nope", rpo: "user-data" } }))).toThrow(
+            /"nope" is not a row of the plan's RTO table/,
+        );
     });
 });
 
 describe("renderMarkdown", () => {
-    const md = (over: Partial<ReportInput> = {}) => renderMarkdown(buildReport(input(over)), { rto: PLAN_RTO, rpo: PLAN_RPO });
+    const md = (over: Partial<ReportInput> = {}) =>
+        renderMarkdown(buildReport(input(over)), { rto: PLAN_RTO, rpo: PLAN_RPO });
 
     it("shows the plan's RTO and RPO tables with a measured column and a result per row", () => {
         const text = md();
@@ -112,7 +179,9 @@ describe("renderMarkdown", () => {
         expect(text).toContain("| API (Complete Outage) | 4 hours | 8 hours | not measured | not measured |");
         expect(text).toContain("| Data Type | RPO Target | Maximum Acceptable | Measured | Result |");
         expect(text).toContain("| User Data (Portfolios, Proposals) | 1 hour | 4 hours | 9.4 s | pass |");
-        expect(text).toContain("| Configuration Changes | 0 (immediate backup) | 1 hour | not measured | not measured |");
+        expect(text).toContain(
+            "| Configuration Changes | 0 (immediate backup) | 1 hour | not measured | not measured |",
+        );
         // One row per plan row, in the plan's order.
         for (const o of [...PLAN_RTO, ...PLAN_RPO]) expect(text).toContain(`| ${o.name} |`);
         expect(text.indexOf("API (Complete Outage)")).toBeLessThan(text.indexOf("Background Jobs"));
@@ -120,9 +189,18 @@ describe("renderMarkdown", () => {
 
     it("says FAIL and which limit was crossed", () => {
         const missed = md({ targets: applyOverrides(planTargets(), [parseTargetFlag("database=10s")]) });
-        expect(missed).toContain("| Database (Primary Failure) | 10 seconds (overridden; plan: 1 hour) | 2 hours | 12.5 s | FAIL (target missed, within maximum) |");
-        const beyond = md({ measured: { rto: { database: { seconds: 3 * 3600, how: "x" } }, rpo: { "user-data": { seconds: 1, how: "" } } } });
-        expect(beyond).toContain("| Database (Primary Failure) | 1 hour | 2 hours | 3 h 00 min | FAIL (beyond maximum acceptable) |");
+        expect(missed).toContain(
+            "| Database (Primary Failure) | 10 seconds (overridden; plan: 1 hour) | 2 hours | 12.5 s | FAIL (target missed, within maximum) |",
+        );
+        const beyond = md({
+            measured: {
+                rto: { database: { seconds: 3 * 3600, how: "x" } },
+                rpo: { "user-data": { seconds: 1, how: "" } },
+            },
+        });
+        expect(beyond).toContain(
+            "| Database (Primary Failure) | 1 hour | 2 hours | 3 h 00 min | FAIL (beyond maximum acceptable) |",
+        );
         expect(beyond).toContain("**Result:** FAIL: a target was missed (exit 3)");
     });
 
@@ -130,7 +208,9 @@ describe("renderMarkdown", () => {
         const text = md({ checks: [{ name: "sha256 | size", ok: false, detail: "a|b" }] });
         expect(text).toContain("| sha256 \\| size | FAIL | a\\|b |");
         expect(text).toContain("| restore | 06:00:10Z | 12.5 s | ok |");
-        expect(md({ phases: [phase("restore", 10, 3, false, "fortress-restore exited 3")] })).toContain("| restore | 06:00:10Z | 3.0 s | FAILED: fortress-restore exited 3 |");
+        expect(md({ phases: [phase("restore", 10, 3, false, "fortress-restore exited 3")] })).toContain(
+            "| restore | 06:00:10Z | 3.0 s | FAILED: fortress-restore exited 3 |",
+        );
     });
 
     it("fills the plan's post-mortem template: title, duration, timeline, data loss", () => {
@@ -141,20 +221,37 @@ describe("renderMarkdown", () => {
         expect(pm).toContain("**Duration:** 2026-03-01T06:00:10.000Z - 2026-03-01T06:00:22.500Z (12.5 s)");
         expect(pm).toContain("- 2026-03-01T06:00:10.000Z: disaster declared");
         expect(pm).toContain("- Downtime: 12.5 s (from the declared disaster to the verified recovery)");
-        expect(pm).toContain("- Data loss: every write after the snapshot 2026-03-01T06:00:00.600Z up to the disaster 2026-03-01T06:00:10.000Z: 9.4 s of writes (RPO met)");
+        expect(pm).toContain(
+            "- Data loss: every write after the snapshot 2026-03-01T06:00:00.600Z up to the disaster 2026-03-01T06:00:10.000Z: 9.4 s of writes (RPO met)",
+        );
         expect(pm).toContain("## Root Cause\nSimulated: lost.");
         expect(pm).toContain("## Resolution\nRestored.");
         // The template's headings, in its order.
-        const headings = ["## Summary", "## Timeline", "## Impact", "## Root Cause", "## Resolution", "## Lessons Learned", "## Action Items", "## Prevention"];
+        const headings = [
+            "## Summary",
+            "## Timeline",
+            "## Impact",
+            "## Root Cause",
+            "## Resolution",
+            "## Lessons Learned",
+            "## Action Items",
+            "## Prevention",
+        ];
         const at = headings.map((h) => pm.indexOf(h));
         expect(at.every((i) => i > 0)).toBe(true);
         expect([...at].sort((a, b) => a - b)).toEqual(at);
     });
 
     it("turns failures into 'what didn't go well' and action items", () => {
-        const text = md({ phases: [phase("restore", 10, 3, false, "fortress-restore exited 3")], recoveredMs: undefined, measured: { rto: {}, rpo: {} } });
+        const text = md({
+            phases: [phase("restore", 10, 3, false, "fortress-restore exited 3")],
+            recoveredMs: undefined,
+            measured: { rto: {}, rpo: {} },
+        });
         expect(text).toContain("- Phase restore failed: fortress-restore exited 3");
-        expect(text).toContain("- [ ] Follow up: Phase restore failed: fortress-restore exited 3 - Owner: [Name] - Due: [Date]");
+        expect(text).toContain(
+            "- [ ] Follow up: Phase restore failed: fortress-restore exited 3 - Owner: [Name] - Due: [Date]",
+        );
         expect(text).toContain("- Downtime: not measured: the recovery did not finish");
         expect(text).toContain("The recovery did not complete (restore failed: fortress-restore exited 3).");
     });
@@ -179,7 +276,12 @@ describe("report files", () => {
         const second = writeReport(out, report);
         expect(first.json).toBe(join(out, "rehearsal-20260301-060000.json"));
         expect(second.json).toBe(join(out, "rehearsal-20260301-060000-2.json"));
-        expect(readdirSync(out).sort()).toEqual(["rehearsal-20260301-060000-2.json", "rehearsal-20260301-060000-2.md", "rehearsal-20260301-060000.json", "rehearsal-20260301-060000.md"]);
+        expect(readdirSync(out).sort()).toEqual([
+            "rehearsal-20260301-060000-2.json",
+            "rehearsal-20260301-060000-2.md",
+            "rehearsal-20260301-060000.json",
+            "rehearsal-20260301-060000.md",
+        ]);
         expect(JSON.parse(readFileSync(first.json, "utf8"))).toEqual(report);
         expect(readFileSync(first.markdown, "utf8")).toBe(renderMarkdown(report, { rto: PLAN_RTO, rpo: PLAN_RPO }));
     });

@@ -3,7 +3,17 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-    applyOverrides, formatSeconds, formatTarget, objectiveKeys, parseDuration, parseTargetFlag, parseTargetsFile, PLAN_RPO, PLAN_RTO, planTargets, TargetError,
+    applyOverrides,
+    formatSeconds,
+    formatTarget,
+    objectiveKeys,
+    parseDuration,
+    parseTargetFlag,
+    parseTargetsFile,
+    PLAN_RPO,
+    PLAN_RTO,
+    planTargets,
+    TargetError,
 } from "../../drill/targets";
 
 const PLAN = resolve(__dirname, "../../docs/disaster-recovery-plan.md");
@@ -16,7 +26,12 @@ function planTable(text: string, heading: string): string[][] {
     const rows: string[][] = [];
     for (const l of lines.slice(first + 2)) {
         if (!l.startsWith("|")) break;
-        rows.push(l.split("|").slice(1, -1).map((c) => c.trim()));
+        rows.push(
+            l
+                .split("|")
+                .slice(1, -1)
+                .map((c) => c.trim()),
+        );
     }
     return rows;
 }
@@ -24,15 +39,23 @@ function planTable(text: string, heading: string): string[][] {
 describe("the plan's tables", () => {
     it("PLAN_RTO and PLAN_RPO are the runbook's rows, names and wording", () => {
         const text = readFileSync(PLAN, "utf8");
-        expect(PLAN_RTO.map((o) => [o.name, o.planTargetText, o.planMaximumText])).toEqual(planTable(text, "### Recovery Time Objective (RTO)"));
-        expect(PLAN_RPO.map((o) => [o.name, o.planTargetText, o.planMaximumText])).toEqual(planTable(text, "### Recovery Point Objective (RPO)"));
+        expect(PLAN_RTO.map((o) => [o.name, o.planTargetText, o.planMaximumText])).toEqual(
+            planTable(text, "### Recovery Time Objective (RTO)"),
+        );
+        expect(PLAN_RPO.map((o) => [o.name, o.planTargetText, o.planMaximumText])).toEqual(
+            planTable(text, "### Recovery Point Objective (RPO)"),
+        );
     });
 
     it("each row's seconds match its wording, and the target is within the maximum", () => {
         for (const o of [...PLAN_RTO, ...PLAN_RPO]) {
             const [target] = o.planTargetText.split(" (");
-            expect(parseDuration(target!.replace(/ hours?/, "h").replace(/ minutes?/, "m")), o.name).toBe(o.targetSeconds);
-            expect(parseDuration(o.planMaximumText.replace(/ hours?/, "h").replace(/ minutes?/, "m")), o.name).toBe(o.maximumSeconds);
+            expect(parseDuration(target!.replace(/ hours?/, "h").replace(/ minutes?/, "m")), o.name).toBe(
+                o.targetSeconds,
+            );
+            expect(parseDuration(o.planMaximumText.replace(/ hours?/, "h").replace(/ minutes?/, "m")), o.name).toBe(
+                o.maximumSeconds,
+            );
             expect(o.targetSeconds).toBeLessThanOrEqual(o.maximumSeconds);
         }
     });
@@ -119,12 +142,20 @@ describe("overrides", () => {
     });
 
     it("allows loosening up to the maximum acceptable but not past it", () => {
-        expect(applyOverrides(planTargets(), [parseTargetFlag("database=2h")]).rto.find((o) => o.key === "database")!.targetSeconds).toBe(7200);
-        expect(() => applyOverrides(planTargets(), [parseTargetFlag("database=3h")])).toThrow(/3 hours is beyond the plan's maximum acceptable for Database \(Primary Failure\) \(2 hours\)/);
+        expect(
+            applyOverrides(planTargets(), [parseTargetFlag("database=2h")]).rto.find((o) => o.key === "database")!
+                .targetSeconds,
+        ).toBe(7200);
+        expect(() => applyOverrides(planTargets(), [parseTargetFlag("database=3h")])).toThrow(
+            /3 hours is beyond the plan's maximum acceptable for Database \(Primary Failure\) \(2 hours\)/,
+        );
     });
 
     it("reads a nested or flat targets file; the later override wins", () => {
-        const nested = parseTargetsFile(JSON.stringify({ rto: { database: "30m", api: 7200 }, rpo: { "user-data": "15m" } }), "t.json");
+        const nested = parseTargetsFile(
+            JSON.stringify({ rto: { database: "30m", api: 7200 }, rpo: { "user-data": "15m" } }),
+            "t.json",
+        );
         expect(nested.map((o) => [o.kind, o.key, o.seconds])).toEqual([
             ["rto", "database", 1800],
             ["rto", "api", 7200],

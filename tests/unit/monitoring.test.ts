@@ -3,7 +3,16 @@
 // and that the Slack webhook (a credential) only ever travels as a secret.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { DEFAULT_DOWN_PERIOD, DEFAULT_LATENCY_MS, DEFAULT_SSL_EXPIRY_DAYS, DEFAULT_THRESHOLDS, DEFAULT_WINDOW, DROPLET_METRIC_TYPES, UPTIME_PERIODS, UPTIME_REGIONS } from "../../components/monitoring-rules";
+import {
+    DEFAULT_DOWN_PERIOD,
+    DEFAULT_LATENCY_MS,
+    DEFAULT_SSL_EXPIRY_DAYS,
+    DEFAULT_THRESHOLDS,
+    DEFAULT_WINDOW,
+    DROPLET_METRIC_TYPES,
+    UPTIME_PERIODS,
+    UPTIME_REGIONS,
+} from "../../components/monitoring-rules";
 import type { Monitoring as MonitoringClass, MonitoringArgs } from "../../components/monitoring";
 
 // The engine's marker for a secret value in serialised properties.
@@ -39,7 +48,8 @@ beforeEach(() => {
 });
 
 const resolve = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((r) => o.apply(r));
-const isSecretWrapped = (v: unknown): boolean => typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+const isSecretWrapped = (v: unknown): boolean =>
+    typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
 const unwrap = (v: unknown) => (isSecretWrapped(v) ? (v as { value: unknown }).value : v);
 
 const baseArgs: MonitoringArgs = {
@@ -50,9 +60,20 @@ const baseArgs: MonitoringArgs = {
 };
 
 /** Builds the component and waits until every child is registered. */
-async function build(name: string, args: MonitoringArgs): Promise<{ m: MonitoringClass; byName: (n: string) => Registered; ofType: (t: string) => Registered[] }> {
+async function build(
+    name: string,
+    args: MonitoringArgs,
+): Promise<{ m: MonitoringClass; byName: (n: string) => Registered; ofType: (t: string) => Registered[] }> {
     const m = new Monitoring(name, args);
-    const children = [m.uptimeCheck, ...m.uptimeAlerts, m.dropletAlerts.cpu, m.dropletAlerts.memory, m.dropletAlerts.disk, m.backupStatusCheck, m.backupStatusAlert];
+    const children = [
+        m.uptimeCheck,
+        ...m.uptimeAlerts,
+        m.dropletAlerts.cpu,
+        m.dropletAlerts.memory,
+        m.dropletAlerts.disk,
+        m.backupStatusCheck,
+        m.backupStatusAlert,
+    ];
     await resolve(pulumi.all(children.filter((c) => c !== undefined).map((c) => c!.id)));
     const mine = registered.filter((r) => r.name === name || r.name.startsWith(`${name}-`));
     return {
@@ -80,22 +101,33 @@ describe("Monitoring with defaults", () => {
         for (const a of alerts) expect(a.inputs.checkId).toBe(`${checks[0].name}-id`);
         expect(byName("down").inputs.period).toBe(DEFAULT_DOWN_PERIOD);
         expect(byName("latency").inputs).toMatchObject({ threshold: DEFAULT_LATENCY_MS, comparison: "greater_than" });
-        expect(byName("ssl-expiry").inputs).toMatchObject({ threshold: DEFAULT_SSL_EXPIRY_DAYS, comparison: "less_than" });
+        expect(byName("ssl-expiry").inputs).toMatchObject({
+            threshold: DEFAULT_SSL_EXPIRY_DAYS,
+            comparison: "less_than",
+        });
         for (const a of alerts) expect(a.inputs.notifications).toEqual([{ emails: ["ops@incomefortress.com"] }]);
     });
 
     test("every uptime alert has a period, and every check names its probe regions", async () => {
-        const { ofType } = await build("periods", { ...baseArgs, backupStatusUrl: "https://api.incomefortress.com/backup-status" });
+        const { ofType } = await build("periods", {
+            ...baseArgs,
+            backupStatusUrl: "https://api.incomefortress.com/backup-status",
+        });
         const alerts = ofType("digitalocean:index/uptimeAlert:UptimeAlert");
         expect(alerts).toHaveLength(4);
         for (const a of alerts) expect(UPTIME_PERIODS, a.name).toContain(a.inputs.period);
-        for (const c of ofType("digitalocean:index/uptimeCheck:UptimeCheck")) expect(c.inputs.regions, c.name).toEqual([...UPTIME_REGIONS]);
+        for (const c of ofType("digitalocean:index/uptimeCheck:UptimeCheck"))
+            expect(c.inputs.regions, c.name).toEqual([...UPTIME_REGIONS]);
     });
 
     test("registers CPU, memory and disk alerts on the droplet with the default thresholds", async () => {
         const { byName, ofType } = await build("mon", baseArgs);
         expect(ofType("digitalocean:index/monitorAlert:MonitorAlert")).toHaveLength(3);
-        for (const [role, key] of [["cpu", "cpuPercent"], ["memory", "memoryPercent"], ["disk", "diskPercent"]] as const) {
+        for (const [role, key] of [
+            ["cpu", "cpuPercent"],
+            ["memory", "memoryPercent"],
+            ["disk", "diskPercent"],
+        ] as const) {
             expect(byName(role).inputs).toMatchObject({
                 type: DROPLET_METRIC_TYPES[role],
                 compare: "GreaterThan",
@@ -146,13 +178,21 @@ describe("Monitoring with arguments", () => {
     });
 
     test("droplet tags instead of ids", async () => {
-        const { byName } = await build("tagged", { ...baseArgs, dropletIds: undefined, dropletTags: ["income-fortress-prod"] });
+        const { byName } = await build("tagged", {
+            ...baseArgs,
+            dropletIds: undefined,
+            dropletTags: ["income-fortress-prod"],
+        });
         expect(byName("cpu").inputs.tags).toEqual(["income-fortress-prod"]);
         expect(byName("cpu").inputs.entities).toBeUndefined();
     });
 
     test("a droplet tag from a Tag resource's Output", async () => {
-        const { byName } = await build("tagoutput", { ...baseArgs, dropletIds: undefined, dropletTags: [pulumi.output("income-fortress-prod-app")] });
+        const { byName } = await build("tagoutput", {
+            ...baseArgs,
+            dropletIds: undefined,
+            dropletTags: [pulumi.output("income-fortress-prod-app")],
+        });
         expect(byName("disk").inputs.tags).toEqual(["income-fortress-prod-app"]);
     });
 
@@ -163,7 +203,10 @@ describe("Monitoring with arguments", () => {
 
     test("Slack: the webhook reaches every alert, and only as a secret", async () => {
         const url = "https://hooks.slack.com/services/T000/B000/XXXXXXXX";
-        const { ofType } = await build("slack", { ...baseArgs, notifications: { slack: { webhookUrl: url, channel: "#ops-alerts" } } });
+        const { ofType } = await build("slack", {
+            ...baseArgs,
+            notifications: { slack: { webhookUrl: url, channel: "#ops-alerts" } },
+        });
         const metric = ofType("digitalocean:index/monitorAlert:MonitorAlert");
         const uptime = ofType("digitalocean:index/uptimeAlert:UptimeAlert");
         expect(metric.length + uptime.length).toBe(6);
@@ -179,8 +222,17 @@ describe("Monitoring with arguments", () => {
 
     test("Slack webhook passed as a secret Output, together with e-mail", async () => {
         const url = "https://hooks.slack.com/services/T1/B1/YYYY";
-        const { byName } = await build("slacksecret", { ...baseArgs, notifications: { emails: ["ops@incomefortress.com"], slack: { webhookUrl: pulumi.secret(url), channel: "ops" } } });
-        expect(unwrap(byName("cpu").inputs.alerts)).toEqual({ emails: ["ops@incomefortress.com"], slacks: [{ channel: "ops", url }] });
+        const { byName } = await build("slacksecret", {
+            ...baseArgs,
+            notifications: {
+                emails: ["ops@incomefortress.com"],
+                slack: { webhookUrl: pulumi.secret(url), channel: "ops" },
+            },
+        });
+        expect(unwrap(byName("cpu").inputs.alerts)).toEqual({
+            emails: ["ops@incomefortress.com"],
+            slacks: [{ channel: "ops", url }],
+        });
     });
 
     test("e-mail only: nothing is marked secret", async () => {
@@ -190,10 +242,19 @@ describe("Monitoring with arguments", () => {
     });
 
     test("backupStatusUrl adds a second uptime check and a stale-backup alert on it", async () => {
-        const { m, byName, ofType } = await build("withbackup", { ...baseArgs, backupStatusUrl: "https://api.incomefortress.com/backup-status" });
+        const { m, byName, ofType } = await build("withbackup", {
+            ...baseArgs,
+            backupStatusUrl: "https://api.incomefortress.com/backup-status",
+        });
         expect(ofType("digitalocean:index/uptimeCheck:UptimeCheck")).toHaveLength(2);
-        expect(byName("backup-status").inputs).toMatchObject({ target: "https://api.incomefortress.com/backup-status", type: "https" });
-        expect(byName("backup-stale").inputs).toMatchObject({ type: "down_global", checkId: "withbackup-backup-status-id" });
+        expect(byName("backup-status").inputs).toMatchObject({
+            target: "https://api.incomefortress.com/backup-status",
+            type: "https",
+        });
+        expect(byName("backup-stale").inputs).toMatchObject({
+            type: "down_global",
+            checkId: "withbackup-backup-status-id",
+        });
         expect(m.backupStatusAlert).toBeDefined();
     });
 });
@@ -204,11 +265,24 @@ describe("Monitoring rejects bad arguments before registering anything", () => {
         ["no notification target", { notifications: {} }, ["notifications has no target"]],
         ["plain http health URL", { healthUrl: "http://api.incomefortress.com/health" }, ["healthUrl"]],
         ["no droplet to watch", { dropletIds: [] }, ["neither dropletIds nor dropletTags"]],
-        ["bad Slack webhook host", { notifications: { slack: { webhookUrl: "https://example.com/hook", channel: "#ops" } } }, ["hooks.slack.com"]],
+        [
+            "bad Slack webhook host",
+            { notifications: { slack: { webhookUrl: "https://example.com/hook", channel: "#ops" } } },
+            ["hooks.slack.com"],
+        ],
         [
             "several problems at once",
-            { thresholds: { memoryPercent: 0, diskPercent: 101 }, window: "2m" as never, notifications: { emails: ["not-an-email"] } },
-            ["thresholds.memoryPercent is 0", "thresholds.diskPercent is 101", "window is \"2m\"", "notifications.emails[0]"],
+            {
+                thresholds: { memoryPercent: 0, diskPercent: 101 },
+                window: "2m" as never,
+                notifications: { emails: ["not-an-email"] },
+            },
+            [
+                "thresholds.memoryPercent is 0",
+                "thresholds.diskPercent is 101",
+                'window is "2m"',
+                "notifications.emails[0]",
+            ],
         ],
     ])("%s", async (_, override, fragments) => {
         let message = "";

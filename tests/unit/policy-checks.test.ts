@@ -34,7 +34,11 @@ import {
 } from "../../policy/policies";
 
 // The sentinels and proxy the policy server uses for values unknown during preview.
-const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy: <T>(o: T) => T; unknownStringValue: string; unknownArrayValue: string };
+const proxy = require("@pulumi/policy/proxy") as {
+    unknownCheckingProxy: <T>(o: T) => T;
+    unknownStringValue: string;
+    unknownArrayValue: string;
+};
 const preview = <T extends object>(o: T): T => proxy.unknownCheckingProxy(o);
 
 const urn = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::income-fortress::${type}::${name}`;
@@ -93,8 +97,16 @@ describe("prodRegionFromProject", () => {
     };
     const projectFile = "name: income-fortress\nconfig:\n  region:\n    type: string\n    default: ams3\n";
     test.each<[string, Record<string, string>, string]>([
-        ["the prod stack's region", { "Pulumi.yaml": projectFile, "Pulumi.prod.yaml": "config:\n  income-fortress:region: fra1\n" }, "fra1"],
-        ["the project default when prod does not set it", { "Pulumi.yaml": projectFile, "Pulumi.prod.yaml": "config:\n  income-fortress:hostname: api\n" }, "ams3"],
+        [
+            "the prod stack's region",
+            { "Pulumi.yaml": projectFile, "Pulumi.prod.yaml": "config:\n  income-fortress:region: fra1\n" },
+            "fra1",
+        ],
+        [
+            "the project default when prod does not set it",
+            { "Pulumi.yaml": projectFile, "Pulumi.prod.yaml": "config:\n  income-fortress:hostname: api\n" },
+            "ams3",
+        ],
         ["the project default when there is no prod stack file", { "Pulumi.yaml": projectFile }, "ams3"],
         ["nyc3 when neither file says", {}, "nyc3"],
         ["nyc3 when the stack file is not YAML", { "Pulumi.prod.yaml": "config: [unclosed" }, "nyc3"],
@@ -138,7 +150,10 @@ describe("helpers", () => {
 
     test.each([
         ["urn:pulumi:prod::income-fortress::digitalocean:index/droplet:Droplet::host", "prod"],
-        ["urn:pulumi:drill-20250101T000000Z::income-fortress::income-fortress:host:Host$digitalocean:index/droplet:Droplet::h", "drill-20250101T000000Z"],
+        [
+            "urn:pulumi:drill-20250101T000000Z::income-fortress::income-fortress:host:Host$digitalocean:index/droplet:Droplet::h",
+            "drill-20250101T000000Z",
+        ],
         ["not a urn", undefined],
     ] as const)("stackFromUrn(%s)", (u, expected) => {
         expect(stackFromUrn(u)).toBe(expected);
@@ -148,14 +163,23 @@ describe("helpers", () => {
 describe(POLICY_NAMES.sshFromAnywhere, () => {
     const rule = (r: Props) => ({ inboundRules: [r] });
     test.each<[string, Props]>([
-        ["SSH from admin CIDRs", rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24", "2001:db8::/48"] })],
+        [
+            "SSH from admin CIDRs",
+            rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24", "2001:db8::/48"] }),
+        ],
         ["HTTPS from anywhere", rule({ protocol: "tcp", portRange: "443", sourceAddresses: ["0.0.0.0/0", "::/0"] })],
-        ["a deny rule from anywhere", rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"], action: "deny" })],
+        [
+            "a deny rule from anywhere",
+            rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"], action: "deny" }),
+        ],
         ["udp 22 from anywhere (not SSH)", rule({ protocol: "udp", portRange: "22", sourceAddresses: ["0.0.0.0/0"] })],
         ["icmp from anywhere", rule({ protocol: "icmp", sourceAddresses: ["0.0.0.0/0", "::/0"] })],
         ["SSH from a droplet tag", rule({ protocol: "tcp", portRange: "22", sourceTags: ["bastion"] })],
         ["no inbound rules", {}],
-        ["sources unknown during preview", preview(rule({ protocol: "tcp", portRange: "22", sourceAddresses: proxy.unknownArrayValue }))],
+        [
+            "sources unknown during preview",
+            preview(rule({ protocol: "tcp", portRange: "22", sourceAddresses: proxy.unknownArrayValue })),
+        ],
     ])("passes: %s", (_, props) => {
         expect(checkFirewallSsh(props)).toEqual([]);
     });
@@ -163,10 +187,22 @@ describe(POLICY_NAMES.sshFromAnywhere, () => {
     test.each<[string, Props, string]>([
         ["22 to 0.0.0.0/0", rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"] }), "0.0.0.0/0"],
         ["22 to ::/0", rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["2001:db8::/48", "::/0"] }), "::/0"],
-        ["a range covering 22", rule({ protocol: "tcp", portRange: "1-1024", sourceAddresses: ["0.0.0.0/0"] }), "1-1024"],
+        [
+            "a range covering 22",
+            rule({ protocol: "tcp", portRange: "1-1024", sourceAddresses: ["0.0.0.0/0"] }),
+            "1-1024",
+        ],
         ["all tcp ports", rule({ protocol: "tcp", portRange: "1-65535", sourceAddresses: ["::/0"] }), "includes SSH"],
-        ["TCP spelled in capitals", rule({ protocol: "TCP", portRange: "22", sourceAddresses: ["0.0.0.0/0"] }), "0.0.0.0/0"],
-        ["behind the preview proxy", preview(rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"] })), "0.0.0.0/0"],
+        [
+            "TCP spelled in capitals",
+            rule({ protocol: "TCP", portRange: "22", sourceAddresses: ["0.0.0.0/0"] }),
+            "0.0.0.0/0",
+        ],
+        [
+            "behind the preview proxy",
+            preview(rule({ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"] })),
+            "0.0.0.0/0",
+        ],
     ])("fails: %s", (_, props, fragment) => {
         const problems = checkFirewallSsh(props);
         expect(problems).toHaveLength(1);
@@ -194,13 +230,35 @@ describe(POLICY_NAMES.databaseFirewalls, () => {
     const tagRule = [{ type: "tag", value: "income-fortress-prod" }];
 
     test.each<[string, StackResource[]]>([
-        ["both clusters matched by property dependency", [pg, valkey, firewall("pg-fw", { rules: tagRule }, [pg.urn]), firewall("valkey-fw", { rules: tagRule }, [valkey.urn])]],
-        ["matched by clusterId value (mock ids)", [pg, valkey, firewall("a", { clusterId: "pg-id", rules: tagRule }), firewall("b", { clusterId: "valkey-id", rules: tagRule })]],
+        [
+            "both clusters matched by property dependency",
+            [
+                pg,
+                valkey,
+                firewall("pg-fw", { rules: tagRule }, [pg.urn]),
+                firewall("valkey-fw", { rules: tagRule }, [valkey.urn]),
+            ],
+        ],
+        [
+            "matched by clusterId value (mock ids)",
+            [
+                pg,
+                valkey,
+                firewall("a", { clusterId: "pg-id", rules: tagRule }),
+                firewall("b", { clusterId: "valkey-id", rules: tagRule }),
+            ],
+        ],
         [
             "matched by the uuid in clusterUrn",
-            [cluster("pg", { clusterUrn: "do:dbaas:4f1c-uuid" }), firewall("a", { clusterId: "4f1c-uuid", rules: [{ type: "ip_addr", value: "10.10.0.0/16" }] })],
+            [
+                cluster("pg", { clusterUrn: "do:dbaas:4f1c-uuid" }),
+                firewall("a", { clusterId: "4f1c-uuid", rules: [{ type: "ip_addr", value: "10.10.0.0/16" }] }),
+            ],
         ],
-        ["clusterId unknown during preview, matched by dependency", [pg, firewall("a", preview({ clusterId: proxy.unknownStringValue, rules: tagRule }), [pg.urn])]],
+        [
+            "clusterId unknown during preview, matched by dependency",
+            [pg, firewall("a", preview({ clusterId: proxy.unknownStringValue, rules: tagRule }), [pg.urn])],
+        ],
         ["rules unknown during preview", [pg, firewall("a", preview({ rules: proxy.unknownArrayValue }), [pg.urn])]],
         ["no clusters at all", [firewall("stray", { clusterId: "elsewhere", rules: tagRule })]],
     ])("passes: %s", (_, resources) => {
@@ -210,8 +268,16 @@ describe(POLICY_NAMES.databaseFirewalls, () => {
     test.each<[string, StackResource[], string[]]>([
         ["no firewall for either cluster", [pg, valkey], [pg.urn, valkey.urn]],
         ["valkey has none", [pg, valkey, firewall("pg-fw", { rules: tagRule }, [pg.urn])], [valkey.urn]],
-        ["a firewall pointing at another cluster", [pg, firewall("x", { clusterId: "other-id", rules: tagRule }, ["urn:pulumi:prod::p::t::other"])], [pg.urn]],
-        ["an empty rule set", [pg, firewall("pg-fw", { rules: [] }, [pg.urn])], [urn("prod", TYPES.databaseFirewall, "pg-fw")]],
+        [
+            "a firewall pointing at another cluster",
+            [pg, firewall("x", { clusterId: "other-id", rules: tagRule }, ["urn:pulumi:prod::p::t::other"])],
+            [pg.urn],
+        ],
+        [
+            "an empty rule set",
+            [pg, firewall("pg-fw", { rules: [] }, [pg.urn])],
+            [urn("prod", TYPES.databaseFirewall, "pg-fw")],
+        ],
         [
             "a rule trusting 0.0.0.0/0",
             [pg, firewall("pg-fw", { rules: [...tagRule, { type: "ip_addr", value: "0.0.0.0/0" }] }, [pg.urn])],
@@ -235,7 +301,13 @@ describe(POLICY_NAMES.spacesBuckets, () => {
         acl: "private",
         versioning: { enabled: true },
         lifecycleRules: [
-            { enabled: true, prefix: "postgresql/", expiration: { days: 7 }, noncurrentVersionExpiration: { days: 7 }, abortIncompleteMultipartUploadDays: 1 },
+            {
+                enabled: true,
+                prefix: "postgresql/",
+                expiration: { days: 7 },
+                noncurrentVersionExpiration: { days: 7 },
+                abortIncompleteMultipartUploadDays: 1,
+            },
         ],
     };
     test.each<[string, Props]>([
@@ -243,7 +315,13 @@ describe(POLICY_NAMES.spacesBuckets, () => {
         ["acl unset (provider default private)", { ...good, acl: undefined }],
         [
             "expiry and noncurrent expiry in separate rules",
-            { ...good, lifecycleRules: [{ enabled: true, expiration: { date: "2030-01-01" } }, { enabled: true, noncurrentVersionExpiration: { days: 3 } }] },
+            {
+                ...good,
+                lifecycleRules: [
+                    { enabled: true, expiration: { date: "2030-01-01" } },
+                    { enabled: true, noncurrentVersionExpiration: { days: 3 } },
+                ],
+            },
         ],
         ["lifecycle unknown during preview", preview({ ...good, lifecycleRules: proxy.unknownArrayValue })],
     ])("passes: %s", (_, props) => {
@@ -255,19 +333,42 @@ describe(POLICY_NAMES.spacesBuckets, () => {
         ["versioning off", { ...good, versioning: { enabled: false } }, ["versioning"]],
         ["versioning unset", { ...good, versioning: undefined }, ["versioning"]],
         ["no lifecycle rules", { ...good, lifecycleRules: undefined }, ["expires objects", "noncurrent"]],
-        ["expiry rule disabled", { ...good, lifecycleRules: [{ ...good.lifecycleRules[0], enabled: false }] }, ["expires objects", "noncurrent"]],
-        ["no noncurrent expiry", { ...good, lifecycleRules: [{ enabled: true, expiration: { days: 7 } }] }, ["noncurrent"]],
-        ["expiration of 0 days", { ...good, lifecycleRules: [{ enabled: true, expiration: { days: 0 }, noncurrentVersionExpiration: { days: 7 } }] }, ["expires objects"]],
+        [
+            "expiry rule disabled",
+            { ...good, lifecycleRules: [{ ...good.lifecycleRules[0], enabled: false }] },
+            ["expires objects", "noncurrent"],
+        ],
+        [
+            "no noncurrent expiry",
+            { ...good, lifecycleRules: [{ enabled: true, expiration: { days: 7 } }] },
+            ["noncurrent"],
+        ],
+        [
+            "expiration of 0 days",
+            {
+                ...good,
+                lifecycleRules: [{ enabled: true, expiration: { days: 0 }, noncurrentVersionExpiration: { days: 7 } }],
+            },
+            ["expires objects"],
+        ],
         ["public and unversioned", { acl: "public-read", lifecycleRules: good.lifecycleRules }, ["acl", "versioning"]],
     ])("fails: %s", (_, props, fragments) => {
         const problems = checkSpacesBucket(props);
         expect(problems).toHaveLength(fragments.length);
-        fragments.forEach((f, i) => expect(problems[i]).toContain(f));
+        fragments.forEach((f, i) => {
+            expect(problems[i]).toContain(f);
+        });
     });
 
-    const policyDoc = (statement: unknown) => ({ policy: JSON.stringify({ Version: "2012-10-17", Statement: statement }) });
+    const policyDoc = (statement: unknown) => ({
+        policy: JSON.stringify({ Version: "2012-10-17", Statement: statement }),
+    });
     test.each<[string, Props, number]>([
-        ["scoped to a key", policyDoc([{ Effect: "Allow", Principal: { AWS: ["arn:aws:iam::123:user/x"] }, Action: "s3:GetObject" }]), 0],
+        [
+            "scoped to a key",
+            policyDoc([{ Effect: "Allow", Principal: { AWS: ["arn:aws:iam::123:user/x"] }, Action: "s3:GetObject" }]),
+            0,
+        ],
         ["deny to everyone", policyDoc([{ Effect: "Deny", Principal: "*", Action: "s3:*" }]), 0],
         ["allow to everyone", policyDoc([{ Effect: "Allow", Principal: "*", Action: "s3:GetObject" }]), 1],
         ["allow to AWS *", policyDoc({ Effect: "Allow", Principal: { AWS: "*" }, Action: "s3:GetObject" }), 1],
@@ -332,7 +433,10 @@ describe(POLICY_NAMES.drRegion, () => {
 describe(POLICY_NAMES.commandSecretPatterns, () => {
     test.each<[string, string]>([
         ["the .env written from stdin", "sudo install -m 600 -o root /dev/stdin /etc/income-fortress/app.env"],
-        ["a URL built from variables", 'psql "postgres://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:25060/app?sslmode=require" -c "select 1"'],
+        [
+            "a URL built from variables",
+            'psql "postgres://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:25060/app?sslmode=require" -c "select 1"',
+        ],
         ["an assignment from a variable", 'PGPASSWORD="$DB_PASSWORD" psql -h db -U app -c "select 1"'],
         ["an assignment from a command", "export API_TOKEN=$(cat /run/secrets/token)"],
         ["a password file reference", "PGPASSFILE=/root/.pgpass PASSWORD_FILE=/run/pw psql"],
@@ -347,10 +451,22 @@ describe(POLICY_NAMES.commandSecretPatterns, () => {
     });
 
     test.each<[string, string, string]>([
-        ["a postgres URL with a password", "pg_dump postgres://doadmin:AVNS_s3cr3tP4ss@db.ondigitalocean.com:25060/app", "URL with a password"],
-        ["a valkey URL with an empty user", "redis-cli -u rediss://:hunter2hunter2@cache:25061 ping", "URL with a password"],
+        [
+            "a postgres URL with a password",
+            "pg_dump postgres://doadmin:AVNS_s3cr3tP4ss@db.ondigitalocean.com:25060/app",
+            "URL with a password",
+        ],
+        [
+            "a valkey URL with an empty user",
+            "redis-cli -u rediss://:hunter2hunter2@cache:25061 ping",
+            "URL with a password",
+        ],
         ["PASSWORD= literal", "PGPASSWORD=hunter2 psql -h db", "secret assignment"],
-        ["export of a secret key", "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY", "secret assignment"],
+        [
+            "export of a secret key",
+            "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+            "secret assignment",
+        ],
         ["a lowercase libpq password", "psql 'host=db user=app password=hunter2hunter2'", "secret assignment"],
         ["a --password flag", "mysql --password=hunter2 -e 'select 1'", "password or token flag"],
         ["an AWS key id", "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "AWS-style"],
@@ -379,37 +495,75 @@ describe(POLICY_NAMES.commandSecretPatterns, () => {
 });
 
 describe(POLICY_NAMES.commandSecretValues, () => {
-    const res = (type: string, name: string, props: Props): StackResource => ({ type, name, urn: urn("prod", type, name), props });
+    const res = (type: string, name: string, props: Props): StackResource => ({
+        type,
+        name,
+        urn: urn("prod", type, name),
+        props,
+    });
     const secretsInStack = [
-        res(TYPES.databaseCluster, "pg", { password: "AVNS_clusterAdminPw1", uri: "postgresql://doadmin:AVNS_clusterAdminPw1@h:25060/db", host: "pg.db.ondigitalocean.com" }),
+        res(TYPES.databaseCluster, "pg", {
+            password: "AVNS_clusterAdminPw1",
+            uri: "postgresql://doadmin:AVNS_clusterAdminPw1@h:25060/db",
+            host: "pg.db.ondigitalocean.com",
+        }),
         res(TYPES.databaseUser, "app", { password: "AppUserPassw0rd" }),
         res(TYPES.spacesKey, "key", { accessKey: "DO-not-secret-id", secretKey: "SpacesSecretKeyValue123" }),
         res(TYPES.randomPassword, "django", { result: "djangoSecretKeyValue!" }),
         res(TYPES.droplet, "host", { ipv4Address: "203.0.113.10" }),
     ];
-    const cmd = (create: string, type: string = TYPES.remoteCommand) => res(type, "cmd", { create, stdin: "DB_PASSWORD=AppUserPassw0rd\n" });
+    const cmd = (create: string, type: string = TYPES.remoteCommand) =>
+        res(type, "cmd", { create, stdin: "DB_PASSWORD=AppUserPassw0rd\n" });
 
     test.each<[string, StackResource[]]>([
         ["secrets only on stdin", [...secretsInStack, cmd("sudo install -m 600 /dev/stdin /etc/app.env")]],
-        ["the droplet IP and DB host in the text (not secrets)", [...secretsInStack, cmd("ssh 203.0.113.10 pg_isready -h pg.db.ondigitalocean.com")]],
+        [
+            "the droplet IP and DB host in the text (not secrets)",
+            [...secretsInStack, cmd("ssh 203.0.113.10 pg_isready -h pg.db.ondigitalocean.com")],
+        ],
         ["short values are ignored", [res(TYPES.databaseUser, "u", { password: "abc" }), cmd("echo abc")]],
-        ["command text unknown during preview", [...secretsInStack, res(TYPES.remoteCommand, "cmd", preview({ create: proxy.unknownStringValue }))]],
-        ["secret unknown during preview", [res(TYPES.databaseUser, "u", preview({ password: proxy.unknownStringValue })), cmd("echo hello")]],
+        [
+            "command text unknown during preview",
+            [...secretsInStack, res(TYPES.remoteCommand, "cmd", preview({ create: proxy.unknownStringValue }))],
+        ],
+        [
+            "secret unknown during preview",
+            [res(TYPES.databaseUser, "u", preview({ password: proxy.unknownStringValue })), cmd("echo hello")],
+        ],
     ])("passes: %s", (_, resources) => {
         expect(checkCommandSecretValues(resources)).toEqual([]);
     });
 
     test.each<[string, StackResource[], string]>([
-        ["the app user's password", [...secretsInStack, cmd("psql -c \"alter user app password 'AppUserPassw0rd'\"")], "app.password"],
-        ["the Spaces secret key", [...secretsInStack, cmd("rclone --s3-secret-access-key SpacesSecretKeyValue123 ls x:")], "key.secretKey"],
-        ["the cluster URI", [...secretsInStack, cmd("pg_dump 'postgresql://doadmin:AVNS_clusterAdminPw1@h:25060/db'")], "pg."],
-        ["a generated password in a local command", [...secretsInStack, cmd("echo djangoSecretKeyValue! > x", TYPES.localCommand)], "django.result"],
+        [
+            "the app user's password",
+            [...secretsInStack, cmd("psql -c \"alter user app password 'AppUserPassw0rd'\"")],
+            "app.password",
+        ],
+        [
+            "the Spaces secret key",
+            [...secretsInStack, cmd("rclone --s3-secret-access-key SpacesSecretKeyValue123 ls x:")],
+            "key.secretKey",
+        ],
+        [
+            "the cluster URI",
+            [...secretsInStack, cmd("pg_dump 'postgresql://doadmin:AVNS_clusterAdminPw1@h:25060/db'")],
+            "pg.",
+        ],
+        [
+            "a generated password in a local command",
+            [...secretsInStack, cmd("echo djangoSecretKeyValue! > x", TYPES.localCommand)],
+            "django.result",
+        ],
     ])("fails: %s", (_, resources, from) => {
         const violations = checkCommandSecretValues(resources);
         expect(violations.length).toBeGreaterThan(0);
         for (const v of violations) expect(v.urn).toMatch(/::cmd$/);
         expect(violations.map((v) => v.message).join(" ")).toContain(from);
-        for (const v of violations) expect(v.message).not.toMatch(/AppUserPassw0rd|SpacesSecretKeyValue123|AVNS_clusterAdminPw1|djangoSecretKeyValue/);
+        for (const v of violations)
+            expect(v.message).not.toMatch(
+                /AppUserPassw0rd|SpacesSecretKeyValue123|AVNS_clusterAdminPw1|djangoSecretKeyValue/,
+            );
     });
 });
 

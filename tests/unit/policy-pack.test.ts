@@ -36,14 +36,21 @@ test("the pack's runner resolves from the pack directory (policy/ has no node_mo
 
 /** What the analyzer shim does: resolve the runner with Node, from the pack directory. */
 function resolveRunner(): string {
-    const r = spawnSync(process.execPath, ["-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))"], { cwd: packDir, encoding: "utf8" });
+    const r = spawnSync(
+        process.execPath,
+        ["-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))"],
+        { cwd: packDir, encoding: "utf8" },
+    );
     if (r.status !== 0) throw new Error(`cannot resolve the policy-pack runner from ${packDir}: ${r.stderr}`);
     return r.stdout.trim();
 }
 
 beforeAll(async () => {
     // The engine address is only used to report errors back; nothing listens there.
-    pack = spawn(process.execPath, [resolveRunner(), "127.0.0.1:1", "."], { cwd: packDir, stdio: ["ignore", "pipe", "pipe"] });
+    pack = spawn(process.execPath, [resolveRunner(), "127.0.0.1:1", "."], {
+        cwd: packDir,
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     pack.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const port = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -68,14 +75,18 @@ const done =
     <T>(resolve: (v: T) => void, reject: (e: Error) => void) =>
     (err: grpc.ServiceError | null, res: T) =>
         err ? reject(err) : resolve(res);
-const getAnalyzerInfo = () => new Promise<apb.AnalyzerInfo>((res, rej) => client.getAnalyzerInfo(new Empty(), done(res, rej)));
-const configure = (req: apb.ConfigureAnalyzerRequest) => new Promise<Empty>((res, rej) => client.configure(req, done(res, rej)));
+const getAnalyzerInfo = () =>
+    new Promise<apb.AnalyzerInfo>((res, rej) => client.getAnalyzerInfo(new Empty(), done(res, rej)));
+const configure = (req: apb.ConfigureAnalyzerRequest) =>
+    new Promise<Empty>((res, rej) => client.configure(req, done(res, rej)));
 const analyze = (req: apb.AnalyzeRequest) =>
-    new Promise<apb.AnalyzeResponse>((res, rej) => client.analyze(req, done(res, rej))).then((r) => r.getDiagnosticsList());
-const analyzeStack = (resources: apb.AnalyzerResource[]) =>
-    new Promise<apb.AnalyzeResponse>((res, rej) => client.analyzeStack(new apb.AnalyzeStackRequest().setResourcesList(resources), done(res, rej))).then((r) =>
+    new Promise<apb.AnalyzeResponse>((res, rej) => client.analyze(req, done(res, rej))).then((r) =>
         r.getDiagnosticsList(),
     );
+const analyzeStack = (resources: apb.AnalyzerResource[]) =>
+    new Promise<apb.AnalyzeResponse>((res, rej) =>
+        client.analyzeStack(new apb.AnalyzeStackRequest().setResourcesList(resources), done(res, rej)),
+    ).then((r) => r.getDiagnosticsList());
 
 const urnOf = (stack: string, type: string, name: string) => `urn:pulumi:${stack}::income-fortress::${type}::${name}`;
 
@@ -88,7 +99,13 @@ function analyzeRequest(stack: string, type: string, name: string, props: Record
         .setOptions(new apb.AnalyzerResourceOptions());
 }
 
-function stackResource(stack: string, type: string, name: string, props: Record<string, unknown>, propertyDeps: Record<string, string[]> = {}): apb.AnalyzerResource {
+function stackResource(
+    stack: string,
+    type: string,
+    name: string,
+    props: Record<string, unknown>,
+    propertyDeps: Record<string, string[]> = {},
+): apb.AnalyzerResource {
     const r = new apb.AnalyzerResource()
         .setType(type)
         .setName(name)
@@ -114,15 +131,22 @@ describe("the policy pack served by Pulumi's policy-pack runner", () => {
         expect(levels[POLICY_NAMES.dropletSize]).toBe(apb.EnforcementLevel.ADVISORY);
         expect(levels[POLICY_NAMES.dnsTtl]).toBe(apb.EnforcementLevel.ADVISORY);
 
-        const prodStack = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const prodStack = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as {
+            config: Record<string, unknown>;
+        };
         const region = info.getPoliciesList().find((p) => p.getName() === POLICY_NAMES.drRegion);
-        const schema = region?.getConfigschema()?.getProperties()?.toJavaScript() as Record<string, { default?: unknown }>;
+        const schema = region?.getConfigschema()?.getProperties()?.toJavaScript() as Record<
+            string,
+            { default?: unknown }
+        >;
         expect(schema.prodRegion.default).toBe(prodStack.config["income-fortress:region"]);
     });
 
     test("blocks a firewall that opens SSH to the world and passes one that does not", async () => {
         const open = await analyze(
-            analyzeRequest("prod", TYPES.firewall, "fw", { inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"] }] }),
+            analyzeRequest("prod", TYPES.firewall, "fw", {
+                inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: ["0.0.0.0/0"] }],
+            }),
         );
         const ssh = byPolicy(open, POLICY_NAMES.sshFromAnywhere);
         expect(ssh).toHaveLength(1);
@@ -130,13 +154,19 @@ describe("the policy pack served by Pulumi's policy-pack runner", () => {
         expect(ssh[0].getMessage()).toContain("0.0.0.0/0");
 
         const closed = await analyze(
-            analyzeRequest("prod", TYPES.firewall, "fw", { inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24"] }] }),
+            analyzeRequest("prod", TYPES.firewall, "fw", {
+                inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24"] }],
+            }),
         );
         expect(closed).toEqual([]);
     });
 
     test("sees a secret's plaintext in command text, and skips text unknown during preview", async () => {
-        const secret = await analyze(analyzeRequest("prod", TYPES.remoteCommand, "cmd", { create: { ...SECRET_SIG, value: "PGPASSWORD=hunter2hunter2 psql -h db" } }));
+        const secret = await analyze(
+            analyzeRequest("prod", TYPES.remoteCommand, "cmd", {
+                create: { ...SECRET_SIG, value: "PGPASSWORD=hunter2hunter2 psql -h db" },
+            }),
+        );
         expect(byPolicy(secret, POLICY_NAMES.commandSecretPatterns)).toHaveLength(1);
 
         const unknown = await analyze(analyzeRequest("prod", TYPES.remoteCommand, "cmd", { create: UNKNOWN }));
@@ -147,7 +177,13 @@ describe("the policy pack served by Pulumi's policy-pack runner", () => {
         const pg = stackResource("prod", TYPES.databaseCluster, "pg", { engine: "pg" });
         const valkey = stackResource("prod", TYPES.databaseCluster, "valkey", { engine: "valkey" });
         // During preview the firewall's clusterId is unknown; its property dependency is not.
-        const pgFirewall = stackResource("prod", TYPES.databaseFirewall, "pg-fw", { clusterId: UNKNOWN, rules: [{ type: "tag", value: "prod" }] }, { clusterId: [pg.getUrn()] });
+        const pgFirewall = stackResource(
+            "prod",
+            TYPES.databaseFirewall,
+            "pg-fw",
+            { clusterId: UNKNOWN, rules: [{ type: "tag", value: "prod" }] },
+            { clusterId: [pg.getUrn()] },
+        );
 
         const ds = byPolicy(await analyzeStack([pg, valkey, pgFirewall]), POLICY_NAMES.databaseFirewalls);
         expect(ds.map((d) => d.getUrn())).toEqual([valkey.getUrn()]);
@@ -155,7 +191,8 @@ describe("the policy pack served by Pulumi's policy-pack runner", () => {
     });
 
     test("takes the stack from the URN and prodRegion from the policy config", async () => {
-        const droplet = (stack: string, region: string) => analyzeRequest(stack, TYPES.droplet, "host", { region, size: "s-4vcpu-8gb", backups: true });
+        const droplet = (stack: string, region: string) =>
+            analyzeRequest(stack, TYPES.droplet, "host", { region, size: "s-4vcpu-8gb", backups: true });
         expect(byPolicy(await analyze(droplet("dr", "nyc3")), POLICY_NAMES.drRegion)).toHaveLength(1);
         expect(byPolicy(await analyze(droplet("dr", "sfo3")), POLICY_NAMES.drRegion)).toHaveLength(0);
         expect(byPolicy(await analyze(droplet("prod", "nyc3")), POLICY_NAMES.drRegion)).toHaveLength(0);
@@ -163,7 +200,12 @@ describe("the policy pack served by Pulumi's policy-pack runner", () => {
         const request = new apb.ConfigureAnalyzerRequest();
         request
             .getPolicyconfigMap()
-            .set(POLICY_NAMES.drRegion, new apb.PolicyConfig().setEnforcementlevel(apb.EnforcementLevel.MANDATORY).setProperties(Struct.fromJavaScript({ prodRegion: "sfo3" })));
+            .set(
+                POLICY_NAMES.drRegion,
+                new apb.PolicyConfig()
+                    .setEnforcementlevel(apb.EnforcementLevel.MANDATORY)
+                    .setProperties(Struct.fromJavaScript({ prodRegion: "sfo3" })),
+            );
         await configure(request);
         try {
             expect(byPolicy(await analyze(droplet("dr", "sfo3")), POLICY_NAMES.drRegion)).toHaveLength(1);
@@ -174,7 +216,8 @@ describe("the policy pack served by Pulumi's policy-pack runner", () => {
     });
 
     test("requires backups on prod droplets only", async () => {
-        const droplet = (stack: string) => analyzeRequest(stack, TYPES.droplet, "host", { region: "sfo3", size: "s-4vcpu-8gb", backups: false });
+        const droplet = (stack: string) =>
+            analyzeRequest(stack, TYPES.droplet, "host", { region: "sfo3", size: "s-4vcpu-8gb", backups: false });
         expect(byPolicy(await analyze(droplet("prod")), POLICY_NAMES.prodDropletBackups)).toHaveLength(1);
         expect(byPolicy(await analyze(droplet("dr")), POLICY_NAMES.prodDropletBackups)).toHaveLength(0);
     });

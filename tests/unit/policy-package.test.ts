@@ -32,7 +32,11 @@ function specifiers(file: string): string[] {
 }
 
 /** The npm package a bare specifier loads: `@scope/name` or `name`. */
-const packageOf = (spec: string) => spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/");
+const packageOf = (spec: string) =>
+    spec
+        .split("/")
+        .slice(0, spec.startsWith("@") ? 2 : 1)
+        .join("/");
 const isBuiltin = (spec: string) => spec.startsWith("node:") || builtinModules.includes(packageOf(spec));
 const isRelative = (spec: string) => spec.startsWith(".") || path.isAbsolute(spec);
 
@@ -55,7 +59,8 @@ describe("policy/package.json declares what the pack needs", () => {
     });
 
     test("the runner and its TypeScript toolchain are dependencies: the CLI compiles index.ts with ts-node, type-checking it", () => {
-        for (const name of ["@pulumi/pulumi", "@pulumi/policy", "typescript", "ts-node", "@types/node"]) expect(declared, name).toHaveProperty(name);
+        for (const name of ["@pulumi/pulumi", "@pulumi/policy", "typescript", "ts-node", "@types/node"])
+            expect(declared, name).toHaveProperty(name);
         expect(packJson.main).toBe("index.ts");
         expect(parseYaml(fs.readFileSync(path.join(packDir, "PulumiPolicy.yaml"), "utf8")).runtime).toBe("nodejs");
     });
@@ -72,12 +77,19 @@ describe("policy/package.json declares what the pack needs", () => {
         const { config, error } = ts.readConfigFile(path.join(packDir, "tsconfig.json"), ts.sys.readFile);
         expect(error).toBeUndefined();
         expect(config.extends).toBeUndefined();
-        expect(config.compilerOptions).toMatchObject({ module: "commonjs", moduleResolution: "node", strict: true, types: ["node"] });
+        expect(config.compilerOptions).toMatchObject({
+            module: "commonjs",
+            moduleResolution: "node",
+            strict: true,
+            types: ["node"],
+        });
     });
 
     test("the default prod region, which a published pack falls back to, is Pulumi.prod.yaml's", () => {
         // A published pack has no project beside it to read the region from.
-        const prod = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const prod = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as {
+            config: Record<string, unknown>;
+        };
         expect(DEFAULTS.prodRegion).toBe(prod.config["income-fortress:region"]);
     });
 });
@@ -109,7 +121,9 @@ describe("the pack starts from a copy of policy/ alone", () => {
         }
         // As the CLI does: resolve the runner from the pack folder and run it there.
         const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [copy] });
-        expect(fs.realpathSync(runner)).toBe(fs.realpathSync(path.join(root, "node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js")));
+        expect(fs.realpathSync(runner)).toBe(
+            fs.realpathSync(path.join(root, "node_modules/@pulumi/pulumi/cmd/run-policy-pack/index.js")),
+        );
         let stderr = "";
         pack = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: copy, stdio: ["ignore", "pipe", "pipe"] });
         pack.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -120,14 +134,21 @@ describe("the pack starts from a copy of policy/ alone", () => {
                 const m = /^(\d+)\s*$/m.exec(out);
                 if (m) resolve(m[1]);
             });
-            pack!.on("exit", (code) => reject(new Error(`the copied pack exited with ${code} before serving:\n${stderr}${out}`)));
+            pack!.on("exit", (code) =>
+                reject(new Error(`the copied pack exited with ${code} before serving:\n${stderr}${out}`)),
+            );
         });
         const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
         try {
-            const info = await new Promise<apb.AnalyzerInfo>((res, rej) => client.getAnalyzerInfo(new Empty(), (err, r) => (err ? rej(err) : res(r))));
+            const info = await new Promise<apb.AnalyzerInfo>((res, rej) =>
+                client.getAnalyzerInfo(new Empty(), (err, r) => (err ? rej(err) : res(r))),
+            );
             expect(info.getName()).toBe("income-fortress");
             const region = info.getPoliciesList().find((p) => p.getName() === POLICY_NAMES.drRegion);
-            const schema = region?.getConfigschema()?.getProperties()?.toJavaScript() as Record<string, { default?: unknown }>;
+            const schema = region?.getConfigschema()?.getProperties()?.toJavaScript() as Record<
+                string,
+                { default?: unknown }
+            >;
             expect(schema.prodRegion.default).toBe(DEFAULTS.prodRegion);
         } finally {
             client.close();

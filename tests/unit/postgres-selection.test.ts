@@ -5,12 +5,24 @@ import { parseBenchArgs } from "../../bench/bench";
 import { choosePostgres, type PostgresInstall } from "../../harness/process";
 
 const host = (major: number): PostgresInstall => ({
-    major, source: "host", clientDir: `/usr/lib/postgresql/${major}/bin`, serverBinDir: `/usr/lib/postgresql/${major}/bin`,
+    major,
+    source: "host",
+    clientDir: `/usr/lib/postgresql/${major}/bin`,
+    serverBinDir: `/usr/lib/postgresql/${major}/bin`,
 });
 const root = (major: number): PostgresInstall => ({
-    major, source: "root", clientDir: `/repo/.tools/pg${major}-bin`, serverBinDir: `/usr/lib/postgresql/${major}/bin`, root: `/repo/.tools/pg${major}-root`,
+    major,
+    source: "root",
+    clientDir: `/repo/.tools/pg${major}-bin`,
+    serverBinDir: `/usr/lib/postgresql/${major}/bin`,
+    root: `/repo/.tools/pg${major}-root`,
 });
-const pgBinDir = (major: number): PostgresInstall => ({ major, source: "PG_BIN_DIR", clientDir: "/opt/pg/bin", serverBinDir: "/opt/pg/bin" });
+const pgBinDir = (major: number): PostgresInstall => ({
+    major,
+    source: "PG_BIN_DIR",
+    clientDir: "/opt/pg/bin",
+    serverBinDir: "/opt/pg/bin",
+});
 
 describe("choosePostgres", () => {
     it("takes the newest major by default: 17 from the root over Debian 12's 15", () => {
@@ -32,7 +44,9 @@ describe("choosePostgres", () => {
     });
 
     it("names what to install when the asked major is not there, and refuses a non-number", () => {
-        expect(() => choosePostgres([host(15)], "17")).toThrow(/PostgreSQL 17 is not installed here \(available: 15\): bash tools\/setup builds PostgreSQL 17/);
+        expect(() => choosePostgres([host(15)], "17")).toThrow(
+            /PostgreSQL 17 is not installed here \(available: 15\): bash tools\/setup builds PostgreSQL 17/,
+        );
         expect(() => choosePostgres([host(15)], "16")).toThrow(/apt-get install postgresql-16/);
         expect(() => choosePostgres([], undefined)).toThrow(/no PostgreSQL server binaries/);
         expect(() => choosePostgres([host(15)], "seventeen")).toThrow(/'seventeen' is not a number/);

@@ -31,7 +31,9 @@ describe("the repository stands alone", () => {
     it("no tracked file reads or links anything beside the clone", () => {
         // Built from parts so that this file does not match itself.
         const outside = new RegExp(["\\.\\./", "shared", "|", "shared/", "(datasets|seed)"].join(""));
-        const files = execFileSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" }).split("\0").filter((f) => f && !f.endsWith(".sql"));
+        const files = execFileSync("git", ["ls-files", "-z"], { cwd: ROOT, encoding: "utf8" })
+            .split("\0")
+            .filter((f) => f && !f.endsWith(".sql"));
         expect(files.length).toBeGreaterThan(100);
         const hits = files.filter((f) => {
             try {

@@ -39,7 +39,11 @@ describe("recovery validators", () => {
         [parseIsoTime, "2026-02-03T10:00:00.250Z", "2026-02-03T10:00:00Z"],
         [parseHealthUrl, "http://localhost:8000/health", "http://localhost:8000/health"],
         [parseHealthUrl, "https://127.0.0.1/health/detailed?x=1", "https://127.0.0.1/health/detailed?x=1"],
-        [parseCommandLine, "  docker compose run --rm api python manage.py migrate ", "docker compose run --rm api python manage.py migrate"],
+        [
+            parseCommandLine,
+            "  docker compose run --rm api python manage.py migrate ",
+            "docker compose run --rm api python manage.py migrate",
+        ],
         [parseStackReference, "dr", "dr"],
         [parseStackReference, "acme/income-fortress/dr", "acme/income-fortress/dr"],
         [parseAgeIdentity, "", ""],
@@ -59,13 +63,21 @@ describe("recovery validators", () => {
         [parseIsoTime, "2026-02-03T10:00:00", /is not an ISO time with a zone/],
         [parseIsoTime, "2026-02-03T24:00:00Z", /is not an ISO time with a zone/],
         [parseHealthUrl, "ftp://localhost/health", /is not a health URL/],
-        [parseHealthUrl, "http://admin:pw@localhost/health", /is not a health URL; use http\(s\):\/\/host\[:port\]\/path without credentials/],
+        [
+            parseHealthUrl,
+            "http://admin:pw@localhost/health",
+            /is not a health URL; use http\(s\):\/\/host\[:port\]\/path without credentials/,
+        ],
         [parseHealthUrl, "http://localhost/he'alth", /is not a health URL/],
         [parseCommandLine, "manage.py migrate\nrm -rf /", /is not one printable command line/],
         [parseCommandLine, "   ", /is not one printable command line/],
         [parseStackReference, "org/dr", /is not a stack reference/],
         [parseStackReference, "d r", /is not a stack reference/],
-        [parseEmail, "ops at incomefortress.com", /is not an e-mail address; use one that receives certificate expiry notices/],
+        [
+            parseEmail,
+            "ops at incomefortress.com",
+            /is not an e-mail address; use one that receives certificate expiry notices/,
+        ],
         [parseComposeService, "Nginx", /is not a compose service name/],
         [parseComposeService, "nginx; rm -rf /", /is not a compose service name/],
     ] as [(raw: string) => Check<unknown>, string, RegExp][])("%o rejects %j", (parse, raw, pattern) => {
@@ -83,7 +95,10 @@ describe("recovery validators", () => {
     });
 
     it.each([
-        ["yesterday", /"yesterday" is not a backup choice; use latest, a backup id such as 20261125T174500Z \(fortress-backups lists them\), or before:/],
+        [
+            "yesterday",
+            /"yesterday" is not a backup choice; use latest, a backup id such as 20261125T174500Z \(fortress-backups lists them\), or before:/,
+        ],
         ["before:2026-13-01T00:00:00Z", /"before:2026-13-01T00:00:00Z": the time is not an ISO time/],
         ["2026-02-03T10:00:00Z", /is not a backup choice/],
     ])("restoreBackup rejects %j", (raw, pattern) => {
@@ -93,7 +108,10 @@ describe("recovery validators", () => {
 
 describe("secret keys: helpful errors that never echo the value", () => {
     it.each([
-        ["age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg", /holds an age recipient \(public key\); give the identity/],
+        [
+            "age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg",
+            /holds an age recipient \(public key\); give the identity/,
+        ],
         ["AGE-SECRET-KEY-1SHORT", /is not an age identity \(AGE-SECRET-KEY-1 followed by 58 characters\)/],
     ])("ageIdentity %#", (raw, pattern) => {
         const p = problem(parseAgeIdentity(raw));
@@ -102,7 +120,9 @@ describe("secret keys: helpful errors that never echo the value", () => {
     });
 
     it("appEnv takes a JSON object of NAME: value", () => {
-        expect(value(parseAppEnv('{"ANTHROPIC_API_KEY":"sk-ant-1","MARKET_DATA_KEY":"md 2 $x"}', GENERATED_APP_ENV))).toEqual({ ANTHROPIC_API_KEY: "sk-ant-1", MARKET_DATA_KEY: "md 2 $x" });
+        expect(
+            value(parseAppEnv('{"ANTHROPIC_API_KEY":"sk-ant-1","MARKET_DATA_KEY":"md 2 $x"}', GENERATED_APP_ENV)),
+        ).toEqual({ ANTHROPIC_API_KEY: "sk-ant-1", MARKET_DATA_KEY: "md 2 $x" });
         expect(value(parseAppEnv("{}", GENERATED_APP_ENV))).toEqual({});
     });
 
@@ -133,7 +153,11 @@ describe("certbot's DigitalOcean token", () => {
     });
 
     it.each([
-        ["too short", "dop_v1_abc123", /is not a DigitalOcean API token \(dop_v1_ followed by 64 hex digits\); create a token with the custom scopes domain:read/],
+        [
+            "too short",
+            "dop_v1_abc123",
+            /is not a DigitalOcean API token \(dop_v1_ followed by 64 hex digits\); create a token with the custom scopes domain:read/,
+        ],
         ["a Spaces key pasted instead", "DO00ABCDEFGHIJKLMNOP", /is not a DigitalOcean API token/],
         ["two tokens", `${token} ${token}`, /has white space inside it/],
         ["upper-case hex", `dop_v1_${"A".repeat(64)}`, /is not a DigitalOcean API token/],
@@ -147,7 +171,10 @@ describe("certbot's DigitalOcean token", () => {
 
 describe("resolved recovery config", () => {
     it("restoreMode auto becomes if-empty for prod and required for dr; the rest takes the plan's defaults", () => {
-        for (const [stack, mode] of [["prod", "if-empty"], ["dr", "required"]] as const) {
+        for (const [stack, mode] of [
+            ["prod", "if-empty"],
+            ["dr", "required"],
+        ] as const) {
             const r = parseConfig(rawStackConfig(stack), stack);
             expect(r.ok ? [] : r.problems).toEqual([]);
             if (!r.ok) return;
@@ -161,9 +188,21 @@ describe("resolved recovery config", () => {
                 appEnv: {},
                 tls:
                     stack === "prod"
-                        ? { email: "ops@incomefortress.com", challenge: "http-01", dnsToken: "", extraNames: [], proxyService: "nginx" }
+                        ? {
+                              email: "ops@incomefortress.com",
+                              challenge: "http-01",
+                              dnsToken: "",
+                              extraNames: [],
+                              proxyService: "nginx",
+                          }
                         : // dr holds prod's public name too, proved over DNS-01 with the operator's token.
-                          { email: "ops@incomefortress.com", challenge: "dns-01", dnsToken: OPERATOR_SECRETS.dr.tlsDnsToken, extraNames: ["api.incomefortress.com"], proxyService: "nginx" },
+                          {
+                              email: "ops@incomefortress.com",
+                              challenge: "dns-01",
+                              dnsToken: OPERATOR_SECRETS.dr.tlsDnsToken,
+                              extraNames: ["api.incomefortress.com"],
+                              proxyService: "nginx",
+                          },
             });
             expect(r.config.cutover).toEqual({ activeSite: "primary", drStack: "dr" });
             expect(r.config.pitr).toBeUndefined();
@@ -175,7 +214,11 @@ describe("platform helpers", () => {
     // The program calls this inside the cutover's StackReference apply, before the record
     // is written; an error there fails the update with this message.
     it.each([
-        ["covers only its own name", ["api-dr.incomefortress.com"], /has a certificate for api-dr\.incomefortress\.com only, so after the cutover api\.incomefortress\.com would fail TLS there: on dr, set tlsEmail, tlsChallenge dns-01, publicHostname api and the secret tlsDnsToken, run pulumi up --stack dr, then set activeSite dr again/],
+        [
+            "covers only its own name",
+            ["api-dr.incomefortress.com"],
+            /has a certificate for api-dr\.incomefortress\.com only, so after the cutover api\.incomefortress\.com would fail TLS there: on dr, set tlsEmail, tlsChallenge dns-01, publicHostname api and the secret tlsDnsToken, run pulumi up --stack dr, then set activeSite dr again/,
+        ],
         ["requests no certificate", [], /requests no certificate, so after the cutover/],
         ["predates the output", undefined, /has no certificateNames output/],
         ["has a garbled output", "api.incomefortress.com", /has no certificateNames output/],
@@ -184,18 +227,24 @@ describe("platform helpers", () => {
     });
 
     it("the cutover takes a DR site whose certificate covers the public name", () => {
-        expect(() => drSiteCovers(["api-dr.incomefortress.com", "api.incomefortress.com"], "api.incomefortress.com", "dr")).not.toThrow();
+        expect(() =>
+            drSiteCovers(["api-dr.incomefortress.com", "api.incomefortress.com"], "api.incomefortress.com", "dr"),
+        ).not.toThrow();
     });
 
     it("the deploy key line carries the stack and the rotation in its comment", () => {
-        expect(deployKeyLine("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmock\n", "prod", 3)).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmock income-fortress-deploy@prod-e3");
+        expect(deployKeyLine("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmock\n", "prod", 3)).toBe(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOmock income-fortress-deploy@prod-e3",
+        );
         expect(() => deployKeyLine("ssh-rsa AAAAB3Nza", "prod", 1)).toThrow(/expected an ssh-ed25519 public key/);
     });
 
     it("the cutover only takes an IPv4 address from the DR stack, and says what to do otherwise", () => {
         expect(drSiteAddress("198.51.100.77", "dr")).toBe("198.51.100.77");
         for (const bad of [undefined, "", "2001:db8::1", "not-an-ip", 42]) {
-            expect(() => drSiteAddress(bad, "dr")).toThrow(/the DR stack dr has no IPv4 publicIp output .*run pulumi up --stack dr first, then set activeSite dr/);
+            expect(() => drSiteAddress(bad, "dr")).toThrow(
+                /the DR stack dr has no IPv4 publicIp output .*run pulumi up --stack dr first, then set activeSite dr/,
+            );
         }
     });
 });

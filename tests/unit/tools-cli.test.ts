@@ -2,7 +2,15 @@
 // which errors are usage errors, and the signals that stop a run.
 import { parseArgs } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { EXIT, UsageError, eachFlag, errorMessage, onInterrupt, parseCommandLine, signalExitCode } from "../../tools/cli";
+import {
+    EXIT,
+    UsageError,
+    eachFlag,
+    errorMessage,
+    onInterrupt,
+    parseCommandLine,
+    signalExitCode,
+} from "../../tools/cli";
 
 /** The flags eachFlag hands over, as [flag, value] pairs; `--n` takes a value, `--b` does not. */
 function walk(argv: string[]): [string, string | undefined][] {
@@ -61,7 +69,9 @@ describe("parseCommandLine", () => {
     });
 
     it("drops node:util parseArgs's advice on positional arguments", () => {
-        expect(() => parseCommandLine(() => parseArgs({ args: ["extra"], options: {}, strict: true, allowPositionals: false }))).toThrow(/^Unexpected argument 'extra'\. This command does not take positional arguments$/);
+        expect(() =>
+            parseCommandLine(() => parseArgs({ args: ["extra"], options: {}, strict: true, allowPositionals: false })),
+        ).toThrow(/^Unexpected argument 'extra'\. This command does not take positional arguments$/);
     });
 
     it("returns what the parser returns", () => {
@@ -84,7 +94,9 @@ describe("errors and exit codes", () => {
 
 describe("onInterrupt", () => {
     const unhooks: (() => void)[] = [];
-    afterEach(() => unhooks.splice(0).forEach((u) => u()));
+    afterEach(() => {
+        for (const u of unhooks.splice(0)) u();
+    });
 
     it("calls the handler on every SIGINT and SIGTERM until removed", () => {
         const seen: string[] = [];

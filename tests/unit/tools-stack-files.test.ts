@@ -3,7 +3,14 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isSecure, parseProjectFile, parseStackFile, projectDefaults, readProjectFile, readStackFile } from "../../tools/stack-files";
+import {
+    isSecure,
+    parseProjectFile,
+    parseStackFile,
+    projectDefaults,
+    readProjectFile,
+    readStackFile,
+} from "../../tools/stack-files";
 
 const ROOT = resolve(__dirname, "../..");
 const P = "income-fortress:";
@@ -20,7 +27,11 @@ describe("stack files", () => {
         ["no config block", "encryptionsalt: v1:abc\n", {}],
         ["an empty config block", "config:\n", {}],
         ["an empty file", "", {}],
-        ["a secret", "config:\n  income-fortress:tlsDnsToken:\n    secure: v1:abc\n", { [`${P}tlsDnsToken`]: { secure: "v1:abc" } }],
+        [
+            "a secret",
+            "config:\n  income-fortress:tlsDnsToken:\n    secure: v1:abc\n",
+            { [`${P}tlsDnsToken`]: { secure: "v1:abc" } },
+        ],
     ])("%s", (_what, text, config) => {
         expect(parseStackFile(text, "Pulumi.x.yaml")).toEqual(config);
     });
@@ -34,7 +45,8 @@ describe("stack files", () => {
 
     it("tells a secure entry from a plain value", () => {
         expect(isSecure({ secure: "v1:abc" })).toBe(true);
-        for (const v of ["v1:abc", { secure: 1 }, ["secure"], null, { other: "x" }]) expect(isSecure(v), JSON.stringify(v)).toBe(false);
+        for (const v of ["v1:abc", { secure: 1 }, ["secure"], null, { other: "x" }])
+            expect(isSecure(v), JSON.stringify(v)).toBe(false);
     });
 });
 
@@ -48,7 +60,9 @@ describe("the project file", () => {
     });
 
     it("takes a bare value as the default, keeps other namespaces, and skips a declaration without a default", () => {
-        const project = parseProjectFile("name: p\nconfig:\n  a: 1\n  b:\n    type: string\n    default: x\n  c:\n    type: string\n  digitalocean:region: nyc3\n");
+        const project = parseProjectFile(
+            "name: p\nconfig:\n  a: 1\n  b:\n    type: string\n    default: x\n  c:\n    type: string\n  digitalocean:region: nyc3\n",
+        );
         expect(projectDefaults(project)).toEqual({ [`${P}a`]: 1, [`${P}b`]: "x", "digitalocean:region": "nyc3" });
     });
 });

@@ -31,7 +31,17 @@ const workflowFiles = fs
     .map((f) => path.join(workflowDir, f));
 const eachWorkflow = workflowFiles.map((f) => [path.basename(f), f] as const);
 
-type Step = { id?: string; name?: string; run?: string; uses?: string; if?: string; shell?: string; env?: Record<string, string>; with?: Record<string, unknown>; "timeout-minutes"?: number };
+type Step = {
+    id?: string;
+    name?: string;
+    run?: string;
+    uses?: string;
+    if?: string;
+    shell?: string;
+    env?: Record<string, string>;
+    with?: Record<string, unknown>;
+    "timeout-minutes"?: number;
+};
 type Workflow = Record<string, any>;
 const load = (name: string): Workflow => parseYaml(fs.readFileSync(path.join(workflowDir, name), "utf8")) as Workflow;
 const jobsOf = (wf: Workflow): [string, Record<string, any>][] => Object.entries(wf.jobs);
@@ -80,24 +90,52 @@ describe("actionlint", () => {
     });
 
     test("every workflow is clean", () => {
-        const findings = actionlint(Object.fromEntries(workflowFiles.map((f) => [path.basename(f), fs.readFileSync(f, "utf8")])));
+        const findings = actionlint(
+            Object.fromEntries(workflowFiles.map((f) => [path.basename(f), fs.readFileSync(f, "utf8")])),
+        );
         for (const f of workflowFiles) expect(findings[path.basename(f)], path.basename(f)).toEqual([]);
     });
 
     // A tag actionlint has input data for: the pinned commits are unknown to it (see 3).
-    const checkoutByTag = ["name: t", "on: push", "jobs:", "  t:", "    runs-on: ubuntu-24.04", "    steps:", "      - uses: actions/checkout@v4", "        with:"];
+    const checkoutByTag = [
+        "name: t",
+        "on: push",
+        "jobs:",
+        "  t:",
+        "    runs-on: ubuntu-24.04",
+        "    steps:",
+        "      - uses: actions/checkout@v4",
+        "        with:",
+    ];
 
     test("rejects an unknown input to actions/checkout", () => {
         const findings = lintOne([...checkoutByTag, "          fetch-depht: 1", ""].join("\n"));
         expect(findings.map((f) => f.kind)).toContain("action");
-        expect(findings.map((f) => f.message).join("\n")).toContain('input "fetch-depht" is not defined in action "actions/checkout@v4"');
+        expect(findings.map((f) => f.message).join("\n")).toContain(
+            'input "fetch-depht" is not defined in action "actions/checkout@v4"',
+        );
         expect(lintOne([...checkoutByTag, "          fetch-depth: 1", ""].join("\n"))).toEqual([]);
     });
 
     test.each([
-        ["a misspelt context property", "== github.repository", "== github.repositry", /property "repositry" is not defined/],
-        ["an unknown context", "github.event.pull_request.number", "gihtub.event.pull_request.number", /undefined variable "gihtub"/],
-        ["an unclosed expression", "${{ github.event.pull_request.number }}", "${{ github.event.pull_request.number", /unexpected EOF while lexing expression/],
+        [
+            "a misspelt context property",
+            "== github.repository",
+            "== github.repositry",
+            /property "repositry" is not defined/,
+        ],
+        [
+            "an unknown context",
+            "github.event.pull_request.number",
+            "gihtub.event.pull_request.number",
+            /undefined variable "gihtub"/,
+        ],
+        [
+            "an unclosed expression",
+            "${{ github.event.pull_request.number }}",
+            "${{ github.event.pull_request.number",
+            /unexpected EOF while lexing expression/,
+        ],
     ])("rejects %s in pull-request.yml", (_, good, bad, message) => {
         expect(prText).toContain(good);
         const findings = lintOne(prText.replace(good, bad));
@@ -122,14 +160,19 @@ describe("actionlint", () => {
 
 /** Findings of the system shellcheck for a script run by bash (GitHub's shell for run: on Linux). */
 function shellcheck(script: string): { code: string; message: string }[] {
-    const r = spawnSync("shellcheck", ["--norc", "--shell=bash", "--format=json1", "-"], { input: script, encoding: "utf8" });
+    const r = spawnSync("shellcheck", ["--norc", "--shell=bash", "--format=json1", "-"], {
+        input: script,
+        encoding: "utf8",
+    });
     if (r.status !== 0 && r.status !== 1) throw new Error(`shellcheck did not run: ${r.error?.message ?? r.stderr}`);
     const out = JSON.parse(r.stdout) as { comments: { code: number; message: string }[] };
     return out.comments.map((c) => ({ code: `SC${c.code}`, message: c.message }));
 }
 
 const runSteps = workflowFiles.flatMap((f) =>
-    allSteps(parseYaml(fs.readFileSync(f, "utf8"))).flatMap((s, i) => (s.run ? [[`${path.basename(f)}: ${s.name ?? s.id ?? `step ${i}`}`, s] as const] : [])),
+    allSteps(parseYaml(fs.readFileSync(f, "utf8"))).flatMap((s, i) =>
+        s.run ? [[`${path.basename(f)}: ${s.name ?? s.id ?? `step ${i}`}`, s] as const] : [],
+    ),
 );
 
 describe("shellcheck on every run: script", () => {
@@ -149,7 +192,7 @@ describe("shellcheck on every run: script", () => {
     });
 
     test("rejects a broken script", () => {
-        const codes = shellcheck('cd reports\nrm -rf $dir/*\nif [ $status = 0 ] then echo ok; fi\n').map((c) => c.code);
+        const codes = shellcheck("cd reports\nrm -rf $dir/*\nif [ $status = 0 ] then echo ok; fi\n").map((c) => c.code);
         expect(codes.length).toBeGreaterThan(0);
         expect(codes).toEqual(expect.arrayContaining(["SC1010"]));
         expect(shellcheck('cd reports || exit 1\nrm -rf "${dir:?}"/*\n')).toEqual([]);
@@ -164,35 +207,110 @@ const PINNED: Record<string, { tag: string; inputs: string[]; required?: string[
     "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": {
         tag: "v7.0.1",
         inputs: [
-            "repository", "ref", "token", "ssh-key", "ssh-known-hosts", "ssh-strict", "ssh-user", "persist-credentials", "path", "clean", "filter",
-            "sparse-checkout", "sparse-checkout-cone-mode", "fetch-depth", "fetch-tags", "show-progress", "lfs", "submodules", "set-safe-directory",
-            "github-server-url", "allow-unsafe-pr-checkout",
+            "repository",
+            "ref",
+            "token",
+            "ssh-key",
+            "ssh-known-hosts",
+            "ssh-strict",
+            "ssh-user",
+            "persist-credentials",
+            "path",
+            "clean",
+            "filter",
+            "sparse-checkout",
+            "sparse-checkout-cone-mode",
+            "fetch-depth",
+            "fetch-tags",
+            "show-progress",
+            "lfs",
+            "submodules",
+            "set-safe-directory",
+            "github-server-url",
+            "allow-unsafe-pr-checkout",
         ],
     },
     "actions/setup-node@820762786026740c76f36085b0efc47a31fe5020": {
         tag: "v7.0.0",
-        inputs: ["node-version", "node-version-file", "architecture", "check-latest", "registry-url", "scope", "token", "cache", "package-manager-cache", "cache-dependency-path", "mirror", "mirror-token"],
+        inputs: [
+            "node-version",
+            "node-version-file",
+            "architecture",
+            "check-latest",
+            "registry-url",
+            "scope",
+            "token",
+            "cache",
+            "package-manager-cache",
+            "cache-dependency-path",
+            "mirror",
+            "mirror-token",
+        ],
     },
     "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f": {
         tag: "v7.0.0",
-        inputs: ["name", "path", "if-no-files-found", "retention-days", "compression-level", "overwrite", "include-hidden-files", "archive"],
+        inputs: [
+            "name",
+            "path",
+            "if-no-files-found",
+            "retention-days",
+            "compression-level",
+            "overwrite",
+            "include-hidden-files",
+            "archive",
+        ],
         required: ["path"],
     },
     "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d": {
         tag: "v7.0.0",
         inputs: [
-            "command", "stack-name", "pulumi-version", "pulumi-version-file", "work-dir", "comment-on-pr", "comment-on-pr-number", "comment-on-summary",
-            "github-token", "cloud-url", "secrets-provider", "parallel", "message", "config-map", "expect-no-changes", "diff", "replace", "exclude",
-            "exclude-dependents", "target", "target-dependents", "policyPacks", "policyPackConfigs", "refresh", "upsert", "remove", "edit-pr-comment",
-            "color", "exclude-protected", "plan", "suppress-outputs", "suppress-progress", "always-include-summary", "continue-on-error", "log-verbosity",
-            "log-flow", "debug",
+            "command",
+            "stack-name",
+            "pulumi-version",
+            "pulumi-version-file",
+            "work-dir",
+            "comment-on-pr",
+            "comment-on-pr-number",
+            "comment-on-summary",
+            "github-token",
+            "cloud-url",
+            "secrets-provider",
+            "parallel",
+            "message",
+            "config-map",
+            "expect-no-changes",
+            "diff",
+            "replace",
+            "exclude",
+            "exclude-dependents",
+            "target",
+            "target-dependents",
+            "policyPacks",
+            "policyPackConfigs",
+            "refresh",
+            "upsert",
+            "remove",
+            "edit-pr-comment",
+            "color",
+            "exclude-protected",
+            "plan",
+            "suppress-outputs",
+            "suppress-progress",
+            "always-include-summary",
+            "continue-on-error",
+            "log-verbosity",
+            "log-flow",
+            "debug",
         ],
     },
 };
 
 describe("every action is pinned by commit", () => {
     test.each(eachWorkflow)("%s: each uses: is owner/repo@<40-hex commit> # vX.Y.Z, of a verified pin", (_, file) => {
-        const lines = fs.readFileSync(file, "utf8").split("\n").filter((l) => /^\s*(-\s+)?uses:/.test(l));
+        const lines = fs
+            .readFileSync(file, "utf8")
+            .split("\n")
+            .filter((l) => /^\s*(-\s+)?uses:/.test(l));
         expect(lines.length).toBeGreaterThan(0);
         for (const line of lines) {
             const m = /uses:\s+([\w.-]+\/[\w.-]+@[0-9a-f]{40})\s+#\s+(v\d+\.\d+\.\d+)\s*$/.exec(line);
@@ -202,18 +320,24 @@ describe("every action is pinned by commit", () => {
         }
     });
 
-    test.each(eachWorkflow)("%s: each with: names inputs of the pinned action, and gives the required ones", (_, file) => {
-        for (const step of allSteps(parseYaml(fs.readFileSync(file, "utf8"))).filter((s) => s.uses)) {
-            const pin = PINNED[step.uses!];
-            expect(pin, step.uses).toBeDefined();
-            for (const key of Object.keys(step.with ?? {})) expect(pin.inputs, `${step.uses} has no input ${key}`).toContain(key);
-            for (const key of pin.required ?? []) expect(step.with ?? {}, `${step.uses} needs ${key}`).toHaveProperty(key);
-        }
-    });
+    test.each(eachWorkflow)(
+        "%s: each with: names inputs of the pinned action, and gives the required ones",
+        (_, file) => {
+            for (const step of allSteps(parseYaml(fs.readFileSync(file, "utf8"))).filter((s) => s.uses)) {
+                const pin = PINNED[step.uses!];
+                expect(pin, step.uses).toBeDefined();
+                for (const key of Object.keys(step.with ?? {}))
+                    expect(pin.inputs, `${step.uses} has no input ${key}`).toContain(key);
+                for (const key of pin.required ?? [])
+                    expect(step.with ?? {}, `${step.uses} needs ${key}`).toHaveProperty(key);
+            }
+        },
+    );
 
     test.each(eachWorkflow)("%s: checkout keeps no credentials, and Node comes from .nvmrc", (_, file) => {
         const steps = allSteps(parseYaml(fs.readFileSync(file, "utf8")));
-        for (const s of steps.filter((s) => s.uses?.startsWith("actions/checkout@"))) expect(s.with?.["persist-credentials"]).toBe(false);
+        for (const s of steps.filter((s) => s.uses?.startsWith("actions/checkout@")))
+            expect(s.with?.["persist-credentials"]).toBe(false);
         const setups = steps.filter((s) => s.uses?.startsWith("actions/setup-node@"));
         expect(setups.length).toBeGreaterThan(0);
         for (const s of setups) expect(s.with?.["node-version-file"]).toBe(".nvmrc");
@@ -224,36 +348,49 @@ describe("every action is pinned by commit", () => {
 // ---------------------------------------------------------------- 4. secrets and Environments
 
 const SECRET = /\$\{\{\s*secrets\./;
-const hasSecret = (env: Record<string, string> | undefined) => Object.values(env ?? {}).some((v) => SECRET.test(String(v)));
+const hasSecret = (env: Record<string, string> | undefined) =>
+    Object.values(env ?? {}).some((v) => SECRET.test(String(v)));
 const CREDENTIALS = ["PULUMI_ACCESS_TOKEN", "DIGITALOCEAN_TOKEN", "SPACES_ACCESS_KEY_ID", "SPACES_SECRET_ACCESS_KEY"];
 
 describe("secrets reach only the steps that use them, from GitHub Environments", () => {
-    test.each(eachWorkflow)("%s: no secret is written in the file, and none is set for a whole workflow or job", (_, file) => {
-        const text = fs.readFileSync(file, "utf8");
-        expect(findSecretPatterns(text)).toEqual([]);
-        const wf = parseYaml(text) as Workflow;
-        expect(hasSecret(wf.env)).toBe(false);
-        for (const [name, job] of jobsOf(wf)) expect(hasSecret(job.env), name).toBe(false);
-    });
+    test.each(eachWorkflow)(
+        "%s: no secret is written in the file, and none is set for a whole workflow or job",
+        (_, file) => {
+            const text = fs.readFileSync(file, "utf8");
+            expect(findSecretPatterns(text)).toEqual([]);
+            const wf = parseYaml(text) as Workflow;
+            expect(hasSecret(wf.env)).toBe(false);
+            for (const [name, job] of jobsOf(wf)) expect(hasSecret(job.env), name).toBe(false);
+        },
+    );
 
-    test.each(eachWorkflow)("%s: secrets appear only in step env:, as ${{ secrets.NAME }} under the same name", (_, file) => {
-        const wf = parseYaml(fs.readFileSync(file, "utf8")) as Workflow;
-        let secretMentions = 0;
-        for (const step of allSteps(wf)) {
-            for (const [key, value] of Object.entries(step.with ?? {})) expect(SECRET.test(String(value)), `${step.uses} with ${key}`).toBe(false);
-            for (const [key, value] of Object.entries(step.env ?? {})) {
-                if (!SECRET.test(String(value))) continue;
-                secretMentions++;
-                expect(value).toBe(`\${{ secrets.${key} }}`);
+    test.each(eachWorkflow)(
+        "%s: secrets appear only in step env:, as ${{ secrets.NAME }} under the same name",
+        (_, file) => {
+            const wf = parseYaml(fs.readFileSync(file, "utf8")) as Workflow;
+            let secretMentions = 0;
+            for (const step of allSteps(wf)) {
+                for (const [key, value] of Object.entries(step.with ?? {}))
+                    expect(SECRET.test(String(value)), `${step.uses} with ${key}`).toBe(false);
+                for (const [key, value] of Object.entries(step.env ?? {})) {
+                    if (!SECRET.test(String(value))) continue;
+                    secretMentions++;
+                    expect(value).toBe(`\${{ secrets.${key} }}`);
+                }
             }
-        }
-        const inText = fs.readFileSync(file, "utf8").match(/\$\{\{\s*secrets\./g) ?? [];
-        expect(inText.length).toBe(secretMentions);
-    });
+            const inText = fs.readFileSync(file, "utf8").match(/\$\{\{\s*secrets\./g) ?? [];
+            expect(inText.length).toBe(secretMentions);
+        },
+    );
 
     /** The steps that get secrets, by job: `<uses or id>` of each. */
     const stepsWithSecrets = (wf: Workflow) =>
-        Object.fromEntries(jobsOf(wf).map(([name, job]) => [name, (job.steps as Step[]).filter((s) => hasSecret(s.env)).map((s) => s.id ?? s.uses!.split("@")[0])]));
+        Object.fromEntries(
+            jobsOf(wf).map(([name, job]) => [
+                name,
+                (job.steps as Step[]).filter((s) => hasSecret(s.env)).map((s) => s.id ?? s.uses!.split("@")[0]),
+            ]),
+        );
 
     test("pull-request.yml: only the preview step, in the preview environment; the tests get none", () => {
         const wf = load("pull-request.yml");
@@ -270,7 +407,11 @@ describe("secrets reach only the steps that use them, from GitHub Environments",
         expect(stepsWithSecrets(wf)).toEqual({ drill: ["drill", "destroy"] });
         expect(wf.jobs.drill.environment).toBe("drill");
         for (const s of (wf.jobs.drill.steps as Step[]).filter((s) => hasSecret(s.env))) {
-            expect(Object.keys(s.env!).filter((k) => SECRET.test(s.env![k])).sort()).toEqual([...CREDENTIALS].sort());
+            expect(
+                Object.keys(s.env!)
+                    .filter((k) => SECRET.test(s.env![k]))
+                    .sort(),
+            ).toEqual([...CREDENTIALS].sort());
         }
     });
 });
@@ -386,17 +527,41 @@ describe("drill.yml", () => {
         });
 
         test("the drill step and the clean-up get the name from that step", () => {
-            expect(drill.env).toMatchObject({ STACK: "${{ steps.stack.outputs.name }}", PULUMI_ORG: "${{ vars.PULUMI_ORG }}", KEEP: "${{ inputs.keep }}" });
-            expect(destroy.env).toMatchObject({ STACK: "${{ steps.stack.outputs.qualified }}", KEEP: "${{ inputs.keep }}", DRILL_EXIT: "${{ steps.drill.outputs.exit-code }}" });
+            expect(drill.env).toMatchObject({
+                STACK: "${{ steps.stack.outputs.name }}",
+                PULUMI_ORG: "${{ vars.PULUMI_ORG }}",
+                KEEP: "${{ inputs.keep }}",
+            });
+            expect(destroy.env).toMatchObject({
+                STACK: "${{ steps.stack.outputs.qualified }}",
+                KEEP: "${{ inputs.keep }}",
+                DRILL_EXIT: "${{ steps.drill.outputs.exit-code }}",
+            });
         });
 
         // curl and npm are shell functions here: the test never leaves the machine.
         const stubs = 'curl() { echo 203.0.113.7; }\nnpm() { printf "<%s>" "$@"; return "${NPM_EXIT:-0}"; }\n';
         test.each([
-            ["no org, no keep", { PULUMI_ORG: "", KEEP: "false" }, "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32>"],
-            ["keep", { PULUMI_ORG: "", KEEP: "true" }, "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32><--keep>"],
-            ["keep unset", { PULUMI_ORG: "", KEEP: "" }, "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32>"],
-            ["an org", { PULUMI_ORG: "acme-ops", KEEP: "false" }, "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32><--org><acme-ops>"],
+            [
+                "no org, no keep",
+                { PULUMI_ORG: "", KEEP: "false" },
+                "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32>",
+            ],
+            [
+                "keep",
+                { PULUMI_ORG: "", KEEP: "true" },
+                "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32><--keep>",
+            ],
+            [
+                "keep unset",
+                { PULUMI_ORG: "", KEEP: "" },
+                "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32>",
+            ],
+            [
+                "an org",
+                { PULUMI_ORG: "acme-ops", KEEP: "false" },
+                "<--stack><drill-20260301-060000><--admin-cidr><203.0.113.7/32><--org><acme-ops>",
+            ],
         ])("passes the stack, the runner's address, --org and --keep as set (%s)", (_, env, args) => {
             const r = runScript(drill.run!, { ...env, STACK: "drill-20260301-060000" }, stubs);
             expect(r.stdout).toBe(`<run><drill><-->${args}`);
@@ -420,7 +585,9 @@ describe("drill.yml", () => {
         test("has time to run: the drill step times out well before the job", () => {
             expect(drill["timeout-minutes"]).toBeGreaterThanOrEqual(240);
             expect(destroy["timeout-minutes"]).toBeGreaterThanOrEqual(30);
-            expect(drill["timeout-minutes"]! + destroy["timeout-minutes"]! + 10).toBeLessThanOrEqual(job["timeout-minutes"]);
+            expect(drill["timeout-minutes"]! + destroy["timeout-minutes"]! + 10).toBeLessThanOrEqual(
+                job["timeout-minutes"],
+            );
         });
 
         // A stand-in pulumi on PATH: it records its arguments, and answers as the scenario says.
@@ -453,8 +620,16 @@ describe("drill.yml", () => {
             deployment: {
                 resources: [],
                 pending_operations: [
-                    { resource: { urn: "urn:pulumi:drill-x::income-fortress::digitalocean:index/droplet:Droplet::host" }, type: "creating" },
-                    { resource: { urn: "urn:pulumi:drill-x::income-fortress::digitalocean:index/vpc:Vpc::net" }, type: "updating" },
+                    {
+                        resource: {
+                            urn: "urn:pulumi:drill-x::income-fortress::digitalocean:index/droplet:Droplet::host",
+                        },
+                        type: "creating",
+                    },
+                    {
+                        resource: { urn: "urn:pulumi:drill-x::income-fortress::digitalocean:index/vpc:Vpc::net" },
+                        type: "updating",
+                    },
                 ],
             },
         });
@@ -462,7 +637,14 @@ describe("drill.yml", () => {
         function cleanUp(env: Record<string, string>) {
             const log = path.join(fs.mkdtempSync(path.join(tmp, "cleanup-")), "calls");
             fs.writeFileSync(log, "");
-            const r = runScript(destroy.run!, { PATH: `${bin}:${process.env.PATH}`, FAKE_LOG: log, STACK: "acme-ops/drill-20260301-060000", KEEP: "false", DRILL_EXIT: "", ...env });
+            const r = runScript(destroy.run!, {
+                PATH: `${bin}:${process.env.PATH}`,
+                FAKE_LOG: log,
+                STACK: "acme-ops/drill-20260301-060000",
+                KEEP: "false",
+                DRILL_EXIT: "",
+                ...env,
+            });
             return { ...r, calls: fs.readFileSync(log, "utf8").split("\n").filter(Boolean) };
         }
 
@@ -476,18 +658,24 @@ describe("drill.yml", () => {
         test("destroys and removes a stack the killed drill left behind", () => {
             const r = cleanUp({ FAKE_STACK: "exists", FAKE_EXPORT: emptyState });
             expect(r.status).toBe(0);
-            expect(r.out).toContain("::warning title=DR drill clean-up::the drill left acme-ops/drill-20260301-060000 behind");
+            expect(r.out).toContain(
+                "::warning title=DR drill clean-up::the drill left acme-ops/drill-20260301-060000 behind",
+            );
             expect(r.calls[0]).toBe("stack select --stack acme-ops/drill-20260301-060000 --non-interactive");
             expect(r.calls).toContain("cancel --stack acme-ops/drill-20260301-060000 --yes --non-interactive");
             const destroyCall = r.calls.find((c) => c.startsWith("destroy "));
-            expect(destroyCall?.split(" ")).toEqual(expect.arrayContaining(["--stack", "acme-ops/drill-20260301-060000", "--yes", "--refresh", "--remove"]));
+            expect(destroyCall?.split(" ")).toEqual(
+                expect.arrayContaining(["--stack", "acme-ops/drill-20260301-060000", "--yes", "--refresh", "--remove"]),
+            );
             expect(r.calls.some((c) => c.startsWith("refresh "))).toBe(false);
         });
 
         test("names resources whose creation was interrupted, destroys the rest, and fails so someone looks", () => {
             const r = cleanUp({ FAKE_STACK: "exists", FAKE_EXPORT: interrupted });
             expect(r.status).toBe(1);
-            expect(r.out).toContain("::error title=DR drill clean-up::creating urn:pulumi:drill-x::income-fortress::digitalocean:index/droplet:Droplet::host was interrupted");
+            expect(r.out).toContain(
+                "::error title=DR drill clean-up::creating urn:pulumi:drill-x::income-fortress::digitalocean:index/droplet:Droplet::host was interrupted",
+            );
             expect(r.out).not.toContain("Vpc::net was interrupted");
             expect(r.calls.some((c) => c.startsWith("refresh ") && c.includes("--clear-pending-creates"))).toBe(true);
             expect(r.calls.some((c) => c.startsWith("destroy "))).toBe(true);
@@ -507,13 +695,27 @@ describe("drill.yml", () => {
             const r = cleanUp({ FAKE_STACK: "exists", KEEP: "true", DRILL_EXIT: "3" });
             expect(r.status).toBe(0);
             expect(r.calls).toEqual([]);
-            expect(r.out).toContain("::notice title=DR drill::acme-ops/drill-20260301-060000 was kept (--keep); destroy it when done: pulumi destroy --stack acme-ops/drill-20260301-060000");
+            expect(r.out).toContain(
+                "::notice title=DR drill::acme-ops/drill-20260301-060000 was kept (--keep); destroy it when done: pulumi destroy --stack acme-ops/drill-20260301-060000",
+            );
         });
 
         test.each([
-            ["the backend cannot be asked", { FAKE_STACK: "unauthorized" }, "cannot tell whether acme-ops/drill-20260301-060000 still exists"],
-            ["the state cannot be read", { FAKE_STACK: "exists", FAKE_EXPORT: "" }, "cannot read the state of acme-ops/drill-20260301-060000"],
-            ["pulumi destroy fails", { FAKE_STACK: "exists", FAKE_EXPORT: emptyState, FAKE_DESTROY_EXIT: "255" }, "pulumi destroy of acme-ops/drill-20260301-060000 failed"],
+            [
+                "the backend cannot be asked",
+                { FAKE_STACK: "unauthorized" },
+                "cannot tell whether acme-ops/drill-20260301-060000 still exists",
+            ],
+            [
+                "the state cannot be read",
+                { FAKE_STACK: "exists", FAKE_EXPORT: "" },
+                "cannot read the state of acme-ops/drill-20260301-060000",
+            ],
+            [
+                "pulumi destroy fails",
+                { FAKE_STACK: "exists", FAKE_EXPORT: emptyState, FAKE_DESTROY_EXIT: "255" },
+                "pulumi destroy of acme-ops/drill-20260301-060000 failed",
+            ],
         ])("fails loudly, with the command to run by hand, when %s", (_, env, message) => {
             const r = cleanUp(env);
             expect(r.status).toBe(1);
@@ -540,15 +742,26 @@ describe("drill.yml", () => {
             const dir = fs.mkdtempSync(path.join(tmp, "verdict-"));
             fs.mkdirSync(path.join(dir, "reports"));
             for (const [name, body] of Object.entries(reports)) {
-                fs.writeFileSync(path.join(dir, "reports", name), typeof body === "string" ? body : JSON.stringify(body));
+                fs.writeFileSync(
+                    path.join(dir, "reports", name),
+                    typeof body === "string" ? body : JSON.stringify(body),
+                );
             }
             const summary = path.join(dir, "summary.md");
             const r = spawnSync("bash", ["-c", verdict.run!], {
                 cwd: dir,
                 encoding: "utf8",
-                env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: summary },
+                env: {
+                    ...process.env,
+                    PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
+                    GITHUB_STEP_SUMMARY: summary,
+                },
             });
-            return { status: r.status, out: `${r.stdout}${r.stderr}`, summary: fs.existsSync(summary) ? fs.readFileSync(summary, "utf8") : "" };
+            return {
+                status: r.status,
+                out: `${r.stdout}${r.stderr}`,
+                summary: fs.existsSync(summary) ? fs.readFileSync(summary, "utf8") : "",
+            };
         }
 
         test("runs even after a failed drill", () => {
@@ -564,10 +777,41 @@ describe("drill.yml", () => {
         });
 
         test.each<[string, Record<string, unknown>, string]>([
-            ["a missed RTO", { "drill-1.json": report({ ok: false, rto: { measuredSeconds: 20000, targetSeconds: 14400, met: false } }) }, "RTO missed: measured 20000 s, target 14400 s"],
-            ["a missed RPO", { "drill-1.json": report({ ok: false, rpo: { measuredSeconds: 7200, targetSeconds: 3600, met: false } }) }, "RPO missed"],
-            ["a failed check", { "drill-1.json": report({ ok: false, checks: [{ name: "row counts", ok: false, detail: "orders 10 != 12" }] }) }, "check failed: row counts (orders 10 != 12)"],
-            ["a failed phase", { "drill-1.json": report({ ok: false, phases: [{ name: "restore", seconds: 10, ok: false }] }) }, "phase failed: restore"],
+            [
+                "a missed RTO",
+                {
+                    "drill-1.json": report({
+                        ok: false,
+                        rto: { measuredSeconds: 20000, targetSeconds: 14400, met: false },
+                    }),
+                },
+                "RTO missed: measured 20000 s, target 14400 s",
+            ],
+            [
+                "a missed RPO",
+                {
+                    "drill-1.json": report({
+                        ok: false,
+                        rpo: { measuredSeconds: 7200, targetSeconds: 3600, met: false },
+                    }),
+                },
+                "RPO missed",
+            ],
+            [
+                "a failed check",
+                {
+                    "drill-1.json": report({
+                        ok: false,
+                        checks: [{ name: "row counts", ok: false, detail: "orders 10 != 12" }],
+                    }),
+                },
+                "check failed: row counts (orders 10 != 12)",
+            ],
+            [
+                "a failed phase",
+                { "drill-1.json": report({ ok: false, phases: [{ name: "restore", seconds: 10, ok: false }] }) },
+                "phase failed: restore",
+            ],
             ["a report without RPO", { "drill-1.json": report({ rpo: undefined }) }, "RPO is missing"],
             ["ok false with nothing else", { "drill-1.json": report({ ok: false }) }, "did not pass"],
             ["invalid JSON", { "drill-1.json": "{not json" }, "not valid JSON"],
@@ -595,6 +839,6 @@ describe("drill.yml", () => {
         const open = steps.find((s) => s.run?.includes("gh issue create"));
         expect(open?.if).toBe("failure() && github.event_name == 'schedule'");
         expect(open?.env).toMatchObject({ GH_TOKEN: "${{ github.token }}", GH_REPO: "${{ github.repository }}" });
-        expect(wf.permissions).toEqual({ contents: "read", "issues": "write" });
+        expect(wf.permissions).toEqual({ contents: "read", issues: "write" });
     });
 });
