@@ -13,6 +13,14 @@ import {
 import { parseConfig } from "../../config";
 
 const IC = { name: "Alberto D.", email: "alberto@incomefortress.com", availability: "24/7 (on-call rotation)" };
+const EVERY_ROLE = {
+    incidentCommander: IC,
+    technicalLead: { name: "Sam Lee", phone: "+1 (555) 010-0199" },
+    databaseAdministrator: { name: "Kim O.", email: "kim@incomefortress.com", phone: "555.010.0123" },
+    communicationsLead: { name: "Ana P.", email: "ana@incomefortress.com" },
+};
+const ESCALATION = [{ title: "CTO", name: "Chris T.", email: "cto@incomefortress.com" }];
+const SECURITY = "security@incomefortress.com";
 
 describe("parseContacts: accepted", () => {
     it.each([
@@ -24,24 +32,8 @@ describe("parseContacts: accepted", () => {
         ],
         [
             "every role, escalation and the security address",
-            JSON.stringify({
-                incidentCommander: IC,
-                technicalLead: { name: "Sam Lee", phone: "+1 (555) 010-0199" },
-                databaseAdministrator: { name: "Kim O.", email: "kim@incomefortress.com", phone: "555.010.0123" },
-                communicationsLead: { name: "Ana P.", email: "ana@incomefortress.com" },
-                escalation: [{ title: "CTO", name: "Chris T.", email: "cto@incomefortress.com" }],
-                securityEmail: "security@incomefortress.com",
-            }),
-            {
-                roles: {
-                    incidentCommander: IC,
-                    technicalLead: { name: "Sam Lee", phone: "+1 (555) 010-0199" },
-                    databaseAdministrator: { name: "Kim O.", email: "kim@incomefortress.com", phone: "555.010.0123" },
-                    communicationsLead: { name: "Ana P.", email: "ana@incomefortress.com" },
-                },
-                escalation: [{ title: "CTO", name: "Chris T.", email: "cto@incomefortress.com" }],
-                securityEmail: "security@incomefortress.com",
-            },
+            JSON.stringify({ ...EVERY_ROLE, escalation: ESCALATION, securityEmail: SECURITY }),
+            { roles: EVERY_ROLE, escalation: ESCALATION, securityEmail: SECURITY },
         ],
         [
             "spaces around values are trimmed",

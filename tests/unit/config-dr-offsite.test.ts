@@ -2,33 +2,11 @@
 // drOffsiteBucket): the schema's rules and derived name, and the set-once guard that keeps a
 // live stack from renaming or moving the bucket.
 import { describe, expect, it } from "vitest";
-import { formatProblems, parseConfig, type FortressConfig } from "../../config";
+import { DR, PRIMARY, parsedOk } from "../support/config-fixtures";
+import { parseConfig } from "../../config";
 import { setOnceChanges, setOnceValues } from "../../config/set-once";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com";
-const PRIMARY: Record<string, string> = {
-    domain: "incomefortress.com",
-    hostname: "api",
-    adminCidrs: '["203.0.113.0/24"]',
-    sshKeyFingerprints: '["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]',
-    deployerPublicKeys: JSON.stringify([KEY]),
-    alertEmails: '["oncall@incomefortress.com"]',
-};
-const DR: Record<string, string> = {
-    ...PRIMARY,
-    role: "dr",
-    region: "sfo3",
-    primaryRegion: "nyc3",
-    vaultRegion: "sfo3",
-    vaultBucket: "incomefortress-backups-vault",
-    hostname: "api-dr",
-};
-
-function ok(raw: Record<string, string>, stack: string): FortressConfig {
-    const r = parseConfig(raw, stack);
-    if (!r.ok) throw new Error(formatProblems(stack, r.problems));
-    return r.config;
-}
+const ok = parsedOk;
 
 describe("a dr stack's offsite bucket", () => {
     it("defaults to a derived name in atl1, a third region", () => {

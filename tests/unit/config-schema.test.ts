@@ -1,41 +1,11 @@
 // Layer 1: the zod schema as a whole (config/schema.ts): defaults, derived values,
 // cross-key rules, and that every problem is reported at once with key, value and fix.
 import { describe, expect, it } from "vitest";
-import { formatProblems, parseConfig, withDefaults, type ConfigProblem, type FortressConfig } from "../../config";
+import { DEPLOYER_KEY, DR, PRIMARY, parsedOk, parsedProblems } from "../support/config-fixtures";
+import { type ConfigProblem, formatProblems, withDefaults } from "../../config";
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID2gVhTbVzvr8WlcYotifbpmdXFMTZhILeHFLMv/IyRL ops@incomefortress.com";
-
-/** The minimum a primary stack must set (with monitoring on by default, an alert target); everything else comes from the defaults. */
-const PRIMARY: Record<string, string> = {
-    domain: "incomefortress.com",
-    hostname: "api",
-    adminCidrs: '["203.0.113.0/24"]',
-    sshKeyFingerprints: '["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]',
-    deployerPublicKeys: JSON.stringify([KEY]),
-    alertEmails: '["oncall@incomefortress.com"]',
-};
-
-const DR: Record<string, string> = {
-    ...PRIMARY,
-    role: "dr",
-    region: "sfo3",
-    primaryRegion: "nyc3",
-    vaultRegion: "sfo3",
-    vaultBucket: "incomefortress-backups-vault",
-    hostname: "api-dr",
-};
-
-function ok(raw: Record<string, string>, stack = "prod"): FortressConfig {
-    const r = parseConfig(raw, stack);
-    if (!r.ok) throw new Error(formatProblems(stack, r.problems));
-    return r.config;
-}
-
-function problems(raw: Record<string, string>, stack = "prod"): ConfigProblem[] {
-    const r = parseConfig(raw, stack);
-    if (r.ok) throw new Error(`expected problems, config parsed: ${JSON.stringify(r.config)}`);
-    return r.problems;
-}
+const ok = parsedOk;
+const problems = parsedProblems;
 
 const keysOf = (ps: ConfigProblem[]) => ps.map((p) => p.key).sort();
 
@@ -100,7 +70,7 @@ describe("the parsed shape is the platform's arguments", () => {
         expect(c.environment).toBe("prod");
         expect(c.projectEnvironment).toBe("Production");
         expect(c.host.sshKeyFingerprints).toEqual(["88:8e:c5:eb:a4:9a:d2:1c:c4:ab:8d:43:f2:83:8e:a9"]);
-        expect(c.host.deployerPublicKeys).toEqual([KEY]);
+        expect(c.host.deployerPublicKeys).toEqual([DEPLOYER_KEY]);
         expect(c.backup).toEqual({
             schedule: "hourly",
             verifySchedule: "Sun *-*-* 08:00:00",
