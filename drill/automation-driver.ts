@@ -76,6 +76,26 @@ export function shouldForwardInterrupt(reason: unknown, interactive: boolean): b
 }
 
 /**
+ * Runs `fn` with a signal that follows `signal` when {@link shouldForwardInterrupt} says the
+ * pulumi child must hear of the interrupt.
+ */
+export async function withForwardedInterrupt<T>(
+    signal: AbortSignal | undefined,
+    fn: (forward: AbortSignal) => Promise<T>,
+): Promise<T> {
+    const forward = new AbortController();
+    const onAbort = () => {
+        if (shouldForwardInterrupt(signal?.reason, process.stdin.isTTY === true)) forward.abort(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+        return await fn(forward.signal);
+    } finally {
+        signal?.removeEventListener("abort", onAbort);
+    }
+}
+
+/**
  * Where the pulumi CLI is: on PATH, else the installer's default ~/.pulumi/bin. Returns the
  * PulumiCommand root option (undefined: use PATH), or throws DrillSetupError.
  */
@@ -201,17 +221,7 @@ export class AutomationStackDriver implements StackDriver {
     }
 
     async up(hooks: OperationHooks): Promise<StackOutputs> {
-        const forward = new AbortController();
-        const onAbort = () => {
-            if (shouldForwardInterrupt(hooks.signal?.reason, process.stdin.isTTY === true))
-                forward.abort(hooks.signal?.reason);
-        };
-        hooks.signal?.addEventListener("abort", onAbort, { once: true });
-        try {
-            return await this.runUp(hooks, forward.signal);
-        } finally {
-            hooks.signal?.removeEventListener("abort", onAbort);
-        }
+        return withForwardedInterrupt(hooks.signal, (signal) => this.runUp(hooks, signal));
     }
 
     private async runUp(hooks: OperationHooks, signal: AbortSignal): Promise<StackOutputs> {

@@ -2,6 +2,7 @@
 // (tools/cli.ts): target and duration flags, and a run that Ctrl-C aborts while it still
 // cleans up and writes its report.
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { errorMessage, onInterrupt, signalExitCode, stderrSink, UsageError } from "../tools/cli";
 import type { WrittenReport } from "./report-files";
 import {
@@ -13,6 +14,18 @@ import {
     TargetError,
     type Targets,
 } from "./targets";
+
+/**
+ * The flags every reported run (drill, failback, rehearsal) takes: the targets it is measured
+ * against, where its report goes, the folder of the stack files, and help.
+ */
+export const REPORT_FLAGS = {
+    target: { type: "string", multiple: true, default: [] as string[] },
+    targets: { type: "string" },
+    out: { type: "string", default: "reports" },
+    "work-dir": { type: "string", default: resolve(__dirname, "..") },
+    help: { type: "boolean", short: "h", default: false },
+} as const;
 
 /** The plan's targets with `--target` flags and a `--targets` file applied (file first, flags win). */
 export function loadTargets(flags: readonly string[], file: string | undefined): Targets {

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseCommandLine, printHelp, runMain, stderrSink, UsageError } from "../tools/cli";
 import { projectDefaults, readProjectFile, readStackFile, stackFileName } from "../tools/stack-files";
-import { durationFlag, loadTargets, runReported } from "./cli-common";
+import { durationFlag, loadTargets, REPORT_FLAGS, runReported } from "./cli-common";
 import {
     checkDrillStackName,
     checkOrgName,
@@ -91,12 +91,8 @@ async function main(argv: string[]): Promise<number> {
                 "health-path": { type: "string", default: "/health" },
                 "health-timeout": { type: "string" },
                 "compose-timeout": { type: "string" },
-                target: { type: "string", multiple: true, default: [] },
-                targets: { type: "string" },
-                out: { type: "string", default: "reports" },
-                "work-dir": { type: "string", default: resolve(__dirname, "..") },
                 verbose: { type: "boolean", default: false },
-                help: { type: "boolean", short: "h", default: false },
+                ...REPORT_FLAGS,
             },
             strict: true,
             allowPositionals: false,

@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseCommandLine, printHelp, runMain, stderrSink, UsageError } from "../tools/cli";
-import { durationFlag, loadTargets, runReported } from "./cli-common";
+import { durationFlag, loadTargets, REPORT_FLAGS, runReported } from "./cli-common";
 import { checkOrgName, DrillConfigError } from "./drill-config";
 import { runFailback } from "./failback";
 import { checkServiceName } from "./failback-scripts";
@@ -77,12 +77,8 @@ async function main(argv: string[]): Promise<number> {
                 "session-timeout": { type: "string" },
                 "health-timeout": { type: "string" },
                 "resolve-timeout": { type: "string" },
-                target: { type: "string", multiple: true, default: [] },
-                targets: { type: "string" },
-                out: { type: "string", default: "reports" },
-                "work-dir": { type: "string", default: resolve(__dirname, "..") },
                 verbose: { type: "boolean", default: false },
-                help: { type: "boolean", short: "h", default: false },
+                ...REPORT_FLAGS,
             },
             strict: true,
             allowPositionals: false,

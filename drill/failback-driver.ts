@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { OpMap } from "@pulumi/pulumi/automation";
 import { errorMessage } from "../tools/cli";
 import { projectDefaults, readProjectFile, readStackFile, stackFileName, type StackConfig } from "../tools/stack-files";
-import { locatePulumi, missingCredentials, shouldForwardInterrupt, toDriverEvent } from "./automation-driver";
+import { locatePulumi, missingCredentials, toDriverEvent, withForwardedInterrupt } from "./automation-driver";
 import { composeDirectory, effective, qualifiedStackName } from "./drill-config";
 import {
     FailbackSetupError,
@@ -243,25 +243,17 @@ export class AutomationFailbackDriver implements FailbackDriver {
             primaryAddress,
             moveToPrimary: async (hooks) => {
                 await prod.setConfig("income-fortress:activeSite", { value: "primary" });
-                const forward = new AbortController();
-                const onAbort = () => {
-                    if (shouldForwardInterrupt(hooks.signal?.reason, process.stdin.isTTY === true))
-                        forward.abort(hooks.signal?.reason);
-                };
-                hooks.signal?.addEventListener("abort", onAbort, { once: true });
-                try {
-                    await prod.up({
+                await withForwardedInterrupt(hooks.signal, (signal) =>
+                    prod.up({
                         color: "never",
                         onEvent: (e) => {
                             const d = toDriverEvent(e, clock.now());
                             if (d) hooks.onEvent(d);
                         },
                         ...(o.onOutput ? { onOutput: o.onOutput } : {}),
-                        signal: forward.signal,
-                    });
-                } finally {
-                    hooks.signal?.removeEventListener("abort", onAbort);
-                }
+                        signal,
+                    }),
+                );
             },
             resolve: () => authoritativeAddress(fqdn, domain),
             publicHealth: () => httpsGet(`https://${fqdn}${healthPath}`),

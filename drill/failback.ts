@@ -29,12 +29,12 @@ import {
     InterruptedError,
     interruptedBy,
     PhaseRecorder,
-    type ProgressSink,
+    type RunDeps,
+    type RunResult,
     round,
     throwIfInterrupted,
 } from "./phases";
-import { buildReport, EXIT, runId, type Check, type Measurement, type Report, type ReportInput } from "./report";
-import type { WrittenReport } from "./report-files";
+import { buildReport, EXIT, runId, type Check, type Measurement, type ReportInput } from "./report";
 import { formatSeconds, type Targets } from "./targets";
 
 /** Thrown by a preflight when a prerequisite is missing or the stacks are not in a failback's state: exit 2, nothing touched. */
@@ -245,10 +245,7 @@ export async function failbackSequence(
     let drWriters: string[] = [];
     let frozen = false;
     let moving = false;
-    const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-        throwIfInterrupted(signal);
-        return rec.run(name, fn);
-    };
+    const step = rec.stepper(signal);
 
     try {
         // Prod is not public yet: its writers (workers, schedulers) stop before its old database is saved.
@@ -542,23 +539,14 @@ export interface FailbackOptions extends SequenceOptions {
     context: Record<string, string>;
 }
 
-export interface FailbackDeps {
+export interface FailbackDeps extends RunDeps {
     driver: FailbackDriver;
-    clock: Clock;
     /** Waits, or rejects with InterruptedError when the signal aborts. */
     sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-    progress: ProgressSink;
-    /** Aborted (with reason "SIGINT"/"SIGTERM") when the user interrupts. */
-    signal: AbortSignal;
-    writeReport: (report: Report) => WrittenReport;
 }
 
 /** Result of a failback. `report` is absent when the preflight stopped it (nothing was touched). */
-export interface FailbackResult {
-    exitCode: number;
-    report?: Report;
-    files?: WrittenReport;
-}
+export type FailbackResult = RunResult;
 
 /** `npm run failback`: preflight, the sequence, the report. Never throws. */
 export async function runFailback(opts: FailbackOptions, deps: FailbackDeps): Promise<FailbackResult> {

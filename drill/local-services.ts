@@ -67,6 +67,20 @@ export function postgresBinDir(env: NodeJS.ProcessEnv = process.env, root = "/us
     return initdb ? initdb.slice(0, initdb.lastIndexOf("/")) : undefined;
 }
 
+/**
+ * Gets the machine ready for a rehearsal: true, with PG_BIN_DIR set (the harness finds the
+ * server binaries through it first), or false after printing the one-line problem.
+ */
+export function prepareRehearsalMachine(progress: (line: string) => void): boolean {
+    const machine = checkRehearsalMachine();
+    if (!machine.ok) {
+        progress(`rehearse: error: ${machine.message}`);
+        return false;
+    }
+    process.env.PG_BIN_DIR ??= machine.pgBinDir;
+    return true;
+}
+
 /** Checks the machine; returns the PostgreSQL folder, or the one-line problem. */
 export function checkRehearsalMachine(
     env: NodeJS.ProcessEnv = process.env,

@@ -18,16 +18,15 @@ import {
     type RestoreOutcome,
 } from "./manifest";
 import {
-    type Clock,
     InterruptedError,
     interruptedBy,
     PhaseRecorder,
-    type ProgressSink,
+    type RunDeps,
+    type RunResult,
     round,
     throwIfInterrupted,
 } from "./phases";
-import { buildReport, EXIT, type Check, type Measurement, type Report } from "./report";
-import type { WrittenReport } from "./report-files";
+import { buildReport, EXIT, type Check, type Measurement } from "./report";
 import { formatSeconds, formatTarget, type Targets } from "./targets";
 
 /** What `npm run drill` was asked to do. */
@@ -53,24 +52,15 @@ export interface DrillOptions {
 }
 
 /** Everything the drill touches, injectable. */
-export interface DrillDeps {
+export interface DrillDeps extends RunDeps {
     driver: StackDriver;
     probe: HostProbeFactory;
-    clock: Clock;
     /** Waits, or rejects with InterruptedError when the signal aborts. */
     sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-    progress: ProgressSink;
-    /** Aborted (with reason "SIGINT"/"SIGTERM") when the user interrupts. */
-    signal: AbortSignal;
-    writeReport: (report: Report) => WrittenReport;
 }
 
 /** Result of a drill run. `report` is absent when preflight stopped it (exit 2). */
-export interface DrillResult {
-    exitCode: number;
-    report?: Report;
-    files?: WrittenReport;
-}
+export type DrillResult = RunResult;
 
 /** How often the drill prints what `pulumi up` is still waiting on. */
 const HEARTBEAT_MS = 60_000;

@@ -1,7 +1,8 @@
 // Timed phases and live progress, shared by the drill and the rehearsal. The clock is
 // injected so tests can make time pass without waiting.
 import { errorMessage } from "../tools/cli";
-import type { Phase, TimelineEntry } from "./report";
+import type { Phase, Report, TimelineEntry } from "./report";
+import type { WrittenReport } from "./report-files";
 
 /** Milliseconds since the epoch. `Date.now` in production, a counter in tests. */
 export interface Clock {
@@ -12,6 +13,22 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** Where progress lines go (stderr in the commands). */
 export type ProgressSink = (line: string) => void;
+
+/** What every run (drill, failback, rehearsal) is handed, injectable for the tests. */
+export interface RunDeps {
+    clock: Clock;
+    progress: ProgressSink;
+    /** Aborted (with reason "SIGINT"/"SIGTERM") when the user interrupts. */
+    signal: AbortSignal;
+    writeReport: (report: Report) => WrittenReport;
+}
+
+/** How a run ended. `report` is absent when it stopped before touching anything. */
+export interface RunResult {
+    exitCode: number;
+    report?: Report;
+    files?: WrittenReport;
+}
 
 /** Thrown when a run is interrupted (SIGINT/SIGTERM); phases after it are skipped. */
 export class InterruptedError extends Error {
@@ -68,6 +85,14 @@ export class PhaseRecorder {
             this.record(name, start, false, errorMessage(e));
             throw e;
         }
+    }
+
+    /** {@link run}, first stopping with the interruption when `signal` has fired: for sequences a Ctrl-C may cut between phases. */
+    stepper(signal?: AbortSignal): <T>(name: string, fn: () => Promise<T>) => Promise<T> {
+        return (name, fn) => {
+            throwIfInterrupted(signal);
+            return this.run(name, fn);
+        };
     }
 
     /** Records a phase that started at `start` and ends now (for steps run outside {@link run}). */

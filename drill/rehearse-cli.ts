@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { parseCommandLine, printHelp, runMain, stderrSink, UsageError } from "../tools/cli";
 import { projectDefaults, readProjectFile, readStackFile, stackFileName, type StackConfig } from "../tools/stack-files";
-import { durationFlag, loadTargets, runReported } from "./cli-common";
+import { durationFlag, loadTargets, REPORT_FLAGS, runReported } from "./cli-common";
 import { effective } from "./drill-config";
 import { peopleFromStackFile } from "./people";
 import { systemClock } from "./phases";
@@ -70,17 +70,13 @@ async function main(argv: string[]): Promise<number> {
             options: {
                 scenario: { type: "string", default: "default" },
                 stack: { type: "string", default: "prod" },
-                "work-dir": { type: "string", default: resolve(__dirname, "..") },
                 ttl: { type: "string" },
                 "dr-writes": { type: "string" },
                 "database-url": { type: "string" },
                 dataset: { type: "string", default: "auto" },
                 scale: { type: "string", default: "1" },
                 "disaster-at": { type: "string" },
-                target: { type: "string", multiple: true, default: [] },
-                targets: { type: "string" },
-                out: { type: "string", default: "reports" },
-                help: { type: "boolean", short: "h", default: false },
+                ...REPORT_FLAGS,
             },
             strict: true,
             allowPositionals: false,

@@ -45,10 +45,10 @@ import {
     type SequenceOptions,
 } from "./failback";
 import { localShell, shellToolkit } from "./failback-sites";
-import { checkRehearsalMachine } from "./local-services";
+import { prepareRehearsalMachine } from "./local-services";
 import { backupFacts, type BackupManifest } from "./manifest";
 import type { PeopleSection } from "./people";
-import { abortableSleep, InterruptedError, interruptedBy, PhaseRecorder, throwIfInterrupted } from "./phases";
+import { abortableSleep, InterruptedError, interruptedBy, PhaseRecorder } from "./phases";
 import { APP_DATABASE, loadSampleData, type Dataset, type RehearsalDeps, type RehearsalResult } from "./rehearse";
 import { buildReport, EXIT, runId, utcStamp, type Check } from "./report";
 import { formatSeconds, type Targets } from "./targets";
@@ -193,12 +193,7 @@ export async function runFailbackRehearsal(
 ): Promise<RehearsalResult> {
     const { clock, signal } = deps;
     const rec = new PhaseRecorder(clock, deps.progress);
-    const machine = checkRehearsalMachine();
-    if (!machine.ok) {
-        deps.progress(`rehearse: error: ${machine.message}`);
-        return { exitCode: EXIT.usage };
-    }
-    process.env.PG_BIN_DIR ??= machine.pgBinDir;
+    if (!prepareRehearsalMachine(deps.progress)) return { exitCode: EXIT.usage };
 
     const checks: Check[] = [];
     const notes: string[] = [];
@@ -215,10 +210,7 @@ export async function runFailbackRehearsal(
     let interrupted: NodeJS.Signals | undefined;
     let error: string | undefined;
     let cleanupFailed: string | undefined;
-    const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-        throwIfInterrupted(signal);
-        return rec.run(name, fn);
-    };
+    const step = rec.stepper(signal);
 
     try {
         work = makeTempDir("fortress-failback");

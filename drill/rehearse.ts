@@ -26,20 +26,19 @@ import {
     type ToolkitCommand,
 } from "../harness/toolkit";
 import { errorMessage } from "../tools/cli";
-import { checkRehearsalMachine } from "./local-services";
+import { prepareRehearsalMachine } from "./local-services";
 import { backupFacts, countDifferences, manifestTotals, parseManifest, type BackupManifest } from "./manifest";
 import {
-    type Clock,
     InterruptedError,
     interruptedBy,
     PhaseRecorder,
-    type ProgressSink,
+    type RunDeps,
+    type RunResult,
     round,
     throwIfInterrupted,
 } from "./phases";
-import { buildReport, EXIT, runId, type Check, type Measurement, type Report } from "./report";
+import { buildReport, EXIT, runId, type Check, type Measurement } from "./report";
 import type { PeopleSection } from "./people";
-import type { WrittenReport } from "./report-files";
 import { formatSeconds, type Targets } from "./targets";
 
 /** Sample data for the throwaway production database. */
@@ -62,18 +61,8 @@ export interface RehearsalOptions {
     people?: PeopleSection;
 }
 
-export interface RehearsalDeps {
-    clock: Clock;
-    progress: ProgressSink;
-    signal: AbortSignal;
-    writeReport: (report: Report) => WrittenReport;
-}
-
-export interface RehearsalResult {
-    exitCode: number;
-    report?: Report;
-    files?: WrittenReport;
-}
+export type RehearsalDeps = RunDeps;
+export type RehearsalResult = RunResult;
 
 /** Database name of the app (config dbName default). */
 export const APP_DATABASE = "income_platform";
@@ -149,13 +138,7 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
     const { clock, signal } = deps;
     const rec = new PhaseRecorder(clock, deps.progress);
 
-    const machine = checkRehearsalMachine();
-    if (!machine.ok) {
-        deps.progress(`rehearse: error: ${machine.message}`);
-        return { exitCode: EXIT.usage };
-    }
-    // The harness finds the server binaries through PG_BIN_DIR first.
-    process.env.PG_BIN_DIR ??= machine.pgBinDir;
+    if (!prepareRehearsalMachine(deps.progress)) return { exitCode: EXIT.usage };
 
     const checks: Check[] = [];
     const measured: { rto: Record<string, Measurement>; rpo: Record<string, Measurement> } = { rto: {}, rpo: {} };
@@ -211,10 +194,7 @@ export async function runRehearsal(opts: RehearsalOptions, deps: RehearsalDeps):
 
     try {
         work = makeTempDir("fortress-rehearsal");
-        const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-            throwIfInterrupted(signal);
-            return rec.run(name, fn);
-        };
+        const step = rec.stepper(signal);
 
         // ------------------------------------------------------------ production
         let production: { url: string; env: Record<string, string>; database: string; label: string };

@@ -330,27 +330,31 @@ export interface TestCa {
     certPem: string;
 }
 
+/** A P-256 key and a self-signed certificate for `/CN=<cn>`, valid two days, with openssl req's `extra` arguments. */
+export async function selfSignedCertificate(cn: string, keyFile: string, certFile: string, extra: string[] = []) {
+    const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    await runOk("openssl", [
+        "req",
+        "-x509",
+        ...key,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${cn}`,
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        ...extra,
+    ]);
+}
+
 /** A throwaway CA and one leaf certificate for `names` (wildcards allowed), made with openssl. */
 export async function makeTestCa(names: string[]): Promise<TestCa> {
     const dir = makeTempDir("fortress-ca");
     try {
         const p = (f: string) => join(dir, f);
-        await runOk("openssl", [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=income-fortress test CA",
-            "-keyout",
-            p("ca.key"),
-            "-out",
-            p("ca.pem"),
+        await selfSignedCertificate("income-fortress test CA", p("ca.key"), p("ca.pem"), [
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",

@@ -40,6 +40,7 @@ import {
     makeTestCa,
     startSshHost,
     startTlsFront,
+    selfSignedCertificate,
     type SshHost,
     type TestCa,
 } from "../../harness/ssh-host";
@@ -265,23 +266,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         work = makeTempDir("fortress-recovery-ssh");
         chmodSync(work, 0o755);
         // PostgreSQL with TLS, because DATABASE_URL says sslmode=require as DigitalOcean's does.
-        await runOk("openssl", [
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            join(work, "pg.key"),
-            "-out",
-            join(work, "pg.crt"),
-        ]);
+        await selfSignedCertificate("localhost", join(work, "pg.key"), join(work, "pg.crt"));
         const nobody = unprivilegedIdentity();
         if (nobody) for (const f of ["pg.key", "pg.crt"]) chownSync(join(work, f), nobody.uid, nobody.gid);
         chmodSync(join(work, "pg.key"), 0o600);
