@@ -227,6 +227,21 @@ async function backupWithRetry(
     }
 }
 
+/** The sequence's phases in order: a failback that succeeds records each of them once. */
+export const FAILBACK_PHASES = [
+    "stop-prod-writers",
+    "save-prod-database",
+    "freeze-dr-writes",
+    "final-backup",
+    "offsite-copy",
+    "restore-into-prod",
+    "compare-prod-with-dr",
+    "start-prod-writers",
+    "move-record-to-prod",
+    "wait-out-ttl",
+    "resume-writes",
+] as const;
+
 /**
  * The failback itself, from prod's writers stopping to writes resuming on prod. Records its
  * phases and checks in the context; never throws: how it ended is in the result.
@@ -245,7 +260,7 @@ export async function failbackSequence(
     let drWriters: string[] = [];
     let frozen = false;
     let moving = false;
-    const step = rec.stepper(signal);
+    const step: <T>(name: (typeof FAILBACK_PHASES)[number], fn: () => Promise<T>) => Promise<T> = rec.stepper(signal);
 
     try {
         // Prod is not public yet: its writers (workers, schedulers) stop before its old database is saved.
@@ -404,7 +419,7 @@ export async function failbackSequence(
         // ------------------------------------------------------------ the record
         throwIfInterrupted(signal);
         moving = true;
-        await rec.run("move-record-to-prod", () =>
+        await rec.run("move-record-to-prod" satisfies (typeof FAILBACK_PHASES)[number], () =>
             record.moveToPrimary({
                 onEvent: (e) => {
                     if (e.kind === "diagnostic" && (e.severity === "error" || e.severity === "warning"))

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { FAILBACK_PHASES } from "../../drill/failback";
 import { cleanEnv } from "../../harness/process";
 import { removeToolkitScratch, TOOLKIT_BIN } from "../../harness/toolkit";
 import { ROOT } from "../support/entry-point";
@@ -86,17 +87,7 @@ describe("npm run rehearse -- --scenario failback on real services", () => {
             "cutover-to-dr",
             "restore-on-dr",
             "dr-takes-writes",
-            "stop-prod-writers",
-            "save-prod-database",
-            "freeze-dr-writes",
-            "final-backup",
-            "offsite-copy",
-            "restore-into-prod",
-            "compare-prod-with-dr",
-            "start-prod-writers",
-            "move-record-to-prod",
-            "wait-out-ttl",
-            "resume-writes",
+            ...FAILBACK_PHASES,
             "checks",
             "cleanup",
         ]);

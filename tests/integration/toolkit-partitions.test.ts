@@ -8,13 +8,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPagila } from "../../harness/datasets";
 import { startPostgres, type PostgresCluster } from "../../harness/postgres";
-import { cleanEnv, type RunResult, runOk, sleep } from "../../harness/process";
+import { cleanEnv, runOk, sleep } from "../../harness/process";
+import { expectOneLineError } from "../support/toolkit-rig";
 import { startS3Server, type S3Server } from "../../harness/s3";
 import {
     databaseChecksums,
-    errorLines,
     EXIT,
-    lastLine,
     removeToolkitScratch,
     runToolkit,
     sequenceValues,
@@ -28,16 +27,6 @@ const BUCKET = "partition-backups";
 async function schemaDump(pg: PostgresCluster, db: string, extra: string[] = []): Promise<string> {
     const r = await pg.client("pg_dump", ["--schema-only", "--no-owner", "--no-acl", ...extra], db);
     return r.stdout.replace(/^\\(un)?restrict .*\n/gm, "");
-}
-
-/** Exactly one error line, last on stderr, matching `pattern`; nothing on stdout. */
-function expectOneLineError(r: RunResult, code: number, pattern: RegExp): void {
-    const errors = errorLines(r.stderr);
-    expect(errors, r.stderr).toHaveLength(1);
-    expect(lastLine(r.stderr)).toBe(errors[0]);
-    expect(errors[0]).toMatch(pattern);
-    expect(r.code, r.stderr).toBe(code);
-    expect(r.stdout).toBe("");
 }
 
 /** Everything a restore may change: the schema (without `exclude`), every table's rows, every sequence. */

@@ -57,6 +57,17 @@ const resourcePolicies = policies.filter((p): p is ResourceValidationPolicy => "
 const stackPolicies = policies.filter((p): p is StackValidationPolicy => "validateStack" in p);
 
 /** Runs every policy of the pack over the registrations, as the policy server would. */
+/** A resource's options as the policy engine hands them over: only `protect` is in the mock's registration. */
+function resourceOptions(r: Registration) {
+    return {
+        protect: r.protect,
+        ignoreChanges: [],
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+    };
+}
+
 async function runPolicies(
     registrations: Registration[],
 ): Promise<{ findings: Finding[]; applicable: Map<string, number> }> {
@@ -76,13 +87,7 @@ async function runPolicies(
                 props,
                 urn: r.urn,
                 name: r.name,
-                opts: {
-                    protect: r.protect,
-                    ignoreChanges: [],
-                    aliases: [],
-                    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-                    additionalSecretOutputs: [],
-                },
+                opts: resourceOptions(r),
                 stackTags: new Map<string, string>(),
                 isType: () => false,
                 asType: () => undefined,
@@ -108,13 +113,7 @@ async function runPolicies(
             props: unknownCheckingProxy(decrypt(r.inputs) as Record<string, unknown>),
             urn: r.urn,
             name: r.name,
-            opts: {
-                protect: r.protect,
-                ignoreChanges: [],
-                aliases: [],
-                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-                additionalSecretOutputs: [],
-            },
+            opts: resourceOptions(r),
             dependencies: [],
             propertyDependencies: {},
             isType: () => false,

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { OperationHooks } from "../../drill/driver";
 import {
+    FAILBACK_PHASES,
     FailbackSetupError,
     runFailback,
     type AppControl,
@@ -296,20 +297,7 @@ describe("runFailback: the whole sequence", () => {
             "prod: close",
             "dr: close",
         ]);
-        expect(report.phases.map((p) => p.name)).toEqual([
-            "preflight",
-            "stop-prod-writers",
-            "save-prod-database",
-            "freeze-dr-writes",
-            "final-backup",
-            "offsite-copy",
-            "restore-into-prod",
-            "compare-prod-with-dr",
-            "start-prod-writers",
-            "move-record-to-prod",
-            "wait-out-ttl",
-            "resume-writes",
-        ]);
+        expect(report.phases.map((p) => p.name)).toEqual(["preflight", ...FAILBACK_PHASES]);
         for (const c of report.checks) expect(c, JSON.stringify(c)).toMatchObject({ ok: true });
         expect(check(report, /copy outside the DR region/)?.detail).toContain(
             "s3://dr-offsite/postgresql/dr (https://atl1.example)",
