@@ -503,6 +503,7 @@ export class Platform extends pulumi.ComponentResource {
                 app: {
                     dir: args.app.dir,
                     composeSubdir: args.app.composeSubdir,
+                    ref: args.app.ref,
                     secretKey: this.appSecretKey,
                     cacheUrl: this.database.cacheUrl,
                 },

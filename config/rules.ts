@@ -9,6 +9,7 @@
 //
 // Pure, and imports nothing of this project but the region tables, so any layer may use it.
 // Table-tested in tests/unit/config-rules.test.ts.
+import { createHash } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
 import {
     DROPLET_REGIONS,
@@ -577,6 +578,28 @@ export function parseIsoTime(raw: string): Check<string> {
 
 /** A backup id as fortress-backups lists them: `20261125T174500Z`, optionally with a `-tag`. */
 export const BACKUP_ID = /^[0-9]{8}T[0-9]{6}Z(-[A-Za-z0-9._-]+)?$/;
+
+/** A tag fortress-backup's `--tag` accepts (cloud-init/toolkit/bin/fortress-backup, parse_args). */
+export const BACKUP_TAG = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * The tag of the backup the migrate step takes before the migrations of `ref` (a
+ * {@link parseGitRef} value): `pre-migrate-<ref>`, each `/` of a branch name as `-`. A ref
+ * too long for the tag's 64 characters keeps its start and ends in 8 hex digits of its
+ * sha256, so two long refs with one start still get two tags.
+ */
+export function preMigrateTag(ref: string): Check<string> {
+    const gitRef = parseGitRef(ref);
+    if (!gitRef.ok) return gitRef;
+    const prefix = "pre-migrate-";
+    const room = 64 - prefix.length;
+    let part = gitRef.value.replaceAll("/", "-");
+    if (part.length > room) {
+        const hash = createHash("sha256").update(gitRef.value).digest("hex").slice(0, 8);
+        part = `${part.slice(0, room - hash.length - 1)}-${hash}`;
+    }
+    return ok(`${prefix}${part}`);
+}
 
 /** Which backup a restore takes: `latest` or a backup id, or the newest one before a time. */
 export type BackupChoice = { id: string } | { before: string };

@@ -86,6 +86,8 @@ export interface RecoveryArgs {
         dir: string;
         /** Compose project folder inside the checkout, `.` for the top (config appComposeSubdir). */
         composeSubdir: string;
+        /** The pinned git ref of the checkout (config appRef); names the backup the migrate step takes first. */
+        ref: string;
         /** Django SECRET_KEY (secret). */
         secretKey: pulumi.Input<string>;
         /** Cache (Valkey) URL (secret). */
@@ -365,7 +367,10 @@ export class Recovery extends pulumi.ComponentResource {
         // 5. Migrations, then the services, with the .env in place.
         const migrate = step(
             "migrate",
-            { create: migrateScript({ dir, command: args.migrateCommand }), triggers: [restore.id, appEnv.id] },
+            {
+                create: migrateScript({ dir, command: args.migrateCommand, appRef: args.app.ref }),
+                triggers: [restore.id, appEnv.id],
+            },
             { dependsOn: [restore, appEnv], timeout: "60m" },
         );
         // The certificate before the services: the proxy needs it, and certbot's standalone

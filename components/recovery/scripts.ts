@@ -37,6 +37,7 @@ import {
     parsePgIdentifier,
     parseS3Endpoint,
     parseWholeNumber,
+    preMigrateTag,
     type BackupChoice,
 } from "../../config/rules";
 
@@ -391,13 +392,20 @@ export interface MigrateStep {
     dir: string;
     /** The migration command line (config migrateCommand). */
     command: string;
+    /** The app's pinned git ref (config appRef): the backup before the migrations is tagged pre-migrate-<ref>. */
+    appRef: string;
 }
 
-/** Runs the app's migrations in the compose project (steps/migrate.sh). */
+/**
+ * Backs up a database that has tables, tagged pre-migrate-<appRef> (config/rules.ts
+ * preMigrateTag), then runs the app's migrations in the compose project (steps/migrate.sh).
+ */
 export function migrateScript(m: MigrateStep): string {
     if (!parseCommandLine(m.command).ok)
         throw new Error("migrateScript: the migrate command must be one non-empty line");
-    return stepText("migrate", [m.dir, m.command]);
+    const tag = preMigrateTag(m.appRef);
+    if (!tag.ok) throw new Error(`migrateScript: appRef ${tag.problem}`);
+    return stepText("migrate", [m.dir, m.command, tag.value]);
 }
 
 export interface ComposeStep {

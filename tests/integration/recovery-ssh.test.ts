@@ -119,6 +119,8 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
     let pg: PostgresCluster;
     let nyc3: S3Server;
     let sfo3: S3Server;
+    /** dr's offsite region (Pulumi.dr.yaml drOffsiteRegion): dr's own backups, such as the one before its migrations, go there too. */
+    let atl1: S3Server;
     let ca: TestCa;
     let front: { close: () => Promise<void> };
     let health: Server;
@@ -194,6 +196,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
             hosts: {
                 "nyc3.digitaloceanspaces.com": FRONT,
                 "sfo3.digitaloceanspaces.com": FRONT,
+                "atl1.digitaloceanspaces.com": FRONT,
                 [PG_HOST]: "127.0.0.1",
                 [`${environment === "dr" ? "api-dr" : "api"}.incomefortress.com`]: MOCK_RESERVED_IP,
             },
@@ -261,6 +264,22 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         return h;
     }
 
+    /** The backups fortress-backups lists on a host (newest first), as root reads them. */
+    async function backupsOnHost(
+        h: SshHost,
+        source: "primary" | "offsite" = "primary",
+    ): Promise<{ id: string; tag: string | null; tables: Record<string, number> }[]> {
+        const r = await h.ssh(prod.user, keyFile, `sudo fortress-backups --json --limit 0 --source ${source}`);
+        ok(r, "fortress-backups");
+        return JSON.parse(r.stdout);
+    }
+    /** What the docker stand-in was asked, one entry per call. */
+    const dockerLines = (): string[] =>
+        readFileSync(dockerLog, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.split("\t")[3]);
+
     beforeAll(async () => {
         checkSshHostPrerequisites();
         work = makeTempDir("fortress-recovery-ssh");
@@ -270,7 +289,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         const nobody = unprivilegedIdentity();
         if (nobody) for (const f of ["pg.key", "pg.crt"]) chownSync(join(work, f), nobody.uid, nobody.gid);
         chmodSync(join(work, "pg.key"), 0o600);
-        [pg, nyc3, sfo3, ca] = await Promise.all([
+        [pg, nyc3, sfo3, atl1, ca] = await Promise.all([
             startPostgres({
                 settings: {
                     ssl: "on",
@@ -280,17 +299,13 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
             }),
             startS3Server({ buckets: ["incomefortress-backups"] }),
             startS3Server({ buckets: ["incomefortress-backups-vault", "incomefortress-dr-backups"] }),
+            startS3Server({ buckets: ["incomefortress-dr-offsite"] }),
             makeTestCa(["*.digitaloceanspaces.com"]),
         ]);
         front = await startTlsFront({
             address: FRONT,
             ca,
-            route: (name) =>
-                name === "nyc3.digitaloceanspaces.com"
-                    ? nyc3.port
-                    : name === "sfo3.digitaloceanspaces.com"
-                      ? sfo3.port
-                      : undefined,
+            route: (name) => ({ nyc3, sfo3, atl1 })[/^(\w+)\.digitaloceanspaces\.com$/.exec(name)?.[1] ?? ""]?.port,
         });
         // The app's health endpoint: 200 once the docker stand-in recorded `compose up -d`; /down never is.
         healthPort = await freePort();
@@ -337,7 +352,7 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         await Promise.all([host?.stop(), drHost?.stop()]);
         await front?.close();
         await new Promise<void>((resolve) => (health ? health.close(() => resolve()) : resolve()));
-        await Promise.all([pg?.stop(), nyc3?.stop(), sfo3?.stop()]);
+        await Promise.all([pg?.stop(), nyc3?.stop(), sfo3?.stop(), atl1?.stop()]);
         if (work) rmSync(work, { recursive: true, force: true });
         removeToolkitScratch();
     });
@@ -475,7 +490,16 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
 
     it("migrate, tls, compose and health run in order, as deployer, in the compose project, with the .env in place", async () => {
         const h = host!;
-        for (const role of ["migrate", "tls", "compose", "health"]) ok(await exec(h, prod, role), role);
+        const outputs: Record<string, RunResult> = {};
+        for (const role of ["migrate", "tls", "compose", "health"]) {
+            outputs[role] = await exec(h, prod, role);
+            ok(outputs[role], role);
+        }
+        // Nothing was restored (a first deploy), so the database has no tables and no backup is taken.
+        expect(outputs.migrate.stdout).toContain(
+            "no backup before the migrations: the database has no tables yet (a first deploy with no backup to restore)",
+        );
+        expect(await backupsOnHost(h)).toEqual([]);
         // certbot (a stand-in) was asked once the record resolved to the host, with hooks that free port 80 on renewals.
         expect(readFileSync(join(h.controlDir, "certbot.log"), "utf8")).toBe(
             "certonly --standalone --non-interactive --agree-tos --no-eff-email --keep-until-expiring --cert-name api.incomefortress.com -m ops@incomefortress.com -d api.incomefortress.com " +
@@ -540,6 +564,21 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         ok(verify, "fortress-verify on the host");
         expect(verify.stdout).toMatch(/recovery-test/);
 
+        // A rebuilt droplet migrates a database with tables only after a backup tagged with the app's ref.
+        const lines = dockerLines();
+        const migrated = await exec(host!, prod, "migrate");
+        ok(migrated, "migrate on a database with tables");
+        const [taken] = (await backupsOnHost(host!)).filter((b) => b.tag === "pre-migrate-v1.0.0");
+        expect(taken?.id).toMatch(/^\d{8}T\d{6}Z-pre-migrate-v1\.0\.0$/);
+        expect(taken.tables).toEqual(source);
+        expect(migrated.stdout).toContain(
+            `income-fortress migrate: backup ${taken.id} taken before the migrations; to undo them: sudo fortress-restore --backup ${taken.id} --force\n`,
+        );
+        expect(dockerLines().slice(lines.length)).toEqual(["compose run --rm api python manage.py migrate"]);
+        const restorable = await host!.ssh(prod.user, keyFile, `sudo fortress-verify --backup ${taken.id}`);
+        ok(restorable, "fortress-verify of the pre-migration backup");
+        expect(restorable.stdout).toMatch(new RegExp(`^verified ${taken.id}: `));
+
         // Live data since: a rebuilt droplet must not overwrite it.
         await asRole(
             "income_platform",
@@ -553,6 +592,34 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         expect(again.stdout).toContain("the database already has tables, so it was left untouched");
         expect(await exactCounts(pg, "income_platform")).toEqual(live);
         expect(live["public.audit_log"]).toBe(source["public.audit_log"]! + 1);
+    });
+
+    it("migrate runs no migration when the backup before it fails, and the step fails saying so", async () => {
+        const h = host!;
+        const settings = "/etc/income-fortress/backup.env";
+        const before = await h.read(settings);
+        // Storage that refuses the backup: the bucket is not there.
+        ok(
+            await h.root(["sed", "-i", "s/^BACKUP_BUCKET=.*/BACKUP_BUCKET='incomefortress-no-such-bucket'/", settings]),
+            "point backup.env at a missing bucket",
+        );
+        const lines = dockerLines();
+        const listed = (await backupsOnHost(h, "offsite")).length;
+        try {
+            const r = await exec(h, prod, "migrate");
+            expect(r.code).toBe(1);
+            expect(r.stderr).toMatch(
+                /^fortress-backup: error: cannot claim a backup id in .*incomefortress-no-such-bucket/m,
+            );
+            expect(r.stderr).toMatch(
+                /\nincome-fortress migrate: error: the backup before the migrations failed \(fortress-backup exited 1; its error is above\), so the migrations did not run: fix the backup, then run pulumi up again\n$/,
+            );
+            expect(r.stdout).not.toContain("migrations done");
+            expect(dockerLines().slice(lines.length)).toEqual([]);
+            expect(await backupsOnHost(h, "offsite")).toHaveLength(listed);
+        } finally {
+            await h.root(["sh", "-c", `cat > ${settings}`], before);
+        }
     });
 
     it("dr: with nyc3 gone, a fresh dr host runs the whole chain and restores prod's latest backup from the vault in sfo3", async () => {
@@ -580,6 +647,10 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         );
         expect(await drHost.read("/etc/income-fortress/backup.env")).toContain(
             "BACKUP_OFFSITE_BUCKET='incomefortress-dr-offsite'",
+        );
+        // The restored database has tables, so dr backed it up into its own buckets before migrating.
+        expect(outputs.migrate.stdout).toMatch(
+            /income-fortress migrate: backup \d{8}T\d{6}Z-pre-migrate-v1\.0\.0 taken before the migrations/,
         );
         expect(outputs.health.stdout).toMatch(/answered 200/);
         // TLS over DNS-01 (Pulumi.dr.yaml): certbot's token arrived on stdin into a root-only

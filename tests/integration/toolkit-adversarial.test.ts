@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, type RunResult, runOk, sleep } from "../../harness/process";
+import { cleanEnv, run, type RunResult, runOk, sleep } from "../../harness/process";
 import { startSilentEndpoint, type S3Server } from "../../harness/s3";
 import {
     commandPath,
@@ -223,6 +223,36 @@ describe("fortress toolkit under adversarial faults", () => {
             await expectNoOrphans();
         }, 120_000);
     });
+
+    it("a second backup on one host gives up at once while the first holds the lock; with --wait-lock it waits its turn", async () => {
+        const locks = join(rig.work, "locks-wait");
+        mkdirSync(locks);
+        const env = { ...rig.env, FORTRESS_LOCK_DIR: locks };
+        await backupOk(env); // makes the lock file
+        const [name] = readdirSync(locks).filter((f) => /^fortress-backup\.[0-9a-f]{16}\.lock$/.test(f));
+        const lockFile = join(locks, name);
+        // The first backup, as far as the lock goes: flock holds it for 4 s.
+        const holder = run("flock", [lockFile, "sleep", "4"]);
+        while ((await run("flock", ["-n", lockFile, "true"])).code === 0) await sleep(50);
+        const held = Date.now();
+
+        const gaveUp = await runToolkit("fortress-backup", [], env);
+        expectOneLineError(
+            gaveUp,
+            EXIT.failure,
+            /another fortress-backup is running for this database \(lock .*; waited 0s\)/,
+        );
+        expect(Date.now() - held).toBeLessThan(3_000);
+
+        const waited = await runToolkit("fortress-backup", ["--tag", "waited", "--wait-lock", "60"], env);
+        expect(waited.code, waited.stderr).toBe(EXIT.ok);
+        expect((await holder).code).toBe(0);
+        expect(Date.now() - held).toBeGreaterThanOrEqual(4_000);
+        await verify(waited.stdout.trim());
+
+        const badWait = await runToolkit("fortress-backup", ["--wait-lock", "soon"], env);
+        expectOneLineError(badWait, EXIT.usage, /--wait-lock takes whole seconds \(0 to 99999\), not 'soon'/);
+    }, 60_000);
 
     describe("signals to the main process only", () => {
         it("SIGKILL to fortress-backup mid-upload: its children stop at once, no object without a manifest, the lock is free", async () => {

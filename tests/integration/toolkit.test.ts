@@ -169,8 +169,20 @@ describe("fortress toolkit on real PostgreSQL, S3 (two regions), rclone, age and
         expect(bad.code).toBe(EXIT.usage);
         expect(errorLines(bad.stderr)).toHaveLength(1);
 
-        const tagged = await backup("--tag", "pre-v1.1.0-deployment");
+        // --unless-empty: a database with tables is backed up; one without is not (nothing
+        // stored: the listing below still holds three backups).
+        const tagged = await backup("--tag", "pre-v1.1.0-deployment", "--unless-empty");
         expect(tagged).toMatch(/^\d{8}T\d{6}Z-pre-v1\.1\.0-deployment$/);
+        await rig.pg.createDatabase("no_tables");
+        const skipped = await runToolkit("fortress-backup", ["--tag", "pre-v1.1.0-deployment", "--unless-empty"], {
+            ...rig.env,
+            DATABASE_URL: rig.pg.url("no_tables"),
+        });
+        expect(skipped.code, skipped.stderr).toBe(EXIT.ok);
+        expect(skipped.stdout).toBe("");
+        expect(skipped.stderr).toMatch(
+            /^fortress-backup: .*\/no_tables has no tables: no backup taken \(--unless-empty\)\n$/,
+        );
         const m = await manifestIn(rig.primary, PRIMARY_BUCKET, `${tagged}.manifest.json`);
         expect(m.tag).toBe("pre-v1.1.0-deployment");
         const quietManifest = await manifestIn(rig.primary, PRIMARY_BUCKET, `${quiet.id}.manifest.json`);

@@ -17,7 +17,9 @@ import {
     parseEmail,
     parseFileOwner,
     parseFqdn,
+    BACKUP_TAG,
     parseGitRef,
+    preMigrateTag,
     parseGitUrl,
     parseHostPath,
     parseImage,
@@ -455,6 +457,32 @@ describe("schedules and the app", () => {
         expect(p).toMatch(/ is not a usable git ref \(.*\); use a tag such as v1\.0\.0 or a commit hash$/);
         expect(p).toMatch(msg);
     });
+    it.each([
+        ["v1.0.0", "pre-migrate-v1.0.0"],
+        ["release/2026-02", "pre-migrate-release-2026-02"],
+        ["feature/a/b_c", "pre-migrate-feature-a-b_c"],
+        ["3f2a9c1e0b7d4f6a8c5e2d1b0a9f8e7d6c5b4a3f", "pre-migrate-3f2a9c1e0b7d4f6a8c5e2d1b0a9f8e7d6c5b4a3f"],
+        ["_build", "pre-migrate-_build"],
+        ["x".repeat(52), `pre-migrate-${"x".repeat(52)}`],
+    ])("pre-migration backup tag of ref %j is %j", (ref, tag) => {
+        expect(value(preMigrateTag(ref))).toBe(tag);
+        expect(tag).toMatch(BACKUP_TAG);
+    });
+    it("a ref too long for the tag keeps its start and ends in a hash of the whole ref, so long refs stay apart", () => {
+        const a = value(preMigrateTag(`feature/${"y".repeat(60)}-one`));
+        const b = value(preMigrateTag(`feature/${"y".repeat(60)}-two`));
+        const c = value(preMigrateTag("z".repeat(53)));
+        for (const tag of [a, b, c]) {
+            expect(tag).toMatch(BACKUP_TAG);
+            expect(tag).toHaveLength(64);
+            expect(tag).toMatch(/-[0-9a-f]{8}$/);
+        }
+        expect(a.startsWith(`pre-migrate-feature-${"y".repeat(30)}`)).toBe(true);
+        expect(a).not.toBe(b);
+    });
+    it.each(["", "main..evil", "--orphan", "v1 0"])("no pre-migration tag for the bad ref %j", (ref) =>
+        expect(problem(preMigrateTag(ref))).toMatch(/ is not a usable git ref/),
+    );
     it.each(["/opt/income-fortress/app", "/srv/app", "/etc/income-fortress/credentials.env", "/opt/app/.env"])(
         "host path %s",
         (p) => expect(value(parseHostPath(p))).toBe(p),

@@ -108,7 +108,11 @@ const SCRIPTS: Record<string, string> = {
     }),
     "restore before a time": restoreScript({ mode: "if-empty", backup: { before: "2026-02-03T10:00:00Z" } }),
     "restore off": restoreScript({ mode: "off", backup: { id: "latest" } }),
-    migrate: migrateScript({ dir: APP, command: "docker compose run --rm api python manage.py migrate" }),
+    migrate: migrateScript({
+        dir: APP,
+        command: "docker compose run --rm api python manage.py migrate",
+        appRef: "v1.0.0",
+    }),
     compose: composeUpScript({ dir: APP }),
     health: healthGateScript({ url: "http://localhost:8000/health", timeoutSeconds: 600, dir: APP }),
     tls: tlsScript(TLS),
@@ -885,41 +889,93 @@ describe("migrate, compose and health", () => {
         return dir;
     };
 
-    it("migrate passes the folder and the command, and refuses a command that is not one line", () => {
-        expect(parseStepText(migrateScript({ dir: "/srv/app", command: "./manage.sh migrate --noinput" }))).toEqual({
+    it("migrate passes the folder, the command and the backup's tag, and refuses a command that is not one line", () => {
+        expect(
+            parseStepText(
+                migrateScript({ dir: "/srv/app", command: "./manage.sh migrate --noinput", appRef: "release/2026-02" }),
+            ),
+        ).toEqual({
             step: "migrate",
-            args: ["/srv/app", "./manage.sh migrate --noinput"],
+            args: ["/srv/app", "./manage.sh migrate --noinput", "pre-migrate-release-2026-02"],
         });
-        expect(() => migrateScript({ dir: "/srv/app", command: "a\nb" })).toThrow(
+        expect(() => migrateScript({ dir: "/srv/app", command: "a\nb", appRef: "v1" })).toThrow(
             /^migrateScript: the migrate command must be one non-empty line$/,
         );
-        expect(() => migrateScript({ dir: "/srv/app", command: "  " })).toThrow(/one non-empty line/);
+        expect(() => migrateScript({ dir: "/srv/app", command: "  ", appRef: "v1" })).toThrow(/one non-empty line/);
+        expect(() => migrateScript({ dir: "/srv/app", command: "./migrate", appRef: "main..x" })).toThrow(
+            /^migrateScript: appRef "main\.\.x" is not a usable git ref/,
+        );
     });
 
-    it("migrate runs the configured command line as shell, in the compose project", () => {
+    /** fortress-backup stand-ins: what the toolkit prints on stdout for a database with tables, without, or when it fails. */
+    const BACKED_UP = "echo 20260203T100000Z-pre-migrate-v1.0.0";
+    const NO_TABLES = "echo 'fortress-backup: no tables: no backup taken (--unless-empty)' >&2";
+    const BACKUP_FAILS = "echo 'fortress-backup: error: upload failed' >&2; exit 1";
+
+    it("migrate backs the database up first, tagged pre-migrate-<ref>, names the backup, then runs the command line as shell", () => {
         const dir = project();
         const r = runStep(
             migrateScript({
                 dir,
                 command: 'docker compose run --rm api python manage.py migrate && echo "in $PWD" > ran',
+                appRef: "v1.0.0",
             }),
-            { stubs: { docker: "" } },
+            { stubs: { docker: "", "fortress-backup": BACKED_UP } },
         );
         expect(r.code, r.stderr).toBe(0);
-        expect(r.calls).toEqual(["docker [compose] [run] [--rm] [api] [python] [manage.py] [migrate]"]);
+        expect(r.calls).toEqual([
+            "sudo [fortress-backup] [--tag] [pre-migrate-v1.0.0] [--unless-empty] [--wait-lock] [1800]",
+            "fortress-backup [--tag] [pre-migrate-v1.0.0] [--unless-empty] [--wait-lock] [1800]",
+            "docker [compose] [run] [--rm] [api] [python] [manage.py] [migrate]",
+        ]);
         expect(readFileSync(join(dir, "ran"), "utf8")).toBe(`in ${dir}\n`);
         expect(r.stdout).toBe(
-            `income-fortress migrate: migrations done: docker compose run --rm api python manage.py migrate && echo "in $PWD" > ran\n`,
+            "income-fortress migrate: backup 20260203T100000Z-pre-migrate-v1.0.0 taken before the migrations; to undo them: sudo fortress-restore --backup 20260203T100000Z-pre-migrate-v1.0.0 --force\n" +
+                `income-fortress migrate: migrations done: docker compose run --rm api python manage.py migrate && echo "in $PWD" > ran\n`,
         );
-        const failed = runStep(migrateScript({ dir, command: "docker compose run --rm api false" }), {
-            stubs: { docker: "exit 3" },
+        const failed = runStep(migrateScript({ dir, command: "docker compose run --rm api false", appRef: "v1.0.0" }), {
+            stubs: { docker: "exit 3", "fortress-backup": BACKED_UP },
         });
         expect(failed.code).toBe(3);
-        expect(failed.stdout).toBe("");
+        expect(failed.stdout).not.toContain("migrations done");
+    });
+
+    it("migrate says why no backup was taken when the database has no tables, then migrates", () => {
+        const r = runStep(
+            migrateScript({ dir: project(), command: "docker compose run --rm api migrate", appRef: "v1" }),
+            {
+                stubs: { docker: "", "fortress-backup": NO_TABLES },
+            },
+        );
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe(
+            "income-fortress migrate: no backup before the migrations: the database has no tables yet (a first deploy with no backup to restore), so a migration cannot lose data\n" +
+                "income-fortress migrate: migrations done: docker compose run --rm api migrate\n",
+        );
+        expect(r.calls.at(-1)).toBe("docker [compose] [run] [--rm] [api] [migrate]");
+    });
+
+    it("migrate runs no migration when the backup fails, and says so", () => {
+        const r = runStep(
+            migrateScript({ dir: project(), command: "docker compose run --rm api migrate", appRef: "v1" }),
+            {
+                stubs: { docker: "", "fortress-backup": BACKUP_FAILS },
+            },
+        );
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toBe(
+            "fortress-backup: error: upload failed\n" +
+                "income-fortress migrate: error: the backup before the migrations failed (fortress-backup exited 1; its error is above), so the migrations did not run: fix the backup, then run pulumi up again\n",
+        );
+        expect(r.calls.filter((c) => c.startsWith("docker"))).toEqual([]);
     });
 
     it.each([
-        ["migrate", (dir: string) => migrateScript({ dir, command: "docker compose run --rm api migrate" })],
+        [
+            "migrate",
+            (dir: string) => migrateScript({ dir, command: "docker compose run --rm api migrate", appRef: "v1" }),
+        ],
         ["compose", (dir: string) => composeUpScript({ dir })],
     ])("%s refuses to run without the checkout or the .env", (step, text) => {
         const noEnv = project(false);
