@@ -61,6 +61,7 @@ import {
     type Check,
 } from "./rules";
 import { parseSetOnceKey } from "./set-once";
+import { verifySchedule } from "./verify-schedule";
 
 /** Raw config as the program receives it: key (without namespace) → string value. */
 export type RawConfig = Readonly<Record<string, string | undefined>>;
@@ -180,7 +181,7 @@ const fields = {
     backupRetentionDays: int(1, 3650),
     noncurrentVersionDays: int(1, 3650),
     backupSchedule: field(parseCalendar),
-    verifySchedule: field(parseCalendar),
+    verifySchedule: optional(parseCalendar),
     ageRecipients: list(parseAgeRecipient, { min: 0, what: "age recipients" }),
     protect: bool(),
     domain: field(parseDomain),
@@ -623,7 +624,9 @@ function resolve(v: Fields, stack: string): FortressConfig {
         },
         backup: {
             schedule: v.backupSchedule,
-            verifySchedule: v.verifySchedule,
+            verifySchedule:
+                v.verifySchedule ??
+                verifySchedule({ day: v.dbMaintenanceDay, time: v.dbMaintenanceHour }, v.backupSchedule),
             ageRecipients: v.ageRecipients,
             heartbeatUrl: v.backupHeartbeatUrl,
         },

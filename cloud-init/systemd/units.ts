@@ -27,6 +27,8 @@ interface ServiceSpec {
     nice: number;
     /** Run after the service stops, whatever the outcome (systemd sets $SERVICE_RESULT for it). */
     execStopPost?: string;
+    /** More [Service] lines, e.g. resource controls. */
+    extra?: string[];
 }
 
 /** A unit file: the header, a [Unit] section with its description, then `lines`. */
@@ -58,6 +60,7 @@ function service(spec: ServiceSpec): string {
         // read-only, not true: tools may read ~/.config (rclone) and must not fail on it.
         "ProtectHome=read-only",
         "NoNewPrivileges=true",
+        ...(spec.extra ?? []),
     ]);
 }
 
@@ -129,9 +132,22 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
             service({
                 description:
                     "Income Fortress: restore the latest backup into a throwaway database and compare row counts",
-                execStart: `${TOOLKIT_BIN_DIR}/fortress-verify`,
+                // One pg_restore job and no parallel COPY sessions: the throwaway database
+                // is on the production cluster, beside the live one, and one session is the
+                // most the test takes from it (the restore is slower, and the test is weekly).
+                execStart: `${TOOLKIT_BIN_DIR}/fortress-verify --jobs 1`,
                 timeoutStartSec: "6h",
                 nice: 15,
+                // A failed, timed-out or killed verify pings the backup heartbeat's /fail URL,
+                // so the check's alert reaches whoever it alerts; a good one pings nothing (it
+                // is no backup). The leading "-" as for the backup.
+                execStopPost: `-${HEARTBEAT_COMMAND} --job verify service-result`,
+                extra: [
+                    // Under cgroup v2, Nice= only ranks processes inside this unit; the app's
+                    // containers are other cgroups, and the CPU weight (default 100) is what
+                    // gives them the CPU first when both want it.
+                    "CPUWeight=20",
+                ],
             }),
         ),
         unit(
@@ -139,7 +155,9 @@ export function fortressUnits(schedules: FortressSchedules): ToolkitFile[] {
             timer({
                 description: "Income Fortress: scheduled backup verification",
                 onCalendar: schedules.verify,
-                randomizedDelaySec: "30min",
+                // Short: the schedule puts the verify 30 minutes after an hourly backup's start
+                // (config/verify-schedule.ts), and it must not drift into the next one.
+                randomizedDelaySec: "10min",
             }),
         ),
     ];

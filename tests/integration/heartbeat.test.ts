@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BACKUP_SERVICE, fortressUnits, HEARTBEAT_COMMAND } from "../../cloud-init/systemd/units";
+import { BACKUP_SERVICE, fortressUnits, HEARTBEAT_COMMAND, VERIFY_SERVICE } from "../../cloud-init/systemd/units";
 import { credentialsFile } from "../../components/recovery/scripts";
 import { cleanEnv, freePort, makeTempDir, run, type RunResult } from "../../harness/process";
 
@@ -192,6 +192,83 @@ describe("fortress-heartbeat as fortress-backup.service runs it", () => {
     });
 });
 
+describe("fortress-heartbeat as fortress-verify.service runs it", () => {
+    const line = fortressUnits({ backup: "hourly", verify: "Sat *-*-* 08:30:00" })
+        .find((u) => u.path.endsWith(`/${VERIFY_SERVICE}`))!
+        .content.split("\n")
+        .find((l) => l.startsWith("ExecStopPost="))!;
+    const [command, ...args] = line.slice("ExecStopPost=".length).replace(/^-/, "").split(" ");
+
+    it.each(["exit-code", "timeout", "signal", "core-dump"])(
+        "SERVICE_RESULT=%s: a fail ping to the backup check, saying it was the verify",
+        async (result) => {
+            expect(command).toBe(HEARTBEAT_COMMAND);
+            const r = await heartbeat(args, {
+                BACKUP_HEARTBEAT_URL: urlFor(port),
+                SERVICE_RESULT: result,
+                EXIT_CODE: "exited",
+                EXIT_STATUS: "3",
+            });
+            expect(r.code, r.stderr).toBe(0);
+            expect(r.stdout).toBe(`heartbeat fail sent to 127.0.0.1:${port}\n`);
+            expect(seen.map((s) => [s.method, s.path])).toEqual([["POST", `/ping/${CHECK_ID}/fail`]]);
+            expect(seen[0].body).toMatch(new RegExp(`^fortress-verify fail on .+ \\(systemd: ${result}, exited 3\\)$`));
+            expectNoLeak(r);
+        },
+    );
+
+    it("a failed fortress-verify, then the unit's ExecStopPost= as systemd runs it: the check hears of it", async () => {
+        // A real verify that fails: no database is configured here (exit 2, settings error).
+        const toolkit = resolve(__dirname, "../../cloud-init/toolkit/bin/fortress-verify");
+        const verify = await run(toolkit, ["--jobs", "1"], {
+            env: cleanEnv({ FORTRESS_CONFIG_DIR: emptyConfigDir }),
+            timeoutMs: 60_000,
+        });
+        expect(verify.code).toBe(2);
+        const r = await heartbeat(args, {
+            BACKUP_HEARTBEAT_URL: urlFor(port),
+            SERVICE_RESULT: "exit-code",
+            EXIT_CODE: "exited",
+            EXIT_STATUS: String(verify.code),
+        });
+        expect(r.code, r.stderr).toBe(0);
+        expect(seen.map((s) => s.path)).toEqual([`/ping/${CHECK_ID}/fail`]);
+        expect(seen[0].body).toContain("fortress-verify fail on ");
+        expect(seen[0].body).toContain("(systemd: exit-code, exited 2)");
+    });
+
+    it("SERVICE_RESULT=success: no ping at all (a verify is no backup), exit 0, says why", async () => {
+        const r = await heartbeat(args, { BACKUP_HEARTBEAT_URL: urlFor(port), SERVICE_RESULT: "success" });
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toBe(
+            "fortress-heartbeat: the verify succeeded: nothing to send (the heartbeat check counts success pings as backups)\n",
+        );
+        expect(seen).toEqual([]);
+    });
+
+    it("unreachable: exit 1, and the error says the failed verify reached nobody", async () => {
+        const closed = await freePort();
+        const r = await heartbeat(args, {
+            BACKUP_HEARTBEAT_URL: urlFor(closed),
+            SERVICE_RESULT: "exit-code",
+        });
+        expect(r.code).toBe(1);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(r.stderr).toMatch(
+            /could not send the fail ping .*; nobody is told of this failed verify: read journalctl -u fortress-verify\n$/,
+        );
+        expectNoLeak(r);
+    }, 60_000);
+
+    it("--job takes only backup or verify", async () => {
+        const r = await heartbeat(["--job", "restore", "fail"], { BACKUP_HEARTBEAT_URL: urlFor(port) });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/^fortress-heartbeat: error: --job must be backup or verify, not 'restore'/);
+        expect(seen).toEqual([]);
+    });
+});
+
 describe("fortress-heartbeat with nothing to do or bad input", () => {
     it("no URL configured: exit 0, says so on stderr, sends nothing", async () => {
         const r = await heartbeat(["success"]);
@@ -230,7 +307,7 @@ describe("fortress-heartbeat with nothing to do or bad input", () => {
     it("--help prints the usage header", async () => {
         const r = await heartbeat(["--help"]);
         expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/^Usage: fortress-heartbeat success\|fail\|service-result\n/);
+        expect(r.stdout).toMatch(/^Usage: fortress-heartbeat \[--job backup\|verify\] success\|fail\|service-result\n/);
     });
 });
 

@@ -308,4 +308,27 @@ describe("the stale-backup heartbeat", () => {
         expect(userDataFiles(userData).get("/usr/local/bin/fortress-heartbeat")?.mode).toBe("0755");
         expect(userData).not.toContain("0f3c1d52");
     });
+
+    it("the verify timer on the droplet runs the day before the stack's maintenance window, and its unit reports a failure", async () => {
+        const timerOf = (run: ProgramRun) => {
+            const files = userDataFiles(one(run, T.droplet).inputs.userData);
+            return {
+                timer: String(files.get("/etc/systemd/system/fortress-verify.timer")?.content),
+                service: String(files.get("/etc/systemd/system/fortress-verify.service")?.content),
+            };
+        };
+        // Pulumi.prod.yaml: sunday 08:00 UTC, hourly backups.
+        const prod = timerOf((await runStack("prod", "prod")).run);
+        expect(prod.timer).toMatch(/^OnCalendar=Sat \*-\*-\* 08:30:00$/m);
+        expect(prod.service).toMatch(/^ExecStart=\/usr\/local\/bin\/fortress-verify --jobs 1$/m);
+        expect(prod.service).toMatch(
+            /^ExecStopPost=-\/usr\/local\/bin\/fortress-heartbeat --job verify service-result$/m,
+        );
+        const moved = timerOf(
+            (await runStack("prod", "prod", { dbMaintenanceDay: "monday", dbMaintenanceHour: "03:00" })).run,
+        );
+        expect(moved.timer).toMatch(/^OnCalendar=Sun \*-\*-\* 03:30:00$/m);
+        const pinned = timerOf((await runStack("prod", "prod", { verifySchedule: "Wed *-*-* 12:00:00" })).run);
+        expect(pinned.timer).toMatch(/^OnCalendar=Wed \*-\*-\* 12:00:00$/m);
+    });
 });

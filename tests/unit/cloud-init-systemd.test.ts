@@ -67,7 +67,7 @@ describe("fortressUnits", () => {
 
     it.each([
         [BACKUP_SERVICE, "/usr/local/bin/fortress-backup"],
-        [VERIFY_SERVICE, "/usr/local/bin/fortress-verify"],
+        [VERIFY_SERVICE, "/usr/local/bin/fortress-verify --jobs 1"],
     ])("%s is a oneshot running %s once the credentials exist", (name, exec) => {
         const s = unitByName(fortressUnits({ backup: "hourly", verify: "weekly" }), name);
         const service = s.parsed.get("Service");
@@ -79,6 +79,19 @@ describe("fortressUnits", () => {
         // Skipped, not failed, until the recovery step has delivered the secrets.
         expect(s.parsed.get("Unit")?.get("ConditionPathExists")).toEqual([CREDENTIALS_FILE]);
         expect(s.parsed.get("Unit")?.get("After")).toEqual(["network-online.target"]);
+    });
+
+    it("the verify's load is bounded: one restore job, a low CPU weight beside the app, and a start that stays within half an hour", () => {
+        const units = fortressUnits({ backup: "hourly", verify: "Sat *-*-* 08:30:00" });
+        const service = unitByName(units, VERIFY_SERVICE).parsed.get("Service");
+        expect(service?.get("ExecStart")?.[0]).toMatch(/ --jobs 1$/);
+        expect(service?.get("CPUWeight")).toEqual(["20"]);
+        expect(service?.get("Nice")).toEqual(["15"]);
+        // The backup unit keeps the default weight: it is the RPO.
+        expect(unitByName(units, BACKUP_SERVICE).parsed.get("Service")?.get("CPUWeight")).toBeUndefined();
+        const delay = unitByName(units, VERIFY_TIMER).parsed.get("Timer")?.get("RandomizedDelaySec")?.[0] ?? "";
+        // The schedule is 30 minutes after an hourly backup; the delay must not reach the next one.
+        expect(Number(/^(\d+)min$/.exec(delay)?.[1])).toBeLessThan(30);
     });
 
     it("the backup timer spreads starts by minutes, not by a large part of the RPO hour", () => {
@@ -107,8 +120,11 @@ describe("the stale-backup heartbeat", () => {
         expect(line.startsWith("-/")).toBe(true);
     });
 
-    it("only the backup pings: the weekly verify is not what the heartbeat check measures", () => {
-        for (const name of [VERIFY_SERVICE, BACKUP_TIMER, VERIFY_TIMER]) {
+    it("fortress-verify.service reports its outcome too, as the verify job, so a failed verify pings <url>/fail", () => {
+        const service = unitByName(units, VERIFY_SERVICE).parsed.get("Service");
+        expect(service?.get("ExecStopPost")).toEqual([`-${HEARTBEAT_COMMAND} --job verify service-result`]);
+        expect(service?.get("ExecStartPost")).toBeUndefined();
+        for (const name of [BACKUP_TIMER, VERIFY_TIMER]) {
             expect(unitByName(units, name).content, name).not.toContain("fortress-heartbeat");
         }
     });

@@ -73,7 +73,8 @@ describe("the parsed shape is the platform's arguments", () => {
         expect(c.host.deployerPublicKeys).toEqual([DEPLOYER_KEY]);
         expect(c.backup).toEqual({
             schedule: "hourly",
-            verifySchedule: "Sun *-*-* 08:00:00",
+            // Derived: the day before the default window (sunday 08:00), 30 minutes after the hourly backup.
+            verifySchedule: "Sat *-*-* 08:30:00",
             ageRecipients: [],
             heartbeatUrl: "",
         });
@@ -85,6 +86,15 @@ describe("the parsed shape is the platform's arguments", () => {
         });
         expect(c.cutover).toEqual({ activeSite: "primary", drStack: "dr" });
         expect(c.pitr).toBeUndefined();
+    });
+
+    it("derives the verify schedule from the maintenance window and the backup schedule, unless verifySchedule is set", () => {
+        const derived = (edit: Record<string, string>) => ok({ ...PRIMARY, ...edit }).backup.verifySchedule;
+        expect(derived({ dbMaintenanceDay: "monday", dbMaintenanceHour: "02:00" })).toBe("Sun *-*-* 02:30:00");
+        expect(derived({ dbMaintenanceDay: "monday", dbMaintenanceHour: "02:00", backupSchedule: "*:45" })).toBe(
+            "Sun *-*-* 02:15:00",
+        );
+        expect(derived({ verifySchedule: "Wed *-*-* 12:00:00" })).toBe("Wed *-*-* 12:00:00");
     });
 
     it("builds the public health URL once, from the record and healthPath", () => {
