@@ -94,7 +94,7 @@ async function main() {
     }
     if (cfg.backup.heartbeatUrl === "") {
         pulumi.log.warn(
-            `backupHeartbeatUrl is not set, so nobody is told when backups stop (DigitalOcean has no dead-man's switch). ` +
+            `backupHeartbeatUrl is not set, so nobody is told when backups stop or the weekly restore test fails (DigitalOcean has no dead-man's switch). ` +
                 `Create a check at a heartbeat service whose period is the backup schedule (${cfg.backup.schedule}) plus one more period of grace, then set: pulumi config set --secret backupHeartbeatUrl https://hc-ping.com/<uuid>`,
         );
     }

@@ -497,7 +497,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         type: "string",
         default: "",
         description:
-            "Ping URL of a dead-man's-switch check (healthchecks.io style, such as https://hc-ping.com/<uuid>); the host pings it after every good backup and <url>/fail after a failed one, and the service alerts when pings stop. One check per stack. Empty: no heartbeat.",
+            "Ping URL of a dead-man's-switch check (healthchecks.io style, such as https://hc-ping.com/<uuid>); the host pings it after every good backup and <url>/fail after a failed backup or weekly verify, and the service alerts when pings stop. One check per stack. Empty: no heartbeat.",
         secret: true,
     },
     // People (config/contacts.ts): not used by any resource; the drill, rehearsal and
