@@ -94,6 +94,24 @@ export type SettingKey = (typeof SETTING_KEYS)[number];
 /** The `format` of every manifest fortress-backup writes; the restore commands refuse any other. */
 export const BACKUP_FORMAT = "income-fortress-backup/1";
 
+/** First segment of every backup prefix (`postgresql/<stack>`); the buckets' expiry rule covers only it. */
+export const BACKUP_PREFIX_ROOT = "postgresql";
+/**
+ * First segment of the prefix fortress-evidence writes a breach's evidence under
+ * (`evidence/<stack>`): outside {@link BACKUP_PREFIX_ROOT}, so no lifecycle rule expires it.
+ */
+export const EVIDENCE_PREFIX_ROOT = "evidence";
+
+/** The object prefix of a stack's backups. */
+export function backupPrefix(stack: string): string {
+    return `${BACKUP_PREFIX_ROOT}/${stack}`;
+}
+
+/** The object prefix of a stack's breach evidence; the toolkit derives it from BACKUP_PREFIX's last segment. */
+export function evidencePrefix(stack: string): string {
+    return `${EVIDENCE_PREFIX_ROOT}/${stack}`;
+}
+
 // ---------------------------------------------------------------- the shell copy
 
 /** What the toolkit reads from the contract; a parameter so a test can render another. */
@@ -104,6 +122,7 @@ export interface ShellContract {
     credentialsFileName: string;
     settingKeys: readonly string[];
     backupFormat: string;
+    evidenceRoot: string;
 }
 
 export const SHELL_CONTRACT: ShellContract = {
@@ -113,6 +132,7 @@ export const SHELL_CONTRACT: ShellContract = {
     credentialsFileName: CREDENTIALS_FILE_NAME,
     settingKeys: SETTING_KEYS,
     backupFormat: BACKUP_FORMAT,
+    evidenceRoot: EVIDENCE_PREFIX_ROOT,
 };
 
 /** Where the generated copy lives in this repository. */
@@ -158,6 +178,9 @@ export function renderContractShell(c: ShellContract = SHELL_CONTRACT): string {
         "",
         "# The manifest format fortress-backup writes and the restore commands accept.",
         `readonly BACKUP_FORMAT=${shQuote(c.backupFormat)}`,
+        "",
+        "# First segment of the prefix fortress-evidence writes under, in place of the backup prefix's.",
+        `readonly FORTRESS_EVIDENCE_ROOT=${shQuote(c.evidenceRoot)}`,
         "",
         "# Settings a file may set. Anything else in the settings files is ignored with a warning",
         "# (except RCLONE_* tuning variables, which rclone reads itself).",

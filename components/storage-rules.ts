@@ -1,6 +1,7 @@
 // Pure builders for bucket lifecycle rules and Spaces key grants, table-tested apart
 // from the Storage component that applies them.
 import type * as pulumi from "@pulumi/pulumi";
+import { BACKUP_PREFIX_ROOT, EVIDENCE_PREFIX_ROOT } from "../cloud-init/host";
 
 export interface LifecycleOptions {
     /** Days a current backup object lives before it expires (plan: 7). */
@@ -16,14 +17,17 @@ export interface LifecycleRule {
     enabled: boolean;
     prefix: string;
     abortIncompleteMultipartUploadDays: number;
-    expiration: { days: number };
-    noncurrentVersionExpiration: { days: number };
+    expiration?: { days: number };
+    noncurrentVersionExpiration?: { days: number };
 }
 
 /**
- * One rule for the whole bucket. On a versioned bucket, expiry only adds a delete
- * marker; the noncurrent-version expiry is what frees the space, so both are set.
+ * The backups' rule, for their prefix only. On a versioned bucket, expiry only adds a
+ * delete marker; the noncurrent-version expiry is what frees the space, so both are set.
  * Retention is enforced here and nowhere else: nothing deletes backups by hand.
+ * Breach evidence (fortress-evidence) gets a rule that only aborts stale uploads: it never
+ * expires, and a deleted evidence object (the host's key may write the bucket) stays as a
+ * noncurrent version until a person removes it.
  */
 export function lifecycleRules(opts: LifecycleOptions): LifecycleRule[] {
     for (const [name, value] of Object.entries(opts)) {
@@ -34,10 +38,16 @@ export function lifecycleRules(opts: LifecycleOptions): LifecycleRule[] {
         {
             id: "expire-backups",
             enabled: true,
-            prefix: "",
+            prefix: `${BACKUP_PREFIX_ROOT}/`,
             abortIncompleteMultipartUploadDays: opts.abortMultipartDays,
             expiration: { days: opts.retentionDays },
             noncurrentVersionExpiration: { days: opts.noncurrentVersionDays },
+        },
+        {
+            id: "keep-evidence",
+            enabled: true,
+            prefix: `${EVIDENCE_PREFIX_ROOT}/`,
+            abortIncompleteMultipartUploadDays: opts.abortMultipartDays,
         },
     ];
 }

@@ -5,6 +5,7 @@
 // naming the key, the bad value and what is allowed. Single values are checked by the
 // rules in config/rules.ts; the rules across keys are here.
 import { z } from "zod";
+import { backupPrefix } from "../cloud-init/host";
 import type { PlatformArgs } from "../components/platform";
 import { GENERATED_APP_ENV, TLS_CHALLENGES } from "../components/recovery/scripts";
 import { MONITOR_WINDOWS } from "../components/monitoring-rules";
@@ -619,8 +620,8 @@ function resolve(v: Fields, stack: string): FortressConfig {
                   }),
             retentionDays: v.backupRetentionDays,
             noncurrentVersionDays: v.noncurrentVersionDays,
-            backupPrefix: `postgresql/${stack}`,
-            restorePrefix: `postgresql/${ownsVault ? stack : v.primaryStack}`,
+            backupPrefix: backupPrefix(stack),
+            restorePrefix: backupPrefix(ownsVault ? stack : v.primaryStack),
         },
         backup: {
             schedule: v.backupSchedule,

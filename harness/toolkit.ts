@@ -32,7 +32,8 @@ export type ToolkitCommand =
     | "fortress-restore"
     | "fortress-verify"
     | "fortress-backups"
-    | "fortress-status";
+    | "fortress-status"
+    | "fortress-evidence";
 
 /** Every toolkit command, for table-driven tests. */
 export const TOOLKIT_COMMANDS: readonly ToolkitCommand[] = [
@@ -41,6 +42,7 @@ export const TOOLKIT_COMMANDS: readonly ToolkitCommand[] = [
     "fortress-verify",
     "fortress-backups",
     "fortress-status",
+    "fortress-evidence",
 ];
 
 /** Exit codes of the toolkit (docs/host-toolkit.md, "Exit codes"), from the host contract. */

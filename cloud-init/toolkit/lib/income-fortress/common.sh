@@ -439,6 +439,17 @@ fetch_small() {
     return 0
 }
 
+# Split BACKUP_AGE_RECIPIENTS into AGE_RECIPIENTS and check each looks like an age key.
+parse_recipients() {
+    AGE_RECIPIENTS=()
+    local r
+    for r in ${BACKUP_AGE_RECIPIENTS//,/ }; do
+        [[ $r =~ ^age1[02-9ac-hj-np-z]{58}$ ]] ||
+            die "$EX_USAGE" "BACKUP_AGE_RECIPIENTS entry '${r:0:20}...' is not an age public key (age1...): fix it in backup.env (age-keygen -y IDENTITY prints one)"
+        AGE_RECIPIENTS+=("$r")
+    done
+}
+
 # upload_small STORE KEY FILE: rcat always rewrites; copyto may skip a same-size object of
 # the same second, and latest.json must always move.
 upload_small() {

@@ -19,6 +19,9 @@ readonly FORTRESS_CREDENTIALS_NAME=credentials.env
 # The manifest format fortress-backup writes and the restore commands accept.
 readonly BACKUP_FORMAT=income-fortress-backup/1
 
+# First segment of the prefix fortress-evidence writes under, in place of the backup prefix's.
+readonly FORTRESS_EVIDENCE_ROOT=evidence
+
 # Settings a file may set. Anything else in the settings files is ignored with a warning
 # (except RCLONE_* tuning variables, which rclone reads itself).
 readonly FORTRESS_SETTING_KEYS=(
