@@ -18,6 +18,7 @@ import {
     projectKeys,
 } from "./config";
 import { SET_ONCE_OUTPUT, previousRecord, setOnceChanges, setOnceValues, setOnceVerdict } from "./config/set-once";
+import { ISOLATION_OUTPUT, isolationOutput, planIsolation } from "./components/isolation-rules";
 import { Platform, userDataArgsFor, type PlatformArgs } from "./components/platform";
 
 /**
@@ -33,7 +34,16 @@ async function previousOutputs(stack: string): Promise<Record<string, unknown>> 
     const self = new pulumi.StackReference(`${PROJECT}-previous-outputs`, {
         name: `${organization}/${pulumi.getProject()}/${stack}`,
     });
-    const names = [SET_ONCE_OUTPUT, "region", "backupBucket", "vaultBucket"];
+    const names = [
+        SET_ONCE_OUTPUT,
+        "region",
+        "backupBucket",
+        "vaultBucket",
+        ISOLATION_OUTPUT,
+        "dropletId",
+        "publicIp",
+        "credentialsEpoch",
+    ];
     const details = await Promise.all(names.map((n) => self.getOutputDetails(n)));
     return Object.fromEntries(names.map((n, i) => [n, details[i].value]));
 }
@@ -61,9 +71,10 @@ async function main() {
         throw new pulumi.RunError(formatProblems(stack, problems));
     }
     const cfg = parsed.config;
-    // The parsed config is the platform's arguments; only the toolkit's files are added.
+    // The parsed config is the platform's arguments; the toolkit's files are added, and
+    // the isolation plan once the previous outputs are read.
     const { primaryRegion: _primaryRegion, allowReplace, ...platformConfig } = cfg;
-    const args: PlatformArgs = { ...platformConfig, toolkitFiles: loadToolkitFiles() };
+    const args: Omit<PlatformArgs, "isolation"> = { ...platformConfig, toolkitFiles: loadToolkitFiles() };
 
     // The renderer checks its own input too, but inside an apply, when resources already
     // exist; checking here keeps "nothing is created from bad input" true.
@@ -99,7 +110,8 @@ async function main() {
         );
     }
 
-    const changes = setOnceChanges(previousRecord(await previousOutputs(stack), cfg.role), cfg);
+    const previous = await previousOutputs(stack);
+    const changes = setOnceChanges(previousRecord(previous, cfg.role), cfg);
     const verdict = setOnceVerdict(changes, allowReplace, cfg.protect);
     if (verdict.problems.length > 0) {
         throw new pulumi.RunError(
@@ -120,7 +132,13 @@ async function main() {
         );
     }
 
-    const platform = new Platform("fortress", args);
+    const isolation = planIsolation(cfg.network.isolate, cfg.credentialsEpoch, previous);
+    if (!isolation.ok) {
+        throw new pulumi.RunError(formatProblems(stack, [{ key: `${PROJECT}:isolate`, message: isolation.problem }]));
+    }
+
+    const platform = new Platform("fortress", { ...args, isolation: isolation.plan });
+    const isolationRecord = isolationOutput(isolation.plan);
     return {
         environment: cfg.environment,
         region: cfg.region,
@@ -144,6 +162,10 @@ async function main() {
         recoveryReport: platform.recovery.healthReport,
         // The set-once values (config/set-once.ts) the next update compares its config with; the
         // VPC's range is the one DigitalOcean chose when vpcIpRange is unset.
+        // The next update compares its epoch with this one, and reads the isolation in
+        // progress (the suspect droplet) from the record (components/isolation-rules.ts).
+        credentialsEpoch: cfg.credentialsEpoch,
+        ...(isolationRecord ? { [ISOLATION_OUTPUT]: isolationRecord } : {}),
         [SET_ONCE_OUTPUT]: platform.network.vpc.ipRange.apply((range) => setOnceValues(cfg, range)),
         // Connection strings and keys are secrets: encrypted in state, masked in output.
         databaseUrl: pulumi.secret(platform.databaseUrl),

@@ -36,6 +36,12 @@ export interface HostArgs {
     userData: pulumi.Input<string>;
     /** Protect the reserved IP (the address DNS and allowlists point at) from deletion (config protect). */
     protect: boolean;
+    /**
+     * What the droplet waits for: while isolated, the suspect droplet's snapshot and evidence
+     * (components/isolation.ts), so that a replacement droplet is created only after them.
+     * Default none.
+     */
+    after?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class Host extends pulumi.ComponentResource {
@@ -75,7 +81,7 @@ export class Host extends pulumi.ComponentResource {
             // (resourceDigitalOceanDropletDelete in
             // https://github.com/digitalocean/terraform-provider-digitalocean/blob/main/digitalocean/droplet/resource_droplet.go).
             // systemd gives each unit 90 s to stop; compose's containers get 10 s each.
-            { parent: this, customTimeouts: { delete: DROPLET_DELETE_TIMEOUT } },
+            { parent: this, customTimeouts: { delete: DROPLET_DELETE_TIMEOUT }, dependsOn: args.after ?? [] },
         );
 
         // The reserved IP outlives droplets: a rebuilt droplet takes over the same

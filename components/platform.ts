@@ -6,6 +6,7 @@ import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { composeDir } from "../cloud-init/compose-dir";
 import { renderUserData, type UserDataArgs } from "../cloud-init/render";
 import type { ToolkitFile } from "../cloud-init/toolkit-files";
 import { spacesEndpoint, type DropletRegion, type SpacesRegion } from "../config/regions";
@@ -14,6 +15,8 @@ import type { ProjectEnvironment, Role, Site } from "../config/schema";
 import { Database, type DatabaseArgs } from "./database";
 import { Dns, type DnsArgs } from "./dns";
 import { Host, type HostArgs } from "./host";
+import { Isolation } from "./isolation";
+import type { IsolationPlan } from "./isolation-rules";
 import { Monitoring } from "./monitoring";
 import type { MonitorWindow, MonitoringThresholds } from "./monitoring-rules";
 import { Network, type NetworkArgs } from "./network";
@@ -174,6 +177,11 @@ export interface PlatformArgs {
     };
     /** The host toolkit files (`loadToolkitFiles()`): files, not config. */
     toolkitFiles: ToolkitFile[];
+    /**
+     * What this update does about isolation (components/isolation-rules.ts planIsolation, from
+     * config isolate and the stack's previous outputs): not config alone, so index.ts adds it.
+     */
+    isolation: IsolationPlan;
 }
 
 /**
@@ -237,7 +245,7 @@ export function deployKeyLine(publicKeyOpenssh: string, environment: string, epo
  * read the vault, and the primary's region is the one that is lost while dr serves).
  */
 export function userDataArgsFor(
-    args: PlatformArgs,
+    args: Omit<PlatformArgs, "isolation">,
     buckets: { backup: string; vault: string; drOffsite?: string },
     deployKeys: string[] = [],
 ): UserDataArgs {
@@ -283,8 +291,15 @@ export class Platform extends pulumi.ComponentResource {
     readonly deployKey: tls.PrivateKey;
     /** The cluster the app uses (the point-in-time fork when there is one). */
     readonly activePostgresCluster: digitalocean.DatabaseCluster;
-    /** The tag that marks this environment's app droplets; both database firewalls trust it. */
+    /** The tag that marks this environment's app droplets; the cloud firewall applies to it, and the database firewalls trust it unless isolated. */
     readonly hostTag: digitalocean.Tag;
+    /**
+     * While isolated: the tag of a droplet rebuilt with new credentials, the only one the
+     * database firewalls trust then. Undefined when not isolated.
+     */
+    readonly rebuiltTag?: digitalocean.Tag;
+    /** The breach response's snapshot, evidence and app stop (or, as isolation ends, the app's start). */
+    readonly isolation: Isolation;
     /** Django SECRET_KEY for the app's .env (secret); rotates with credentialsEpoch. */
     readonly appSecretKey: pulumi.Output<string>;
 
@@ -343,6 +358,15 @@ export class Platform extends pulumi.ComponentResource {
             { name: `income-fortress-${env}-app` },
             { parent: this },
         );
+        const isolation = args.isolation;
+        const rebuilt = isolation.state === "isolated" && isolation.rebuilt;
+        if (isolation.state === "isolated") {
+            this.rebuiltTag = new digitalocean.Tag(
+                `${name}-rebuilt-tag`,
+                { name: `income-fortress-${env}-rebuilt` },
+                { parent: this },
+            );
+        }
 
         this.network = new Network(
             `${name}-network`,
@@ -399,23 +423,6 @@ export class Platform extends pulumi.ComponentResource {
                 ),
             );
 
-        this.host = new Host(
-            `${name}-host`,
-            {
-                region: args.region,
-                environment: env,
-                size: args.host.size,
-                image: args.host.image,
-                vpcId: this.network.vpcId,
-                tags: [this.hostTag.name, ...labels],
-                sshKeyFingerprints: args.host.sshKeyFingerprints,
-                backups: args.host.backups,
-                userData,
-                protect,
-            },
-            { parent: this },
-        );
-
         this.database = new Database(
             `${name}-db`,
             {
@@ -424,7 +431,7 @@ export class Platform extends pulumi.ComponentResource {
                 region: args.region,
                 environment: env,
                 vpcId: this.network.vpcId,
-                trustedTag: this.hostTag.name,
+                trustedTag: (this.rebuiltTag ?? this.hostTag).name,
                 tags: labels,
                 credentialsEpoch: args.credentialsEpoch,
                 protect,
@@ -432,6 +439,46 @@ export class Platform extends pulumi.ComponentResource {
             { parent: this },
         );
         this.activePostgresCluster = this.database.activePostgres;
+
+        // The breach response (config isolate): the snapshot and evidence of the suspect
+        // droplet, and its app stopped, all before any replacement droplet exists.
+        this.isolation = new Isolation(
+            `${name}-isolation`,
+            {
+                environment: env,
+                plan: args.isolation,
+                composeDir: composeDir(args.app),
+                privateKey: this.deployKey.privateKeyOpenssh,
+                after: [
+                    this.network.firewall,
+                    this.database.postgresFirewall,
+                    this.database.valkeyFirewall,
+                    ...(this.database.pitrFirewall ? [this.database.pitrFirewall] : []),
+                ],
+            },
+            { parent: this },
+        );
+
+        this.host = new Host(
+            `${name}-host`,
+            {
+                region: args.region,
+                environment: env,
+                size: args.host.size,
+                image: args.host.image,
+                vpcId: this.network.vpcId,
+                // While isolated, only a droplet rebuilt with new credentials carries the tag the
+                // database firewalls trust; the suspect droplet keeps the host tag (and so the
+                // cloud firewall) but loses the data.
+                tags: [this.hostTag.name, ...(this.rebuiltTag && rebuilt ? [this.rebuiltTag.name] : []), ...labels],
+                sshKeyFingerprints: args.host.sshKeyFingerprints,
+                backups: args.host.backups,
+                userData,
+                protect,
+                after: this.isolation.beforeReplacement,
+            },
+            { parent: this },
+        );
 
         // The DNS cutover: with activeSite dr, the record this stack owns follows the DR
         // stack's reserved IP. The record stays this stack's; the DR stack never writes it.

@@ -44,6 +44,13 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
         updateNotes: { size: "powers the droplet off, resizes it (disk too) and powers it on" },
         source: `${DO}droplet/resource_droplet.go`,
     },
+    // No Update at all. Read takes droplet_id from the snapshot's resource_id, which DigitalOcean
+    // keeps after the droplet is deleted: a snapshot outlives its droplet. Not `stateful`
+    // here: the platform keeps it with retainOnDelete, so leaving the program never deletes it.
+    "digitalocean:index/dropletSnapshot:DropletSnapshot": {
+        forceNew: ["name", "dropletId"],
+        source: `${DO}snapshot/resource_droplet_snapshot.go`,
+    },
     "digitalocean:index/reservedIp:ReservedIp": {
         forceNew: ["region"],
         stateful: true,

@@ -90,7 +90,7 @@ const RESERVED_DB_USERS = ["doadmin", "postgres", "_dodb", "replicator", "public
  * The parsed config: the Platform's arguments (less the toolkit files, which are files,
  * not config), and the two values only the program itself reads.
  */
-export interface FortressConfig extends Omit<PlatformArgs, "toolkitFiles"> {
+export interface FortressConfig extends Omit<PlatformArgs, "toolkitFiles" | "isolation"> {
     /** Region of the primary site: `region` for role primary, config primaryRegion for role dr. */
     primaryRegion: DropletRegion;
     /** Set-once keys (config/set-once.ts) whose change this update may carry out (config allowReplace). */

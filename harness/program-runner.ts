@@ -33,6 +33,8 @@ export interface Registration {
     replaceOnChanges: string[];
     /** The retainOnDelete option. */
     retainOnDelete: boolean;
+    /** The ignoreChanges option: input properties whose change the engine ignores. */
+    ignoreChanges: string[];
     /** Aliases, as the names the resource was known by before (alias specs with a name). */
     aliasNames: string[];
     /** Custom timeouts as sent (create/update/delete; empty strings when unset). */
@@ -120,6 +122,7 @@ export async function runProgram(
             replacementTrigger: trigger ? trigger.toJavaScript() : undefined,
             replaceOnChanges: req.getReplaceonchangesList(),
             retainOnDelete: req.getRetainondelete() === true,
+            ignoreChanges: req.getIgnorechangesList(),
             aliasNames: req
                 .getAliasesList()
                 .map((a: any) => a.getSpec?.()?.getName?.() ?? "")

@@ -63,6 +63,8 @@ export const STEP_NAMES = [
     "tls-http-01",
     "tls-dns-01",
     "tls-skipped",
+    "evidence",
+    "compose-stop",
 ] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
@@ -110,6 +112,8 @@ export const STEP_HELPERS: Readonly<Record<StepName, readonly HelperFile[]>> = {
     "tls-http-01": ["lib-certbot.sh"],
     "tls-dns-01": ["lib-certbot.sh"],
     "tls-skipped": [],
+    evidence: [],
+    "compose-stop": ["lib-compose.sh"],
 };
 
 /**
@@ -416,6 +420,29 @@ export interface ComposeStep {
 /** `docker compose up -d` in the pinned checkout, then the service states (steps/compose-up.sh). */
 export function composeUpScript(c: ComposeStep): string {
     return stepText("compose-up", [c.dir]);
+}
+
+// ---------------------------------------------------------------- breach (config isolate)
+
+export interface EvidenceStep {
+    /** The compose project whose logs are kept. */
+    dir: string;
+    /** The word at the end of the evidence object's name: letters, digits, `.`, `_`, `-`, up to 32. */
+    label: string;
+}
+
+/** fortress-evidence on the host under suspicion (steps/evidence.sh). */
+export function evidenceScript(e: EvidenceStep): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/.test(e.label))
+        throw new Error(
+            `evidenceScript: label ${JSON.stringify(e.label)} is not 1 to 32 letters, digits, '.', '_' or '-'`,
+        );
+    return stepText("evidence", [e.dir, e.label]);
+}
+
+/** `docker compose stop` in the checkout, keeping the containers (steps/compose-stop.sh). */
+export function composeStopScript(c: ComposeStep): string {
+    return stepText("compose-stop", [c.dir]);
 }
 
 // ---------------------------------------------------------------- 6. health gate

@@ -196,6 +196,9 @@ const ROWS: Row[] = [
     { key: "allowReplace", change: "[region]", to: { allowReplace: '["region"]' } },
 ];
 
+/** A live stack's droplet and reserved IP, as its previous outputs name them (the mock's). */
+const LIVE_DROPLET = { dropletId: "424242", publicIp: "192.0.2.200" };
+
 /** The DR stack's outputs, for a primary that points its record at it. */
 const DR_SITE = {
     publicIp: "198.51.100.77",
@@ -207,11 +210,12 @@ async function render(stack: Stack, edit: Edit): Promise<{ run: ProgramRun; raw:
     for (const [k, v] of Object.entries(edit)) config[`${PROJECT}:${k}`] = v;
     const self = `${ORGANIZATION}/${PROJECT}/${stack}`;
     const run = await runProgram(stack, config, {
-        // The stack's own previous outputs: none, so the set-once guard lets every change
-        // through here; the guard is checked against the derivation below.
+        // The stack's own previous outputs: no set-once record, so the set-once guard lets
+        // every change through here (it is checked against the derivation below); the droplet
+        // the mock makes is the live one, the one isolate takes the evidence of.
         outputs: (type, _name, inputs) =>
             type === T.stackReference
-                ? { outputs: inputs.name === self ? {} : DR_SITE, secretOutputNames: [] }
+                ? { outputs: inputs.name === self ? LIVE_DROPLET : DR_SITE, secretOutputNames: [] }
                 : undefined,
     });
     return { run, raw: Object.fromEntries(Object.entries(config).map(([k, v]) => [k.slice(PROJECT.length + 1), v])) };

@@ -45,6 +45,8 @@ export function diffRuns(before: ProgramRun, after: ProgramRun): ResourceChange[
                 (k) =>
                     !same(r.inputs[k], prior(old, k)) || (r.propertyDependencies[k] ?? []).some((d) => unknown.has(d)),
             )
+            // The engine diffs an ignored input against its old value: no change.
+            .filter((k) => !r.ignoreChanges.includes(k))
             .sort();
     // Replacements make more inputs unknown; repeat until nothing more is replaced.
     for (let grew = true; grew; ) {

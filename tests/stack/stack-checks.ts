@@ -83,6 +83,7 @@ export function stackSuite(stack: string, expectations: StackExpectations): void
                     "income-fortress:database:Database",
                     "income-fortress:dns:Dns",
                     "income-fortress:host:Host",
+                    "income-fortress:isolation:Isolation",
                     "income-fortress:monitoring:Monitoring",
                     "income-fortress:network:Network",
                     "income-fortress:platform:Platform",

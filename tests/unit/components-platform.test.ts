@@ -13,11 +13,11 @@ const TOOLKIT = [
     { path: "/usr/local/bin/fortress-heartbeat", content: "#!/usr/bin/env bash\n", permissions: "0755" },
 ];
 
-/** What index.ts hands the platform: the parsed config and the toolkit's files. */
+/** What index.ts hands the platform: the parsed config, the toolkit's files, and no isolation. */
 function platformArgs(stack: string): PlatformArgs {
     const r = parseConfig(rawStackConfig(stack), stack);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    return { ...r.config, toolkitFiles: TOOLKIT };
+    return { ...r.config, toolkitFiles: TOOLKIT, isolation: { state: "open" } };
 }
 
 describe("userDataArgsFor", () => {

@@ -35,7 +35,9 @@ import {
     ageIdentityFile,
     appEnvFile,
     composeDir,
+    composeStopScript,
     composeUpScript,
+    evidenceScript,
     credentialsFile,
     databaseAccessScript,
     databaseAccessSql,
@@ -119,6 +121,8 @@ const SCRIPTS: Record<string, string> = {
     "tls while isolated": tlsScript({ ...TLS, skip: "isolated" }),
     "tls after a cutover": tlsScript({ ...TLS, skip: "served-by-dr" }),
     "tls dns-01 with the public name": tlsScript(TLS_DR),
+    evidence: evidenceScript({ dir: APP, label: "isolate-d424242" }),
+    "stop the app": composeStopScript({ dir: APP }),
 };
 
 // ---------------------------------------------------------------- running bash here
@@ -229,6 +233,8 @@ const MESSAGE_NAMES: Record<StepName, string> = {
     "tls-http-01": "tls",
     "tls-dns-01": "tls",
     "tls-skipped": "tls",
+    evidence: "evidence",
+    "compose-stop": "isolate",
 };
 
 /** The names of the functions a shell file defines. */
@@ -1007,6 +1013,35 @@ describe("migrate, compose and health", () => {
         expect(r.stdout).toBe("income-fortress compose: starting v1.0.0\n");
         expect(composeDir({ dir: "/opt/a", composeSubdir: "." })).toBe("/opt/a");
         expect(composeDir({ dir: "/opt/a", composeSubdir: "income-platform" })).toBe("/opt/a/income-platform");
+    });
+
+    it("stop-app stops the containers in the compose project and keeps them; a second run does the same", () => {
+        const dir = project();
+        for (let i = 0; i < 2; i++) {
+            const r = runStep(composeStopScript({ dir }), { stubs: { docker: "" } });
+            expect(r.code, r.stderr).toBe(0);
+            expect(r.calls).toEqual(["docker [compose] [stop]", "docker [compose] [ps] [--all]"]);
+            expect(r.stdout).toBe(
+                "income-fortress isolate: the app's containers are stopped and kept; they start again when isolate is false\n",
+            );
+        }
+        const failed = runStep(composeStopScript({ dir }), { stubs: { docker: "exit 1" } });
+        expect(failed.code).toBe(1);
+    });
+
+    it("evidence runs fortress-evidence as root with the compose folder and label, and fails the step when it fails", () => {
+        const dir = project();
+        const text = evidenceScript({ dir, label: "isolate-d424242" });
+        expect(parseStepText(text)).toEqual({ step: "evidence", args: [dir, "isolate-d424242"] });
+        const ok = runStep(text, { stubs: { sudo: "", "fortress-evidence": "" } });
+        expect(ok.code, ok.stderr).toBe(0);
+        expect(ok.calls).toEqual([`sudo [fortress-evidence] [--compose-dir] [${dir}] [--label] [isolate-d424242]`]);
+        const failed = runStep(text, { stubs: { sudo: "exit 1" } });
+        expect(failed.code).toBe(1);
+        expect(failed.stderr).toMatch(
+            /^income-fortress evidence: error: fortress-evidence failed \(see above\): fix the cause and run pulumi up again; nothing is replaced before the evidence is kept\n$/,
+        );
+        expect(() => evidenceScript({ dir, label: "bad label" })).toThrow(/evidenceScript: label "bad label"/);
     });
 
     it("health passes the URL, timeout, interval (default 5) and folder, and refuses URLs with credentials or quotes", () => {

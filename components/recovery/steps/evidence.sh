@@ -1,0 +1,25 @@
+# shellcheck shell=bash
+# Usage: evidence.sh DIR LABEL
+# Summary: Keep the evidence of a host under suspicion with fortress-evidence, before anything changes it.
+#
+# Breach step "evidence" (components/isolation.ts, evidenceScript): compose logs, the
+# journal, auth logs, processes and sockets, age-encrypted, in every bucket under
+# evidence/<stack>/ (docs/host-toolkit.md). It runs before the app is stopped, so the
+# process list and sockets still show the app, and before any replacement droplet exists.
+#
+# Arguments:
+#   DIR     the compose project folder in the checkout
+#   LABEL   the word at the end of the object's name (isolate-d<droplet id>)
+
+# shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
+readonly STEP_NAME=evidence
+
+main() {
+    (($# == 2)) || fail "usage: evidence.sh DIR LABEL, got $# arguments: build the step with components/recovery/scripts.ts"
+    local dir=$1 label=$2
+    sudo fortress-evidence --compose-dir "$dir" --label "$label" ||
+        fail "fortress-evidence failed (see above): fix the cause and run pulumi up again; nothing is replaced before the evidence is kept"
+    say "evidence kept; decrypt it with the age identity (age -d -i key.txt FILE | zstd -d | tar -x)"
+}
+
+main "$@"
