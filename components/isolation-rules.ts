@@ -7,6 +7,7 @@
 // Why the record: a breach is answered in several `pulumi up`s (isolate, then rotate with
 // credentialsEpoch, then lift), and each must know the droplet that was serving when
 // isolation began. The output `isolation` carries it from one update to the next.
+import { type Contacts, formatContactBlock } from "../config/contacts";
 
 /** The stack output that records an isolation in progress. */
 export const ISOLATION_OUTPUT = "isolation";
@@ -30,8 +31,9 @@ export type IsolationPlan =
     /**
      * Isolated. `rebuilt`: the droplet this update runs is not the suspect (a credentialsEpoch
      * above the record's rebuilt it, or there was none), so it may reach the databases.
+     * `starting`: this is the update that sets isolate true (no record before it).
      */
-    | { state: "isolated"; record: IsolationRecord; rebuilt: boolean };
+    | { state: "isolated"; record: IsolationRecord; rebuilt: boolean; starting: boolean };
 
 /** This stack's previous outputs that the plan reads; any may be missing (a new or older stack). */
 export interface PreviousForIsolation {
@@ -70,7 +72,12 @@ export function planIsolation(
     if (isolate && record) {
         return {
             ok: true,
-            plan: { state: "isolated", record, rebuilt: record.dropletId === "" || credentialsEpoch > record.epoch },
+            plan: {
+                state: "isolated",
+                record,
+                rebuilt: record.dropletId === "" || credentialsEpoch > record.epoch,
+                starting: false,
+            },
         };
     }
     if (isolate) {
@@ -89,6 +96,7 @@ export function planIsolation(
                 state: "isolated",
                 record: { epoch: credentialsEpoch, dropletId, publicIp: text(previous.publicIp) },
                 rebuilt: dropletId === "",
+                starting: true,
             },
         };
     }
@@ -109,3 +117,47 @@ export function planIsolation(
 export function isolationOutput(plan: IsolationPlan): IsolationRecord | undefined {
     return plan.state === "isolated" ? { ...plan.record } : undefined;
 }
+
+/** What the people are told as isolation starts and ends (Slack and the `pulumi up` log). */
+export function isolationMessage(
+    plan: IsolationPlan,
+    environment: string,
+    contacts: Contacts,
+    evidencePrefix: string,
+): string | undefined {
+    if (plan.state === "open") return undefined;
+    const who = `\nWho does what:\n${formatContactBlock(contacts)}`;
+    if (plan.state === "lifting")
+        return (
+            `income-fortress ${environment}: isolation ENDED (config isolate false). Inbound 80/443 are open again, ` +
+            `the database firewalls trust the app droplets again, and the app is started at ${plan.publicIp || "the reserved IP"}. ` +
+            `The evidence snapshot and the bundles under ${evidencePrefix}/ are kept.${who}`
+        );
+    const { dropletId, epoch } = plan.record;
+    const suspect =
+        dropletId === ""
+            ? "This stack had no droplet yet, so there is no evidence to keep."
+            : `Droplet ${dropletId} is cut off from the data; its snapshot (income-fortress-${environment}-evidence-${dropletId}) and an encrypted evidence bundle (${evidencePrefix}/) are kept, then its app is stopped.`;
+    return (
+        `income-fortress ${environment}: security isolation STARTED (config isolate true). Inbound 80/443 are closed; admin SSH stays. ${suspect} ` +
+        `Next: rotate with pulumi config set credentialsEpoch ${epoch + 1} and pulumi up (the droplet is rebuilt from the pinned appRef), check it, then set isolate false.${who}`
+    );
+}
+
+/** A Slack incoming webhook's body: the text alone (the webhook fixes the channel). */
+export function slackPayload(text: string): string {
+    return JSON.stringify({ text });
+}
+
+/**
+ * The local command that posts stdin to the URL in $FORTRESS_NOTIFY_URL (bash, curl on the
+ * machine running pulumi up). The URL is a secret: it reaches curl as a config file on a
+ * file descriptor, never in argv.
+ */
+export const NOTIFY_COMMAND = [
+    "set -euo pipefail",
+    "curl --fail --silent --show-error --output /dev/null --max-time 15 --retry 3 --retry-connrefused \\",
+    "    --header 'Content-Type: application/json' --data-binary @- --config /dev/fd/3 \\",
+    '    3<<<"url = \\"$FORTRESS_NOTIFY_URL\\""',
+    "",
+].join("\n");

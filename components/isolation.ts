@@ -22,8 +22,9 @@
 import * as command from "@pulumi/command";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import { DEPLOYER_USER } from "../cloud-init/host";
-import type { IsolationPlan } from "./isolation-rules";
+import { DEPLOYER_USER, evidencePrefix } from "../cloud-init/host";
+import type { Contacts } from "../config/contacts";
+import { type IsolationPlan, isolationMessage, NOTIFY_COMMAND, slackPayload } from "./isolation-rules";
 import { composeStopScript, composeUpScript, evidenceScript } from "./recovery/scripts";
 
 export interface IsolationArgs {
@@ -37,6 +38,13 @@ export interface IsolationArgs {
     privateKey: pulumi.Input<string>;
     /** What changes first: the cloud firewall and the database firewalls. */
     after: pulumi.Input<pulumi.Resource>[];
+    /** The plan's people (config contacts), named in the notifications. */
+    contacts: Contacts;
+    /**
+     * Slack incoming-webhook URL (secret; config alertSlackWebhookUrl) told when isolation
+     * starts and ends. Undefined: only the `pulumi up` log says so.
+     */
+    slackWebhookUrl?: pulumi.Input<string>;
 }
 
 export class Isolation extends pulumi.ComponentResource {
@@ -48,6 +56,8 @@ export class Isolation extends pulumi.ComponentResource {
     readonly stopApp?: command.remote.Command;
     /** docker compose up -d at the reserved IP, in the update that lifts isolation. */
     readonly resumeApp?: command.remote.Command;
+    /** The Slack post as isolation starts (kept while isolated) or ends (in the update that lifts it). */
+    readonly notify?: command.local.Command;
     /** What a replacement droplet must wait for: empty unless isolated. */
     readonly beforeReplacement: pulumi.Resource[];
 
@@ -99,6 +109,33 @@ export class Isolation extends pulumi.ComponentResource {
                 dependsOn: args.after,
                 customTimeouts: { create: "60m" },
             });
+        }
+        // Tell the people. DigitalOcean has no API that sends a message (its alert policies
+        // only mail about metrics), so the post comes from the machine running pulumi up.
+        const message = isolationMessage(plan, args.environment, args.contacts, evidencePrefix(args.environment));
+        const announce =
+            message !== undefined && (plan.state === "lifting" || (plan.state === "isolated" && plan.starting));
+        if (announce) pulumi.log.warn(message, this);
+        // The start post exists for as long as isolation lasts (created, so posted, once); the
+        // end post exists in the update that lifts it.
+        if (message !== undefined && args.slackWebhookUrl !== undefined) {
+            this.notify = new command.local.Command(
+                `${name}-notify-${plan.state === "lifting" ? "end" : "start"}`,
+                {
+                    create: NOTIFY_COMMAND,
+                    interpreter: ["/bin/bash", "-c"],
+                    stdin: slackPayload(message),
+                    environment: { FORTRESS_NOTIFY_URL: pulumi.secret(args.slackWebhookUrl) },
+                    addPreviousOutputInEnv: false,
+                },
+                {
+                    parent: this,
+                    dependsOn: [...args.after, ...(this.resumeApp ? [this.resumeApp] : [])],
+                    additionalSecretOutputs: ["environment"],
+                    // Posted once: a later update while isolated (a rotation, new contacts) does not post again.
+                    ignoreChanges: ["create", "stdin", "environment"],
+                },
+            );
         }
         this.beforeReplacement = [
             ...(this.snapshot ? [this.snapshot] : []),

@@ -9,6 +9,7 @@ import * as tls from "@pulumi/tls";
 import { composeDir } from "../cloud-init/compose-dir";
 import { renderUserData, type UserDataArgs } from "../cloud-init/render";
 import type { ToolkitFile } from "../cloud-init/toolkit-files";
+import type { Contacts } from "../config/contacts";
 import { spacesEndpoint, type DropletRegion, type SpacesRegion } from "../config/regions";
 import { parseIpv4 } from "../config/rules";
 import type { ProjectEnvironment, Role, Site } from "../config/schema";
@@ -175,6 +176,8 @@ export interface PlatformArgs {
         /** How long a droplet metric must stay above its threshold: `5m`, `10m`, `30m` or `1h` (config alertWindow). */
         window: MonitorWindow;
     };
+    /** The plan's people (config contacts): named in the breach notifications. */
+    contacts: Contacts;
     /** The host toolkit files (`loadToolkitFiles()`): files, not config. */
     toolkitFiles: ToolkitFile[];
     /**
@@ -449,6 +452,8 @@ export class Platform extends pulumi.ComponentResource {
                 plan: args.isolation,
                 composeDir: composeDir(args.app),
                 privateKey: this.deployKey.privateKeyOpenssh,
+                contacts: args.contacts,
+                ...(args.monitoring.slack ? { slackWebhookUrl: pulumi.secret(args.monitoring.slack.webhookUrl) } : {}),
                 after: [
                     this.network.firewall,
                     this.database.postgresFirewall,

@@ -126,6 +126,11 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
         forceNew: ["triggers"],
         source: "github.com/pulumi/pulumi-command provider/pkg/provider/common/inputs.go (triggers: replaceOnChanges), provider/pkg/provider/remote/commandController.go (Update)",
     },
+    // The same Command, run on the machine running pulumi up.
+    "command:local:Command": {
+        forceNew: ["triggers"],
+        source: "github.com/pulumi/pulumi-command provider/pkg/provider/common/inputs.go (triggers: replaceOnChanges), provider/pkg/provider/local/commandController.go (Update)",
+    },
     "pulumi:pulumi:StackReference": {
         forceNew: [],
         read: true,

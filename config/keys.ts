@@ -177,7 +177,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         name: "isolate",
         type: "boolean",
         default: false,
-        description: "Breach response: close inbound 80/443; only admin SSH stays open.",
+        description:
+            "Breach response: close inbound 80/443 (admin SSH stays), take the droplet out of the database firewalls, keep a snapshot and an encrypted evidence bundle of it, stop its app, and post to Slack. Set false again to start the app (docs/scenarios.md, Breach).",
     },
     {
         name: "vpcIpRange",

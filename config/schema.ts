@@ -646,6 +646,7 @@ function resolve(v: Fields, stack: string): FortressConfig {
             },
             window: v.alertWindow,
         },
+        contacts: v.contacts,
         app: { repoUrl: v.appRepoUrl, ref: v.appRef, dir: v.appDir, composeSubdir: v.appComposeSubdir },
         recovery: {
             restoreMode: v.restoreMode === "auto" ? (ownsVault ? "if-empty" : "required") : v.restoreMode,

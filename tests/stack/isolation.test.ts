@@ -23,6 +23,11 @@ import {
 } from "./harness";
 
 const SNAPSHOT = "digitalocean:index/dropletSnapshot:DropletSnapshot";
+const LOCAL = "command:local:Command";
+const SLACK = {
+    alertSlackWebhookUrl: "https://hooks.slack.com/services/T0FORTRESS/B0ALERTS/mockSlackWebhookToken42",
+    alertSlackChannel: "#ops-alerts",
+};
 const APP_DIR = composeDir({ dir: "/opt/income-fortress/app", composeSubdir: "income-platform" });
 
 async function update(edit: Record<string, string>, previous: Record<string, unknown>): Promise<ProgramRun> {
@@ -73,6 +78,9 @@ let live: Record<string, unknown>;
 let isolated: ProgramRun;
 let rotated: ProgramRun;
 let lifted: ProgramRun;
+let slackIsolated: ProgramRun;
+let slackRotated: ProgramRun;
+let slackLifted: ProgramRun;
 
 beforeAll(async () => {
     open = await update({}, {});
@@ -85,6 +93,10 @@ beforeAll(async () => {
     const afterRotation = { ...(await exported(rotated)), dropletId: "515151" };
     lifted = await update({ credentialsEpoch: "2" }, afterRotation);
     if (lifted.error) throw lifted.error;
+    slackIsolated = await update({ ...SLACK, isolate: "true" }, live);
+    slackRotated = await update({ ...SLACK, isolate: "true", credentialsEpoch: "2" }, afterIsolate);
+    slackLifted = await update({ ...SLACK, credentialsEpoch: "2" }, afterRotation);
+    if (slackLifted.error) throw slackLifted.error;
 });
 
 describe("isolate on a live stack", () => {
@@ -212,5 +224,44 @@ describe("lifting isolation", () => {
     it("refuses a rotation in the update that lifts isolation", async () => {
         const r = await update({ credentialsEpoch: "3" }, { ...(await exported(rotated)) });
         expect(r.error?.message).toMatch(/credentialsEpoch changes from 2 to 3 in the update that sets isolate false/);
+    });
+});
+
+describe("notifying the people", () => {
+    const post = (run: ProgramRun) => byType(run, LOCAL);
+    const text = (r: Registration) => (JSON.parse(String(plain(r.inputs.stdin))) as { text: string }).text;
+
+    it("posts to the Slack webhook as isolation starts, once the firewalls are closed, naming the suspect and the people", () => {
+        const [start] = post(slackIsolated);
+        expect(post(slackIsolated)).toHaveLength(1);
+        expect(start.name).toBe("fortress-isolation-notify-start");
+        expect(text(start)).toMatch(/^income-fortress prod: security isolation STARTED \(config isolate true\)\./);
+        expect(text(start)).toContain("Droplet 424242 is cut off from the data");
+        expect(text(start)).toContain("Incident Commander (DevOps Lead): ");
+        const env = plain(start.inputs.environment) as Record<string, unknown>;
+        expect(plain(env.FORTRESS_NOTIFY_URL)).toBe(SLACK.alertSlackWebhookUrl);
+        expect(isSecretValue(start.inputs.environment) || isSecretValue(env.FORTRESS_NOTIFY_URL)).toBe(true);
+        expect(start.inputs.interpreter).toEqual(["/bin/bash", "-c"]);
+        expect(start.ignoreChanges.sort()).toEqual(["create", "environment", "stdin"]);
+        for (const firewall of [one(slackIsolated, T.firewall), ...byType(slackIsolated, T.dbFirewall)])
+            expect(start.dependencies).toContain(firewall.urn);
+    });
+
+    it("does not post again on a rotation while isolated", () => {
+        const changes = diffRuns(slackIsolated, slackRotated).filter((c) => c.type === LOCAL);
+        expect(changes).toEqual([]);
+    });
+
+    it("posts as isolation ends, after the app is started", () => {
+        const [end] = post(slackLifted);
+        expect(post(slackLifted)).toHaveLength(1);
+        expect(end.name).toBe("fortress-isolation-notify-end");
+        expect(text(end)).toMatch(/^income-fortress prod: isolation ENDED \(config isolate false\)\./);
+        expect(end.dependencies).toContain(command(slackLifted, "resume-app")!.urn);
+    });
+
+    it("posts nothing without a webhook, or without isolation", () => {
+        expect(post(isolated)).toEqual([]);
+        expect(post(open)).toEqual([]);
     });
 });

@@ -1,7 +1,14 @@
 // Layer 1: the breach response's plan (components/isolation-rules.ts): which droplet is under
 // suspicion, whether the running one is a rebuild, and the updates that are refused.
 import { describe, expect, it } from "vitest";
-import { isolationOutput, parseIsolationRecord, planIsolation } from "../../components/isolation-rules";
+import {
+    isolationMessage,
+    isolationOutput,
+    parseIsolationRecord,
+    planIsolation,
+    slackPayload,
+} from "../../components/isolation-rules";
+import { NO_CONTACTS, parseContacts } from "../../config/contacts";
 
 const LIVE = { dropletId: "424242", publicIp: "192.0.2.200", credentialsEpoch: 3 };
 const RECORD = { epoch: 3, dropletId: "424242", publicIp: "192.0.2.200" };
@@ -14,42 +21,42 @@ describe("planIsolation", () => {
             true,
             3,
             LIVE,
-            { state: "isolated", record: RECORD, rebuilt: false },
+            { state: "isolated", record: RECORD, rebuilt: false, starting: true },
         ],
         [
             "isolate on, a stack from before the epoch was recorded",
             true,
             3,
             { dropletId: "424242", publicIp: "192.0.2.200" },
-            { state: "isolated", record: RECORD, rebuilt: false },
+            { state: "isolated", record: RECORD, rebuilt: false, starting: true },
         ],
         [
             "isolated from its first update: no suspect, the first droplet may reach the data",
             true,
             1,
             {},
-            { state: "isolated", record: { epoch: 1, dropletId: "", publicIp: "" }, rebuilt: true },
+            { state: "isolated", record: { epoch: 1, dropletId: "", publicIp: "" }, rebuilt: true, starting: true },
         ],
         [
             "still isolated: the record holds, the suspect stays",
             true,
             3,
             { ...LIVE, isolation: RECORD },
-            { state: "isolated", record: RECORD, rebuilt: false },
+            { state: "isolated", record: RECORD, rebuilt: false, starting: false },
         ],
         [
             "rotated while isolated: the new droplet is a rebuild, the suspect is still the old one",
             true,
             4,
             { ...LIVE, isolation: RECORD },
-            { state: "isolated", record: RECORD, rebuilt: true },
+            { state: "isolated", record: RECORD, rebuilt: true, starting: false },
         ],
         [
             "after the rotation the record still names the first droplet",
             true,
             4,
             { dropletId: "515151", publicIp: "192.0.2.200", credentialsEpoch: 4, isolation: RECORD },
-            { state: "isolated", record: RECORD, rebuilt: true },
+            { state: "isolated", record: RECORD, rebuilt: true, starting: false },
         ],
         [
             "lifting: the app starts again at the reserved IP",
@@ -91,8 +98,52 @@ describe("planIsolation", () => {
     );
 
     it("the output records the plan only while isolated", () => {
-        expect(isolationOutput({ state: "isolated", record: RECORD, rebuilt: false })).toEqual(RECORD);
+        expect(isolationOutput({ state: "isolated", record: RECORD, rebuilt: false, starting: true })).toEqual(RECORD);
         expect(isolationOutput({ state: "lifting", publicIp: "192.0.2.200" })).toBeUndefined();
         expect(isolationOutput({ state: "open" })).toBeUndefined();
+    });
+});
+
+describe("isolationMessage", () => {
+    const contacts = parseContacts(
+        JSON.stringify({
+            incidentCommander: { name: "Alberto D.", email: "alberto@incomefortress.com" },
+            securityEmail: "security@incomefortress.com",
+        }),
+    );
+    if (!contacts.ok) throw new Error("contacts");
+
+    it("as isolation starts: the suspect droplet, what is kept, the next command, and the people", () => {
+        const text = isolationMessage(
+            { state: "isolated", record: RECORD, rebuilt: false, starting: true },
+            "prod",
+            contacts.value,
+            "evidence/prod",
+        );
+        expect(text).toContain("income-fortress prod: security isolation STARTED (config isolate true)");
+        expect(text).toContain(
+            "Droplet 424242 is cut off from the data; its snapshot (income-fortress-prod-evidence-424242) and an encrypted evidence bundle (evidence/prod/) are kept",
+        );
+        expect(text).toContain("pulumi config set credentialsEpoch 4 and pulumi up");
+        expect(text).toContain("Incident Commander (DevOps Lead): Alberto D., alberto@incomefortress.com");
+        expect(text).toContain("Security incident response: security@incomefortress.com");
+    });
+
+    it("as isolation ends; and nothing when there is no isolation", () => {
+        const text = isolationMessage(
+            { state: "lifting", publicIp: "192.0.2.200" },
+            "prod",
+            NO_CONTACTS,
+            "evidence/prod",
+        );
+        expect(text).toMatch(
+            /^income-fortress prod: isolation ENDED \(config isolate false\)\. .* app is started at 192\.0\.2\.200\./,
+        );
+        expect(text).toContain("Incident Commander (DevOps Lead): not set (config contacts)");
+        expect(isolationMessage({ state: "open" }, "prod", NO_CONTACTS, "evidence/prod")).toBeUndefined();
+    });
+
+    it("goes to Slack as the text of a JSON body", () => {
+        expect(JSON.parse(slackPayload('a "quoted"\nline'))).toEqual({ text: 'a "quoted"\nline' });
     });
 });
