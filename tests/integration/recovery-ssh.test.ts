@@ -160,7 +160,11 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
         });
 
     /** Runs the program under mocks whose cloud answers with values that work on this machine. */
-    async function program(stack: "prod" | "dr", edit: Record<string, string>): Promise<Chain> {
+    async function program(
+        stack: "prod" | "dr",
+        edit: Record<string, string>,
+        previous?: Record<string, unknown>,
+    ): Promise<Chain> {
         const config = loadStackConfig(stack);
         const base: Record<string, string> = {
             ageRecipients: JSON.stringify([age.recipient]),
@@ -179,6 +183,8 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
                     return { accessKey: S3RVER_CREDENTIALS.accessKeyId, secretKey: S3RVER_CREDENTIALS.secretAccessKey };
                 if (type === T.privateKey)
                     return { privateKeyOpenssh: deployKey.private, publicKeyOpenssh: deployKey.public };
+                if (previous && type === T.stackReference && String(inputs.name).endsWith(`/${stack}`))
+                    return { outputs: previous, secretOutputNames: [] };
                 return undefined;
             },
         });
@@ -621,6 +627,72 @@ describe("the recovery chain over a real sshd (loopback), with the real toolkit,
             await h.root(["sh", "-c", `cat > ${settings}`], before);
         }
     });
+
+    it("isolate: the evidence and stop-app steps the program registers keep an encrypted bundle in both buckets, then stop the app; lifting starts it", async () => {
+        if (!host) throw new Error("the prod host did not start");
+        // The live prod stack of the earlier tests, now isolated: the suspect is the droplet
+        // its previous outputs name, reached at the reserved IP (this host).
+        const live = { dropletId: "424242", publicIp: MOCK_RESERVED_IP, credentialsEpoch: 1 };
+        const isolated = await program("prod", { isolate: "true" }, live);
+        const record = { epoch: 1, dropletId: "424242", publicIp: MOCK_RESERVED_IP };
+        const lifted = await program("prod", {}, { ...live, isolation: record });
+        const log = join(host.controlDir, "docker.log");
+        const before = await nyc3.listKeys("incomefortress-backups", "evidence/");
+        const evidence = await exec(host, isolated, "fortress-isolation-evidence");
+        ok(evidence, "evidence");
+        expect(evidence.stdout).toContain("income-fortress evidence: evidence kept");
+        const keys = (await nyc3.listKeys("incomefortress-backups", "evidence/prod/")).filter(
+            (k) => !before.includes(k),
+        );
+        expect(keys).toHaveLength(1);
+        expect(keys[0]).toMatch(/^evidence\/prod\/\d{8}T\d{6}Z-.+-isolate-d424242\.tar\.zst\.age$/);
+        expect(await sfo3.listKeys("incomefortress-backups-vault", "evidence/prod/")).toContain(keys[0]);
+        const bundle = join(work, "evidence.age");
+        writeFileSync(bundle, (await nyc3.getObject("incomefortress-backups", keys[0]))!);
+        const listing = await runOk("bash", [
+            "-c",
+            'set -euo pipefail; age -d -i "$1" "$2" | zstd -d -q -c | tar -tf -',
+            "open",
+            age.identityFile,
+            bundle,
+        ]);
+        expect(listing.stdout.split("\n").filter(Boolean).sort()).toEqual(
+            [
+                "evidence/",
+                "evidence/auth-logs.txt",
+                "evidence/compose-logs.txt",
+                "evidence/index.txt",
+                "evidence/journal.txt",
+                "evidence/processes.txt",
+                "evidence/sockets-connected.txt",
+                "evidence/sockets-listening.txt",
+            ].sort(),
+        );
+        const calls = () =>
+            readFileSync(log, "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => l.split("\t"));
+        // docker compose logs ran as root (sudo) in the compose project.
+        expect(calls().at(-1)).toEqual([
+            "root",
+            composeDir({ dir: "/opt/income-fortress/app", composeSubdir: "income-platform" }),
+            expect.any(String),
+            "compose logs --no-color --timestamps",
+        ]);
+        ok(await exec(host, isolated, "fortress-isolation-stop-app"), "stop-app");
+        expect(
+            calls()
+                .slice(-2)
+                .map((c) => [c[0], c[3]]),
+        ).toEqual([
+            ["deployer", "compose stop"],
+            ["deployer", "compose ps --all"],
+        ]);
+        ok(await exec(host, lifted, "fortress-isolation-resume-app"), "resume-app");
+        expect(calls().map((c) => c[3])).toContain("compose up -d --build --remove-orphans");
+        expect(calls().at(-1)?.[3]).toBe("compose ps");
+    }, 180_000);
 
     it("dr: with nyc3 gone, a fresh dr host runs the whole chain and restores prod's latest backup from the vault in sfo3", async () => {
         await host!.stop();

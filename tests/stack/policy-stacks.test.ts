@@ -23,7 +23,7 @@ import {
     createPolicies,
     prodRegionFromProject,
 } from "../../policy/policies";
-import { ROOT, loadStackConfig, runProgram, type Registration } from "./harness";
+import { ORGANIZATION, PROJECT, ROOT, T, loadStackConfig, runProgram, type Registration } from "./harness";
 
 const { unknownCheckingProxy } = require("@pulumi/policy/proxy") as { unknownCheckingProxy: <T>(o: T) => T };
 
@@ -209,6 +209,37 @@ describe.each(["prod", "dr"])("the %s stack under mocks", (stack) => {
             for (const secret of secretOutputs[stack].filter((s) => s.length >= 8))
                 expect(text.includes(secret), `${c.name} carries a secret output`).toBe(false);
         }
+    });
+});
+
+describe("a live prod stack while isolated (config isolate, with a Slack webhook)", () => {
+    test("passes every mandatory policy, its breach steps and notice included", async () => {
+        const config = loadStackConfig("prod");
+        config[`${PROJECT}:isolate`] = "true";
+        config[`${PROJECT}:alertSlackWebhookUrl`] =
+            "https://hooks.slack.com/services/T0FORTRESS/B0ALERTS/mockSlackWebhookToken42";
+        config[`${PROJECT}:alertSlackChannel`] = "#ops-alerts";
+        const run = await runProgram("prod", config, {
+            outputs: (type, _name, inputs) =>
+                type === T.stackReference && inputs.name === `${ORGANIZATION}/${PROJECT}/prod`
+                    ? {
+                          outputs: { dropletId: "424242", publicIp: "192.0.2.200", credentialsEpoch: 1 },
+                          secretOutputNames: [],
+                      }
+                    : undefined,
+        });
+        if (run.error) throw run.error;
+        const names = run.registrations.map((r) => r.name);
+        expect(names).toEqual(
+            expect.arrayContaining([
+                "fortress-isolation-evidence",
+                "fortress-isolation-stop-app",
+                "fortress-isolation-notify-start",
+            ]),
+        );
+        const { findings, applicable } = await runPolicies(run.registrations);
+        expect(findings.filter((f) => MANDATORY_POLICY_NAMES.includes(f.policy))).toEqual([]);
+        expect(applicable.get(POLICY_NAMES.databaseFirewalls)).toBe(2);
     });
 });
 
