@@ -18,7 +18,12 @@ import {
     projectKeys,
 } from "./config";
 import { SET_ONCE_OUTPUT, previousRecord, setOnceChanges, setOnceValues, setOnceVerdict } from "./config/set-once";
-import { ISOLATION_OUTPUT, isolationOutput, planIsolation } from "./components/isolation-rules";
+import {
+    ISOLATION_OUTPUT,
+    evidenceRecipientsProblem,
+    isolationOutput,
+    planIsolation,
+} from "./components/isolation-rules";
 import { Platform, userDataArgsFor, type PlatformArgs } from "./components/platform";
 
 /**
@@ -133,8 +138,13 @@ async function main() {
     }
 
     const isolation = planIsolation(cfg.network.isolate, cfg.credentialsEpoch, previous);
-    if (!isolation.ok) {
-        throw new pulumi.RunError(formatProblems(stack, [{ key: `${PROJECT}:isolate`, message: isolation.problem }]));
+    const isolationProblem = isolation.ok
+        ? evidenceRecipientsProblem(cfg.network.isolate, cfg.backup.ageRecipients)
+        : isolation.problem;
+    if (!isolation.ok || isolationProblem !== undefined) {
+        throw new pulumi.RunError(
+            formatProblems(stack, [{ key: `${PROJECT}:isolate`, message: String(isolationProblem) }]),
+        );
     }
 
     const platform = new Platform("fortress", { ...args, isolation: isolation.plan });

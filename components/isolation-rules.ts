@@ -113,6 +113,18 @@ export function planIsolation(
     return { ok: true, plan: { state: "open" } };
 }
 
+/**
+ * isolate needs an age recipient: the evidence holds logins and logs and is never stored in
+ * the clear, and a missing recipient would fail the evidence step after the firewalls closed.
+ */
+export function evidenceRecipientsProblem(isolate: boolean, ageRecipients: readonly string[]): string | undefined {
+    if (!isolate || ageRecipients.length > 0) return undefined;
+    return (
+        "isolate keeps an evidence bundle encrypted to ageRecipients, which is empty. " +
+        `Set it in the same update (pulumi config set ageRecipients '["age1..."]'; age-keygen -y key.txt prints one): the evidence step passes it to the host itself`
+    );
+}
+
 /** The record the stack outputs for the next update: present only while isolated. */
 export function isolationOutput(plan: IsolationPlan): IsolationRecord | undefined {
     return plan.state === "isolated" ? { ...plan.record } : undefined;

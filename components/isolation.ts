@@ -38,6 +38,8 @@ export interface IsolationArgs {
     privateKey: pulumi.Input<string>;
     /** What changes first: the cloud firewall and the database firewalls. */
     after: pulumi.Input<pulumi.Resource>[];
+    /** age recipients the evidence is encrypted to (config ageRecipients); the program refuses isolate without one. */
+    ageRecipients: string[];
     /** The plan's people (config contacts), named in the notifications. */
     contacts: Contacts;
     /**
@@ -88,7 +90,11 @@ export class Isolation extends pulumi.ComponentResource {
                 this.evidence = step(
                     "evidence",
                     publicIp,
-                    evidenceScript({ dir: args.composeDir, label: `isolate-d${dropletId}` }),
+                    evidenceScript({
+                        dir: args.composeDir,
+                        label: `isolate-d${dropletId}`,
+                        recipients: args.ageRecipients,
+                    }),
                     { dependsOn: args.after, ignoreChanges: pinned, customTimeouts: { create: "30m" } },
                 );
                 this.stopApp = step("stop-app", publicIp, composeStopScript({ dir: args.composeDir }), {

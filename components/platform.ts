@@ -453,6 +453,7 @@ export class Platform extends pulumi.ComponentResource {
                 composeDir: composeDir(args.app),
                 privateKey: this.deployKey.privateKeyOpenssh,
                 contacts: args.contacts,
+                ageRecipients: args.backup.ageRecipients,
                 ...(args.monitoring.slack ? { slackWebhookUrl: pulumi.secret(args.monitoring.slack.webhookUrl) } : {}),
                 after: [
                     this.network.firewall,

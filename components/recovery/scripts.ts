@@ -429,6 +429,8 @@ export interface EvidenceStep {
     dir: string;
     /** The word at the end of the evidence object's name: letters, digits, `.`, `_`, `-`, up to 32. */
     label: string;
+    /** age recipients the bundle is encrypted to (config ageRecipients); at least one. */
+    recipients: string[];
 }
 
 /** fortress-evidence on the host under suspicion (steps/evidence.sh). */
@@ -437,7 +439,9 @@ export function evidenceScript(e: EvidenceStep): string {
         throw new Error(
             `evidenceScript: label ${JSON.stringify(e.label)} is not 1 to 32 letters, digits, '.', '_' or '-'`,
         );
-    return stepText("evidence", [e.dir, e.label]);
+    if (e.recipients.length === 0 || e.recipients.some((r) => !/^age1[02-9ac-hj-np-z]{58}$/.test(r)))
+        throw new Error("evidenceScript: recipients must be one or more age public keys (age1...)");
+    return stepText("evidence", [e.dir, e.label, ...e.recipients]);
 }
 
 /** `docker compose stop` in the checkout, keeping the containers (steps/compose-stop.sh). */

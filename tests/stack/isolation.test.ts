@@ -132,7 +132,9 @@ describe("isolate on a live stack", () => {
     it("takes the evidence over SSH at the reserved IP, then stops the app, pinned to that droplet", () => {
         const evidence = command(isolated, "evidence")!;
         const stop = command(isolated, "stop-app")!;
-        expect(evidence.inputs.create).toBe(evidenceScript({ dir: APP_DIR, label: "isolate-d424242" }));
+        const recipients = JSON.parse(loadStackConfig("prod")[`${PROJECT}:ageRecipients`]) as string[];
+        expect(recipients.length).toBeGreaterThan(0);
+        expect(evidence.inputs.create).toBe(evidenceScript({ dir: APP_DIR, label: "isolate-d424242", recipients }));
         expect(stop.inputs.create).toBe(composeStopScript({ dir: APP_DIR }));
         for (const step of [evidence, stop]) {
             expect(connectionOf(step)).toMatchObject({ host: "192.0.2.200", user: "deployer", port: 22 });
@@ -182,6 +184,16 @@ describe("rotation while isolated", () => {
         const r = await update({ isolate: "true", credentialsEpoch: "2" }, live);
         expect(r.error?.message).toMatch(
             /income-fortress:isolate: credentialsEpoch changes from 1 to 2 in the update that sets isolate true/,
+        );
+        expect(r.registrations.filter((x) => x.custom && x.type !== T.stackReference)).toEqual([]);
+    });
+});
+
+describe("refusals", () => {
+    it("refuses isolate without an age recipient: the evidence is never stored in the clear", async () => {
+        const r = await update({ isolate: "true", ageRecipients: "[]" }, live);
+        expect(r.error?.message).toMatch(
+            /income-fortress:isolate: isolate keeps an evidence bundle encrypted to ageRecipients, which is empty/,
         );
         expect(r.registrations.filter((x) => x.custom && x.type !== T.stackReference)).toEqual([]);
     });

@@ -2,6 +2,7 @@
 // suspicion, whether the running one is a rebuild, and the updates that are refused.
 import { describe, expect, it } from "vitest";
 import {
+    evidenceRecipientsProblem,
     isolationMessage,
     isolationOutput,
     parseIsolationRecord,
@@ -145,5 +146,15 @@ describe("isolationMessage", () => {
 
     it("goes to Slack as the text of a JSON body", () => {
         expect(JSON.parse(slackPayload('a "quoted"\nline'))).toEqual({ text: 'a "quoted"\nline' });
+    });
+});
+
+describe("evidenceRecipientsProblem", () => {
+    it("asks for a recipient only when isolating without one", () => {
+        expect(evidenceRecipientsProblem(false, [])).toBeUndefined();
+        expect(evidenceRecipientsProblem(true, ["age1x"])).toBeUndefined();
+        expect(evidenceRecipientsProblem(true, [])).toMatch(
+            /^isolate keeps an evidence bundle encrypted to ageRecipients, which is empty/,
+        );
     });
 });

@@ -86,6 +86,9 @@ const TLS_DR = {
     alsoFor: ["api.incomefortress.com"],
 };
 
+/** An age public key, for the evidence step. */
+const RECIPIENT = "age1m329mc5c7rzwq438m0ey0ryzeq8pgxwmenhvpwtxg8qvp5pdaghqzjmsgg";
+
 /** Every text a stack can produce, by name. */
 const SCRIPTS: Record<string, string> = {
     boot: waitForBootScript(),
@@ -121,7 +124,7 @@ const SCRIPTS: Record<string, string> = {
     "tls while isolated": tlsScript({ ...TLS, skip: "isolated" }),
     "tls after a cutover": tlsScript({ ...TLS, skip: "served-by-dr" }),
     "tls dns-01 with the public name": tlsScript(TLS_DR),
-    evidence: evidenceScript({ dir: APP, label: "isolate-d424242" }),
+    evidence: evidenceScript({ dir: APP, label: "isolate-d424242", recipients: [RECIPIENT] }),
     "stop the app": composeStopScript({ dir: APP }),
 };
 
@@ -1031,17 +1034,23 @@ describe("migrate, compose and health", () => {
 
     it("evidence runs fortress-evidence as root with the compose folder and label, and fails the step when it fails", () => {
         const dir = project();
-        const text = evidenceScript({ dir, label: "isolate-d424242" });
-        expect(parseStepText(text)).toEqual({ step: "evidence", args: [dir, "isolate-d424242"] });
+        const other = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+        const text = evidenceScript({ dir, label: "isolate-d424242", recipients: [RECIPIENT, other] });
+        expect(parseStepText(text)).toEqual({ step: "evidence", args: [dir, "isolate-d424242", RECIPIENT, other] });
         const ok = runStep(text, { stubs: { sudo: "", "fortress-evidence": "" } });
         expect(ok.code, ok.stderr).toBe(0);
-        expect(ok.calls).toEqual([`sudo [fortress-evidence] [--compose-dir] [${dir}] [--label] [isolate-d424242]`]);
+        expect(ok.calls).toEqual([
+            `sudo [BACKUP_AGE_RECIPIENTS=${RECIPIENT} ${other}] [fortress-evidence] [--compose-dir] [${dir}] [--label] [isolate-d424242]`,
+        ]);
         const failed = runStep(text, { stubs: { sudo: "exit 1" } });
         expect(failed.code).toBe(1);
         expect(failed.stderr).toMatch(
             /^income-fortress evidence: error: fortress-evidence failed \(see above\): fix the cause and run pulumi up again; nothing is replaced before the evidence is kept\n$/,
         );
-        expect(() => evidenceScript({ dir, label: "bad label" })).toThrow(/evidenceScript: label "bad label"/);
+        expect(() => evidenceScript({ dir, label: "bad label", recipients: [RECIPIENT] })).toThrow(
+            /evidenceScript: label "bad label"/,
+        );
+        expect(() => evidenceScript({ dir, label: "x", recipients: [] })).toThrow(/one or more age public keys/);
     });
 
     it("health passes the URL, timeout, interval (default 5) and folder, and refuses URLs with credentials or quotes", () => {

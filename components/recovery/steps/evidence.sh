@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Usage: evidence.sh DIR LABEL
+# Usage: evidence.sh DIR LABEL RECIPIENT...
 # Summary: Keep the evidence of a host under suspicion with fortress-evidence, before anything changes it.
 #
 # Breach step "evidence" (components/isolation.ts, evidenceScript): compose logs, the
@@ -8,16 +8,19 @@
 # process list and sockets still show the app, and before any replacement droplet exists.
 #
 # Arguments:
-#   DIR     the compose project folder in the checkout
-#   LABEL   the word at the end of the object's name (isolate-d<droplet id>)
+#   DIR         the compose project folder in the checkout
+#   LABEL       the word at the end of the object's name (isolate-d<droplet id>)
+#   RECIPIENT   the stack's age recipients (config ageRecipients, public keys), passed in
+#               the environment, which wins over backup.env: a host built before they
+#               were set still encrypts its evidence
 
 # shellcheck disable=SC2034 # the name in this step's messages, read by fail and say (lib.sh)
 readonly STEP_NAME=evidence
 
 main() {
-    (($# == 2)) || fail "usage: evidence.sh DIR LABEL, got $# arguments: build the step with components/recovery/scripts.ts"
-    local dir=$1 label=$2
-    sudo fortress-evidence --compose-dir "$dir" --label "$label" ||
+    (($# >= 3)) || fail "usage: evidence.sh DIR LABEL RECIPIENT..., got $# arguments: build the step with components/recovery/scripts.ts"
+    local dir=$1 label=$2 recipients="${*:3}"
+    sudo "BACKUP_AGE_RECIPIENTS=$recipients" fortress-evidence --compose-dir "$dir" --label "$label" ||
         fail "fortress-evidence failed (see above): fix the cause and run pulumi up again; nothing is replaced before the evidence is kept"
     say "evidence kept; decrypt it with the age identity (age -d -i key.txt FILE | zstd -d | tar -x)"
 }
