@@ -182,6 +182,14 @@ describe("fortress-evidence", () => {
         expect(files["index.txt"]).toMatch(/^processes\.txt\texit 0\t/m);
     });
 
+    it("without a backup prefix, writes straight under evidence/", async () => {
+        const r = await runToolkit("fortress-evidence", ["--compose-dir", composeDir], env({ BACKUP_PREFIX: "" }));
+        expect(r.code, r.stderr).toBe(EXIT.ok);
+        expect(r.stdout.split("\n")[0]).toMatch(
+            /^evidence s3:\/\/ev-primary\/evidence\/\d{8}T\d{6}Z-[^/]+-manual\.tar\.zst\.age sha256 /,
+        );
+    });
+
     it("refuses to store evidence unencrypted", async () => {
         const before = await offsite.listKeys("ev-vault", "evidence/");
         const r = await runToolkit(
