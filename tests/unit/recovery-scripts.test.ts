@@ -1042,7 +1042,7 @@ describe("migrate, compose and health", () => {
         expect(ok.calls).toEqual([
             `sudo [BACKUP_AGE_RECIPIENTS=${RECIPIENT} ${other}] [fortress-evidence] [--compose-dir] [${dir}] [--label] [isolate-d424242]`,
         ]);
-        const failed = runStep(text, { stubs: { sudo: "exit 1" } });
+        const failed = runStep(text, { stubs: { sudo: "exit 1", "fortress-evidence": "" } });
         expect(failed.code).toBe(1);
         expect(failed.stderr).toMatch(
             /^income-fortress evidence: error: fortress-evidence failed \(see above\): fix the cause and run pulumi up again; nothing is replaced before the evidence is kept\n$/,
@@ -1051,6 +1051,13 @@ describe("migrate, compose and health", () => {
             /evidenceScript: label "bad label"/,
         );
         expect(() => evidenceScript({ dir, label: "x", recipients: [] })).toThrow(/one or more age public keys/);
+        // A droplet from before the command: the step says what is lost and lets the rotation go on.
+        const old = runStep(text, { stubs: { sudo: "exit 1" } });
+        expect(old.code, old.stderr).toBe(0);
+        expect(old.calls).toEqual([]);
+        expect(old.stdout).toMatch(
+            /^income-fortress evidence: WARNING: this droplet predates fortress-evidence, so no bundle is taken/,
+        );
     });
 
     it("health passes the URL, timeout, interval (default 5) and folder, and refuses URLs with credentials or quotes", () => {
