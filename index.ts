@@ -166,7 +166,9 @@ async function main() {
         databasePrivateHost: platform.databasePrivateHost,
         // The cluster the app uses (the point-in-time fork once there is one): the name to give
         // pitrSourceCluster for a fork.
-        databaseClusterName: platform.activePostgresCluster.name,
+        databaseClusterName: platform.activePostgres.name,
+        // Its id: what a warm standby's replica follows (standby warm on the dr stack).
+        databaseClusterId: platform.activePostgres.id,
         // Where the public record points (the DNS cutover), and the health gate's last report.
         activeSite: cfg.cutover.activeSite,
         recoveryReport: platform.recovery.healthReport,

@@ -13,7 +13,8 @@ import type { Contacts } from "../config/contacts";
 import { spacesEndpoint, type DropletRegion, type SpacesRegion } from "../config/regions";
 import { parseIpv4 } from "../config/rules";
 import type { ProjectEnvironment, Role, Site } from "../config/schema";
-import { Database, type DatabaseArgs } from "./database";
+import { promoteCommandLine } from "../tools/promote-replica";
+import { Database, type ActivePostgres, type DatabaseArgs } from "./database";
 import { Dns, type DnsArgs } from "./dns";
 import { Host, type HostArgs } from "./host";
 import { Isolation } from "./isolation";
@@ -25,6 +26,15 @@ import { Project, reservedIpProjectUrn } from "./project";
 import { Recovery } from "./recovery";
 import type { BackupChoice, RestoreMode, TlsChallenge } from "./recovery/scripts";
 import { Storage, type StorageArgs } from "./storage";
+
+/** A warm standby (config standby warm, role dr). */
+export interface StandbyWarm {
+    mode: "warm";
+    /** False: the replica follows the primary and the services are stopped. True: promote it and serve (config failover). */
+    failover: boolean;
+    /** The stack whose `databaseClusterId` output the replica follows (config primaryStack). */
+    primaryStack: string;
+}
 
 /**
  * The platform's arguments: the parsed config (config/schema.ts builds exactly this,
@@ -61,6 +71,14 @@ export interface PlatformArgs {
         DatabaseArgs,
         "version" | "size" | "nodeCount" | "maintenanceWindow" | "name" | "user" | "valkeySize"
     >;
+    /**
+     * How a dr stack stands by (config standby, failover). `cold`: nothing runs until the
+     * disaster; `pulumi up` builds the site and restores the latest backup. `warm`: the
+     * database is a read-only replica of the primary stack's cluster (its `databaseClusterId`
+     * output), with the droplet, network and cache up and the images pulled; `failover`
+     * true promotes the replica and starts the services.
+     */
+    standby: { mode: "cold" } | StandbyWarm;
     /** The point-in-time fork the app moves to after in-region database loss (see DatabaseArgs). Undefined: none. */
     pitr?: DatabaseArgs["pitr"];
     /** Backup buckets and object prefixes. */
@@ -201,6 +219,19 @@ export function drSiteAddress(ip: unknown, drStack: string): string {
 }
 
 /**
+ * The primary stack's `databaseClusterId` output, checked: a warm standby cannot follow a
+ * cluster it cannot name.
+ */
+export function primaryClusterId(id: unknown, primaryStack: string): string {
+    if (typeof id !== "string" || id === "") {
+        throw new Error(
+            `the primary stack ${primaryStack} has no databaseClusterId output (got ${JSON.stringify(id) ?? "nothing"}): run pulumi up --stack ${primaryStack} with this version of the program first, then bring up the warm standby`,
+        );
+    }
+    return id;
+}
+
+/**
  * The names the DR stack's certificate covers (its `certificateNames` output), checked
  * before the cutover writes the record: pointing the public name at a site that cannot
  * serve HTTPS for it would swap a dead site for a certificate error on every request.
@@ -292,8 +323,8 @@ export class Platform extends pulumi.ComponentResource {
     readonly monitoring?: Monitoring;
     /** The generated keypair the recovery chain logs in with; rotates with credentialsEpoch. */
     readonly deployKey: tls.PrivateKey;
-    /** The cluster the app uses (the point-in-time fork when there is one). */
-    readonly activePostgresCluster: digitalocean.DatabaseCluster;
+    /** The cluster the app uses (the point-in-time fork when there is one, the replica on a warm standby). */
+    readonly activePostgres: ActivePostgres;
     /** The tag that marks this environment's app droplets; the cloud firewall applies to it, and the database firewalls trust it unless isolated. */
     readonly hostTag: digitalocean.Tag;
     /**
@@ -318,7 +349,7 @@ export class Platform extends pulumi.ComponentResource {
     readonly fqdn: pulumi.Output<string>;
     /** The names the host's Let's Encrypt certificate covers, own record first; empty without tlsEmail. */
     readonly certificateNames: string[];
-    readonly postgresCluster: digitalocean.DatabaseCluster;
+    readonly postgresCluster?: digitalocean.DatabaseCluster;
     readonly valkeyCluster: digitalocean.DatabaseCluster;
     readonly databaseHost: pulumi.Output<string>;
     readonly databasePrivateHost: pulumi.Output<string>;
@@ -426,11 +457,29 @@ export class Platform extends pulumi.ComponentResource {
                 ),
             );
 
+        // A warm standby follows the primary stack's active cluster, read from its state (the
+        // backend is outside the primary's region, so the id is there when the region is not).
+        const warm = args.standby.mode === "warm" ? args.standby : undefined;
+        let replicaOf: DatabaseArgs["replicaOf"];
+        if (warm) {
+            const primary = new pulumi.StackReference(
+                `${name}-primary-site`,
+                { name: warm.primaryStack },
+                { parent: this },
+            );
+            replicaOf = {
+                clusterId: primary
+                    .getOutput("databaseClusterId")
+                    .apply((id) => primaryClusterId(id, warm.primaryStack)),
+                promote: warm.failover,
+            };
+        }
         this.database = new Database(
             `${name}-db`,
             {
                 ...args.database,
                 ...(args.pitr ? { pitr: args.pitr } : {}),
+                ...(replicaOf ? { replicaOf, promoteCommand: promoteCommandLine } : {}),
                 region: args.region,
                 environment: env,
                 vpcId: this.network.vpcId,
@@ -441,7 +490,7 @@ export class Platform extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.activePostgresCluster = this.database.activePostgres;
+        this.activePostgres = this.database.activePostgres;
 
         // The breach response (config isolate): the snapshot and evidence of the suspect
         // droplet, and its app stopped, all before any replacement droplet exists.
@@ -457,7 +506,8 @@ export class Platform extends pulumi.ComponentResource {
                 ...(args.monitoring.slack ? { slackWebhookUrl: pulumi.secret(args.monitoring.slack.webhookUrl) } : {}),
                 after: [
                     this.network.firewall,
-                    this.database.postgresFirewall,
+                    ...(this.database.postgresFirewall ? [this.database.postgresFirewall] : []),
+                    ...(this.database.replicaFirewall ? [this.database.replicaFirewall] : []),
                     this.database.valkeyFirewall,
                     ...(this.database.pitrFirewall ? [this.database.pitrFirewall] : []),
                 ],
@@ -518,7 +568,8 @@ export class Platform extends pulumi.ComponentResource {
                 resources: [
                     this.host.droplet.dropletUrn,
                     this.host.reservedIp.ipAddress.apply(reservedIpProjectUrn),
-                    this.database.postgres.clusterUrn,
+                    // A replica is not a cluster the Projects API lists until it is promoted.
+                    ...(this.database.postgres ? [this.database.postgres.clusterUrn] : []),
                     this.database.valkey.clusterUrn,
                     ...(this.database.pitrFork ? [this.database.pitrFork.clusterUrn] : []),
                     this.storage.backupBucket.bucketUrn,
@@ -577,14 +628,11 @@ export class Platform extends pulumi.ComponentResource {
                     user: args.database.user,
                     password: this.database.appPassword,
                     admin: this.database.admin,
-                    ready: [
-                        this.database.appDatabase,
-                        this.database.appUser,
-                        this.database.pitrFirewall ?? this.database.postgresFirewall,
-                    ],
+                    ready: this.database.ready,
                 },
                 restoreMode: args.recovery.restoreMode,
                 restoreBackup: args.recovery.restoreBackup,
+                ...(warm ? { warm: { serving: warm.failover } } : {}),
                 ...(restoreSource ? { restoreSource } : {}),
                 health: { url: args.recovery.health.url, timeoutSeconds: args.recovery.health.timeoutSeconds },
                 ...(this.certificateNames.length > 0
@@ -616,13 +664,14 @@ export class Platform extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        if (args.monitoring.enabled) {
+        // A warm standby that does not serve would fail its uptime check all day; it is watched from failover on.
+        const healthGate = this.recovery.steps.health;
+        if (args.monitoring.enabled && healthGate) {
             const m = args.monitoring;
             // The checks start once the health gate has passed for the first time, so a
             // first deploy (or a drill) does not page anyone while the droplet boots and
             // restores. dependsOn on a component is not passed on to its children, but a
             // transformation is: it adds the dependency to every resource inside.
-            const healthGate = this.recovery.steps.health;
             const afterHealthGate: pulumi.ResourceTransformation = (t) => ({
                 props: t.props,
                 opts: pulumi.mergeOptions(t.opts, { dependsOn: [healthGate] }),

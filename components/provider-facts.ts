@@ -73,6 +73,14 @@ export const RESOURCE_FACTS: Readonly<Record<string, ResourceFacts>> = {
         stateful: true,
         source: `${DO}database/resource_database_cluster.go`,
     },
+    "digitalocean:index/databaseReplica:DatabaseReplica": {
+        // uuid is computed. Read drops the replica from state on a 404, which is what a promoted
+        // replica answers; Delete does not tolerate that 404 (docs/warm-standby.md).
+        forceNew: ["name", "clusterId", "region", "privateNetworkUuid", "tags"],
+        updateNotes: { size: "resizes the replica's single node" },
+        stateful: true,
+        source: `${DO}database/resource_database_replica.go`,
+    },
     "digitalocean:index/databaseDb:DatabaseDb": {
         forceNew: ["clusterId", "name"],
         stateful: true,

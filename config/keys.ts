@@ -95,6 +95,20 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
         example: "incomefortress-dr-offsite",
     },
     {
+        name: "standby",
+        type: "string",
+        default: "cold",
+        description:
+            "Role dr: cold (nothing runs until the disaster; pulumi up builds the site and restores the latest backup) or warm (a read-only replica of the primary's PostgreSQL cluster in this region, with the droplet, network and cache up and the app images pulled; the failover promotes the replica). See docs/warm-standby.md.",
+    },
+    {
+        name: "failover",
+        type: "boolean",
+        default: false,
+        description:
+            "Role dr with standby warm: true promotes the replica to an independent primary through the DigitalOcean API (needs DIGITALOCEAN_TOKEN where pulumi runs), points the app at it and starts the services. Cannot be undone: the replica stops following the primary.",
+    },
+    {
         name: "backupRetentionDays",
         type: "integer",
         default: 7,

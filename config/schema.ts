@@ -80,6 +80,8 @@ export const PROJECT_ENVIRONMENTS = ["Development", "Staging", "Production"] as 
 export type ProjectEnvironment = (typeof PROJECT_ENVIRONMENTS)[number];
 
 export const RESTORE_MODES = ["auto", "if-empty", "required", "off"] as const;
+export const STANDBY_MODES = ["cold", "warm"] as const;
+export type StandbyMode = (typeof STANDBY_MODES)[number];
 export const SITES = ["primary", "dr"] as const;
 export type Site = (typeof SITES)[number];
 
@@ -179,6 +181,8 @@ const fields = {
     primaryStack: field(parseStackName),
     drOffsiteRegion: field(parseSpacesRegion),
     drOffsiteBucket: optional(parseBucketName),
+    standby: field((raw) => parseOneOf(raw, STANDBY_MODES)),
+    failover: bool(),
     backupRetentionDays: int(1, 3650),
     noncurrentVersionDays: int(1, 3650),
     backupSchedule: field(parseCalendar),
@@ -415,6 +419,37 @@ const CROSS_RULES: CrossRule[] = [
         },
     },
     {
+        keys: ["role", "standby", "failover", "pitrSourceCluster", "restoreMode"],
+        check: (v, add) => {
+            if (v.standby === "warm" && v.role !== "dr") {
+                add(
+                    "standby",
+                    `"warm" is for a dr stack, which keeps a replica of the primary's database in its own region; a primary stack is the site the replica follows. Remove it with pulumi config rm standby`,
+                );
+                return;
+            }
+            if (v.failover && v.standby !== "warm") {
+                add(
+                    "failover",
+                    `true promotes the warm site's replica, but standby is ${v.standby}: a cold dr stack fails over by pulumi up alone. Remove it with pulumi config rm failover`,
+                );
+            }
+            if (v.standby !== "warm") return;
+            if (v.pitrSourceCluster !== undefined) {
+                add(
+                    "pitrSourceCluster",
+                    `is set, but a warm dr stack has no cluster of its own to fork: its database is the replica (after failover, the promoted replica). Remove it with pulumi config rm pitrSourceCluster`,
+                );
+            }
+            if (v.restoreMode === "required" || v.restoreMode === "if-empty") {
+                add(
+                    "restoreMode",
+                    `"${v.restoreMode}" would restore a dump over the promoted replica, which already holds the primary's data up to the replica lag; a warm stack never restores. Remove it with pulumi config rm restoreMode`,
+                );
+            }
+        },
+    },
+    {
         keys: ["pitrSourceCluster", "pitrBackupTime"],
         check: (v, add) => {
             if (v.pitrBackupTime !== undefined && v.pitrSourceCluster === undefined) {
@@ -597,6 +632,10 @@ function resolve(v: Fields, stack: string): FortressConfig {
             user: v.dbUser,
             valkeySize: v.valkeySize,
         },
+        standby:
+            v.standby === "warm"
+                ? { mode: "warm", failover: v.failover, primaryStack: v.primaryStack }
+                : { mode: "cold" },
         ...(v.pitrSourceCluster !== undefined
             ? {
                   pitr: {
@@ -649,7 +688,15 @@ function resolve(v: Fields, stack: string): FortressConfig {
         contacts: v.contacts,
         app: { repoUrl: v.appRepoUrl, ref: v.appRef, dir: v.appDir, composeSubdir: v.appComposeSubdir },
         recovery: {
-            restoreMode: v.restoreMode === "auto" ? (ownsVault ? "if-empty" : "required") : v.restoreMode,
+            // A warm site's database is the promoted replica: nothing to restore.
+            restoreMode:
+                v.standby === "warm"
+                    ? "off"
+                    : v.restoreMode === "auto"
+                      ? ownsVault
+                          ? "if-empty"
+                          : "required"
+                      : v.restoreMode,
             restoreBackup: v.restoreBackup,
             migrateCommand: v.migrateCommand,
             health: { url: v.healthUrl, timeoutSeconds: v.healthTimeoutSeconds },

@@ -108,6 +108,22 @@ export const SET_ONCE_KEYS: readonly SetOnceKey[] = [
                 ? `The app runs on the point-in-time fork; without it the app moves back to the cluster it was forked from and the fork is deleted. Keep it set for as long as the fork is the database`
                 : newFork(),
     },
+    {
+        key: "standby",
+        value: (c) => (c.role === "dr" ? c.standby.mode : undefined),
+        consequence: (from) =>
+            from === "cold"
+                ? `A warm standby has no cluster of its own: the dr stack's PostgreSQL cluster, its app database and role are deleted and a replica of the primary's cluster takes their place. Destroy the dr stack (pulumi destroy --stack dr) and bring it up again warm`
+                : `A cold dr stack has its own cluster: the replica (or, after a failover, the promoted cluster the app runs on) is deleted and a new, empty cluster is created`,
+    },
+    {
+        key: "failover",
+        value: (c) => (c.standby.mode === "warm" ? String(c.standby.failover) : undefined),
+        // Only going back: the promotion cannot be undone.
+        refused: (from, to) => from === "true" && to === "false",
+        consequence: () =>
+            `The replica was promoted and the app runs on it; false would delete the promoted cluster's firewall and leave the app running unmanaged. A promotion cannot be undone: keep failover true until the failback, then re-seed a replica (docs/warm-standby.md)`,
+    },
     // Empty forks the most recent backup.
     {
         key: "pitrBackupTime",

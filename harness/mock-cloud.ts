@@ -182,6 +182,22 @@ export function fakeOutputs(
             });
             return { id, state };
         }
+        case "digitalocean:index/databaseReplica:DatabaseReplica": {
+            // The provider's id is <cluster id>/replicas/<name>; the replica's own id is `uuid`.
+            const replicaName = inputs.name ?? `${name}-abc1234`;
+            const host = `${replicaName}-do-user-1.db.ondigitalocean.com`;
+            Object.assign(state, {
+                name: replicaName,
+                uuid: `mock-replica-uuid-${replicaName}`,
+                host,
+                privateHost: `private-${host}`,
+                port: 25060,
+                user: "doadmin",
+                password: "mock-admin-password",
+                database: "defaultdb",
+            });
+            return { id: `${inputs.clusterId}/replicas/${replicaName}`, state };
+        }
         case "digitalocean:index/databaseUser:DatabaseUser":
             Object.assign(state, { password: "mock-user-password" });
             return { id, state };

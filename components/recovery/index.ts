@@ -47,6 +47,7 @@ import {
     databaseAccessStdin,
     dnsCredentialsFile,
     healthGateScript,
+    imagesScript,
     migrateScript,
     restoreScript,
     tlsScript,
@@ -171,6 +172,17 @@ export interface RecoveryArgs {
         /** What must exist first: the DNS record. */
         dependsOn: pulumi.Input<pulumi.Resource>[];
     };
+    /**
+     * A warm standby: an `images` step pulls and builds the app's images after the secrets.
+     * `serving` false stops the chain there (and at the certificate): no database step, no
+     * restore, migrations or services, the replica is read-only. `serving` true (the
+     * failover) runs the whole chain, with the images already in place. Undefined: the
+     * cold chain, unchanged.
+     */
+    warm?: {
+        /** Whether the site serves: config failover. */
+        serving: boolean;
+    };
     /** The health gate. */
     health: {
         /** URL polled on the host until it answers 200 (config healthUrl). */
@@ -182,19 +194,25 @@ export interface RecoveryArgs {
     };
 }
 
-/** The steps, in the order they run. */
-export interface RecoverySteps {
+/** The steps that serve the app: all but a warm standby's, which stands by after its images. */
+export interface ServingSteps {
+    databaseAccess: command.remote.Command;
+    restore: command.remote.Command;
+    migrate: command.remote.Command;
+    compose: command.remote.Command;
+    health: command.remote.Command;
+}
+
+/** The steps, in the order they run; the serving steps are absent while a warm standby stands by. */
+export interface RecoverySteps extends Partial<ServingSteps> {
     boot: command.remote.Command;
     appEnv: command.remote.Command;
     credentials: command.remote.Command;
     ageIdentity?: command.remote.Command;
-    databaseAccess: command.remote.Command;
-    restore: command.remote.Command;
-    migrate: command.remote.Command;
+    /** A warm standby's images step. */
+    images?: command.remote.Command;
     dnsToken?: command.remote.Command;
     tls?: command.remote.Command;
-    compose: command.remote.Command;
-    health: command.remote.Command;
 }
 
 export class Recovery extends pulumi.ComponentResource {
@@ -327,52 +345,12 @@ export class Recovery extends pulumi.ComponentResource {
                       { dependsOn: [boot] },
                   );
 
-        // 3. The app role's password and rights, through the admin connection of the active cluster.
-        const db = args.database;
-        const databaseAccess = step(
-            "database-access",
-            {
-                create: pulumi
-                    .all([db.admin.privateHost, db.admin.port, db.admin.user, db.admin.database])
-                    .apply(([host, port, adminUser, database]) =>
-                        databaseAccessScript({ host, port, user: adminUser, database }),
-                    ),
-                stdin: pulumi
-                    .all([db.admin.password, db.password])
-                    .apply(([adminPassword, password]) =>
-                        databaseAccessStdin(adminPassword, { role: db.user, database: db.name, password }),
-                    ),
-                triggers: [db.clusterId],
-            },
-            { dependsOn: [boot, ...db.ready] },
-        );
+        // A warm standby pulls and builds the images while it waits, so the failover starts from the cache.
+        const images = args.warm
+            ? step("images", { create: imagesScript({ dir }), triggers: [] }, { dependsOn: [appEnv], timeout: "60m" })
+            : undefined;
+        const serving = args.warm?.serving ?? true;
 
-        // 4. Restore: after the credentials, the identity and the role's password.
-        const restore = step(
-            "restore",
-            {
-                create: restoreScript({
-                    mode: args.restoreMode,
-                    backup: args.restoreBackup,
-                    ...(args.restoreSource ? { source: args.restoreSource } : {}),
-                }),
-                triggers: [db.clusterId],
-            },
-            {
-                dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])],
-                timeout: `${args.restoreTimeoutMinutes ?? 240}m`,
-            },
-        );
-
-        // 5. Migrations, then the services, with the .env in place.
-        const migrate = step(
-            "migrate",
-            {
-                create: migrateScript({ dir, command: args.migrateCommand, appRef: args.app.ref }),
-                triggers: [restore.id, appEnv.id],
-            },
-            { dependsOn: [restore, appEnv], timeout: "60m" },
-        );
         // The certificate before the services: the proxy needs it, and certbot's standalone
         // server (http-01) needs port 80 while the proxy does not hold it yet.
         const tlsArgs = args.tls;
@@ -417,33 +395,83 @@ export class Recovery extends pulumi.ComponentResource {
                   { dependsOn: [boot, ...(dnsToken ? [dnsToken] : []), ...tlsArgs.dependsOn], timeout: "30m" },
               )
             : undefined;
-        const compose = step(
-            "compose",
-            { create: composeUpScript({ dir }), triggers: [migrate.id, appEnv.id] },
-            { dependsOn: [restore, migrate, appEnv, ...(tls ? [tls] : [])], timeout: "60m" },
-        );
+        const servingSteps = (): ServingSteps => {
+            // 3. The app role's password and rights, through the admin connection of the active cluster.
+            const db = args.database;
+            const databaseAccess = step(
+                "database-access",
+                {
+                    create: pulumi
+                        .all([db.admin.privateHost, db.admin.port, db.admin.user, db.admin.database])
+                        .apply(([host, port, adminUser, database]) =>
+                            databaseAccessScript({ host, port, user: adminUser, database }),
+                        ),
+                    stdin: pulumi
+                        .all([db.admin.password, db.password])
+                        .apply(([adminPassword, password]) =>
+                            databaseAccessStdin(adminPassword, { role: db.user, database: db.name, password }),
+                        ),
+                    triggers: [db.clusterId],
+                },
+                { dependsOn: [boot, ...db.ready] },
+            );
 
-        // 6. The health gate: `pulumi up` succeeds only when the platform answers.
-        const healthGate = step(
-            "health",
-            { create: healthGateScript({ ...health, dir }), triggers: [compose.id] },
-            { dependsOn: [compose], timeout: `${Math.ceil(health.timeoutSeconds / 60) + 5}m` },
-        );
+            // 4. Restore: after the credentials, the identity and the role's password.
+            const restore = step(
+                "restore",
+                {
+                    create: restoreScript({
+                        mode: args.restoreMode,
+                        backup: args.restoreBackup,
+                        ...(args.restoreSource ? { source: args.restoreSource } : {}),
+                    }),
+                    triggers: [db.clusterId],
+                },
+                {
+                    dependsOn: [credentials, databaseAccess, ...(ageIdentity ? [ageIdentity] : [])],
+                    timeout: `${args.restoreTimeoutMinutes ?? 240}m`,
+                },
+            );
+
+            // 5. Migrations, then the services, with the .env in place.
+            const migrate = step(
+                "migrate",
+                {
+                    create: migrateScript({ dir, command: args.migrateCommand, appRef: args.app.ref }),
+                    triggers: [restore.id, appEnv.id],
+                },
+                { dependsOn: [restore, appEnv, ...(images ? [images] : [])], timeout: "60m" },
+            );
+            const compose = step(
+                "compose",
+                { create: composeUpScript({ dir }), triggers: [migrate.id, appEnv.id] },
+                { dependsOn: [restore, migrate, appEnv, ...(tls ? [tls] : [])], timeout: "60m" },
+            );
+
+            // 6. The health gate: `pulumi up` succeeds only when the platform answers.
+            const healthGate = step(
+                "health",
+                { create: healthGateScript({ ...health, dir }), triggers: [compose.id] },
+                { dependsOn: [compose], timeout: `${Math.ceil(health.timeoutSeconds / 60) + 5}m` },
+            );
+            return { databaseAccess, restore, migrate, compose, health: healthGate };
+        };
+        const served = serving ? servingSteps() : undefined;
 
         this.steps = {
             boot,
             appEnv,
             credentials,
             ...(ageIdentity ? { ageIdentity } : {}),
-            databaseAccess,
-            restore,
-            migrate,
+            ...(images ? { images } : {}),
             ...(dnsToken ? { dnsToken } : {}),
             ...(tls ? { tls } : {}),
-            compose,
-            health: healthGate,
+            ...(served ?? {}),
         };
-        this.healthReport = healthGate.stdout;
+        // A warm standby that does not serve has no health gate to report.
+        this.healthReport = served
+            ? served.health.stdout
+            : pulumi.output("standing by: the services start at failover");
         this.registerOutputs({ healthReport: this.healthReport });
     }
 }

@@ -59,6 +59,7 @@ export const STEP_NAMES = [
     "restore",
     "migrate",
     "compose-up",
+    "images",
     "health-gate",
     "tls-http-01",
     "tls-dns-01",
@@ -108,6 +109,7 @@ export const STEP_HELPERS: Readonly<Record<StepName, readonly HelperFile[]>> = {
     restore: [],
     migrate: ["lib-compose.sh"],
     "compose-up": ["lib-compose.sh"],
+    images: ["lib-compose.sh"],
     "health-gate": [],
     "tls-http-01": ["lib-certbot.sh"],
     "tls-dns-01": ["lib-certbot.sh"],
@@ -420,6 +422,11 @@ export interface ComposeStep {
 /** `docker compose up -d` in the pinned checkout, then the service states (steps/compose-up.sh). */
 export function composeUpScript(c: ComposeStep): string {
     return stepText("compose-up", [c.dir]);
+}
+
+/** A warm standby's images, pulled and built ahead of the failover, nothing started (steps/images.sh). */
+export function imagesScript(c: ComposeStep): string {
+    return stepText("images", [c.dir]);
 }
 
 // ---------------------------------------------------------------- breach (config isolate)

@@ -24,8 +24,8 @@ interface Row {
     key: string;
     /** The change, as the doc shows it. */
     change: string;
-    /** Config set before the change (default: the stack file as it is). */
-    from?: Edit;
+    /** Config set before the change (default: the stack file as it is); per stack where one value cannot suit both. */
+    from?: Edit | Record<Stack, Edit>;
     /** The change; per stack where one value cannot suit both. */
     to: Edit | Record<Stack, Edit>;
     /** Why the set-once guard refuses this change on a stack where no resource of its own is lost. */
@@ -151,6 +151,19 @@ const ROWS: Row[] = [
         from: { pitrSourceCluster: SOURCE, pitrBackupTime: "2026-02-03T10:00:00Z" },
         to: { pitrBackupTime: "2026-02-03T09:00:00Z" },
     },
+    { key: "standby", change: "warm", to: { standby: "warm" } },
+    {
+        key: "failover",
+        change: "true on a warm standby (the failover)",
+        from: { prod: {}, dr: { standby: "warm" } },
+        to: { failover: "true" },
+    },
+    {
+        key: "failover",
+        change: "back to false after a failover",
+        from: { prod: {}, dr: { standby: "warm", failover: "true" } },
+        to: { failover: "false" },
+    },
     { key: "activeSite", change: "dr (the cutover)", to: { activeSite: "dr" } },
     { key: "drStack", change: "dr-b", to: { drStack: "dr-b" } },
     { key: "tlsEmail", change: "another address", to: { tlsEmail: "security@incomefortress.com" } },
@@ -199,8 +212,9 @@ const ROWS: Row[] = [
 /** A live stack's droplet and reserved IP, as its previous outputs name them (the mock's). */
 const LIVE_DROPLET = { dropletId: "424242", publicIp: "192.0.2.200" };
 
-/** The DR stack's outputs, for a primary that points its record at it. */
+/** The other stack's outputs: the DR stack's for a primary that points its record at it, the primary's cluster for a warm standby. */
 const DR_SITE = {
+    databaseClusterId: "9cc10173-e9ea-4176-9dbc-a4cee4c4ff30",
     publicIp: "198.51.100.77",
     certificateNames: ["api-dr.incomefortress.com", "api.incomefortress.com"],
 };
@@ -228,12 +242,12 @@ interface Derived {
     refusedKeys: string[];
 }
 
+const perStack = (e: Edit | Record<Stack, Edit> | undefined, stack: Stack): Edit =>
+    e === undefined ? {} : "prod" in e && "dr" in e ? (e as Record<Stack, Edit>)[stack] : (e as Edit);
+
 const edits = (row: Row, stack: Stack): { from: Edit; to: Edit } => ({
-    from: row.from ?? {},
-    to: {
-        ...(row.from ?? {}),
-        ...("prod" in row.to && "dr" in row.to ? (row.to as Record<Stack, Edit>)[stack] : (row.to as Edit)),
-    },
+    from: perStack(row.from, stack),
+    to: { ...perStack(row.from, stack), ...perStack(row.to, stack) },
 });
 
 const problemKeys = (message: string) => [...message.matchAll(/^ {2}- income-fortress:(\w+):/gm)].map((m) => m[1]);

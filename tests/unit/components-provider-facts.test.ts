@@ -55,6 +55,26 @@ describe("coverage", () => {
             for (const r of run.registrations) if (r.custom) types.add(r.type);
             if (stack === "prod") for (const r of run.registrations) if (r.protect) protectedInProd.add(r.type);
         }
+        // A warm standby after its failover, protected as a dr stack serving real traffic is:
+        // the replica, the promotion and the promoted cluster's firewall.
+        const warm = await runProgram(
+            "dr",
+            {
+                ...loadStackConfig("dr"),
+                "income-fortress:standby": "warm",
+                "income-fortress:failover": "true",
+                "income-fortress:protect": "true",
+            },
+            {
+                outputs: (type, _name, inputs) =>
+                    type === "pulumi:pulumi:StackReference"
+                        ? { name: inputs.name, outputs: { databaseClusterId: "9cc10173" }, secretOutputNames: [] }
+                        : undefined,
+            },
+        );
+        if (warm.error) throw warm.error;
+        for (const r of warm.registrations) if (r.custom) types.add(r.type);
+        for (const r of warm.registrations) if (r.protect) protectedInProd.add(r.type);
     });
 
     it("every custom resource type the program registers has provider facts with a source", () => {

@@ -38,6 +38,7 @@ import {
     composeStopScript,
     composeUpScript,
     evidenceScript,
+    imagesScript,
     credentialsFile,
     databaseAccessScript,
     databaseAccessSql,
@@ -119,6 +120,7 @@ const SCRIPTS: Record<string, string> = {
         appRef: "v1.0.0",
     }),
     compose: composeUpScript({ dir: APP }),
+    images: imagesScript({ dir: APP }),
     health: healthGateScript({ url: "http://localhost:8000/health", timeoutSeconds: 600, dir: APP }),
     tls: tlsScript(TLS),
     "tls while isolated": tlsScript({ ...TLS, skip: "isolated" }),
@@ -232,6 +234,7 @@ const MESSAGE_NAMES: Record<StepName, string> = {
     restore: "restore",
     migrate: "migrate",
     "compose-up": "compose",
+    images: "images",
     "health-gate": "health",
     "tls-http-01": "tls",
     "tls-dns-01": "tls",
@@ -986,6 +989,7 @@ describe("migrate, compose and health", () => {
             (dir: string) => migrateScript({ dir, command: "docker compose run --rm api migrate", appRef: "v1" }),
         ],
         ["compose", (dir: string) => composeUpScript({ dir })],
+        ["images", (dir: string) => imagesScript({ dir })],
     ])("%s refuses to run without the checkout or the .env", (step, text) => {
         const noEnv = project(false);
         const r = runStep(text(noEnv), { stubs: { docker: "", git: "" } });
@@ -1001,6 +1005,25 @@ describe("migrate, compose and health", () => {
             ),
         );
         expect(r.calls.concat(gone.calls).filter((c) => c.startsWith("docker"))).toEqual([]);
+    });
+
+    it("images pulls and builds in the compose project and starts nothing; a failed pull of a built service is no failure, a failed build is", () => {
+        expect(parseStepText(imagesScript({ dir: "/srv/app" }))).toEqual({ step: "images", args: ["/srv/app"] });
+        const dir = project();
+        const r = runStep(imagesScript({ dir }), { stubs: { docker: "", git: "echo v1.0.0" } });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.calls).toEqual([
+            "docker [compose] [pull] [--ignore-pull-failures]",
+            "docker [compose] [build] [--pull]",
+            `git [-C] [${dir}] [describe] [--tags] [--always]`,
+        ]);
+        expect(r.calls.some((c) => c.includes("[up]"))).toBe(false);
+        expect(r.stdout).toBe("income-fortress images: images ready for v1.0.0\n");
+        const failed = runStep(imagesScript({ dir }), {
+            stubs: { docker: '[[ "$2" == build ]] && exit 17; exit 0', git: "echo v1.0.0" },
+        });
+        expect(failed.code).toBe(17);
+        expect(failed.stdout).toBe("");
     });
 
     it("compose starts the services detached in the compose project, then shows them", () => {
