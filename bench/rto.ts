@@ -14,6 +14,8 @@ import { formatBytes, parseSize } from "./units";
 
 /** The plan's RTO for the API, complete outage (Recovery Objectives table). */
 export const PLAN_API_RTO_SECONDS = 4 * 3600;
+/** The plan's RPO for the database (Recovery Objectives table). */
+export const PLAN_DB_RPO = "1 h";
 export const DEFAULT_DURATIONS_FILE = resolve(__dirname, "durations.json");
 const COMMAND_TYPE = "command:remote:Command";
 
@@ -56,6 +58,8 @@ const TableSchema = z
         defaultSeconds: z.number().min(0),
         restore: RestoreSchema,
         rules: z.array(RuleSchema),
+        /** Rules tried first for a warm standby's failover, where the images are already pulled. */
+        warmRules: z.array(RuleSchema).default([]),
         outsideGraph: z.array(OutsideSchema),
     })
     .strict();
@@ -67,6 +71,7 @@ const OverrideSchema = z
         defaultSeconds: z.number().min(0).optional(),
         restore: RestoreSchema.partial().optional(),
         rules: z.array(RuleSchema).optional(),
+        warmRules: z.array(RuleSchema).optional(),
         outsideGraph: z.array(OutsideSchema).optional(),
     })
     .strict();
@@ -100,7 +105,8 @@ export function parseDurationOverride(json: unknown, what = "durations override"
 /**
  * The table with an override applied: the override's rules are tried first (so they win
  * over the defaults for whatever they match), its defaultSeconds and outsideGraph replace
- * the defaults', and its restore fields replace the matching default fields.
+ * the defaults', and its restore fields replace the matching default fields. Its warmRules
+ * are tried before the defaults' warmRules.
  */
 export function mergeDurations(base: DurationTable, override: DurationOverride): DurationTable {
     return {
@@ -108,6 +114,7 @@ export function mergeDurations(base: DurationTable, override: DurationOverride):
         defaultSeconds: override.defaultSeconds ?? base.defaultSeconds,
         restore: { ...base.restore, ...override.restore },
         rules: [...(override.rules ?? []), ...base.rules],
+        warmRules: [...(override.warmRules ?? []), ...base.warmRules],
         outsideGraph: override.outsideGraph ?? base.outsideGraph,
     };
 }
@@ -153,13 +160,18 @@ export function restoreSeconds(dbBytes: number, restore: DurationTable["restore"
     return restore.fixedSeconds + dbBytes / restore.bytesPerSecond;
 }
 
-/** A resource's modeled duration and the label of the rule that gave it. */
+/** The label of a resource a warm standby already runs: it takes no time at failover. */
+export const STANDING_LABEL = "already standing by (warm)";
+
+/** A resource's modeled duration and the label of the rule that gave it; `standing` ones take none. */
 export function resourceDuration(
     resource: ModelResource,
     table: DurationTable,
     dbBytes: number,
+    standing: ReadonlySet<string> = new Set(),
 ): { seconds: number; label: string } {
     if (!resource.custom) return { seconds: 0, label: "component" };
+    if (standing.has(resource.urn)) return { seconds: 0, label: STANDING_LABEL };
     const rule = matchRule(resource, table.rules);
     if (!rule) return { seconds: table.defaultSeconds, label: `default (${resource.type})` };
     return { seconds: rule.restore ? restoreSeconds(dbBytes, table.restore) : rule.seconds!, label: rule.label };
@@ -195,7 +207,12 @@ export interface RtoModel {
 }
 
 /** The graph's nodes: custom resources with their durations; components as zero-time joins of their children. */
-export function rtoNodes(resources: readonly ModelResource[], table: DurationTable, dbBytes: number): PathNode[] {
+export function rtoNodes(
+    resources: readonly ModelResource[],
+    table: DurationTable,
+    dbBytes: number,
+    standing: ReadonlySet<string> = new Set(),
+): PathNode[] {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const children = new Map<string, string[]>();
     for (const r of resources) {
@@ -216,7 +233,7 @@ export function rtoNodes(resources: readonly ModelResource[], table: DurationTab
                 if (!byUrn.get(c)!.dependencies.includes(r.urn)) deps.push(c);
             }
         }
-        return { id: r.urn, seconds: resourceDuration(r, table, dbBytes).seconds, dependsOn: deps };
+        return { id: r.urn, seconds: resourceDuration(r, table, dbBytes, standing).seconds, dependsOn: deps };
     });
 }
 
@@ -225,15 +242,42 @@ export function healthGate(resources: readonly ModelResource[]): ModelResource |
     return resources.find((r) => r.custom && r.type === COMMAND_TYPE && r.name.endsWith("-health"));
 }
 
-/** The modeled RTO for a database of `dbBytes`. */
+/**
+ * The resources of a warm standby's failover graph that already stand by: registered with
+ * the same type and inputs in the standing graph, so the failover's update leaves them be.
+ */
+export function standingUrns(standing: readonly ModelResource[], serving: readonly ModelResource[]): Set<string> {
+    const before = new Map(standing.filter((r) => r.custom).map((r) => [r.urn, r]));
+    return new Set(
+        serving
+            .filter((r) => {
+                const b = before.get(r.urn);
+                return (
+                    r.custom &&
+                    b !== undefined &&
+                    b.type === r.type &&
+                    JSON.stringify(b.inputs) === JSON.stringify(r.inputs)
+                );
+            })
+            .map((r) => r.urn),
+    );
+}
+
+/** A table for a warm standby's failover: its warmRules first. */
+export function warmTable(table: DurationTable): DurationTable {
+    return { ...table, rules: [...table.warmRules, ...table.rules] };
+}
+
+/** The modeled RTO for a database of `dbBytes`; `standing` resources (a warm standby's) take no time. */
 export function modelRto(
     resources: readonly ModelResource[],
     table: DurationTable,
     dbBytes: number,
     targetSeconds = PLAN_API_RTO_SECONDS,
+    standing: ReadonlySet<string> = new Set(),
 ): RtoModel {
     const usable = resources.filter((r) => r.urn !== "");
-    const nodes = rtoNodes(usable, table, dbBytes);
+    const nodes = rtoNodes(usable, table, dbBytes, standing);
     const s = schedule(nodes);
     const gate = healthGate(usable);
     let end = gate?.urn;
@@ -244,7 +288,7 @@ export function modelRto(
     const path: RtoStep[] = [];
     for (let id = end; id !== undefined; id = s.via.get(id)) {
         const r = byUrn.get(id)!;
-        const d = resourceDuration(r, table, dbBytes);
+        const d = resourceDuration(r, table, dbBytes, standing);
         if (!r.custom) continue; // components take no time; their children are on the path
         path.unshift({
             name: r.name,
@@ -262,8 +306,8 @@ export function modelRto(
         .filter((r) => r.custom && !onPath.has(r.name))
         .map((r) => ({
             name: r.name,
-            label: resourceDuration(r, table, dbBytes).label,
-            seconds: resourceDuration(r, table, dbBytes).seconds,
+            label: resourceDuration(r, table, dbBytes, standing).label,
+            seconds: resourceDuration(r, table, dbBytes, standing).seconds,
             finishSeconds: s.finish.get(r.urn)!,
         }))
         .filter((r) => r.seconds >= 60)
@@ -280,7 +324,7 @@ export function modelRto(
         totalSeconds: graphSeconds + outside,
         targetSeconds,
         met: graphSeconds + outside <= targetSeconds,
-        hasRestore: usable.some((r) => r.custom && matchRule(r, table.rules)?.restore === true),
+        hasRestore: usable.some((r) => r.custom && !standing.has(r.urn) && matchRule(r, table.rules)?.restore === true),
         offPath,
     };
 }
@@ -294,9 +338,10 @@ export function largestDatabaseWithinTarget(
     resources: readonly ModelResource[],
     table: DurationTable,
     targetSeconds = PLAN_API_RTO_SECONDS,
+    standing: ReadonlySet<string> = new Set(),
 ): number | null | undefined {
-    const total = (bytes: number) => modelRto(resources, table, bytes, targetSeconds).totalSeconds;
-    if (!modelRto(resources, table, 0, targetSeconds).hasRestore) return null;
+    const total = (bytes: number) => modelRto(resources, table, bytes, targetSeconds, standing).totalSeconds;
+    if (!modelRto(resources, table, 0, targetSeconds, standing).hasRestore) return null;
     if (total(0) > targetSeconds) return undefined;
     let lo = 0;
     let hi = 1e12;
@@ -402,16 +447,66 @@ export function renderRto(
     return out.join("\n");
 }
 
+export const STANDBY_CHOICES = ["cold", "warm", "both"] as const;
+export type StandbyChoice = (typeof STANDBY_CHOICES)[number];
+
+/** One mode's line of the side-by-side table. */
+export interface ModeFigures {
+    mode: "cold" | "warm";
+    model: RtoModel;
+    /** The database RPO of the mode, in words. */
+    rpo: string;
+}
+
+/**
+ * The modes side by side: `pulumi up` to the health gate, the same after the decision (with
+ * the steps outside the graph that come after it is taken), and with the plan's detection,
+ * beside the plan's 4 h RTO and 1 h RPO.
+ */
+export function renderComparison(rows: readonly ModeFigures[]): string {
+    const detect = (m: RtoModel) =>
+        m.outsideGraph
+            .filter((o) => o.when === "before" && o.label.startsWith("detect"))
+            .reduce((a, o) => a + o.seconds, 0);
+    const head = [
+        "standby",
+        "pulumi up to health gate",
+        "after the decision",
+        "with detection",
+        "plan RTO",
+        "database RPO",
+        "plan RPO",
+    ];
+    const body = rows.map((r) => [
+        r.mode,
+        clock(r.model.graphSeconds),
+        clock(r.model.totalSeconds - detect(r.model)),
+        clock(r.model.totalSeconds),
+        clock(r.model.targetSeconds),
+        r.rpo,
+        PLAN_DB_RPO,
+    ]);
+    const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(w[i])).join("  ")}`.trimEnd();
+    return [
+        "Modeled recovery by standby mode (the same durations table; warm from the standby's two graphs):",
+        line(head),
+        ...body.map(line),
+        '  "after the decision": pulumi up starting, its graph, the DNS cutover; "with detection" adds the plan\'s 30 min trigger.',
+    ].join("\n");
+}
+
 // ---------------------------------------------------------------------------------- CLI
 
 const PROG = "rto";
 
-export const USAGE = `Usage: npm run rto -- [--db-size SIZE] [--durations FILE] [--bench FILE|latest] [--stack NAME] [--json]
+export const USAGE = `Usage: npm run rto -- [--db-size SIZE] [--durations FILE] [--bench FILE|latest] [--stack NAME] [--standby cold|warm|both] [--json]
 
 Models the recovery time of \`pulumi up --stack dr\`: the critical path through the stack's
 resources (the real program under mocks) with typical durations per resource, the restore
 at the benchmark's measured rate, plus the steps outside the graph; the plan's 4 h target
-beside it.
+beside it. A warm standby (standby warm) is modeled from its two graphs: the failover's
+update (failover true), where what already stands by with unchanged inputs takes no time.
 
 Options:
   --db-size SIZE     database size on disk, e.g. 1GB, 40GB (default 1GB)
@@ -420,6 +515,7 @@ Options:
   --bench FILE       take the restore rate from a bench report (reports/bench-*.json);
                      'latest' picks the newest in reports/
   --stack NAME       stack whose Pulumi.<NAME>.yaml is modeled (default dr)
+  --standby MODE     cold, warm, or both side by side (default both)
   --json             print the model as JSON
   -h, --help         show this help`;
 
@@ -428,12 +524,13 @@ export interface RtoOptions {
     durations?: string;
     bench?: string;
     stack: string;
+    standby: StandbyChoice;
     json: boolean;
     help: boolean;
 }
 
 export function parseRtoArgs(argv: readonly string[]): RtoOptions {
-    const o: RtoOptions = { dbBytes: parseSize("1GB"), stack: "dr", json: false, help: false };
+    const o: RtoOptions = { dbBytes: parseSize("1GB"), stack: "dr", standby: "both", json: false, help: false };
     o.help = eachFlag(argv, (flag, take) => {
         switch (flag) {
             case "--db-size":
@@ -449,6 +546,13 @@ export function parseRtoArgs(argv: readonly string[]): RtoOptions {
                 const v = take();
                 if (!/^[A-Za-z0-9._-]+$/.test(v)) throw new Error(`--stack '${v}' is not a stack name`);
                 o.stack = v;
+                break;
+            }
+            case "--standby": {
+                const v = take();
+                if (!(STANDBY_CHOICES as readonly string[]).includes(v))
+                    throw new Error(`--standby '${v}' is not one of ${STANDBY_CHOICES.join(", ")}`);
+                o.standby = v as StandbyChoice;
                 break;
             }
             case "--json":
@@ -483,23 +587,53 @@ async function main(argv: string[]): Promise<number> {
         table = { ...table, restore: { ...table.restore, bytesPerSecond: rate.bytesPerSecond, source: rate.source } };
     }
     // Loaded here, not at the top: it pulls in the Pulumi SDK and the program.
-    const { stackGraph } = await import("./stack-graph");
-    const resources = await stackGraph(o.stack);
-    const model = modelRto(resources, table, o.dbBytes);
-    const limit = largestDatabaseWithinTarget(resources, table);
+    const { stackGraph, warmGraphs } = await import("./stack-graph");
+    const source = o.durations ? `${DEFAULT_DURATIONS_FILE} with ${o.durations}` : DEFAULT_DURATIONS_FILE;
+    const rows: Array<ModeFigures & { limit: number | null | undefined }> = [];
+    if (o.standby !== "warm") {
+        const resources = await stackGraph(o.stack);
+        rows.push({
+            mode: "cold",
+            model: modelRto(resources, table, o.dbBytes),
+            limit: largestDatabaseWithinTarget(resources, table),
+            rpo: "the backup schedule (backupSchedule; hourly by default)",
+        });
+    }
+    if (o.standby !== "cold") {
+        const { standing, serving } = await warmGraphs(o.stack);
+        const urns = standingUrns(standing, serving);
+        const t = warmTable(table);
+        rows.push({
+            mode: "warm",
+            model: modelRto(serving, t, o.dbBytes, PLAN_API_RTO_SECONDS, urns),
+            limit: largestDatabaseWithinTarget(serving, t, PLAN_API_RTO_SECONDS, urns),
+            rpo: "the replica lag (not monitored yet)",
+        });
+    }
     if (o.json) {
-        const largest =
+        const largest = (limit: number | null | undefined) =>
             limit === null
                 ? { bytes: null, note: "the restore is not in the graph" }
                 : limit === undefined
                   ? { bytes: 0, note: "even an empty database misses the target" }
                   : { bytes: limit };
+        const modes = rows.map((r) => ({
+            standby: r.mode,
+            rpo: r.rpo,
+            ...r.model,
+            largestDatabaseWithinTarget: largest(r.limit),
+        }));
+        // The first mode at the top, as before warm existed; with both, warm under "warm".
+        const [first, second] = modes;
         process.stdout.write(
-            `${JSON.stringify({ stack: o.stack, ...model, largestDatabaseWithinTarget: largest }, null, 2)}\n`,
+            `${JSON.stringify({ stack: o.stack, ...first, ...(second ? { warm: second } : {}) }, null, 2)}\n`,
         );
     } else {
-        const source = o.durations ? `${DEFAULT_DURATIONS_FILE} with ${o.durations}` : DEFAULT_DURATIONS_FILE;
-        process.stdout.write(`${renderRto(model, o.stack, limit, source)}\n`);
+        const parts = rows.map((r) =>
+            renderRto(r.model, r.mode === "warm" ? `${o.stack} (warm standby, failover)` : o.stack, r.limit, source),
+        );
+        if (rows.length > 1) parts.push(renderComparison(rows));
+        process.stdout.write(`${parts.join("\n\n")}\n`);
     }
     return EXIT.ok;
 }

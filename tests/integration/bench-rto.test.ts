@@ -9,7 +9,8 @@ import type { RtoModel } from "../../bench/rto";
 import { runEntry } from "../support/entry-point";
 import { suiteTempDir } from "../support/temp-dir";
 
-type RtoJson = RtoModel & { stack: string; largestDatabaseWithinTarget: { bytes: number | null } };
+type ModeJson = RtoModel & { standby: "cold" | "warm"; largestDatabaseWithinTarget: { bytes: number | null } };
+type RtoJson = ModeJson & { stack: string; warm?: ModeJson };
 
 async function rto(...args: string[]) {
     const r = await runEntry("bench/rto.ts", args, 90_000);
@@ -43,6 +44,23 @@ describe("npm run rto on the dr stack", () => {
             6,
         );
         expect(small.targetSeconds).toBe(4 * 3600);
+    });
+
+    it("models a warm standby's failover beside cold: the promotion on the path, no restore, the size irrelevant", () => {
+        expect(small.standby).toBe("cold");
+        const warm = small.warm!;
+        expect(warm.standby).toBe("warm");
+        const names = warm.path.map((p) => p.name);
+        expect(names).toContainEqual(expect.stringMatching(/-pg-promote$/));
+        expect(names[names.length - 1]).toMatch(/-health$/);
+        // What stood by takes no time: no cluster creation, no boot on the path.
+        expect(warm.path.filter((p) => p.seconds > 0).map((p) => p.name)).not.toContainEqual(
+            expect.stringMatching(/-(boot|pg|replica|droplet)$/),
+        );
+        expect(warm.hasRestore).toBe(false);
+        expect(warm.largestDatabaseWithinTarget.bytes).toBeNull();
+        expect(big.warm!.totalSeconds).toBeCloseTo(warm.totalSeconds, 6);
+        expect(warm.graphSeconds).toBeLessThan(small.graphSeconds);
     });
 
     it("a 200 GB database puts the restore on the path and adds its restore time", () => {

@@ -17,8 +17,12 @@ import {
     parseDurationTable,
     parseRtoArgs,
     resourceDuration,
+    STANDING_LABEL,
+    renderComparison,
     restoreRateFromBench,
     restoreSeconds,
+    standingUrns,
+    warmTable,
 } from "../../bench/rto";
 
 const CMD = "command:remote:Command";
@@ -38,6 +42,7 @@ const TABLE: DurationTable = {
         { label: "migrate", type: CMD, nameSuffix: "-migrate", seconds: 100 },
         { label: "health", type: CMD, nameSuffix: "-health", seconds: 30 },
     ],
+    warmRules: [{ label: "migrate, images cached", type: CMD, nameSuffix: "-migrate", seconds: 20 }],
     outsideGraph: [
         { label: "declare", seconds: 600, when: "before" },
         { label: "dns", seconds: 60, when: "after" },
@@ -268,12 +273,124 @@ describe("modelRto", () => {
     });
 });
 
+describe("a warm standby's failover", () => {
+    /** The warm shape: a replica, droplet and boot standing by; promote, then the chain at failover. */
+    function warm() {
+        const replica = res("fortress-db-pg-replica", "digitalocean:index/databaseReplica:DatabaseReplica", [], {
+            inputs: { region: "sfo3" },
+        });
+        const droplet = res("fortress-host-droplet", DROPLET);
+        const boot = res("fortress-recovery-boot", CMD, [droplet]);
+        const promote = res("fortress-db-pg-promote", "command:local:Command", [replica]);
+        const restore = res("fortress-recovery-restore", CMD, [boot, promote]);
+        const migrate = res("fortress-recovery-migrate", CMD, [restore]);
+        const health = res("fortress-recovery-health", CMD, [migrate]);
+        return {
+            standing: [replica, droplet, boot],
+            serving: [replica, droplet, boot, promote, restore, migrate, health],
+        };
+    }
+
+    it("resources standing by with the same inputs take no time; new or changed ones take theirs", () => {
+        const { standing, serving } = warm();
+        const changed = { ...serving[1], inputs: { size: "bigger" } };
+        const urns = standingUrns(standing, [serving[0], changed, ...serving.slice(2)]);
+        expect([...urns].sort()).toEqual([serving[0].urn, serving[2].urn].sort());
+        expect(resourceDuration(serving[0], TABLE, 0, urns)).toEqual({ seconds: 0, label: STANDING_LABEL });
+        expect(resourceDuration(changed, TABLE, 0, urns).seconds).toBe(60);
+    });
+
+    it("the model counts the promotion and the chain, with the warm rules first and no restore time", () => {
+        const { standing, serving } = warm();
+        const t = warmTable(TABLE);
+        const m = modelRto(serving, t, 5e9, PLAN_API_RTO_SECONDS, standingUrns(standing, serving));
+        // promote: the default 7 s (no rule); restore: its rule still matches, so it counts…
+        expect(m.path.map((p) => p.name)).toEqual([
+            "fortress-db-pg-replica",
+            "fortress-db-pg-promote",
+            "fortress-recovery-restore",
+            "fortress-recovery-migrate",
+            "fortress-recovery-health",
+        ]);
+        expect(m.path[0]).toMatchObject({ seconds: 0, label: STANDING_LABEL });
+        expect(m.graphSeconds).toBe(7 + (10 + 5e9 / 1e6) + 20 + 30);
+        expect(m.path.find((p) => p.name.endsWith("-migrate"))).toMatchObject({
+            seconds: 20,
+            label: "migrate, images cached",
+        });
+        // …unless a warm rule says what the step does when the restore is off.
+        const off = warmTable({
+            ...TABLE,
+            warmRules: [{ label: "restore off", type: CMD, nameSuffix: "-restore", seconds: 2 }, ...TABLE.warmRules],
+        });
+        const m2 = modelRto(serving, off, 5e9, PLAN_API_RTO_SECONDS, standingUrns(standing, serving));
+        expect(m2.graphSeconds).toBe(7 + 2 + 20 + 30);
+        expect(m2.hasRestore).toBe(false);
+        expect(
+            largestDatabaseWithinTarget(serving, off, PLAN_API_RTO_SECONDS, standingUrns(standing, serving)),
+        ).toBeNull();
+    });
+
+    it("the shipped table has a warm rule for the restore step and the promotion, with sources", () => {
+        const t = loadDurations();
+        expect(t.warmRules.map((r) => r.nameSuffix)).toEqual(expect.arrayContaining(["-restore", "-migrate"]));
+        for (const r of t.warmRules) expect(r.source, r.label).toBeTruthy();
+        expect(
+            matchRule({ type: "command:local:Command", name: "fortress-db-pg-promote", inputs: {} }, t.rules)?.source,
+        ).toMatch(/unmeasured/);
+    });
+});
+
+describe("the modes side by side", () => {
+    it("shows each mode's graph, after the decision (less detection), with detection, and the plan's targets", () => {
+        const cold = modelRto(drGraph(), TABLE, 5e6);
+        const text = renderComparison([
+            { mode: "cold", model: cold, rpo: "hourly backups" },
+            { mode: "warm", model: { ...cold, graphSeconds: 100, totalSeconds: 760 }, rpo: "replica lag" },
+        ]);
+        const [, head, c, w] = text.split("\n");
+        expect(head).toMatch(
+            /^ {2}standby +pulumi up to health gate +after the decision +with detection +plan RTO +database RPO +plan RPO$/,
+        );
+        // Only a step labelled "detect…" is detection; TABLE's "declare" stays in the figure after the decision.
+        expect(c.split(/ {2,}/).slice(1)).toEqual([
+            "cold",
+            "9m 05s",
+            "20m 05s",
+            "20m 05s",
+            "4h 00m 00s",
+            "hourly backups",
+            "1 h",
+        ]);
+        expect(w.split(/ {2,}/).slice(1)).toEqual([
+            "warm",
+            "1m 40s",
+            "12m 40s",
+            "12m 40s",
+            "4h 00m 00s",
+            "replica lag",
+            "1 h",
+        ]);
+    });
+
+    it("subtracts the plan's detection trigger for the figure after the decision", () => {
+        const m = modelRto(
+            drGraph(),
+            { ...TABLE, outsideGraph: [{ label: "detect it", seconds: 1800, when: "before" }] },
+            5e6,
+        );
+        const row = renderComparison([{ mode: "cold", model: m, rpo: "x" }]).split("\n")[2];
+        expect(row.split(/ {2,}/).slice(1, 5)).toEqual(["cold", "9m 05s", "9m 05s", "39m 05s"]);
+    });
+});
+
 describe("npm run rto arguments", () => {
     const dir = mkdtempSync(join(tmpdir(), "bench-rto-"));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it("parses sizes and files, and defaults to the dr stack and 1 GB", () => {
-        expect(parseRtoArgs([])).toMatchObject({ dbBytes: 1e9, stack: "dr", json: false });
+        expect(parseRtoArgs([])).toMatchObject({ dbBytes: 1e9, stack: "dr", json: false, standby: "both" });
+        expect(parseRtoArgs(["--standby", "warm"]).standby).toBe("warm");
         const file = join(dir, "d.json");
         writeFileSync(file, "{}");
         expect(parseRtoArgs(["--db-size", "40GB", "--durations", file, "--json", "--stack=drill-1"])).toMatchObject({
@@ -289,6 +406,7 @@ describe("npm run rto arguments", () => {
         [["--db-size"], /--db-size needs a value/],
         [["--stack", "a b"], /not a stack name/],
         [["--frobnicate"], /unknown argument '--frobnicate'/],
+        [["--standby", "hot"], /--standby 'hot' is not one of cold, warm, both/],
     ])("refuses %j", (argv, error) => {
         expect(() => parseRtoArgs(argv)).toThrow(error);
     });
